@@ -1,0 +1,122 @@
+package loadgen
+
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// ResultSchema names the version of the JSON result layout (documented in loadgen/RESULT.md).
+const ResultSchema = "loadlab.result/v1"
+
+// Result is everything a run measured. It is written as JSON by the CLI and read back by
+// `loadgen report` and `loadgen compare`. Durations in JSON are milliseconds (float64).
+type Result struct {
+	Schema      string    `json:"schema"`
+	Scenario    string    `json:"scenario"`
+	Path        string    `json:"path,omitempty"`
+	Seed        int64     `json:"seed"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	DurationMS  float64   `json:"duration_ms"`
+	Interrupted bool      `json:"interrupted"`
+	// Verdict is PASS, FAIL, INVALID or INTERRUPTED, set by whoever evaluates the thresholds.
+	Verdict string `json:"verdict"`
+
+	Total    *RequestStats   `json:"total"`
+	Requests []*RequestStats `json:"requests"` // one per request or flow-step name, sorted by name
+
+	// Windows holds the stats inside each named time window (a fault's name, "steady").
+	Windows []*WindowStats `json:"windows,omitempty"`
+
+	Timeline   []Point           `json:"timeline"` // per second, all requests
+	Generator  Health            `json:"generator"`
+	Thresholds []ThresholdResult `json:"thresholds"`
+	Events     []Event           `json:"events,omitempty"` // fault start/end and other timestamped events
+}
+
+// RequestStats are the figures of one request name (or of all requests, for Total).
+type RequestStats struct {
+	Name          string            `json:"name"`
+	Count         uint64            `json:"count"`  // responses and failures recorded
+	Errors        uint64            `json:"errors"` // transport errors plus unexpected statuses
+	Checks        uint64            `json:"checks"`
+	CheckFailures uint64            `json:"check_failures"`
+	Statuses      map[string]uint64 `json:"statuses"`     // "200", "503", "error" (no response)
+	Rate          float64           `json:"rate"`         // responses per second over the run
+	Latency       Summary           `json:"latency"`      // from the intended send time (CO-corrected)
+	ServiceTime   Summary           `json:"service_time"` // from the actual send time
+	Timeline      []Point           `json:"timeline,omitempty"`
+
+	// LatencyHist and ServiceHist are the live histograms (microseconds); the JSON carries
+	// them encoded (hdrhistogram V2, base64) in LatencyHDR and ServiceHDR so results can be re-evaluated.
+	LatencyHist *hdrhistogram.Histogram `json:"-"`
+	ServiceHist *hdrhistogram.Histogram `json:"-"`
+	LatencyHDR  string                  `json:"latency_hdr,omitempty"`
+	ServiceHDR  string                  `json:"service_time_hdr,omitempty"`
+}
+
+// WindowStats are per-request figures restricted to a time window.
+type WindowStats struct {
+	Name     string          `json:"name"`
+	Start    float64         `json:"start_s"` // offset from the run start, seconds
+	End      float64         `json:"end_s"`
+	Total    *RequestStats   `json:"total"`
+	Requests []*RequestStats `json:"requests"`
+}
+
+// Summary is a latency distribution in milliseconds.
+type Summary struct {
+	Min  float64 `json:"min_ms"`
+	Mean float64 `json:"mean_ms"`
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P95  float64 `json:"p95_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
+	Max  float64 `json:"max_ms"`
+}
+
+// Point is one second of the timeline.
+type Point struct {
+	T       int     `json:"t"` // seconds since the run start
+	Planned uint64  `json:"planned"`
+	Sent    uint64  `json:"sent"`
+	Count   uint64  `json:"count"`
+	Errors  uint64  `json:"errors"`
+	P50     float64 `json:"p50_ms"`
+	P90     float64 `json:"p90_ms"`
+	P99     float64 `json:"p99_ms"`
+	Max     float64 `json:"max_ms"`
+}
+
+// Health is how well the generator held its schedule.
+type Health struct {
+	Planned       uint64   `json:"planned"`
+	Sent          uint64   `json:"sent"`
+	Completed     uint64   `json:"completed"`
+	MaxInFlight   int      `json:"max_in_flight"`
+	InFlightLimit int      `json:"in_flight_limit"`
+	LatenessP99MS float64  `json:"lateness_p99_ms"`
+	LatenessMaxMS float64  `json:"lateness_max_ms"`
+	Valid         bool     `json:"valid"`
+	Reasons       []string `json:"reasons,omitempty"` // why the run is invalid
+}
+
+// ThresholdResult is one evaluated threshold expression.
+type ThresholdResult struct {
+	Metric   string  `json:"metric"` // with tags, as written: latency{request:enroll}
+	Source   string  `json:"source"` // p(99) < 250ms
+	Measured float64 `json:"measured"`
+	Unit     string  `json:"unit"` // ms, ratio, count, rps
+	Pass     bool    `json:"pass"`
+	Aborted  bool    `json:"aborted,omitempty"`
+}
+
+// Event is a timestamped happening in the run (fault start and end, abort).
+type Event struct {
+	At     float64 `json:"at_s"` // seconds since the run start
+	Kind   string  `json:"kind"` // fault.start, fault.end, abort, ...
+	Name   string  `json:"name"`
+	Detail string  `json:"detail,omitempty"`
+}

@@ -1,0 +1,189 @@
+package scenarios
+
+import (
+	"net/http"
+	"time"
+)
+
+// Spec is a loaded, validated scenario file (schema version 1).
+// Load returns a Spec only when the whole file is valid.
+type Spec struct {
+	Version     int    `yaml:"version"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Target      Target `yaml:"target"`
+	Defaults    Defaults
+	// Data holds the named data pools templates pick from ({{ user.email }}).
+	Data       map[string]*Pool
+	Workload   []*Item
+	Load       Load
+	Thresholds []*Threshold // in file order
+	Faults     []*Fault
+	Verify     []string
+
+	// Path is the file the spec was loaded from ("" for LoadBytes without a name).
+	Path string
+}
+
+// Target says where the traffic goes: a URL, or a local lab the harness starts.
+type Target struct {
+	URL string
+	Lab *Lab
+}
+
+// Lab describes the local lab (run by the lab issue; validated here).
+type Lab struct {
+	Replicas int    // academy replicas, default 1
+	Cache    string // redis | memory | none; default memory
+	Seed     LabSeed
+}
+
+// LabSeed is the deterministic data set the lab seeds before the load.
+type LabSeed struct {
+	Users   int
+	Courses int
+	Seed    int64
+}
+
+// Defaults apply to every request unless the request overrides them.
+type Defaults struct {
+	Headers map[string]*Template
+	Timeout time.Duration // default 10s
+}
+
+// Pool is a named table of rows that templates read.
+type Pool struct {
+	Name  string
+	Order string              // "sequential" (default) or "random"
+	Rows  []map[string]string // filled at load time from inline rows, a CSV/JSON file, or a generator
+}
+
+// Item is one weighted entry of the workload mix: a single request or a flow.
+type Item struct {
+	Name    string
+	Weight  int // default 1
+	Request *Request
+	Flow    []*Step
+}
+
+// Step is one request of a flow, recorded under its own name (default "<item>/<index>").
+type Step struct {
+	Name    string
+	Request *Request
+	Capture []*Capture
+}
+
+// Request is a templated HTTP request.
+type Request struct {
+	Method  string
+	URL     *Template
+	Headers map[string]*Template
+	Body    *Template // raw body, or the JSON body rendered from a templated YAML value
+	Timeout time.Duration
+	Expect  *Expect
+}
+
+// Expect is what a response must satisfy to count as a passed check.
+type Expect struct {
+	Status     []int         // default: any 2xx or 3xx
+	JSON       []*JSONCheck  // body checks
+	MaxLatency time.Duration // 0 = no bound
+}
+
+// JSONCheck asserts on one value of a JSON response body.
+type JSONCheck struct {
+	Path   string // $.a.b[0]
+	Exists *bool
+	Equals *string
+}
+
+// Capture takes a value from a response into the iteration's variables.
+type Capture struct {
+	Name string
+	From string // "$.json.path" or "header:Name"
+}
+
+// Load is the executor and its schedule.
+type Load struct {
+	Executor    string        // constant-arrival-rate | ramping-arrival-rate | constant-vus
+	Rate        float64       // iterations per TimeUnit (constant-arrival-rate)
+	TimeUnit    time.Duration // default 1s
+	Duration    time.Duration // constant-arrival-rate, constant-vus
+	StartRate   float64       // ramping-arrival-rate
+	Stages      []Stage       // ramping-arrival-rate
+	VUs         int           // constant-vus
+	MaxInFlight int           // bound on concurrent requests (workers); default 1000
+}
+
+// Stage ramps the rate linearly from the previous target to Target over Duration.
+type Stage struct {
+	Duration time.Duration
+	Target   float64 // iterations per TimeUnit at the end of the stage
+}
+
+// Threshold is one parsed k6-style expression on a metric, e.g. latency{request:enroll} p(99) < 250ms.
+type Threshold struct {
+	Metric         string            // latency | service_time | errors | checks | throughput | availability
+	Tags           map[string]string // request, window
+	Source         string            // the expression as written
+	Aggregation    string            // p | avg | min | max | med | rate | count
+	Percentile     float64           // for p(N)
+	Op             string            // < <= > >= == !=
+	Value          float64           // seconds for durations, a fraction for percentages, a count otherwise
+	AbortOnFail    bool
+	DelayAbortEval time.Duration
+	Pos            Pos
+}
+
+// Fault is a scheduled fault (executed by the chaos issues; validated here).
+type Fault struct {
+	Name     string
+	Kind     string // network.delay, process.kill, http.abort, ...
+	Target   string // edge | app | database | cache | a route
+	At       time.Duration
+	Duration time.Duration
+	Params   map[string]string
+	Toxicity float64 // share of connections, 0..1, default 1
+	Mode     string  // one | all | fixed | percent (replicas)
+	Value    string
+	Pos      Pos
+}
+
+// Pos is a place in the scenario file.
+type Pos struct {
+	Line, Column int
+}
+
+// Template is a parsed string template ({{ user.email }}, {{ uuid }}, ...).
+type Template struct {
+	Source string
+	// parsed form: unexported, filled by the parser
+}
+
+// Iteration is the state one iteration of the workload reads and writes:
+// the pool rows it picked, its captured values, its sequence number and random source.
+// An Iteration is used by one goroutine at a time.
+type Iteration struct {
+	Seq  uint64
+	Vars map[string]string // captured values
+}
+
+// NewIteration returns the state of iteration seq of this spec for a run seed.
+// Equal (spec, seq, seed) give equal renderings.
+func (s *Spec) NewIteration(seq uint64, seed int64) *Iteration { panic("TODO") }
+
+// Execute renders the template for an iteration.
+func (t *Template) Execute(it *Iteration) (string, error) { panic("TODO") }
+
+// Build renders the request for an iteration against a base URL (the target's URL or the lab's edge).
+// Spec-level default headers are already merged into r.Headers at load time.
+func (r *Request) Build(it *Iteration, baseURL string) (*http.Request, error) { panic("TODO") }
+
+// Apply runs the captures of a step on a response, storing values in it.Vars.
+// It returns an error naming the capture that found nothing.
+func (s *Step) Apply(it *Iteration, status int, header http.Header, body []byte) error { panic("TODO") }
+
+// Check returns the failed expectations of a response ("status 500 not in [200 201]"); none means passed.
+func (e *Expect) Check(status int, header http.Header, body []byte, latency time.Duration) []string {
+	panic("TODO")
+}
