@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test test-short bench demo fmt vet fuzz
+.PHONY: build test bench bench-soak demo fmt vet fuzz
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -13,8 +13,18 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
+VEGETA_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
+
+# Performance figures: loadgen against the vegeta CLI of the same version on one minimal
+# server, then the Go benchmarks of every package. Figures, never pass/fail timings.
 bench: build
-	./scripts/bench.sh
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
+	$(GO) run ./cmd/loadbench -loadgen $(BIN)/loadgen -vegeta $(BIN)/vegeta
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The memory soak of issue 2: loadgen at 2000/s for 10 minutes, RSS at minute 1 against the end.
+bench-soak: build
+	$(GO) run ./cmd/loadbench -loadgen $(BIN)/loadgen -vegeta $(BIN)/vegeta -soak 10m -soak-rate 2000
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
