@@ -1,7 +1,7 @@
 package scenarios
 
 import (
-	"net/http"
+	"math/rand/v2"
 	"time"
 )
 
@@ -95,12 +95,16 @@ type JSONCheck struct {
 	Path   string // $.a.b[0]
 	Exists *bool
 	Equals *string
+
+	path jsonPath // parsed Path; parsed on use when empty
 }
 
 // Capture takes a value from a response into the iteration's variables.
 type Capture struct {
 	Name string
 	From string // "$.json.path" or "header:Name"
+
+	path jsonPath // parsed From (JSON captures); parsed on use when empty
 }
 
 // Load is the executor and its schedule.
@@ -157,7 +161,10 @@ type Pos struct {
 // Template is a parsed string template ({{ user.email }}, {{ uuid }}, ...).
 type Template struct {
 	Source string
-	// parsed form: unexported, filled by the parser
+
+	parts  []part // parsed form, filled by ParseTemplate and Load
+	json   bool   // values are written JSON-escaped (a rendered json: body)
+	parsed bool
 }
 
 // Iteration is the state one iteration of the workload reads and writes:
@@ -166,24 +173,8 @@ type Template struct {
 type Iteration struct {
 	Seq  uint64
 	Vars map[string]string // captured values
-}
 
-// NewIteration returns the state of iteration seq of this spec for a run seed.
-// Equal (spec, seq, seed) give equal renderings.
-func (s *Spec) NewIteration(seq uint64, seed int64) *Iteration { panic("TODO") }
-
-// Execute renders the template for an iteration.
-func (t *Template) Execute(it *Iteration) (string, error) { panic("TODO") }
-
-// Build renders the request for an iteration against a base URL (the target's URL or the lab's edge).
-// Spec-level default headers are already merged into r.Headers at load time.
-func (r *Request) Build(it *Iteration, baseURL string) (*http.Request, error) { panic("TODO") }
-
-// Apply runs the captures of a step on a response, storing values in it.Vars.
-// It returns an error naming the capture that found nothing.
-func (s *Step) Apply(it *Iteration, status int, header http.Header, body []byte) error { panic("TODO") }
-
-// Check returns the failed expectations of a response ("status 500 not in [200 201]"); none means passed.
-func (e *Expect) Check(status int, header http.Header, body []byte, latency time.Duration) []string {
-	panic("TODO")
+	spec *Spec
+	seed int64
+	rng  *rand.Rand
 }
