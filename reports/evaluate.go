@@ -1,0 +1,300 @@
+package reports
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// The verdicts of a run, in order of precedence.
+const (
+	Interrupted = "INTERRUPTED" // the run was stopped by a signal
+	Invalid     = "INVALID"     // the generator could not hold the schedule: the numbers are not trustworthy
+	Fail        = "FAIL"        // at least one threshold failed
+	Pass        = "PASS"        // every threshold held on a valid, complete run
+)
+
+// Units of ThresholdResult.Unit.
+const (
+	UnitMS          = "ms"
+	UnitRatio       = "ratio"
+	UnitCount       = "count"
+	UnitRPS         = "rps"
+	UnitNoData      = "no data"     // the selection was empty; the threshold failed
+	UnitUnsupported = "unsupported" // metric/aggregation pair the evaluator does not know; the threshold failed
+)
+
+// Verdict returns the verdict of an evaluated result: INTERRUPTED if the run was
+// interrupted, else INVALID if the generator was not valid (never PASS), else FAIL
+// if any threshold failed, else PASS. It reads res.Thresholds: call it after Evaluate.
+func Verdict(res *loadgen.Result) string {
+	switch {
+	case res.Interrupted:
+		return Interrupted
+	case !res.Generator.Valid:
+		return Invalid
+	}
+	for _, t := range res.Thresholds {
+		if !t.Pass {
+			return Fail
+		}
+	}
+	return Pass
+}
+
+// Evaluate evaluates every threshold of spec against res, in spec order.
+// It does not modify res.
+func Evaluate(spec *scenarios.Spec, res *loadgen.Result) []loadgen.ThresholdResult {
+	out := make([]loadgen.ThresholdResult, 0, len(spec.Thresholds))
+	run := runSeconds(res, 0)
+	for _, th := range spec.Thresholds {
+		out = append(out, evaluate(th, res, run))
+	}
+	return out
+}
+
+// runSeconds is how long the run lasted (or has lasted, for a live snapshot).
+func runSeconds(res *loadgen.Result, elapsed time.Duration) float64 {
+	if elapsed > 0 {
+		return elapsed.Seconds()
+	}
+	if res.DurationMS > 0 {
+		return res.DurationMS / 1000
+	}
+	if !res.Start.IsZero() && res.End.After(res.Start) {
+		return res.End.Sub(res.Start).Seconds()
+	}
+	return 0
+}
+
+// MetricName renders a threshold's metric with its tags, sorted by key: latency{request:enroll,window:slow-db}.
+func MetricName(th *scenarios.Threshold) string {
+	if len(th.Tags) == 0 {
+		return th.Metric
+	}
+	keys := make([]string, 0, len(th.Tags))
+	for k := range th.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(th.Metric)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte(':')
+		b.WriteString(th.Tags[k])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// source is the expression part of a threshold ("p(99) < 100ms"), without the metric.
+func source(th *scenarios.Threshold) string {
+	s := strings.TrimSpace(th.Source)
+	// Tolerate a Source that repeats the metric (latency{request:x} p(99) < 1s).
+	if rest, ok := strings.CutPrefix(s, MetricName(th)); ok && rest != "" && rest[0] == ' ' {
+		return strings.TrimSpace(rest)
+	}
+	if rest, ok := strings.CutPrefix(s, th.Metric); ok && rest != "" && (rest[0] == ' ' || rest[0] == '{') {
+		if i := strings.IndexByte(rest, '}'); rest[0] == '{' && i >= 0 {
+			rest = rest[i+1:]
+		}
+		return strings.TrimSpace(rest)
+	}
+	return s
+}
+
+func evaluate(th *scenarios.Threshold, res *loadgen.Result, run float64) loadgen.ThresholdResult {
+	tr := loadgen.ThresholdResult{Metric: MetricName(th), Source: source(th)}
+	stats, span := selectStats(res, th.Tags, run)
+	v, unit := measure(th, stats, span)
+	switch unit {
+	case UnitNoData, UnitUnsupported:
+		tr.Unit = unit
+		return tr
+	}
+	tr.Pass = compare(v, th.Op, th.Value)
+	if unit == UnitMS {
+		v *= 1000 // compared in seconds, reported in ms
+	}
+	tr.Measured = v
+	tr.Unit = unit
+	return tr
+}
+
+// selectStats returns the stats the tags select and the time they span in seconds,
+// or nil when the selection does not exist.
+func selectStats(res *loadgen.Result, tags map[string]string, run float64) (*loadgen.RequestStats, float64) {
+	total, requests, span := res.Total, res.Requests, run
+	if name, ok := tags["window"]; ok {
+		var win *loadgen.WindowStats
+		for _, w := range res.Windows {
+			if w != nil && w.Name == name {
+				win = w
+				break
+			}
+		}
+		if win == nil {
+			return nil, 0
+		}
+		end := win.End
+		if run > 0 && end > run {
+			end = run // the run ended (or the snapshot was taken) inside the window
+		}
+		total, requests, span = win.Total, win.Requests, end-win.Start
+	}
+	if name, ok := tags["request"]; ok {
+		for _, r := range requests {
+			if r != nil && r.Name == name {
+				return r, span
+			}
+		}
+		return nil, 0
+	}
+	return total, span
+}
+
+// measure returns the measured value in the threshold's unit of comparison
+// (seconds for durations) and the unit to report it in.
+func measure(th *scenarios.Threshold, st *loadgen.RequestStats, span float64) (float64, string) {
+	if st == nil {
+		return 0, UnitNoData
+	}
+	switch th.Metric {
+	case "latency", "service_time":
+		h := latencyHist(st, th.Metric == "service_time")
+		if h == nil || h.TotalCount() == 0 {
+			return 0, UnitNoData
+		}
+		if th.Aggregation == "count" {
+			return float64(h.TotalCount()), UnitCount
+		}
+		v, ok := aggregate(h, th.Aggregation, th.Percentile)
+		if !ok {
+			return 0, UnitUnsupported
+		}
+		return v, UnitMS
+	case "errors":
+		return ratioOrCount(th.Aggregation, st.Errors, st.Count)
+	case "checks":
+		if st.CheckFailures > st.Checks {
+			return 0, UnitUnsupported
+		}
+		return ratioOrCount(th.Aggregation, st.Checks-st.CheckFailures, st.Checks)
+	case "availability":
+		return ratioOrCount(th.Aggregation, st.Count-unavailable(st), st.Count)
+	case "throughput":
+		if st.Count == 0 {
+			return 0, UnitNoData
+		}
+		switch th.Aggregation {
+		case "count":
+			return float64(st.Count), UnitCount
+		case "rate":
+			if span <= 0 {
+				return 0, UnitNoData
+			}
+			return float64(st.Count) / span, UnitRPS
+		}
+	}
+	return 0, UnitUnsupported
+}
+
+// unavailable counts the responses that show the service was not available:
+// 5xx statuses and transport errors (no response). Never more than st.Count.
+func unavailable(st *loadgen.RequestStats) uint64 {
+	var n uint64
+	for code, c := range st.Statuses {
+		if code == "error" {
+			n += c
+			continue
+		}
+		if s, err := strconv.Atoi(code); err == nil && s >= 500 && s <= 599 {
+			n += c
+		}
+	}
+	return min(n, st.Count)
+}
+
+func ratioOrCount(agg string, num, den uint64) (float64, string) {
+	if den == 0 {
+		return 0, UnitNoData
+	}
+	switch agg {
+	case "rate":
+		return float64(num) / float64(den), UnitRatio
+	case "count":
+		return float64(num), UnitCount
+	}
+	return 0, UnitUnsupported
+}
+
+// aggregate returns a latency aggregation in seconds from a histogram of microseconds.
+func aggregate(h *hdrhistogram.Histogram, agg string, pct float64) (float64, bool) {
+	var us float64
+	switch agg {
+	case "p":
+		if pct < 0 || pct > 100 || math.IsNaN(pct) {
+			return 0, false
+		}
+		us = float64(h.ValueAtQuantile(pct))
+	case "med":
+		us = float64(h.ValueAtQuantile(50))
+	case "avg":
+		us = h.Mean()
+	case "min":
+		us = float64(h.Min())
+	case "max":
+		us = float64(h.Max())
+	default:
+		return 0, false
+	}
+	return us / 1e6, true
+}
+
+// latencyHist returns the live histogram of st, or decodes the encoded one
+// (a result read back from JSON). It returns nil when there is neither or the
+// encoded one is corrupt (ReadJSON reports corrupt histograms).
+func latencyHist(st *loadgen.RequestStats, service bool) *hdrhistogram.Histogram {
+	h, enc := st.LatencyHist, st.LatencyHDR
+	if service {
+		h, enc = st.ServiceHist, st.ServiceHDR
+	}
+	if h != nil || enc == "" {
+		return h
+	}
+	h, err := decodeHist(enc)
+	if err != nil {
+		return nil
+	}
+	return h
+}
+
+func compare(v float64, op string, want float64) bool {
+	switch op {
+	case "<":
+		return v < want
+	case "<=":
+		return v <= want
+	case ">":
+		return v > want
+	case ">=":
+		return v >= want
+	case "==":
+		return v == want
+	case "!=":
+		return v != want
+	}
+	return false
+}

@@ -1,0 +1,260 @@
+package reports_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// hist returns a histogram (µs, 1 µs to 1 h, 3 digits, as the engine keeps them) of the given milliseconds.
+func hist(msValues ...float64) *hdrhistogram.Histogram {
+	h := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+	for _, v := range msValues {
+		if err := h.RecordValue(int64(v * 1000)); err != nil {
+			panic(err)
+		}
+	}
+	return h
+}
+
+// span returns the milliseconds from..to inclusive, step 1.
+func span(from, to int) []float64 {
+	var out []float64
+	for i := from; i <= to; i++ {
+		out = append(out, float64(i))
+	}
+	return out
+}
+
+func halves(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x / 2
+	}
+	return out
+}
+
+func stats(name string, lat []float64, errs uint64, statuses map[string]uint64, checks, checkFails uint64) *loadgen.RequestStats {
+	return &loadgen.RequestStats{
+		Name: name, Count: uint64(len(lat)), Errors: errs, Statuses: statuses,
+		Checks: checks, CheckFailures: checkFails,
+		LatencyHist: hist(lat...), ServiceHist: hist(halves(lat)...),
+	}
+}
+
+// fixture is a 10 s run: catalog 1..50 ms (5 errors, of which 3 are 503s and 2 transport errors),
+// enroll 51..100 ms; a window slow-db from 2 s to 6 s with enroll at 300 ms (10 samples)
+// and catalog at 200 ms (10 samples, 4 of them 500s).
+func fixture() *loadgen.Result {
+	catalog := stats("catalog", span(1, 50), 5, map[string]uint64{"200": 45, "503": 3, "error": 2}, 50, 5)
+	enroll := stats("enroll", span(51, 100), 0, map[string]uint64{"201": 40, "409": 10}, 100, 0)
+	total := stats("total", span(1, 100), 5, map[string]uint64{"200": 45, "201": 40, "409": 10, "503": 3, "error": 2}, 150, 5)
+
+	wCatalog := stats("catalog", []float64{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, 4, map[string]uint64{"200": 6, "500": 4}, 10, 4)
+	wEnroll := stats("enroll", []float64{300, 300, 300, 300, 300, 300, 300, 300, 300, 300}, 0, map[string]uint64{"201": 10}, 10, 0)
+	wTotal := stats("total", append(make([]float64, 0, 20), 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 300, 300, 300, 300, 300, 300, 300, 300, 300, 300), 4, map[string]uint64{"200": 6, "500": 4, "201": 10}, 20, 4)
+	return &loadgen.Result{
+		Schema: loadgen.ResultSchema, Scenario: "fixture", DurationMS: 10000,
+		Total: total, Requests: []*loadgen.RequestStats{catalog, enroll},
+		Windows: []*loadgen.WindowStats{
+			{Name: "slow-db", Start: 2, End: 6, Total: wTotal, Requests: []*loadgen.RequestStats{wCatalog, wEnroll}},
+			{Name: "late", Start: 8, End: 20, Total: &loadgen.RequestStats{Name: "total"}},
+		},
+		Generator: loadgen.Health{Valid: true},
+	}
+}
+
+func th(metric string, tags map[string]string, agg string, pct float64, op string, value float64) *scenarios.Threshold {
+	return &scenarios.Threshold{Metric: metric, Tags: tags, Aggregation: agg, Percentile: pct, Op: op, Value: value, Source: "expr"}
+}
+
+func TestEvaluate(t *testing.T) {
+	req := func(n string) map[string]string { return map[string]string{"request": n} }
+	win := func(n string) map[string]string { return map[string]string{"window": n} }
+	tests := []struct {
+		name     string
+		th       *scenarios.Threshold
+		measured float64 // in the reported unit
+		unit     string
+		pass     bool
+	}{
+		// latency, every aggregation (values are in seconds; measured in ms). HDR keeps 3 significant
+		// digits: percentiles and max report the highest value equivalent to the recorded one
+		// (50 ms reads 50.015 ms), min the lowest (51 ms reads 50.976 ms); bounds allow for that.
+		{"p99 <", th("latency", nil, "p", 99, "<", 0.1), 99, "ms", true},
+		{"p99 < fails", th("latency", nil, "p", 99, "<", 0.05), 99, "ms", false},
+		{"p50 <=", th("latency", nil, "p", 50, "<=", 0.0501), 50, "ms", true},
+		{"p50 <= fails", th("latency", nil, "p", 50, "<=", 0.049), 50, "ms", false},
+		{"p90 >", th("latency", nil, "p", 90, ">", 0.080), 90, "ms", true},
+		{"p90 > fails", th("latency", nil, "p", 90, ">", 0.095), 90, "ms", false},
+		{"p99.9", th("latency", nil, "p", 99.9, "<", 0.101), 100, "ms", true},
+		{"med >=", th("latency", nil, "med", 0, ">=", 0.050), 50, "ms", true},
+		{"med >= fails", th("latency", nil, "med", 0, ">=", 0.051), 50, "ms", false},
+		{"avg", th("latency", nil, "avg", 0, "<", 0.051), 50.5, "ms", true},
+		{"avg fails", th("latency", nil, "avg", 0, ">", 0.051), 50.5, "ms", false},
+		{"min ==", th("latency", nil, "min", 0, "==", 0.001), 1, "ms", true},
+		{"min != fails", th("latency", nil, "min", 0, "!=", 0.001), 1, "ms", false},
+		{"max !=", th("latency", nil, "max", 0, "!=", 0.001), 100, "ms", true},
+		{"max <", th("latency", nil, "max", 0, "<", 0.1), 100, "ms", false},
+		{"count", th("latency", nil, "count", 0, "==", 100), 100, "count", true},
+		// service time is half of latency in the fixture
+		{"service p99", th("service_time", nil, "p", 99, "<", 0.05), 49.5, "ms", true},
+		{"service max fails", th("service_time", nil, "max", 0, "<", 0.04), 50, "ms", false},
+		// tags
+		{"request p99", th("latency", req("catalog"), "p", 99, "<", 0.051), 50, "ms", true},
+		{"request min", th("latency", req("enroll"), "min", 0, ">=", 0.0509), 51, "ms", true},
+		{"window p99", th("latency", win("slow-db"), "p", 99, "<", 0.25), 300, "ms", false},
+		{"window+request", th("latency", map[string]string{"window": "slow-db", "request": "catalog"}, "max", 0, "<=", 0.201), 200, "ms", true},
+		// errors
+		{"errors rate", th("errors", nil, "rate", 0, "<", 0.1), 0.05, "ratio", true},
+		{"errors rate fails", th("errors", nil, "rate", 0, "<", 0.01), 0.05, "ratio", false},
+		{"errors count", th("errors", nil, "count", 0, "<=", 5), 5, "count", true},
+		{"errors rate request", th("errors", req("catalog"), "rate", 0, "<", 0.1), 0.1, "ratio", false},
+		{"errors rate window", th("errors", win("slow-db"), "rate", 0, "<=", 0.2), 0.2, "ratio", true},
+		// checks: rate = passed / total, count = passed
+		{"checks rate", th("checks", nil, "rate", 0, ">", 0.96), 145.0 / 150, "ratio", true},
+		{"checks rate fails", th("checks", req("catalog"), "rate", 0, ">=", 0.95), 0.9, "ratio", false},
+		{"checks count", th("checks", nil, "count", 0, "==", 145), 145, "count", true},
+		// throughput: count / duration
+		{"throughput rate", th("throughput", nil, "rate", 0, ">=", 10), 10, "rps", true},
+		{"throughput rate fails", th("throughput", req("enroll"), "rate", 0, ">", 5), 5, "rps", false},
+		{"throughput window rate", th("throughput", win("slow-db"), "rate", 0, "==", 5), 5, "rps", true},
+		{"throughput count", th("throughput", nil, "count", 0, ">=", 100), 100, "count", true},
+		// availability: not 5xx and not a transport error
+		{"availability rate", th("availability", nil, "rate", 0, ">=", 0.95), 0.95, "ratio", true},
+		{"availability rate fails", th("availability", nil, "rate", 0, ">=", 0.9999), 0.95, "ratio", false},
+		{"availability request", th("availability", req("enroll"), "rate", 0, "==", 1), 1, "ratio", true},
+		{"availability window count", th("availability", win("slow-db"), "count", 0, "==", 16), 16, "count", true},
+		// no data: an empty selection fails
+		{"unknown request", th("latency", req("nope"), "p", 99, "<", 1), 0, "no data", false},
+		{"unknown window", th("errors", win("nope"), "rate", 0, "<", 1), 0, "no data", false},
+		{"empty window latency", th("latency", win("late"), "p", 99, "<", 1), 0, "no data", false},
+		{"empty window errors", th("errors", win("late"), "count", 0, "<", 1), 0, "no data", false},
+		{"empty window throughput", th("throughput", win("late"), "rate", 0, ">=", 0), 0, "no data", false},
+		// unknown pairs fail rather than pass
+		{"unsupported", th("errors", nil, "p", 99, "<", 1), 0, "unsupported", false},
+	}
+	res := fixture()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{tt.th}}
+			got := reports.Evaluate(spec, res)
+			if len(got) != 1 {
+				t.Fatalf("got %d results, want 1", len(got))
+			}
+			g := got[0]
+			if g.Unit != tt.unit || g.Pass != tt.pass || !near(g.Measured, tt.measured) {
+				t.Errorf("got measured %v %s pass %v, want %v %s pass %v", g.Measured, g.Unit, g.Pass, tt.measured, tt.unit, tt.pass)
+			}
+		})
+	}
+}
+
+// near compares within HDR precision (3 significant digits).
+func near(got, want float64) bool {
+	if want == 0 {
+		return got == 0
+	}
+	return math.Abs(got-want)/math.Abs(want) < 1e-3
+}
+
+func TestEvaluateFromEncodedHistograms(t *testing.T) {
+	res := fixture()
+	var buf strings.Builder
+	if err := reports.WriteJSON(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range res.Requests {
+		st.LatencyHist, st.ServiceHist = nil, nil // as if read back without decoding
+	}
+	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{
+		th("latency", map[string]string{"request": "enroll"}, "p", 99, "<", 0.2),
+		th("service_time", map[string]string{"request": "catalog"}, "max", 0, "<", 0.2),
+	}}
+	got := reports.Evaluate(spec, res)
+	if !near(got[0].Measured, 100) || !got[0].Pass || !near(got[1].Measured, 25) || !got[1].Pass {
+		t.Errorf("from encoded histograms: %+v", got)
+	}
+}
+
+func TestMetricNameAndSource(t *testing.T) {
+	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{{
+		Metric: "latency", Tags: map[string]string{"window": "slow-db", "request": "enroll"},
+		Source: "p(99) < 500ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.5,
+	}, {
+		Metric: "errors", Source: "errors rate < 1%", Aggregation: "rate", Op: "<", Value: 0.01,
+	}}}
+	got := reports.Evaluate(spec, fixture())
+	if got[0].Metric != "latency{request:enroll,window:slow-db}" || got[0].Source != "p(99) < 500ms" {
+		t.Errorf("got %q %q", got[0].Metric, got[0].Source)
+	}
+	if got[1].Metric != "errors" || got[1].Source != "rate < 1%" {
+		t.Errorf("got %q %q", got[1].Metric, got[1].Source)
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	pass := []loadgen.ThresholdResult{{Pass: true}}
+	fail := []loadgen.ThresholdResult{{Pass: true}, {Pass: false}}
+	tests := []struct {
+		name        string
+		interrupted bool
+		valid       bool
+		ths         []loadgen.ThresholdResult
+		want        string
+	}{
+		{"pass", false, true, pass, "PASS"},
+		{"no thresholds", false, true, nil, "PASS"},
+		{"fail", false, true, fail, "FAIL"},
+		{"invalid beats pass", false, false, pass, "INVALID"},
+		{"invalid beats fail", false, false, fail, "INVALID"},
+		{"interrupted beats all", true, false, fail, "INTERRUPTED"},
+	}
+	for _, tt := range tests {
+		res := &loadgen.Result{Interrupted: tt.interrupted, Generator: loadgen.Health{Valid: tt.valid}, Thresholds: tt.ths}
+		if got := reports.Verdict(res); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestAborter(t *testing.T) {
+	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{
+		{Metric: "latency", Source: "p(99) < 1ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.001}, // fails, but no abortOnFail
+		{Metric: "latency", Tags: map[string]string{"window": "later"}, Source: "p(99) < 1ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.001, AbortOnFail: true},
+		{Metric: "errors", Source: "rate < 1%", Aggregation: "rate", Op: "<", Value: 0.01, AbortOnFail: true, DelayAbortEval: 5 * time.Second},
+	}}
+	ab := reports.NewAborter(spec)
+	snap := fixture()
+	snap.DurationMS = 0
+	if stop, reason := ab.Every(2*time.Second, snap); stop {
+		t.Fatalf("stopped before delayAbortEval: %s", reason)
+	}
+	stop, reason := ab.Every(5*time.Second, snap)
+	if !stop || reason != "threshold errors rate < 1% failed (measured 5%)" {
+		t.Fatalf("got stop %v reason %q", stop, reason)
+	}
+	final := fixture()
+	final.Requests[0].Errors = 0
+	final.Total.Errors = 0 // the final figure would pass; the abort still counts
+	results := reports.Evaluate(spec, final)
+	if !results[2].Pass {
+		t.Fatalf("final errors threshold should pass on its own: %+v", results[2])
+	}
+	ab.Mark(results)
+	r := results[2]
+	if !r.Aborted || r.Pass || !near(r.Measured, 0.05) || results[0].Aborted || results[1].Aborted {
+		t.Errorf("after Mark: %+v", results)
+	}
+	final.Thresholds = results
+	if got := reports.Verdict(final); got != "FAIL" {
+		t.Errorf("verdict %s, want FAIL", got)
+	}
+}

@@ -1,0 +1,189 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/trendtactics/loadlab/loadgen"
+)
+
+// WriteText writes the terminal summary of an evaluated result: per-request
+// figures, thresholds with measured values and verdicts, generator health, and
+// the verdict line. An empty res.Verdict is computed with Verdict.
+func WriteText(w io.Writer, res *loadgen.Result) error {
+	bw := bufio.NewWriter(w)
+	writeHeader(bw, res)
+	writeRequests(bw, res)
+	writeThresholds(bw, res)
+	writeGenerator(bw, res)
+	fmt.Fprintf(bw, "\n%s\n", verdictLine(res))
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+func writeHeader(w io.Writer, res *loadgen.Result) {
+	fmt.Fprintf(w, "scenario %s  seed %d  duration %s", res.Scenario, res.Seed, seconds(res.DurationMS/1000))
+	if !res.Start.IsZero() {
+		fmt.Fprintf(w, "  started %s", res.Start.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	fmt.Fprintln(w)
+}
+
+func writeRequests(w io.Writer, res *loadgen.Result) {
+	fmt.Fprintln(w, "\nrequests (latency from the intended send time, service time from the actual send; ms)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	rows := append([]*loadgen.RequestStats(nil), res.Requests...)
+	if res.Total != nil && len(res.Requests) != 1 {
+		total := *res.Total
+		total.Name = "total"
+		rows = append(rows, &total)
+	}
+	// tabwriter aligns every column right (numbers); names are padded left by hand.
+	width := len("request")
+	for _, st := range rows {
+		if st != nil {
+			width = max(width, len(st.Name))
+		}
+	}
+	fmt.Fprintf(tw, "%-*s\tcount\trate/s\terrors\t\tlat p50\tp90\tp99\tmax\t\tsvc p50\tp90\tp99\tmax\t\n", width, "request")
+	for _, st := range rows {
+		if st == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%-*s\t%d\t%.1f\t%s\t\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t%s\t\n",
+			width, st.Name, st.Count, st.Rate, errorsCell(st),
+			ms(st.Latency.P50), ms(st.Latency.P90), ms(st.Latency.P99), ms(st.Latency.Max),
+			ms(st.ServiceTime.P50), ms(st.ServiceTime.P90), ms(st.ServiceTime.P99), ms(st.ServiceTime.Max))
+	}
+	tw.Flush()
+}
+
+func errorsCell(st *loadgen.RequestStats) string {
+	if st.Count == 0 {
+		return strconv.FormatUint(st.Errors, 10)
+	}
+	return fmt.Sprintf("%d (%s)", st.Errors, percent(float64(st.Errors)/float64(st.Count)))
+}
+
+func writeThresholds(w io.Writer, res *loadgen.Result) {
+	if len(res.Thresholds) == 0 {
+		fmt.Fprintln(w, "\nthresholds: none")
+		return
+	}
+	failed := 0
+	for _, t := range res.Thresholds {
+		if !t.Pass {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "\nthresholds (%d of %d passed)\n", len(res.Thresholds)-failed, len(res.Thresholds))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range res.Thresholds {
+		mark := "✓"
+		if !t.Pass {
+			mark = "✗"
+		}
+		line := fmt.Sprintf("  %s %s\t%s\t%s", mark, t.Metric, t.Source, FormatMeasured(t))
+		if t.Aborted {
+			line += "\taborted the run"
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+}
+
+func writeGenerator(w io.Writer, res *loadgen.Result) {
+	g := res.Generator
+	limit := "unbounded"
+	if g.InFlightLimit > 0 {
+		limit = strconv.Itoa(g.InFlightLimit)
+	}
+	fmt.Fprintln(w, "\ngenerator")
+	fmt.Fprintf(w, "  requests   planned %d, sent %d, completed %d\n", g.Planned, g.Sent, g.Completed)
+	fmt.Fprintf(w, "  lateness   p99 %sms, max %sms\n", ms(g.LatenessP99MS), ms(g.LatenessMaxMS))
+	fmt.Fprintf(w, "  in flight  max %d, limit %s\n", g.MaxInFlight, limit)
+	if g.Valid {
+		fmt.Fprintln(w, "  valid      yes: the generator held the schedule")
+		return
+	}
+	fmt.Fprintln(w, "  valid      no: the generator could not hold the schedule")
+	for _, r := range g.Reasons {
+		fmt.Fprintf(w, "             - %s\n", r)
+	}
+}
+
+func verdictLine(res *loadgen.Result) string {
+	v := res.Verdict
+	if v == "" {
+		v = Verdict(res)
+	}
+	failed := 0
+	for _, t := range res.Thresholds {
+		if !t.Pass {
+			failed++
+		}
+	}
+	n := len(res.Thresholds)
+	switch v {
+	case Interrupted:
+		return fmt.Sprintf("verdict: INTERRUPTED (stopped by a signal after %s; %d of %d thresholds failed so far)", seconds(res.DurationMS/1000), failed, n)
+	case Invalid:
+		return "verdict: INVALID (the generator could not hold the schedule; the measurements cannot be trusted)"
+	case Fail:
+		return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed)", failed, n)
+	case Pass:
+		return fmt.Sprintf("verdict: PASS (%d of %d thresholds passed)", n, n)
+	}
+	return "verdict: " + v
+}
+
+// FormatMeasured renders a threshold's measured value with its unit:
+// "83.2ms", "0.25%", "120.0/s", "17", or "no data".
+func FormatMeasured(t loadgen.ThresholdResult) string {
+	switch t.Unit {
+	case UnitMS:
+		return ms(t.Measured) + "ms"
+	case UnitRatio:
+		return percent(t.Measured)
+	case UnitRPS:
+		return strconv.FormatFloat(t.Measured, 'f', 1, 64) + "/s"
+	case UnitCount:
+		return strconv.FormatFloat(t.Measured, 'f', -1, 64)
+	case UnitNoData, UnitUnsupported, "":
+		if t.Unit == "" {
+			return "no data"
+		}
+		return t.Unit
+	}
+	return strconv.FormatFloat(t.Measured, 'g', 4, 64) + " " + t.Unit
+}
+
+// ms renders milliseconds with three significant digits or more: 0.123, 1.23, 12.3, 123, 1234.
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// percent renders a fraction as a percentage with up to two decimals: 0.25%, 99.99%, 100%.
+func percent(f float64) string {
+	s := strconv.FormatFloat(f*100, 'f', 2, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}
+
+func seconds(s float64) string {
+	return strconv.FormatFloat(s, 'f', 1, 64) + "s"
+}

@@ -1,0 +1,170 @@
+package reports_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/<name>.golden, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// summarize fills the Summary fields from the histograms, as the engine does.
+func summarize(st *loadgen.RequestStats) {
+	if st == nil {
+		return
+	}
+	for _, x := range []struct {
+		sum  *loadgen.Summary
+		hist interface {
+			ValueAtQuantile(float64) int64
+			Mean() float64
+			Min() int64
+			Max() int64
+		}
+	}{{&st.Latency, st.LatencyHist}, {&st.ServiceTime, st.ServiceHist}} {
+		h := x.hist
+		*x.sum = loadgen.Summary{
+			Min: float64(h.Min()) / 1000, Mean: h.Mean() / 1000,
+			P50: float64(h.ValueAtQuantile(50)) / 1000, P90: float64(h.ValueAtQuantile(90)) / 1000,
+			P95: float64(h.ValueAtQuantile(95)) / 1000, P99: float64(h.ValueAtQuantile(99)) / 1000,
+			P999: float64(h.ValueAtQuantile(99.9)) / 1000, Max: float64(h.Max()) / 1000,
+		}
+	}
+	st.Rate = float64(st.Count) / 10
+}
+
+// evaluated returns the fixture with summaries, a fixed clock, thresholds evaluated and a verdict.
+func evaluated(t *testing.T) *loadgen.Result {
+	t.Helper()
+	res := fixture()
+	res.Seed = 1
+	res.Start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	res.End = res.Start.Add(10 * time.Second)
+	res.Path = "scenarios/fixture.yaml"
+	summarize(res.Total)
+	for _, st := range res.Requests {
+		summarize(st)
+	}
+	res.Generator = loadgen.Health{Planned: 100, Sent: 100, Completed: 100, MaxInFlight: 7, InFlightLimit: 1000, LatenessP99MS: 0.42, LatenessMaxMS: 3.1, Valid: true}
+	res.Timeline = []loadgen.Point{{T: 0, Planned: 10, Sent: 10, Count: 10, P50: 5, P90: 9, P99: 10, Max: 10}}
+	res.Events = []loadgen.Event{{At: 2, Kind: "fault.start", Name: "slow-db"}, {At: 6, Kind: "fault.end", Name: "slow-db"}}
+	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{
+		{Metric: "latency", Source: "p(99) < 100ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.1},
+		{Metric: "latency", Tags: map[string]string{"request": "enroll"}, Source: "p(99) < 50ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.05},
+		{Metric: "errors", Source: "rate < 10%", Aggregation: "rate", Op: "<", Value: 0.1},
+		{Metric: "throughput", Source: "rate >= 5", Aggregation: "rate", Op: ">=", Value: 5},
+		{Metric: "latency", Tags: map[string]string{"window": "slow-db"}, Source: "p(99) < 250ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.25, AbortOnFail: true},
+		{Metric: "latency", Tags: map[string]string{"window": "nope"}, Source: "p(99) < 250ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.25},
+	}}
+	res.Thresholds = reports.Evaluate(spec, res)
+	res.Thresholds[4].Aborted = true
+	res.Verdict = reports.Verdict(res)
+	return res
+}
+
+func TestWriteText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*loadgen.Result)
+	}{
+		{"fail", func(*loadgen.Result) {}},
+		{"pass", func(r *loadgen.Result) { r.Thresholds = r.Thresholds[:1] }},
+		{"invalid", func(r *loadgen.Result) {
+			r.Generator.Valid = false
+			r.Generator.Reasons = []string{"sent 80 of 100 planned requests", "send lateness p99 120ms over 10ms"}
+		}},
+		{"interrupted", func(r *loadgen.Result) { r.Interrupted = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := evaluated(t)
+			tc.edit(res)
+			res.Verdict = reports.Verdict(res)
+			var buf bytes.Buffer
+			if err := reports.WriteText(&buf, res); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "TestWriteText."+tc.name, buf.Bytes())
+		})
+	}
+}
+
+func TestWriteJSONGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := reports.WriteJSON(&buf, evaluated(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "TestWriteJSON.json", buf.Bytes())
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	res := evaluated(t)
+	var buf bytes.Buffer
+	if err := reports.WriteJSON(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	back, err := reports.ReadJSON(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Requests[1].LatencyHist == nil || !back.Requests[1].LatencyHist.Equals(res.Requests[1].LatencyHist) {
+		t.Error("latency histogram of enroll did not survive the round trip")
+	}
+	if back.Windows[0].Total.ServiceHist == nil || !back.Windows[0].Total.ServiceHist.Equals(res.Windows[0].Total.ServiceHist) {
+		t.Error("service histogram of window slow-db did not survive the round trip")
+	}
+	// Re-evaluating the read-back result gives the same thresholds.
+	var again, first bytes.Buffer
+	if err := reports.WriteText(&first, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := reports.WriteText(&again, back); err != nil {
+		t.Fatal(err)
+	}
+	if first.String() != again.String() {
+		t.Errorf("summary differs after the round trip:\n%s\n---\n%s", first.String(), again.String())
+	}
+}
+
+func TestReadJSONRejects(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"schema", `{"schema":"loadlab.result/v2"}`, `read result: unsupported schema "loadlab.result/v2" (want "loadlab.result/v1")`},
+		{"no schema", `{"scenario":"x"}`, "read result: no schema field (not a loadlab result?)"},
+		{"not json", `hello`, "read result: invalid character"},
+		{"corrupt histogram", `{"schema":"loadlab.result/v1","total":{"name":"total","latency_hdr":"AAAA"}}`, `read result: latency histogram of "total": `},
+		{"garbage histogram", `{"schema":"loadlab.result/v1","requests":[{"name":"a","service_time_hdr":"HISTFAAAAB94nJNpmSzMwMDAxQABzFCaEUzOmNZg"}]}`, `read result: service time histogram of "a": `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := reports.ReadJSON(strings.NewReader(tc.in))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("got %v, want prefix %q", err, tc.want)
+			}
+		})
+	}
+}
