@@ -1,0 +1,81 @@
+package academy
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error; the HTTP layer maps each kind to a status.
+type Kind int
+
+// The kinds of domain errors.
+const (
+	KindInternal     Kind = iota // unexpected: storage down, bug
+	KindInvalid                  // bad input
+	KindUnauthorized             // missing or bad credentials
+	KindForbidden                // authenticated but not allowed
+	KindNotFound                 // no such resource
+	KindConflict                 // state conflict (duplicate, course full)
+	KindUnavailable              // temporarily unavailable (retry later)
+)
+
+// Error is a domain error with a stable machine-readable code.
+type Error struct {
+	Kind    Kind
+	Code    string // snake_case, stable, e.g. "course_full"
+	Message string
+	Field   string // optional JSON path of the offending input
+	Err     error  // optional cause
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	if e.Err != nil {
+		return msg + ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error of kind with code and a formatted message.
+func Errorf(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns a KindInvalid error about field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Code: "invalid_input", Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Sentinel errors; compare with errors.Is.
+var (
+	ErrNotFound          = &Error{Kind: KindNotFound, Code: "not_found", Message: "not found"}
+	ErrCourseNotFound    = &Error{Kind: KindNotFound, Code: "course_not_found", Message: "course not found"}
+	ErrLessonNotFound    = &Error{Kind: KindNotFound, Code: "lesson_not_found", Message: "lesson not found"}
+	ErrNotEnrolled       = &Error{Kind: KindNotFound, Code: "not_enrolled", Message: "not enrolled in this course"}
+	ErrCourseFull        = &Error{Kind: KindConflict, Code: "course_full", Message: "course is full"}
+	ErrLiveSessionFull   = &Error{Kind: KindConflict, Code: "live_session_full", Message: "live session is full"}
+	ErrEmailTaken        = &Error{Kind: KindConflict, Code: "email_taken", Message: "email already registered"}
+	ErrSlugTaken         = &Error{Kind: KindConflict, Code: "slug_taken", Message: "slug already used by another course"}
+	ErrIdempotencyReuse  = &Error{Kind: KindConflict, Code: "idempotency_key_reused", Message: "idempotency key already used for another course"}
+	ErrCapacityTooLow    = &Error{Kind: KindConflict, Code: "capacity_below_enrolled", Message: "capacity is below the number of enrolled students", Field: "capacity"}
+	ErrBadCredentials    = &Error{Kind: KindUnauthorized, Code: "invalid_credentials", Message: "invalid email or password"}
+	ErrUnauthenticated   = &Error{Kind: KindUnauthorized, Code: "unauthenticated", Message: "authentication required"}
+	ErrInvalidToken      = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "invalid or expired token"}
+	ErrForbidden         = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
+	ErrEnrollmentMissing = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
+)
+
+// KindOf returns the kind of err: that of the first *Error in its chain, or
+// KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}

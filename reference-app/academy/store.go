@@ -1,0 +1,97 @@
+package academy
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Users stores accounts and refresh tokens. All methods are safe for
+// concurrent use.
+type Users interface {
+	// CreateUser stores u; ErrEmailTaken if its id (derived from the
+	// e-mail) exists.
+	CreateUser(ctx context.Context, u UserRecord) error
+	// UserByID returns ErrNotFound when there is no such user.
+	UserByID(ctx context.Context, id uuid.UUID) (UserRecord, error)
+	// SaveRefreshToken stores the hash of a refresh token of userID.
+	SaveRefreshToken(ctx context.Context, userID uuid.UUID, hash []byte, expires time.Time) error
+	// ConsumeRefreshToken deletes the token and reports ErrInvalidToken if
+	// it did not exist or had expired: a refresh token is used once.
+	ConsumeRefreshToken(ctx context.Context, userID uuid.UUID, hash []byte) error
+}
+
+// Catalog stores courses and lessons.
+type Catalog interface {
+	ListCourses(ctx context.Context, f CourseFilter) (CoursePage, error)
+	// Course finds a course by id or slug; ErrCourseNotFound otherwise.
+	Course(ctx context.Context, key string) (Course, error)
+	CreateCourse(ctx context.Context, c Course) (Course, error)
+	UpdateCourse(ctx context.Context, id uuid.UUID, p CoursePatch) (Course, error)
+	Lessons(ctx context.Context, courseID uuid.UUID) ([]Lesson, error)
+	Lesson(ctx context.Context, id uuid.UUID) (Lesson, error)
+}
+
+// Enrollments stores seats. Enroll must never let the number of enrolled
+// users of a course exceed its capacity, whatever the concurrency, and must
+// keep one enrollment per user and course.
+type Enrollments interface {
+	// Enroll takes a seat: Created when new; ErrCourseFull when no seat
+	// is left; ErrIdempotencyReuse when key was used for another course.
+	Enroll(ctx context.Context, userID, courseID uuid.UUID, key string) (EnrollResult, error)
+	// Unenroll frees the seat; ErrEnrollmentMissing if there was none.
+	Unenroll(ctx context.Context, userID, courseID uuid.UUID) error
+	// Enrollment returns ErrEnrollmentMissing when there is none.
+	Enrollment(ctx context.Context, userID, courseID uuid.UUID) (Enrollment, error)
+	Enrollments(ctx context.Context, userID uuid.UUID) ([]Enrollment, error)
+}
+
+// Learning stores progress and quiz attempts.
+type Learning interface {
+	// SaveProgress raises (never lowers) the stored percent and returns
+	// the stored row.
+	SaveProgress(ctx context.Context, p LessonProgress) (LessonProgress, error)
+	Progress(ctx context.Context, userID, courseID uuid.UUID) ([]LessonProgress, error)
+	AllProgress(ctx context.Context, userID uuid.UUID) ([]LessonProgress, error)
+	AddQuizAttempt(ctx context.Context, a QuizAttempt) error
+	Grades(ctx context.Context, userID uuid.UUID) ([]Grade, error)
+}
+
+// Live stores live sessions.
+type Live interface {
+	LiveSessions(ctx context.Context) ([]LiveSession, error)
+	LiveSession(ctx context.Context, id uuid.UUID) (LiveSession, error)
+}
+
+// Admin seeds and resets the data set.
+type Admin interface {
+	// Seed inserts d; the store is expected to be empty.
+	Seed(ctx context.Context, d SeedData) error
+	// Reset deletes every row.
+	Reset(ctx context.Context) error
+	// Empty reports whether no user exists.
+	Empty(ctx context.Context) (bool, error)
+	// Ping checks every database.
+	Ping(ctx context.Context) error
+}
+
+// Store is everything the service needs from storage.
+type Store interface {
+	Users
+	Catalog
+	Enrollments
+	Learning
+	Live
+	Admin
+}
+
+// Cache is a best-effort byte cache. Implementations never return errors:
+// a failing cache behaves as a cache that misses. Safe for concurrent use.
+type Cache interface {
+	Get(ctx context.Context, key string) ([]byte, bool)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration)
+	Delete(ctx context.Context, keys ...string)
+	// Clear removes every key of this service.
+	Clear(ctx context.Context)
+}

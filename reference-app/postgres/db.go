@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendtactics/loadlab/reference-app/academy"
+)
+
+// Options configure Open.
+type Options struct {
+	// MaxConns per shard (default 20).
+	MaxConns int32
+}
+
+// DB is the sharded store. It implements academy.Store and is safe for
+// concurrent use. Close releases the pools.
+type DB struct {
+	shards []*pgxpool.Pool
+}
+
+var _ academy.Store = (*DB)(nil)
+
+// Open connects to every shard URL; shard i is urls[i] and shard 0 is the
+// catalog shard. The order of urls must be the same on every replica.
+func Open(ctx context.Context, urls []string, opts Options) (*DB, error) {
+	if len(urls) == 0 {
+		return nil, errors.New("no database url")
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 20
+	}
+	db := &DB{}
+	for i, u := range urls {
+		cfg, err := pgxpool.ParseConfig(u)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("parse database url %d: %w", i, err)
+		}
+		cfg.MaxConns = opts.MaxConns
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("connect to shard %d: %w", i, err)
+		}
+		db.shards = append(db.shards, pool)
+	}
+	return db, nil
+}
+
+// Close closes every pool.
+func (db *DB) Close() {
+	for _, p := range db.shards {
+		p.Close()
+	}
+}
+
+// Shards is the number of shards.
+func (db *DB) Shards() int { return len(db.shards) }
+
+func (db *DB) catalog() *pgxpool.Pool { return db.shards[0] }
+
+func (db *DB) userShard(id uuid.UUID) *pgxpool.Pool {
+	return db.shards[academy.ShardOf(id, len(db.shards))]
+}
+
+// Ping checks every shard.
+func (db *DB) Ping(ctx context.Context) error {
+	for i, p := range db.shards {
+		if err := p.Ping(ctx); err != nil {
+			return dbErr(fmt.Sprintf("ping shard %d", i), err)
+		}
+	}
+	return nil
+}
+
+// dbErr wraps an unexpected database error: connection problems and
+// time-outs become academy.KindUnavailable (503), the rest internal.
+func dbErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *academy.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+		return &academy.Error{Kind: academy.KindUnavailable, Code: "database_unavailable", Message: op, Err: err}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P03" || pe.Code == "53300" || strings.HasPrefix(pe.Code, "08")) {
+		return &academy.Error{Kind: academy.KindUnavailable, Code: "database_unavailable", Message: op, Err: err}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func pgCode(err error) (string, string) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.ConstraintName
+	}
+	return "", ""
+}
+
+// ---- metrics ----
+
+// Collector returns a prometheus collector of the pools' statistics
+// (academy_db_pool_*), labelled by shard.
+func (db *DB) Collector() prometheus.Collector { return poolCollector{db} }
+
+type poolCollector struct{ db *DB }
+
+var (
+	poolAcquired = prometheus.NewDesc("academy_db_pool_acquired_connections", "Connections in use.", []string{"shard"}, nil)
+	poolIdle     = prometheus.NewDesc("academy_db_pool_idle_connections", "Idle connections.", []string{"shard"}, nil)
+	poolTotal    = prometheus.NewDesc("academy_db_pool_total_connections", "Open connections.", []string{"shard"}, nil)
+	poolMax      = prometheus.NewDesc("academy_db_pool_max_connections", "Maximum pool size.", []string{"shard"}, nil)
+	poolAcquires = prometheus.NewDesc("academy_db_pool_acquires_total", "Successful connection acquisitions.", []string{"shard"}, nil)
+	poolEmpty    = prometheus.NewDesc("academy_db_pool_empty_acquires_total", "Acquisitions that had to wait for a connection.", []string{"shard"}, nil)
+	poolWait     = prometheus.NewDesc("academy_db_pool_acquire_wait_seconds_total", "Total time spent waiting for a connection.", []string{"shard"}, nil)
+)
+
+func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolEmpty, poolWait} {
+		ch <- d
+	}
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for i, p := range c.db.shards {
+		s := p.Stat()
+		l := strconv.Itoa(i)
+		ch <- prometheus.MustNewConstMetric(poolAcquired, prometheus.GaugeValue, float64(s.AcquiredConns()), l)
+		ch <- prometheus.MustNewConstMetric(poolIdle, prometheus.GaugeValue, float64(s.IdleConns()), l)
+		ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.TotalConns()), l)
+		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()), l)
+		ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()), l)
+		ch <- prometheus.MustNewConstMetric(poolEmpty, prometheus.CounterValue, float64(s.EmptyAcquireCount()), l)
+		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds(), l)
+	}
+}
+
+// rows helper: collect with a scan function.
+func collect[T any](rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

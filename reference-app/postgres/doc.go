@@ -1,0 +1,14 @@
+// Package postgres implements the academy's storage interfaces
+// (academy.Store) on PostgreSQL through pgx/v5 and pgxpool.
+//
+// Data is spread over one or more databases (shards). Shard 0 is also the
+// catalog shard: it holds courses, lessons, live sessions and the seat
+// ledger (seat counters and seat claims). Rows owned by a user (the account,
+// refresh tokens, enrollments, progress, quiz attempts) live on shard
+// academy.ShardOf(user_id, N). A seat is taken in one transaction on the
+// catalog shard, so the seat limit holds whatever N is; see
+// reference-app/README.md.
+//
+// Migrations are embedded and applied to every shard by Migrate, under a
+// PostgreSQL advisory lock so that replicas starting together are safe.
+package postgres
