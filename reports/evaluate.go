@@ -298,3 +298,9 @@ func compare(v float64, op string, want float64) bool {
 	}
 	return false
 }
+
+// Expression renders a threshold as one line: its metric with tags and its expression,
+// latency{request:enroll} p(99) < 250ms.
+func Expression(th *scenarios.Threshold) string {
+	return MetricName(th) + " " + source(th)
+}
