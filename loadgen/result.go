@@ -33,6 +33,8 @@ type Result struct {
 	Generator  Health            `json:"generator"`
 	Thresholds []ThresholdResult `json:"thresholds"`
 	Events     []Event           `json:"events,omitempty"` // fault start/end and other timestamped events
+	// StopReason says why the load stopped before its end (Options.Every asked to stop).
+	StopReason string `json:"stop_reason,omitempty"`
 }
 
 // RequestStats are the figures of one request name (or of all requests, for Total).
@@ -42,6 +44,7 @@ type RequestStats struct {
 	Errors        uint64            `json:"errors"` // transport errors plus unexpected statuses
 	Checks        uint64            `json:"checks"`
 	CheckFailures uint64            `json:"check_failures"`
+	Skipped       uint64            `json:"skipped,omitempty"` // flow steps not sent: an earlier step failed
 	Statuses      map[string]uint64 `json:"statuses"`     // "200", "503", "error" (no response)
 	Rate          float64           `json:"rate"`         // responses per second over the run
 	Latency       Summary           `json:"latency"`      // from the intended send time (CO-corrected)
@@ -101,6 +104,19 @@ type Health struct {
 	LatenessMaxMS float64  `json:"lateness_max_ms"`
 	Valid         bool     `json:"valid"`
 	Reasons       []string `json:"reasons,omitempty"` // why the run is invalid
+
+	// Dropped iterations were planned but never sent (Planned − Sent).
+	Dropped uint64 `json:"dropped,omitempty"`
+	// Cancelled requests were in flight when the run was interrupted or aborted; they are
+	// not counted in any latency or error figure.
+	Cancelled uint64 `json:"cancelled,omitempty"`
+	// PoolFull counts iterations that waited for a free worker (in-flight limit reached).
+	PoolFull uint64 `json:"pool_full,omitempty"`
+	// GeneratorLatenessP99MS is the send lateness p99 of iterations dispatched while a
+	// worker was free: lateness the generator alone is responsible for.
+	GeneratorLatenessP99MS float64 `json:"generator_lateness_p99_ms"`
+	// LatenessBound is the bound on GeneratorLatenessP99MS above which the run is invalid.
+	LatenessBound float64 `json:"lateness_bound_ms"`
 }
 
 // ThresholdResult is one evaluated threshold expression.

@@ -1,0 +1,85 @@
+// Package loadgen is loadlab's load engine: it turns a scenario's load and workload into
+// HTTP traffic against a target and measures it truthfully.
+//
+// It is built on vegeta's library: the schedule is a vegeta.Pacer (StagePacer), raw results
+// are vegeta Results written with vegeta.NewEncoder (so `vegeta report` and `vegeta plot`
+// read --results files), and the HTTP transport uses vegeta's settings. Vegeta's
+// Attacker is not used, because it neither tells a worker when its hit was due nor bounds
+// its workers usefully; Run has its own scheduling loop instead.
+//
+// # Schedule
+//
+// Stages become a StagePacer: the rate ramps linearly between stage targets (k6's
+// ramping-arrival-rate); constant-arrival-rate is one flat stage. With H(t) the integral of the
+// rate, iteration k (1-based) is due at the t where H(t) = k, so a stage plans exactly
+// floor(H(end)) − floor(H(start)) iterations (Plan reports them). Which workload item an
+// iteration runs is a weighted choice drawn from a PCG seeded with (seed, iteration number):
+// the same seed gives the same sequence of items, and the scenarios runtime renders the same
+// URLs for the same (seed, iteration).
+//
+// # Timing model (open model, as wrk2)
+//
+// The scheduling loop asks the pacer for iteration k's intended time, sleeps until then and
+// hands (k, intended time) to a pool of workers bounded by load.maxInFlight (default 1000).
+// When all workers are busy the loop waits for one: the iteration is sent late, and its
+// latency still counts from the intended time, so a stalled target cannot hide behind a
+// generator that waited too ("coordinated omission").
+//
+//   - latency (CO-corrected): from the intended time to the end of the response body, for the
+//     first request of an iteration. Later steps of a flow are sent when the previous step
+//     completed; their latency counts from their actual send (the flow's own pacing is the
+//     user's think time, not a schedule).
+//   - service time: from the actual send to the end of the response body, for every request.
+//
+// Both go into HdrHistograms (microseconds, 1 µs to 1 h, 3 significant digits) per request
+// name and in total, and per time window (Options.Windows, by the request's latency origin;
+// "steady" is outside all windows). The per-second timeline (by completion time) summarises a
+// per-second histogram that is reset every second, so memory is bounded by the number of
+// request names and windows, plus one Point per second and name, never by the request count.
+// Workers send compact samples over a channel to one recorder goroutine that owns every
+// histogram; nothing on the hot path takes a lock except the dispatch-lateness histogram of
+// the scheduling loop.
+//
+// Flows: one iteration is one user journey with its own cookie jar and captured values.
+// A transport error, a timeout, or a capture that finds nothing ends the iteration; its
+// remaining steps count as skipped, not as latency samples. Redirects are not followed: each
+// request is measured on its own.
+//
+// constant-vus is the closed model: VUs goroutines run iterations back to back; latency is
+// measured from the actual send, and there is no schedule to hold.
+//
+// # Errors and checks
+//
+// A transport error, a timeout (the request's timeout, else the spec default, else 10 s) or a
+// status not in expect.status (default any 2xx/3xx) is an error; statuses are recorded by code,
+// "error" or "timeout". JSON and latency expectations and missing captures are check failures.
+//
+// # Generator health
+//
+// The loop records its send lateness (dispatch time − intended time), split by whether a
+// worker was free. A run is INVALID (Health.Valid false, with Reasons) when:
+//   - planned iterations were never sent: dispatching stops DispatchGrace (1 s) after the
+//     schedule's end, and what was due but not sent is dropped; or
+//   - the lateness p99 of iterations dispatched while a worker was free exceeds
+//     Options.MaxLateness (default DefaultMaxLateness, 25 ms): the generator itself (CPU,
+//     scheduling) was too slow, and every latency it measured would include its own delay.
+//
+// Lateness while the pool was full is the target's doing (requests take longer than
+// maxInFlight/rate): it is not held against the run, because the latency from the intended
+// time still tells the truth about what users would have seen.
+//
+// # Stopping
+//
+// Cancelling Run's context interrupts the run: scheduling stops, in-flight requests are
+// cancelled and not counted (Health.Cancelled), and the partial result has Interrupted set.
+// Options.Every returning stop does the same and records the reason (Result.StopReason and an
+// "abort" event). Every goroutine Run starts has ended when Run returns.
+//
+// # Live metrics
+//
+// With Options.Registry: loadgen_target_rate, loadgen_achieved_rate,
+// loadgen_iterations_planned_total, loadgen_iterations_sent_total,
+// loadgen_responses_total{request,status}, loadgen_check_failures_total{request},
+// loadgen_request_duration_seconds{request} (CO-corrected), loadgen_service_time_seconds{request},
+// loadgen_in_flight, loadgen_lateness_seconds.
+package loadgen

@@ -1,0 +1,508 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// Defaults of the engine, documented in doc.go.
+const (
+	// DefaultTimeout is the request timeout when neither the request nor the spec sets one.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxLateness bounds the p99 send lateness of iterations dispatched while the pool
+	// had a free worker; above it the generator itself was too slow and the run is invalid.
+	DefaultMaxLateness = 25 * time.Millisecond
+	// DispatchGrace is how long after the schedule's end late iterations are still sent.
+	DispatchGrace = time.Second
+	// maxBody bounds the bytes of a response body kept for captures and JSON checks.
+	maxBody = 16 << 20
+)
+
+// Options are the run-time settings of Run that don't come from the scenario.
+type Options struct {
+	BaseURL string // target base URL (spec.Target.URL or the lab's edge); default spec.Target.URL
+	Seed    int64
+	// Results, when set, receives one vegeta Result per response in vegeta's binary (gob)
+	// format, readable by `vegeta report` and `vegeta plot`.
+	Results io.Writer
+	// Registry, when set, gets the live metrics (loadgen_*).
+	Registry prometheus.Registerer
+	// Progress, when set, receives progress output: a live line (\r) when TTY is true,
+	// a plain line every 5 s otherwise.
+	Progress io.Writer
+	TTY      bool
+	// Windows are named time windows (fault windows) with their own stats; the window
+	// "steady" (outside all windows) is added unless one of that name is given.
+	Windows []Window
+	// Every is called once per second, on the recorder goroutine, with a snapshot of the
+	// cumulative stats (histograms are copies; HDR strings are left empty); returning
+	// stop=true ends the load early (abortOnFail) with the reason recorded.
+	Every func(elapsed time.Duration, snap *Result) (stop bool, reason string)
+	// MaxLateness overrides DefaultMaxLateness.
+	MaxLateness time.Duration
+
+	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
+	slowDispatch time.Duration
+}
+
+// Window is a named span of the run, as offsets from the run start.
+type Window struct {
+	Name       string
+	Start, End time.Duration
+}
+
+// SteadyWindow names the window outside all given windows.
+const SteadyWindow = "steady"
+
+// engine is the state of one Run.
+type engine struct {
+	spec  *scenarios.Spec
+	opts  Options
+	base  string
+	work  *Workload
+	steps [][]estep // per workload item (Workload.items order)
+	names []string  // request names, index = estep.idx
+
+	pacer       *StagePacer // nil for constant-vus
+	vus         int
+	duration    time.Duration
+	maxInFlight int
+	maxLateness time.Duration
+	timeout     time.Duration
+
+	start     time.Time
+	transport *http.Transport
+	client    *http.Client // shared client of single-request iterations (no cookie jar)
+	samples   chan sample
+	met       *metrics
+
+	inFlight, maxSeen atomic.Int64
+	sent, completed   atomic.Uint64
+	cancelled         atomic.Uint64
+	planned           atomic.Uint64 // final planned count, set when the schedule stops
+
+	lateMu   sync.Mutex
+	lateAll  *hdrhistogram.Histogram // dispatch − intended, all dispatches (µs)
+	lateFree *hdrhistogram.Histogram // the same, dispatches that found a free worker
+	poolFull uint64                  // dispatches that waited for a worker
+}
+
+// estep is a request of an item with its name index.
+type estep struct {
+	step
+	idx      int32
+	needBody bool
+}
+
+// Run runs the load of spec against opts.BaseURL and returns what it measured.
+// Cancelling ctx interrupts the run: the load stops, in-flight requests are cancelled
+// (and not counted), and the partial result is returned with Interrupted set and a nil
+// error. An error is returned when the spec can't run; a result together with an error
+// when the run completed but writing Options.Results failed.
+func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*Result, error) {
+	e, err := newEngine(spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Registry != nil {
+		if e.met, err = newMetrics(opts.Registry); err != nil {
+			return nil, err
+		}
+	}
+	defer e.transport.CloseIdleConnections()
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	e.start = time.Now()
+	rec := newRecorder(e, stopLoad)
+	recDone := make(chan struct{})
+	go func() { // ends when e.samples is closed below
+		defer close(recDone)
+		rec.run()
+	}()
+	prog := startProgress(e, rec, opts.Progress, opts.TTY) // stopped below, before Run returns
+
+	if e.pacer != nil {
+		e.schedule(loadCtx)
+	} else {
+		e.runVUs(loadCtx)
+	}
+	close(e.samples)
+	<-recDone
+	end := time.Now()
+	prog.stop()
+
+	res := rec.result(true, end)
+	res.Interrupted = ctx.Err() != nil && !rec.aborted()
+	return res, rec.writeErr
+}
+
+func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
+	if spec == nil {
+		return nil, errors.New("no scenario")
+	}
+	e := &engine{spec: spec, opts: opts, base: opts.BaseURL}
+	if e.base == "" {
+		e.base = spec.Target.URL
+	}
+	e.work = NewWorkload(spec, opts.Seed)
+	if len(e.work.items) == 0 {
+		return nil, errors.New("workload has no request")
+	}
+	l := spec.Load
+	e.maxInFlight = maxInFlight(l)
+	e.maxLateness = opts.MaxLateness
+	if e.maxLateness <= 0 {
+		e.maxLateness = DefaultMaxLateness
+	}
+	e.timeout = spec.Defaults.Timeout
+	if e.timeout <= 0 {
+		e.timeout = DefaultTimeout
+	}
+	if executorOf(l) == ConstantVUs {
+		if l.VUs <= 0 || l.Duration <= 0 {
+			return nil, fmt.Errorf("%s needs vus and duration above zero", ConstantVUs)
+		}
+		e.vus, e.duration = l.VUs, l.Duration
+		e.maxInFlight = l.VUs
+	} else {
+		p, err := PacerFor(l)
+		if err != nil {
+			return nil, err
+		}
+		e.pacer, e.duration = p, p.Duration()
+	}
+
+	index := map[string]int32{}
+	for _, it := range e.work.items {
+		var ss []estep
+		for _, s := range stepsOf(it) {
+			idx, ok := index[s.name]
+			if !ok {
+				idx = int32(len(e.names))
+				index[s.name] = idx
+				e.names = append(e.names, s.name)
+			}
+			need := s.flow != nil && len(s.flow.Capture) > 0 ||
+				s.req.Expect != nil && len(s.req.Expect.JSON) > 0
+			ss = append(ss, estep{step: s, idx: idx, needBody: need})
+		}
+		e.steps = append(e.steps, ss)
+	}
+
+	e.transport = newTransport(e.maxInFlight)
+	e.client = &http.Client{Transport: e.transport, CheckRedirect: noRedirect}
+	e.samples = make(chan sample, 4096)
+	e.lateAll = newHist()
+	e.lateFree = newHist()
+	return e, nil
+}
+
+// newTransport is vegeta's transport setup (keep-alive dialer, idle pool per host) with the
+// pool sized to the in-flight bound and without reading proxy settings from the environment.
+func newTransport(conns int) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:           d.DialContext,
+		MaxIdleConns:          conns,
+		MaxIdleConnsPerHost:   conns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+// noRedirect makes the client return 3xx responses as they are: each request is measured alone.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+type job struct {
+	seq      uint64
+	intended time.Duration // offset from e.start
+}
+
+// schedule runs the open model: it computes each iteration's intended time from the pacer,
+// sleeps until then, and hands the iteration to a bounded pool of workers, growing the pool
+// up to maxInFlight when no worker is free. It returns when the schedule is done or ctx ends,
+// after all workers have finished.
+func (e *engine) schedule(ctx context.Context) {
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	workers := 0
+	startWorker := func() {
+		workers++
+		wg.Add(1)
+		go func() { // ends when jobs is closed
+			defer wg.Done()
+			for j := range jobs {
+				e.iterate(ctx, j.seq, j.intended)
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
+
+	deadline := e.duration + DispatchGrace
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var hits uint64
+	for {
+		elapsed := time.Since(e.start)
+		wait, stop := e.pacer.Pace(elapsed, hits)
+		if stop {
+			e.planned.Store(e.pacer.Total())
+			return
+		}
+		intended := elapsed + wait
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
+				return
+			}
+		} else if ctx.Err() != nil {
+			e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
+			return
+		}
+		if e.opts.slowDispatch > 0 {
+			time.Sleep(e.opts.slowDispatch)
+		}
+		j := job{seq: hits, intended: intended}
+		free := true
+		select {
+		case jobs <- j:
+		default:
+			if workers < e.maxInFlight {
+				startWorker()
+				jobs <- j // the new worker (or one that just got free) takes it
+				break
+			}
+			free = false
+			limit := time.Until(e.start.Add(deadline))
+			if limit <= 0 {
+				e.planned.Store(e.pacer.Total())
+				return
+			}
+			timer.Reset(limit)
+			select {
+			case jobs <- j:
+			case <-timer.C:
+				e.planned.Store(e.pacer.Total())
+				return
+			case <-ctx.Done():
+				e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
+				return
+			}
+		}
+		late := time.Since(e.start) - intended
+		hits++
+		e.sent.Add(1)
+		e.recordLateness(late, free)
+		if time.Since(e.start) > deadline {
+			e.planned.Store(e.pacer.Total())
+			return
+		}
+	}
+}
+
+func (e *engine) recordLateness(late time.Duration, free bool) {
+	us := toMicros(late)
+	e.lateMu.Lock()
+	_ = e.lateAll.RecordValue(us)
+	if free {
+		_ = e.lateFree.RecordValue(us)
+	} else {
+		e.poolFull++
+	}
+	e.lateMu.Unlock()
+	if e.met != nil {
+		e.met.lateness.Observe(max(late, 0).Seconds())
+	}
+}
+
+// runVUs runs the closed model: vus goroutines each run iterations back to back until the
+// duration ends or ctx is done; latency is measured from the actual send.
+func (e *engine) runVUs(ctx context.Context) {
+	var seq atomic.Uint64
+	var wg sync.WaitGroup
+	for range e.vus {
+		wg.Add(1)
+		go func() { // ends at the duration's end or when ctx is done
+			defer wg.Done()
+			for ctx.Err() == nil {
+				now := time.Since(e.start)
+				if now >= e.duration {
+					return
+				}
+				e.sent.Add(1)
+				e.recordLateness(0, true)
+				e.iterate(ctx, seq.Add(1)-1, now)
+			}
+		}()
+	}
+	wg.Wait()
+	e.planned.Store(e.sent.Load())
+}
+
+// iterate runs one iteration: the item's steps in order, each after the previous completed.
+func (e *engine) iterate(ctx context.Context, seq uint64, intended time.Duration) {
+	n := e.inFlight.Add(1)
+	for {
+		m := e.maxSeen.Load()
+		if n <= m || e.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if e.met != nil {
+		e.met.inFlight.Inc()
+	}
+	defer func() {
+		e.inFlight.Add(-1)
+		e.completed.Add(1)
+		if e.met != nil {
+			e.met.inFlight.Dec()
+		}
+	}()
+
+	steps := e.steps[e.work.pickIndex(seq)]
+	it := e.spec.NewIteration(seq, e.opts.Seed)
+	client := e.client
+	if len(steps) > 1 {
+		jar, _ := cookiejar.New(nil) // never fails without options
+		client = &http.Client{Transport: e.transport, Jar: jar, CheckRedirect: noRedirect}
+	}
+	for k := range steps {
+		origin := intended
+		if k > 0 {
+			origin = -1 // from the actual send
+		}
+		if !e.do(ctx, client, it, &steps[k], origin) {
+			if ctx.Err() != nil {
+				return
+			}
+			for _, rest := range steps[k+1:] {
+				e.samples <- sample{name: rest.idx, out: outSkipped}
+			}
+			return
+		}
+	}
+}
+
+// do sends one request and records it; it returns false when the iteration must end.
+// origin is the intended send time, or negative to measure from the actual send.
+func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iteration, st *estep, origin time.Duration) bool {
+	s := sample{name: st.idx}
+	req, err := st.req.Build(it, e.base)
+	sendAt := time.Since(e.start)
+	if origin < 0 || origin > sendAt {
+		origin = sendAt
+	}
+	s.at = origin
+	if err != nil {
+		s.out = outTransport
+		s.err = err.Error()
+		s.latency = sendAt - origin
+		s.method = st.req.Method
+		e.samples <- s
+		return false
+	}
+	if e.opts.Results != nil {
+		s.method, s.url = req.Method, req.URL.String()
+	}
+	if req.ContentLength > 0 {
+		s.bytesOut = uint64(req.ContentLength)
+	}
+	timeout := st.req.Timeout
+	if timeout <= 0 {
+		timeout = e.timeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := client.Do(req.WithContext(rctx))
+	var body []byte
+	if err == nil {
+		var n int64
+		if st.needBody {
+			body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+			n = int64(len(body))
+		} else {
+			n, err = io.Copy(io.Discard, resp.Body)
+		}
+		resp.Body.Close()
+		s.bytesIn = uint64(n)
+		s.code = uint16(resp.StatusCode)
+	}
+	end := time.Since(e.start)
+	s.latency, s.service = end-origin, end-sendAt
+	if err != nil {
+		if ctx.Err() != nil { // the run was stopped: not a measurement of the target
+			e.cancelled.Add(1)
+			return false
+		}
+		s.out = outTransport
+		if rctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
+			s.out = outTimeout
+		}
+		s.err = err.Error()
+		e.samples <- s
+		return false
+	}
+	exp := st.req.Expect
+	if !statusExpected(exp, resp.StatusCode) {
+		s.out = outStatus
+		s.err = resp.Status
+	}
+	if exp != nil && (len(exp.JSON) > 0 || exp.MaxLatency > 0) {
+		only := *exp
+		only.Status = []int{resp.StatusCode} // the status is judged above, as an error
+		fails := only.Check(resp.StatusCode, resp.Header, body, s.latency)
+		s.checked = true
+		if len(fails) > 0 {
+			s.checkFailed = true
+			if s.err == "" {
+				s.err = "check: " + fails[0]
+			}
+		}
+	}
+	ok := true
+	if st.flow != nil && len(st.flow.Capture) > 0 {
+		if err := st.flow.Apply(it, resp.StatusCode, resp.Header, body); err != nil {
+			s.checked, s.checkFailed, ok = true, true, false
+			if s.err == "" {
+				s.err = err.Error()
+			}
+		}
+	}
+	e.samples <- s
+	return ok
+}
+
+// statusExpected reports whether a status is what the request expects (default 2xx/3xx).
+func statusExpected(exp *scenarios.Expect, code int) bool {
+	if exp == nil || len(exp.Status) == 0 {
+		return code >= 200 && code < 400
+	}
+	for _, s := range exp.Status {
+		if s == code {
+			return true
+		}
+	}
+	return false
+}
