@@ -5,8 +5,8 @@ import (
 	"math"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/trendtactics/loadlab/scenarios"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Executors understood by the engine (k6 names).

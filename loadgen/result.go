@@ -45,10 +45,10 @@ type RequestStats struct {
 	Checks        uint64            `json:"checks"`
 	CheckFailures uint64            `json:"check_failures"`
 	Skipped       uint64            `json:"skipped,omitempty"` // flow steps not sent: an earlier step failed
-	Statuses      map[string]uint64 `json:"statuses"`     // "200", "503", "error" (no response)
-	Rate          float64           `json:"rate"`         // responses per second over the run
-	Latency       Summary           `json:"latency"`      // from the intended send time (CO-corrected)
-	ServiceTime   Summary           `json:"service_time"` // from the actual send time
+	Statuses      map[string]uint64 `json:"statuses"`          // "200", "503", "error" (no response)
+	Rate          float64           `json:"rate"`              // responses per second over the run
+	Latency       Summary           `json:"latency"`           // from the intended send time (CO-corrected)
+	ServiceTime   Summary           `json:"service_time"`      // from the actual send time
 	Timeline      []Point           `json:"timeline,omitempty"`
 
 	// LatencyHist and ServiceHist are the live histograms (microseconds); the JSON carries

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/trendtactics/loadlab/scenarios"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Workload chooses the workload item of each iteration: a weighted choice drawn from a PCG
