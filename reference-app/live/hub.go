@@ -1,0 +1,323 @@
+package live
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// ErrFull is returned by Issue when a live session already holds as many
+// connected clients and outstanding tickets as its capacity allows.
+var ErrFull = errors.New("live session is full")
+
+// ErrClosed is returned by Issue after Shutdown.
+var ErrClosed = errors.New("live hub is shut down")
+
+// Close codes the hub sends. Clients see them in the close frame.
+const (
+	// CloseGoingAway (1001) is sent to every client by Shutdown.
+	CloseGoingAway = websocket.CloseGoingAway
+	// CloseSlowClient (1008, policy violation) is sent to a client whose send
+	// queue overflowed because it did not read fast enough.
+	CloseSlowClient = websocket.ClosePolicyViolation
+)
+
+// Options configure a Hub. Zero fields take the documented defaults.
+type Options struct {
+	// Secret signs tickets with HMAC-SHA256. Replicas that share it accept
+	// each other's tickets. Empty means a random secret: tickets are then
+	// valid only on this hub.
+	Secret []byte
+	// TicketTTL is how long an issued ticket stays valid; default 60 s.
+	TicketTTL time.Duration
+	// SendQueue is the number of messages that may wait for one client; a
+	// client whose queue overflows is disconnected with CloseSlowClient.
+	// Default 64.
+	SendQueue int
+	// WriteTimeout bounds every write to a client, including the close
+	// frame, and the wait for the client's close reply; default 5 s.
+	WriteTimeout time.Duration
+	// PingInterval is the time between pings to each client; a client that
+	// sends nothing (not even a pong) for twice as long is dropped. Default 30 s.
+	PingInterval time.Duration
+	// MaxMessageBytes is the largest message a client may send; a larger one
+	// closes the connection with 1009 (message too big). Default 4 KiB.
+	MaxMessageBytes int64
+}
+
+func (o Options) withDefaults() Options {
+	if o.TicketTTL <= 0 {
+		o.TicketTTL = 60 * time.Second
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 64
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 30 * time.Second
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 4 << 10
+	}
+	if len(o.Secret) == 0 {
+		o.Secret = make([]byte, 32)
+		rand.Read(o.Secret)
+	} else {
+		o.Secret = append([]byte(nil), o.Secret...)
+	}
+	return o
+}
+
+// Message is one event on a live session's WebSocket, as JSON. The hub sends
+// "presence" (Event "join" or "leave", Members = clients now in the room),
+// "chat" (User, Text and the sender's SentAt echoed), "pong" (SentAt echoed)
+// and "error" (Code, Text) messages; Publish sends any Type, for example
+// "progress" with Data {"lesson": ..., "percent": ...}.
+type Message struct {
+	Type    string `json:"type"`
+	User    string `json:"user,omitempty"`
+	Text    string `json:"text,omitempty"`
+	SentAt  string `json:"sent_at,omitempty"`
+	Event   string `json:"event,omitempty"`
+	Members int    `json:"members,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Data    any    `json:"data,omitempty"`
+}
+
+// Hub holds the live sessions (rooms) of one academy replica and their
+// WebSocket clients. All methods are safe for concurrent use. Each connected
+// client costs one goroutine (its reader) while idle; a writer goroutine runs
+// only while the client has messages waiting. Shutdown ends them all.
+type Hub struct {
+	opts     Options
+	upgrader websocket.Upgrader
+	m        metrics
+
+	mu      sync.RWMutex
+	rooms   map[string]*room
+	used    map[string]time.Time // redeemed ticket nonces until their expiry
+	sweepAt time.Time
+	closing bool
+
+	// wg counts reader and writer goroutines. Add is only called under mu
+	// while !closing (readers) or while the client's reader is running
+	// (writers), so it never races with Wait in Shutdown.
+	wg sync.WaitGroup
+}
+
+type room struct {
+	clients map[*client]struct{}
+	pending map[string]time.Time // issued, unredeemed ticket nonces → expiry
+	joining int                  // tickets redeemed whose upgrade is under way
+}
+
+type metrics struct {
+	conns    prometheus.Gauge
+	in, out  prometheus.Counter
+	slow     prometheus.Counter
+	rejected *prometheus.CounterVec
+}
+
+// NewHub returns a Hub. Its metrics are registered on reg (nil: not
+// registered): academy_ws_connections, academy_ws_messages_total{direction},
+// academy_ws_slow_client_disconnects_total and
+// academy_ws_rejected_total{reason}.
+func NewHub(opts Options, reg prometheus.Registerer) *Hub {
+	opts = opts.withDefaults()
+	f := promauto.With(reg)
+	msgs := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "academy_ws_messages_total",
+		Help: "WebSocket messages received from (in) and written to (out) live-session clients.",
+	}, []string{"direction"})
+	h := &Hub{
+		opts:  opts,
+		rooms: map[string]*room{},
+		used:  map[string]time.Time{},
+		m: metrics{
+			conns: f.NewGauge(prometheus.GaugeOpts{
+				Name: "academy_ws_connections",
+				Help: "Open live-session WebSocket connections.",
+			}),
+			in:  msgs.WithLabelValues("in"),
+			out: msgs.WithLabelValues("out"),
+			slow: f.NewCounter(prometheus.CounterOpts{
+				Name: "academy_ws_slow_client_disconnects_total",
+				Help: "Live-session clients disconnected because their send queue overflowed.",
+			}),
+			rejected: f.NewCounterVec(prometheus.CounterOpts{
+				Name: "academy_ws_rejected_total",
+				Help: "Live-session WebSocket handshakes refused, by reason (the error code).",
+			}, []string{"reason"}),
+		},
+	}
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: opts.WriteTimeout,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  1024,
+		// Writes go through prepared messages and control frames, which need
+		// no write buffer; the pool serves anything else and keeps idle
+		// connections buffer-free.
+		WriteBufferPool: &sync.Pool{},
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			writeError(w, status, "websocket_handshake_failed", reason.Error())
+		},
+	}
+	return h
+}
+
+// Issue returns a single-use ticket that lets userID join sessionID until
+// expires. capacity is the most clients the session may hold: connected
+// clients plus unexpired, unused tickets; Issue returns ErrFull when they
+// reach it. capacity <= 0 means no limit. Counts are per hub (per replica).
+func (h *Hub) Issue(sessionID, userID string, capacity int) (ticket string, expires time.Time, err error) {
+	if sessionID == "" {
+		return "", time.Time{}, errors.New("issue ticket: empty session id")
+	}
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	c := claims{
+		Session: sessionID,
+		User:    userID,
+		Expires: time.Now().Add(h.opts.TicketTTL).UnixMilli(),
+		Nonce:   base64.RawURLEncoding.EncodeToString(nonce[:]),
+	}
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return "", time.Time{}, ErrClosed
+	}
+	h.sweepLocked(now)
+	rm := h.roomLocked(sessionID)
+	for n, exp := range rm.pending {
+		if !now.Before(exp) {
+			delete(rm.pending, n)
+		}
+	}
+	if capacity > 0 && len(rm.clients)+len(rm.pending)+rm.joining >= capacity {
+		h.dropIfEmptyLocked(sessionID, rm)
+		return "", time.Time{}, ErrFull
+	}
+	ticket, err = sign(h.opts.Secret, c)
+	if err != nil {
+		h.dropIfEmptyLocked(sessionID, rm)
+		return "", time.Time{}, fmt.Errorf("issue ticket: %w", err)
+	}
+	rm.pending[c.Nonce] = expiry(c)
+	return ticket, expiry(c), nil
+}
+
+// Publish sends msg to every client of the session, for example a progress
+// push. It never blocks on a client: a client whose queue is full is
+// disconnected instead.
+func (h *Hub) Publish(sessionID string, msg Message) {
+	// A msg whose Data JSON cannot encode prepares to nil: nothing is sent.
+	h.broadcast(sessionID, prepare(msg))
+}
+
+// Members returns the number of clients connected to the session on this hub.
+func (h *Hub) Members(sessionID string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if rm, ok := h.rooms[sessionID]; ok {
+		return len(rm.clients)
+	}
+	return 0
+}
+
+func (h *Hub) broadcast(sessionID string, pm *websocket.PreparedMessage) {
+	if pm == nil {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	rm, ok := h.rooms[sessionID]
+	if !ok {
+		return
+	}
+	for c := range rm.clients {
+		c.enqueue(pm)
+	}
+}
+
+func (h *Hub) roomLocked(sessionID string) *room {
+	rm, ok := h.rooms[sessionID]
+	if !ok {
+		rm = &room{clients: map[*client]struct{}{}, pending: map[string]time.Time{}}
+		h.rooms[sessionID] = rm
+	}
+	return rm
+}
+
+func (h *Hub) dropIfEmptyLocked(sessionID string, rm *room) {
+	if len(rm.clients) == 0 && len(rm.pending) == 0 && rm.joining == 0 {
+		delete(h.rooms, sessionID)
+	}
+}
+
+// sweepLocked forgets expired redeemed nonces and expired pending tickets,
+// at most once per TicketTTL, so that memory follows the ticket rate.
+func (h *Hub) sweepLocked(now time.Time) {
+	if now.Before(h.sweepAt) {
+		return
+	}
+	h.sweepAt = now.Add(h.opts.TicketTTL)
+	for n, exp := range h.used {
+		if !now.Before(exp) {
+			delete(h.used, n)
+		}
+	}
+	for id, rm := range h.rooms {
+		for n, exp := range rm.pending {
+			if !now.Before(exp) {
+				delete(rm.pending, n)
+			}
+		}
+		h.dropIfEmptyLocked(id, rm)
+	}
+}
+
+// Shutdown stops accepting connections and tickets, closes every connection
+// with 1001 (going away) and waits until every goroutine of the hub has
+// ended. If ctx ends first, it closes the remaining connections without a
+// close handshake, waits for the goroutines and returns ctx's error.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	var all []*client
+	for _, rm := range h.rooms {
+		for c := range rm.clients {
+			all = append(all, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.close(CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { // ends when every reader and writer has ended
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range all {
+			c.ws.Close()
+		}
+		<-done
+		return fmt.Errorf("shut down live hub: %w", ctx.Err())
+	}
+}
