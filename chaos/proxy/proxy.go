@@ -66,8 +66,8 @@ type Proxy struct {
 	bufs        sync.Pool // of *[]byte, chunkSize long
 
 	upstreams atomic.Pointer[[]string]
-	rr        atomic.Uint64           // round-robin position
-	connSeq   atomic.Uint64           // connection ids
+	rr        atomic.Uint64            // round-robin position
+	connSeq   atomic.Uint64            // connection ids
 	set       atomic.Pointer[toxicSet] // written under mu, read lock-free per chunk
 
 	mu        sync.Mutex

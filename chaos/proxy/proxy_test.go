@@ -179,8 +179,8 @@ func TestTimeoutBlackholesAndReleasesWhenRemoved(t *testing.T) {
 func TestTimeoutClosesAfterTimeout(t *testing.T) {
 	p := startProxy(t, []string{echoServer(t, "")})
 	mustAdd(t, p, proxy.ToxicSpec{Kind: proxy.KindTimeout, Timeout: 100 * time.Millisecond})
+	start := time.Now() // before the dial: the toxic counts from the accept
 	c := dial(t, p.Addr())
-	start := time.Now()
 	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	_, err := c.Read(make([]byte, 1))
 	if isTimeout(err) || err == nil {
