@@ -12,14 +12,14 @@ import (
 type partKind uint8
 
 const (
-	partLit        partKind = iota // literal text
-	partSeq                        // {{ seq }}
-	partSeed                       // {{ seed }}
-	partUUID                       // {{ uuid }}
-	partRandInt                    // {{ randint A B }}
-	partField                      // {{ pool.field }}: this iteration's row
-	partRandomField                // {{ random pool.field }}: a fresh random row
-	partVar                        // {{ name }}: a captured value
+	partLit         partKind = iota // literal text
+	partSeq                         // {{ seq }}
+	partSeed                        // {{ seed }}
+	partUUID                        // {{ uuid }}
+	partRandInt                     // {{ randint A B }}
+	partField                       // {{ pool.field }}: this iteration's row
+	partRandomField                 // {{ random pool.field }}: a fresh random row
+	partVar                         // {{ name }}: a captured value
 )
 
 // part is one pre-parsed piece of a template.

@@ -1,0 +1,28 @@
+package scenarios_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// TestShippedScenarios loads every scenario shipped next to the package.
+func TestShippedScenarios(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped scenarios: %v", err)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			spec, err := scenarios.LoadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.Load.Total() > 2*time.Minute {
+				t.Errorf("load lasts %s, want under 2m for a laptop", spec.Load.Total())
+			}
+		})
+	}
+}
