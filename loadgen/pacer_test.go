@@ -1,0 +1,150 @@
+package loadgen_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+func TestStagePacerCountsPerStage(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name  string
+		load  scenarios.Load
+		want  []uint64 // per stage
+		total uint64
+	}{
+		{"constant", scenarios.Load{Executor: "constant-arrival-rate", Rate: 100, Duration: 10 * s}, []uint64{1000}, 1000},
+		{"constant per minute", scenarios.Load{Executor: "constant-arrival-rate", Rate: 90, TimeUnit: time.Minute, Duration: 20 * s}, []uint64{30}, 30},
+		{"ramp up from zero", scenarios.Load{Executor: "ramping-arrival-rate", Stages: []scenarios.Stage{{Duration: 10 * s, Target: 100}}}, []uint64{500}, 500},
+		{"ramp down", scenarios.Load{Executor: "ramping-arrival-rate", StartRate: 20, Stages: []scenarios.Stage{{Duration: 3 * s, Target: 10}}}, []uint64{45}, 45},
+		{"steps", scenarios.Load{Executor: "ramping-arrival-rate", StartRate: 10, Stages: []scenarios.Stage{
+			{Duration: 2 * s, Target: 10}, {Duration: 0, Target: 40}, {Duration: 3 * s, Target: 40}}}, []uint64{20, 0, 120}, 140},
+		{"spike", scenarios.Load{Executor: "ramping-arrival-rate", StartRate: 50, Stages: []scenarios.Stage{
+			{Duration: 10 * s, Target: 50}, {Duration: s, Target: 500}, {Duration: 5 * s, Target: 500}, {Duration: s, Target: 50}}},
+			[]uint64{500, 275, 2500, 275}, 3550},
+		{"fractional", scenarios.Load{Executor: "ramping-arrival-rate", Stages: []scenarios.Stage{
+			{Duration: 3 * s, Target: 7}, {Duration: s, Target: 7}, {Duration: 1500 * time.Millisecond, Target: 0}}},
+			[]uint64{10, 7, 5}, 22}, // H: 10.5, 17.5, 22.75
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := &scenarios.Spec{Load: tt.load, Workload: []*scenarios.Item{{Name: "a", Request: &scenarios.Request{}}}}
+			plan := loadgen.Plan(spec)
+			var got []uint64
+			for _, st := range plan.Stages {
+				if st.Duration > 0 {
+					got = append(got, st.Iterations)
+				}
+			}
+			var want []uint64
+			for i, w := range tt.want {
+				if tt.load.Executor != "ramping-arrival-rate" || tt.load.Stages[i].Duration > 0 {
+					want = append(want, w)
+				}
+			}
+			if !equal(got, want) || plan.Iterations != tt.total {
+				t.Fatalf("plan per stage = %v total %d, want %v total %d", got, plan.Iterations, want, tt.total)
+			}
+
+			// Walk the pacer as the engine does and count the hits in each stage.
+			p, err := loadgen.PacerFor(tt.load)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := make([]uint64, len(plan.Stages))
+			var hits uint64
+			var elapsed, prev time.Duration
+			for {
+				wait, stop := p.Pace(elapsed, hits)
+				if stop {
+					break
+				}
+				at := elapsed + wait
+				if at < prev {
+					t.Fatalf("hit %d at %v before the previous one at %v", hits+1, at, prev)
+				}
+				prev = at
+				for i, st := range plan.Stages {
+					end := st.Start + st.Duration
+					if at > st.Start && at <= end || i == 0 && at == 0 {
+						counts[i]++
+						break
+					}
+				}
+				elapsed = at
+				hits++
+			}
+			var walked []uint64
+			for i, st := range plan.Stages {
+				if st.Duration > 0 {
+					walked = append(walked, counts[i])
+				}
+			}
+			if hits != tt.total || !equal(walked, want) {
+				t.Fatalf("pacer sent %d hits, per stage %v; want %d, %v", hits, walked, tt.total, want)
+			}
+			if p.Hits(p.Duration()) != tt.total || p.Hits(0) != 0 {
+				t.Fatalf("Hits(end) = %d, Hits(0) = %d", p.Hits(p.Duration()), p.Hits(0))
+			}
+		})
+	}
+}
+
+func TestStagePacerConstantSpacing(t *testing.T) {
+	p := loadgen.NewStagePacer([]loadgen.RateStage{{Duration: time.Second, From: 100, To: 100}})
+	for k := uint64(1); k <= 100; k++ {
+		at, ok := p.At(k)
+		want := time.Duration(k) * 10 * time.Millisecond
+		if !ok || (at-want).Abs() > time.Microsecond {
+			t.Fatalf("hit %d at %v, want %v", k, at, want)
+		}
+	}
+	if _, ok := p.At(101); ok {
+		t.Fatal("hit 101 planned in a 100-hit schedule")
+	}
+	// Late callers get a negative wait: the intended time is never rounded to now.
+	wait, stop := p.Pace(500*time.Millisecond, 9)
+	if stop || wait != -400*time.Millisecond {
+		t.Fatalf("Pace(500ms, 9) = %v, %v; want -400ms, false", wait, stop)
+	}
+	if r := p.Rate(300 * time.Millisecond); r != 100 {
+		t.Fatalf("Rate = %v, want 100", r)
+	}
+}
+
+func TestPlanRequestsAndExecutors(t *testing.T) {
+	get := &scenarios.Request{URL: scenarios.MustTemplate("/")}
+	spec := &scenarios.Spec{
+		Load: scenarios.Load{Executor: "constant-arrival-rate", Rate: 10, Duration: 4 * time.Second},
+		Workload: []*scenarios.Item{
+			{Name: "one", Weight: 3, Request: get},
+			{Name: "flow", Weight: 1, Flow: []*scenarios.Step{{Request: get}, {Request: get}, {Request: get}}},
+		},
+	}
+	p := loadgen.Plan(spec)
+	if p.Iterations != 40 || p.StepsPerIt != 1.5 || p.Requests != 60 || p.Duration != 4*time.Second || p.MaxInFlight != 1000 {
+		t.Fatalf("plan = %+v", p)
+	}
+	spec.Load = scenarios.Load{Executor: "constant-vus", VUs: 5, Duration: time.Second}
+	if p := loadgen.Plan(spec); p.VUs != 5 || p.Iterations != 0 || p.Duration != time.Second {
+		t.Fatalf("constant-vus plan = %+v", p)
+	}
+	if _, err := loadgen.PacerFor(scenarios.Load{Executor: "bogus"}); err == nil {
+		t.Fatal("unknown executor accepted")
+	}
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
