@@ -1,0 +1,55 @@
+package scenarios_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// FuzzLoad checks that LoadBytes never panics and returns either a Spec or
+// Errors, and that a loaded Spec renders its requests without panicking.
+// Seeded with every fixture and shipped scenario.
+func FuzzLoad(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.yaml")
+	shipped, _ := filepath.Glob("*.yaml")
+	for _, s := range append(seeds, shipped...) {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		spec, err := scenarios.LoadBytes("fuzz.yaml", data, "testdata")
+		if (spec == nil) == (err == nil) {
+			t.Fatalf("spec %v and error %v", spec != nil, err)
+		}
+		if err != nil {
+			_ = err.Error()
+			return
+		}
+		for seq := range uint64(3) {
+			it := spec.NewIteration(seq, 1)
+			for _, item := range spec.Workload {
+				reqs := []*scenarios.Request{item.Request}
+				for _, s := range item.Flow {
+					reqs = append(reqs, s.Request)
+				}
+				for _, r := range reqs {
+					if r == nil {
+						t.Fatalf("item %s: nil request in a valid spec", item.Name)
+					}
+					if req, err := r.Build(it, "http://127.0.0.1:1"); err == nil {
+						_ = req
+					}
+					r.Expect.Check(200, nil, []byte(`{"id":1}`), 0)
+				}
+				for _, s := range item.Flow {
+					_ = s.Apply(it, 200, nil, []byte(`{"token":"x"}`))
+				}
+			}
+		}
+	})
+}

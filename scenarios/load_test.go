@@ -1,0 +1,104 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite the want headers of testdata/*.bad.yaml and the golden files of *.good.yaml")
+
+// TestBadFixtures loads each testdata/*.bad.yaml and compares every problem
+// with the file's "# want: line:col: field: message" header lines, in order.
+func TestBadFixtures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.bad.yaml")
+	if len(files) == 0 {
+		t.Fatal("no bad fixtures")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			var rest []string
+			for _, line := range strings.SplitAfter(string(data), "\n") {
+				if w, ok := strings.CutPrefix(line, "# want: "); ok && len(rest) == 0 {
+					want = append(want, strings.TrimRight(w, "\n"))
+					continue
+				}
+				rest = append(rest, line)
+			}
+			spec, err := scenarios.LoadFile(f)
+			if spec != nil {
+				t.Error("got a spec for an invalid file")
+			}
+			var es scenarios.Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("got %v (%T), want scenarios.Errors", err, err)
+			}
+			var got []string
+			for _, e := range es {
+				got = append(got, strings.TrimPrefix(e.Error(), f+":"))
+			}
+			if *update {
+				var b strings.Builder
+				for _, g := range got {
+					b.WriteString("# want: " + g + "\n")
+				}
+				b.WriteString(strings.Join(rest, ""))
+				if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestGoodFixtures loads each testdata/*.good.yaml and compares the Spec, as
+// JSON, with testdata/<name>.golden.json.
+func TestGoodFixtures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.good.yaml")
+	if len(files) == 0 {
+		t.Fatal("no good fixtures")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			spec, err := scenarios.LoadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.MarshalIndent(spec, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := strings.TrimSuffix(f, ".yaml") + ".golden.json"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("spec differs from %s (go test -update rewrites it); got:\n%s", golden, got)
+			}
+		})
+	}
+}
