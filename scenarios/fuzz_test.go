@@ -33,7 +33,13 @@ func FuzzLoad(f *testing.F) {
 		for seq := range uint64(3) {
 			it := spec.NewIteration(seq, 1)
 			for _, item := range spec.Workload {
-				reqs := []*scenarios.Request{item.Request}
+				if (item.Request == nil) == (len(item.Flow) == 0) {
+					t.Fatalf("item %s: want a request or a flow", item.Name)
+				}
+				var reqs []*scenarios.Request
+				if item.Request != nil {
+					reqs = append(reqs, item.Request)
+				}
 				for _, s := range item.Flow {
 					reqs = append(reqs, s.Request)
 				}
