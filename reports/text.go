@@ -136,8 +136,17 @@ func verdictLine(res *loadgen.Result) string {
 	case Invalid:
 		return "verdict: INVALID (the generator could not hold the schedule; the measurements cannot be trusted)"
 	case Fail:
+		for _, t := range res.Thresholds {
+			if t.Aborted {
+				return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed; %s %s aborted the run after %s)",
+					failed, n, t.Metric, t.Source, seconds(res.DurationMS/1000))
+			}
+		}
 		return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed)", failed, n)
 	case Pass:
+		if n == 0 {
+			return "verdict: PASS (no thresholds)"
+		}
 		return fmt.Sprintf("verdict: PASS (%d of %d thresholds passed)", n, n)
 	}
 	return "verdict: " + v

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Exit codes of loadgen (documented in doc.go and in the root help).
+const (
+	exitPass         = 0   // the run passed; validate: every file is valid
+	exitInternal     = 1   // internal error (I/O, the engine failed)
+	exitUsage        = 2   // usage error or invalid scenario
+	exitThresholds   = 3   // at least one threshold failed
+	exitInvalidRun   = 4   // the generator could not hold the schedule: the run is invalid
+	exitVerification = 5   // verification of the data after the run failed (reserved)
+	exitRegression   = 6   // compare found a regression (reserved)
+	exitInterrupted  = 130 // interrupted by SIGINT or SIGTERM; the result is still written
+)
+
+const exitCodesHelp = `Exit codes:
+  0    pass (validate: every file is valid)
+  1    internal error
+  2    usage error or invalid scenario
+  3    thresholds failed
+  4    invalid run: the generator could not hold the schedule
+  5    verification failed (reserved)
+  6    regression found by compare (reserved)
+  130  interrupted (SIGINT/SIGTERM); the result is still written`
+
+// exitError carries an exit code out of a command. A nil err means the problem
+// was already reported and the process only has to exit with code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+func usageErrorf(format string, args ...any) error {
+	return withCode(exitUsage, fmt.Errorf(format, args...))
+}
+
+func internalErrorf(format string, args ...any) error {
+	return withCode(exitInternal, fmt.Errorf(format, args...))
+}
+
+// exitCode reports err on stderr and maps it to an exit code. Errors without a
+// code come from cobra itself (unknown flag or command, wrong arguments): usage.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitPass
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "loadgen: %v\nRun 'loadgen --help' for usage.\n", err)
+	return exitUsage
+}

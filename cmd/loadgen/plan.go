@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// writePlan prints what a run of spec would do, without doing any of it.
+func writePlan(w io.Writer, spec *scenarios.Spec, base string) {
+	p := loadgen.Plan(spec)
+	fmt.Fprintf(w, "scenario  %s\n", spec.Name)
+	if spec.Description != "" {
+		fmt.Fprintf(w, "          %s\n", spec.Description)
+	}
+	fmt.Fprintf(w, "target    %s\n", describeTarget(spec, base))
+	switch {
+	case p.VUs > 0:
+		fmt.Fprintf(w, "executor  %s: %d VUs for %s (closed model: requests are not planned)\n", p.Executor, p.VUs, dur(p.Duration))
+	default:
+		fmt.Fprintf(w, "executor  %s, at most %d in flight\n", p.Executor, p.MaxInFlight)
+	}
+
+	if len(p.Stages) > 0 && p.VUs == 0 {
+		fmt.Fprintln(w, "\nstages (iterations per second)")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tstart\tduration\trate\titerations")
+		for i, s := range p.Stages {
+			rate := num(s.From)
+			if s.From != s.To {
+				rate += " → " + num(s.To)
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s/s\t%d\n", i+1, dur(s.Start), dur(s.Duration), rate, s.Iterations)
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "\nexpected  %d iterations, %s requests (%s per iteration) over %s\n",
+			p.Iterations, num(p.Requests), num(p.StepsPerIt), dur(p.Duration))
+	}
+
+	fmt.Fprintln(w, "\nfaults")
+	if len(spec.Faults) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	faults := append([]*scenarios.Fault(nil), spec.Faults...)
+	sort.SliceStable(faults, func(i, j int) bool { return faults[i].At < faults[j].At })
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range faults {
+		fmt.Fprintf(tw, "  %s → %s\t%s\t%s\t%s\n", dur(f.At), dur(f.At+f.Duration), f.Name, f.Kind+" on "+f.Target, params(f.Params))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nthresholds")
+	if len(spec.Thresholds) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, th := range spec.Thresholds {
+		expr := strings.TrimSpace(strings.TrimPrefix(reports.Expression(th), reports.MetricName(th)))
+		line := fmt.Sprintf("  %s\t%s", reports.MetricName(th), expr)
+		if th.AbortOnFail {
+			line += "\tabortOnFail"
+			if th.DelayAbortEval > 0 {
+				line += " after " + dur(th.DelayAbortEval)
+			}
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\ndry run: nothing was started")
+}
+
+func describeTarget(spec *scenarios.Spec, base string) string {
+	if base != "" {
+		return base
+	}
+	if lab := spec.Target.Lab; lab != nil {
+		return fmt.Sprintf("local lab: %d replicas, cache %s, seed %d users %d courses (seed %d)",
+			lab.Replicas, lab.Cache, lab.Seed.Users, lab.Seed.Courses, lab.Seed.Seed)
+	}
+	return "none"
+}
+
+func params(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, " ")
+}
+
+// dur prints a duration the way a scenario writes it: 20s, 1m30s, 500ms, 0s.
+func dur(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// num prints a number without needless decimals: 200, 2.5, 0.333.
+func num(f float64) string {
+	return strconv.FormatFloat(math.Round(f*1000)/1000, 'f', -1, 64)
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// defaultSeed is the seed of a run without --seed: fixed, so that two runs of a
+// scenario send the same request sequence unless asked otherwise.
+const defaultSeed = 1
+
+// errLabNotBuilt is returned for a lab target until the lab issue lands.
+var errLabNotBuilt = errors.New("target.lab needs the local lab (not built yet); use --target URL")
+
+type runFlags struct {
+	out         string
+	seed        int64
+	results     string
+	metricsAddr string
+	dryRun      bool
+	target      string
+	quiet       bool
+}
+
+func newRunCmd(e *env) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run a scenario and judge it against its thresholds",
+		Long: `run loads the scenario, sends its load to the target, evaluates the thresholds, prints a
+summary and writes result.json (schema loadlab.result/v1) into the output directory.
+
+The verdict is INTERRUPTED (exit 130) after SIGINT/SIGTERM, INVALID (exit 4) when the
+generator could not hold the schedule, FAIL (exit 3) when a threshold failed, else PASS (exit 0).
+An interrupted run still writes its result; a second signal exits at once.
+
+The seed defaults to 1, so two runs send the same request sequence; the seed used is in the result.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScenario(cmd.Context(), e, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.out, "out", "", "output directory (default ./results/<scenario>-<UTC timestamp>)")
+	fl.Int64Var(&f.seed, "seed", defaultSeed, "seed for templates and random picks")
+	fl.StringVar(&f.results, "results", "", "also write every request's result to `FILE` in vegeta's binary format")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve the run's Prometheus metrics on `ADDR` (host:port) at /metrics during the run")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (stages, expected requests, faults, thresholds) and start nothing")
+	fl.StringVar(&f.target, "target", "", "send the load to `URL` instead of the scenario's target")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
+	return cmd
+}
+
+func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
+	spec, err := loadSpec(path)
+	if err != nil {
+		reportProblems(e.stderr, path, err)
+		return withCode(exitUsage, nil)
+	}
+	base, err := targetURL(spec, f.target)
+	if f.dryRun {
+		if err != nil && !errors.Is(err, errLabNotBuilt) {
+			return withCode(exitUsage, err)
+		}
+		writePlan(e.stdout, spec, base)
+		return nil
+	}
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+
+	dir := f.out
+	if dir == "" {
+		dir = filepath.Join("results", fmt.Sprintf("%s-%s", spec.Name, time.Now().UTC().Format("20060102T150405Z")))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return internalErrorf("create output directory: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	opts := loadgen.Options{
+		BaseURL:  base,
+		Seed:     f.seed,
+		Registry: reg,
+		Windows:  faultWindows(spec),
+	}
+	if !f.quiet {
+		opts.Progress = e.stderr
+		opts.TTY = isTerminal(e.stderr) && e.getenv("CI") == "" && e.getenv("TERM") != "dumb"
+	}
+	aborter := reports.NewAborter(spec)
+	opts.Every = aborter.Every
+
+	if f.results != "" {
+		rf, err := os.Create(f.results)
+		if err != nil {
+			return internalErrorf("create results file: %w", err)
+		}
+		bw := bufio.NewWriterSize(rf, 64<<10)
+		opts.Results = bw
+		defer func() {
+			// Flushed and closed after the run; an error here loses raw results only, not the verdict.
+			if err := bw.Flush(); err != nil {
+				fmt.Fprintf(e.stderr, "loadgen: write results file: %v\n", err)
+			}
+			if err := rf.Close(); err != nil {
+				fmt.Fprintf(e.stderr, "loadgen: close results file: %v\n", err)
+			}
+		}()
+	}
+
+	if f.metricsAddr != "" {
+		stop, err := serveMetrics(e, f.metricsAddr, reg)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		defer stop()
+	}
+
+	res, err := loadgen.Run(ctx, spec, opts)
+	switch {
+	case err != nil && res == nil:
+		return internalErrorf("run %s: %w", path, err)
+	case err != nil:
+		// The run completed but the raw results file could not be written: judge the run anyway.
+		fmt.Fprintf(e.stderr, "loadgen: %v\n", err)
+	}
+	if res.Path == "" {
+		res.Path = path
+	}
+	res.Thresholds = reports.Evaluate(spec, res)
+	aborter.Mark(res.Thresholds)
+	res.Verdict = reports.Verdict(res)
+
+	file := filepath.Join(dir, "result.json")
+	if err := writeResult(file, res); err != nil {
+		return internalErrorf("%w", err)
+	}
+	if f.quiet {
+		fmt.Fprintln(e.stdout, "verdict:", res.Verdict)
+	} else if err := reports.WriteText(e.stdout, res); err != nil {
+		return internalErrorf("%w", err)
+	}
+	fmt.Fprintf(e.stdout, "result: %s\n", file)
+
+	switch res.Verdict {
+	case reports.Interrupted:
+		return withCode(exitInterrupted, nil)
+	case reports.Invalid:
+		return withCode(exitInvalidRun, nil)
+	case reports.Fail:
+		return withCode(exitThresholds, nil)
+	}
+	return nil
+}
+
+// targetURL returns the base URL of the run: --target, else target.url.
+func targetURL(spec *scenarios.Spec, override string) (string, error) {
+	if override != "" {
+		u, err := url.Parse(override)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", fmt.Errorf("--target %q: want an absolute http or https URL", override)
+		}
+		return strings.TrimRight(override, "/"), nil
+	}
+	if spec.Target.URL != "" {
+		return spec.Target.URL, nil
+	}
+	if spec.Target.Lab != nil {
+		return "", errLabNotBuilt
+	}
+	return "", errors.New("the scenario has no target: set target.url or use --target URL")
+}
+
+// faultWindows returns one window per fault, named after it, for windowed thresholds.
+func faultWindows(spec *scenarios.Spec) []loadgen.Window {
+	var ws []loadgen.Window
+	for _, f := range spec.Faults {
+		ws = append(ws, loadgen.Window{Name: f.Name, Start: f.At, End: f.At + f.Duration})
+	}
+	return ws
+}
+
+// serveMetrics serves reg at http://addr/metrics until the returned stop is called.
+func serveMetrics(e *env, addr string, reg *prometheus.Registry) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan struct{})
+	go func() { // ends when stop shuts the server down
+		defer close(served)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(e.stderr, "loadgen: metrics server: %v\n", err)
+		}
+	}()
+	fmt.Fprintf(e.stderr, "metrics: http://%s/metrics\n", ln.Addr())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-served
+	}, nil
+}
+
+// writeResult writes the result file atomically: a reader never sees half a file.
+func writeResult(path string, res *loadgen.Result) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*.json")
+	if err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write result: %w", err)
+	}
+	bw := bufio.NewWriter(tmp)
+	if err := reports.WriteJSON(bw, res); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write result: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
