@@ -191,11 +191,15 @@ type link struct {
 
 // chunk is data read from src (or, with eof, the end of src) on its way to the writer.
 type chunk struct {
-	buf *[]byte
-	n   int
-	at  time.Time
-	eof bool
+	data   []byte
+	pooled *[]byte // the pooled buffer data lies in, if any: the writer returns it
+	at     time.Time
+	eof    bool
 }
+
+// smallChunk is the size up to which a queued chunk is copied out of the reader's buffer
+// rather than taking it, so that many stalled connections hold little memory.
+const smallChunk = 4 << 10
 
 // run reads src until EOF or an error and forwards everything to dst.
 func (l *link) run() {
@@ -213,10 +217,18 @@ func (l *link) run() {
 				}
 				l.bytes.Add(float64(n))
 			} else {
-				if !l.enqueue(chunk{buf: buf, n: n, at: time.Now()}) {
+				ch := chunk{at: time.Now()}
+				if n <= smallChunk {
+					ch.data = append([]byte(nil), (*buf)[:n]...)
+				} else {
+					ch.data, ch.pooled = (*buf)[:n], buf
+				}
+				if !l.enqueue(ch) {
 					return
 				}
-				buf = p.getBuf()
+				if ch.pooled != nil {
+					buf = p.getBuf()
+				}
 			}
 		}
 		if err == nil {
@@ -294,8 +306,8 @@ func (l *link) write() {
 				return
 			}
 			err := l.process(ch)
-			if ch.buf != nil {
-				l.c.p.putBuf(ch.buf)
+			if ch.pooled != nil {
+				l.c.p.putBuf(ch.pooled)
 			}
 			l.pending.Add(-1)
 			if err != nil {
@@ -313,7 +325,7 @@ func (l *link) process(ch chunk) error {
 	l.refreshChain()
 	l.arrived = ch.at
 	if !ch.eof {
-		return l.forward(0, (*ch.buf)[:ch.n])
+		return l.forward(0, ch.data)
 	}
 	for i, e := range l.chain {
 		if f, ok := e.toxic.(Finisher); ok {

@@ -667,3 +667,37 @@ func TestToxicNames(t *testing.T) {
 		t.Fatalf("Toxics() = %+v", got)
 	}
 }
+
+func TestTimeoutRemovedBeforeItFiresKeepsTheConnection(t *testing.T) {
+	p := startProxy(t, []string{echoServer(t, "")})
+	name := mustAdd(t, p, proxy.ToxicSpec{Kind: proxy.KindTimeout, Timeout: 150 * time.Millisecond})
+	c := dial(t, p.Addr())
+	mustRemove(t, p, name)
+	time.Sleep(250 * time.Millisecond)
+	if got, err := roundTrip(c, "alive", 2*time.Second); err != nil || got != "alive" {
+		t.Fatalf("after the removed timeout would have fired: %q, %v", got, err)
+	}
+}
+
+func TestDownBeforeStart(t *testing.T) {
+	checkNoLeaks(t)
+	p, err := proxy.New("test", "", []string{echoServer(t, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	name := mustAdd(t, p, proxy.ToxicSpec{Kind: proxy.KindDown})
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", p.Addr(), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+		if c != nil {
+			_ = c.Close()
+		}
+		t.Fatalf("dial a proxy started down: %v, want ECONNREFUSED", err)
+	}
+	mustRemove(t, p, name)
+	if got, err := roundTrip(dial(t, p.Addr()), "up", 2*time.Second); err != nil || got != "up" {
+		t.Fatalf("after removal: %q, %v", got, err)
+	}
+}

@@ -1,0 +1,107 @@
+package proxy_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/chaos/proxy"
+)
+
+// The benchmarks compare an HTTP request to a real net/http server, direct and through the
+// proxy, over keep-alive connections:
+//
+//	go test -run '^$' -bench . -benchtime 20000x ./chaos/proxy/
+//
+// BenchmarkDirect and BenchmarkProxied run requests from many goroutines and report the CPU
+// time of the whole process (client, proxy and server) per request as cpu-ns/op;
+// BenchmarkLatency* send one request at a time and report the 50th and 99th percentiles.
+
+func BenchmarkDirect(b *testing.B)         { benchParallel(b, false) }
+func BenchmarkProxied(b *testing.B)        { benchParallel(b, true) }
+func BenchmarkLatencyDirect(b *testing.B)  { benchLatency(b, false) }
+func BenchmarkLatencyProxied(b *testing.B) { benchLatency(b, true) }
+
+// benchTarget starts the server, and the proxy in front of it if proxied, and returns a
+// keep-alive client and the URL to request.
+func benchTarget(b *testing.B, proxied bool) (*http.Client, string) {
+	body := strings.Repeat("x", 512)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, body)
+	}))
+	b.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+	if proxied {
+		p, err := proxy.New("bench", "", []string{addr})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = p.Close() })
+		addr = p.Addr()
+	}
+	tr := &http.Transport{MaxIdleConns: 100, MaxIdleConnsPerHost: 100}
+	b.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr}
+	url := "http://" + addr + "/"
+	for range 20 { // warm up the connections
+		if _, err := get(client, url); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return client, url
+}
+
+func benchParallel(b *testing.B, proxied bool) {
+	client, url := benchTarget(b, proxied)
+	b.SetParallelism(4)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := get(client, url); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+func benchLatency(b *testing.B, proxied bool) {
+	client, url := benchTarget(b, proxied)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := get(client, url); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))].Microseconds()) }
+	b.ReportMetric(q(0.50), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+}
+
+// cpuTime returns the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
