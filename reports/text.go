@@ -20,6 +20,9 @@ func WriteText(w io.Writer, res *loadgen.Result) error {
 	writeRequests(bw, res)
 	writeThresholds(bw, res)
 	writeGenerator(bw, res)
+	if res.StopReason != "" {
+		fmt.Fprintf(bw, "\nstopped early: %s\n", res.StopReason)
+	}
 	fmt.Fprintf(bw, "\n%s\n", verdictLine(res))
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
@@ -105,16 +108,28 @@ func writeGenerator(w io.Writer, res *loadgen.Result) {
 		limit = strconv.Itoa(g.InFlightLimit)
 	}
 	fmt.Fprintln(w, "\ngenerator")
-	fmt.Fprintf(w, "  requests   planned %d, sent %d, completed %d\n", g.Planned, g.Sent, g.Completed)
-	fmt.Fprintf(w, "  lateness   p99 %sms, max %sms\n", ms(g.LatenessP99MS), ms(g.LatenessMaxMS))
-	fmt.Fprintf(w, "  in flight  max %d, limit %s\n", g.MaxInFlight, limit)
+	fmt.Fprintf(w, "  iterations  planned %d, sent %d, completed %d", g.Planned, g.Sent, g.Completed)
+	if g.Dropped > 0 || g.Cancelled > 0 {
+		fmt.Fprintf(w, " (dropped %d, cancelled in flight %d)", g.Dropped, g.Cancelled)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  lateness    p99 %sms, max %sms", ms(g.LatenessP99MS), ms(g.LatenessMaxMS))
+	if g.LatenessBound > 0 {
+		fmt.Fprintf(w, "; the generator's own p99 %sms (bound %sms)", ms(g.GeneratorLatenessP99MS), ms(g.LatenessBound))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  in flight   max %d, limit %s", g.MaxInFlight, limit)
+	if g.PoolFull > 0 {
+		fmt.Fprintf(w, " (%d iterations waited for a free worker)", g.PoolFull)
+	}
+	fmt.Fprintln(w)
 	if g.Valid {
-		fmt.Fprintln(w, "  valid      yes: the generator held the schedule")
+		fmt.Fprintln(w, "  valid       yes: the generator held the schedule")
 		return
 	}
-	fmt.Fprintln(w, "  valid      no: the generator could not hold the schedule")
+	fmt.Fprintln(w, "  valid       no: the generator could not hold the schedule")
 	for _, r := range g.Reasons {
-		fmt.Fprintf(w, "             - %s\n", r)
+		fmt.Fprintf(w, "              - %s\n", r)
 	}
 }
 

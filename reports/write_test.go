@@ -72,7 +72,9 @@ func evaluated(t *testing.T) *loadgen.Result {
 	for _, st := range res.Requests {
 		summarize(st)
 	}
-	res.Generator = loadgen.Health{Planned: 100, Sent: 100, Completed: 100, MaxInFlight: 7, InFlightLimit: 1000, LatenessP99MS: 0.42, LatenessMaxMS: 3.1, Valid: true}
+	res.Generator = loadgen.Health{Planned: 100, Sent: 100, Completed: 100, MaxInFlight: 7, InFlightLimit: 1000,
+		LatenessP99MS: 0.42, LatenessMaxMS: 3.1, GeneratorLatenessP99MS: 0.3, LatenessBound: 25, Valid: true}
+	res.StopReason = "threshold latency{window:slow-db} p(99) < 250ms failed (measured 300ms)"
 	res.Timeline = []loadgen.Point{{T: 0, Planned: 10, Sent: 10, Count: 10, P50: 5, P90: 9, P99: 10, Max: 10}}
 	res.Events = []loadgen.Event{{At: 2, Kind: "fault.start", Name: "slow-db"}, {At: 6, Kind: "fault.end", Name: "slow-db"}}
 	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{
@@ -95,12 +97,14 @@ func TestWriteText(t *testing.T) {
 		edit func(*loadgen.Result)
 	}{
 		{"fail", func(*loadgen.Result) {}},
-		{"pass", func(r *loadgen.Result) { r.Thresholds = r.Thresholds[:1] }},
+		{"pass", func(r *loadgen.Result) { r.Thresholds, r.StopReason = r.Thresholds[:1], "" }},
 		{"invalid", func(r *loadgen.Result) {
+			r.StopReason = ""
 			r.Generator.Valid = false
+			r.Generator.Sent, r.Generator.Completed, r.Generator.Dropped, r.Generator.PoolFull = 80, 80, 20, 75
 			r.Generator.Reasons = []string{"sent 80 of 100 planned requests", "send lateness p99 120ms over 10ms"}
 		}},
-		{"interrupted", func(r *loadgen.Result) { r.Interrupted = true }},
+		{"interrupted", func(r *loadgen.Result) { r.Interrupted, r.StopReason, r.Generator.Cancelled = true, "", 3 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := evaluated(t)
