@@ -11,11 +11,12 @@
 // so the share of a killed replica fails over to the others. SetUpstreams changes the
 // upstreams of new connections. Close ends every connection and waits for every goroutine.
 //
-// Without toxics a connection is two plain copy loops with pooled 32 KiB buffers. Each chunk
-// read checks (one atomic load) whether the set of toxics has changed; when a toxic covers a
-// direction, its chunks go to a writer goroutine that passes them down the chain of toxics,
-// which each chunk consults afresh: a removed toxic stops acting on open connections at once,
-// and data it held back is released.
+// Without toxics a connection is two copy loops like io.CopyBuffer's, with pooled 32 KiB
+// buffers (io.CopyBuffer itself hands a copy between two TCP sockets to splice(2) and could
+// not notice a toxic added while it runs). Each chunk read checks, with two atomic loads,
+// whether a toxic now covers its direction; if one does, the chunk goes to a writer goroutine
+// that passes it down the chain of toxics active at that moment: a removed toxic stops acting
+// on open connections at once, and data it held back is released.
 //
 // # Toxics
 //
@@ -31,9 +32,9 @@
 //	                                   when it arrived; chunks are pipelined, so throughput is kept
 //	bandwidth   rate (bytes/s)         throughput is limited to rate, sent in pieces of rate/10 bytes
 //	slow-close  delay                  when the source closes its side, the close is passed on after delay
-//	timeout     timeout                blackhole: no data passes (it is held, and delivered if the toxic is
-//	                                   removed first); with timeout > 0 the connection is closed timeout
-//	                                   after the toxic starts to apply to it
+//	timeout     timeout                blackhole: no data and no close passes (they are held, and delivered
+//	                                   if the toxic is removed first); with timeout > 0 the connection is
+//	                                   closed timeout after the toxic starts to apply to it
 //	reset       timeout                the first chunk is dropped and timeout later (0: at once) the
 //	                                   connection is reset: SO_LINGER 0 and close, so both peers get RST
 //	                                   (clients see ECONNRESET)

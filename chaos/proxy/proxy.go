@@ -393,6 +393,9 @@ func (p *Proxy) AddToxic(spec ToxicSpec) (string, error) {
 	p.toxicSeq++
 	if spec.Name == "" {
 		spec.Name = fmt.Sprintf("%s-%d", spec.Kind, p.toxicSeq)
+		for n := 2; old.find(spec.Name) != nil; n++ { // a user took the name
+			spec.Name = fmt.Sprintf("%s-%d-%d", spec.Kind, p.toxicSeq, n)
+		}
 	}
 	if old.find(spec.Name) != nil {
 		return "", fmt.Errorf("add toxic to proxy %q: a toxic named %q exists", p.name, spec.Name)

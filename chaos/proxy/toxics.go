@@ -11,6 +11,7 @@ var (
 	_ Finisher = (*SlowClose)(nil)
 	_ Toxic    = (*Timeout)(nil)
 	_ Ender    = (*Timeout)(nil)
+	_ Finisher = (*Timeout)(nil)
 	_ Toxic    = (*Reset)(nil)
 	_ Toxic    = (*LimitData)(nil)
 	_ Stateful = (*LimitData)(nil)
@@ -86,9 +87,10 @@ func (t *SlowClose) Pipe(s *Stream, data []byte) error { return s.Write(data) }
 // Finish implements Finisher.
 func (t *SlowClose) Finish(s *Stream) error { return s.Sleep(t.Delay) }
 
-// Timeout blackholes a stream: no data passes while the toxic is active (it is held back and
-// delivered if the toxic is removed before the connection ends). If Timeout is above zero,
-// the connection is closed Timeout after the toxic starts to apply to it.
+// Timeout blackholes a stream: neither data nor the close of its source passes while the toxic
+// is active (both are held back, and delivered if the toxic is removed before the connection
+// ends). If Timeout is above zero, the connection is closed Timeout after the toxic starts to
+// apply to it.
 type Timeout struct {
 	Timeout time.Duration
 }
@@ -100,6 +102,9 @@ func (t *Timeout) Pipe(s *Stream, data []byte) error {
 	}
 	return s.Write(data)
 }
+
+// Finish implements Finisher: the close is held back like the data.
+func (t *Timeout) Finish(s *Stream) error { return s.Stall() }
 
 // End implements Ender.
 func (t *Timeout) End() (time.Duration, bool, bool) { return t.Timeout, false, t.Timeout > 0 }
