@@ -153,6 +153,9 @@ func selectStats(res *loadgen.Result, tags map[string]string, run float64) (*loa
 			end = run // the run ended (or the snapshot was taken) inside the window
 		}
 		total, requests, span = win.Total, win.Requests, end-win.Start
+		if win.Name == loadgen.SteadyWindow {
+			span -= covered(res.Windows, win.Start, end)
+		}
 	}
 	if name, ok := tags["request"]; ok {
 		for _, r := range requests {
@@ -163,6 +166,33 @@ func selectStats(res *loadgen.Result, tags map[string]string, run float64) (*loa
 		return nil, 0
 	}
 	return total, span
+}
+
+// covered returns how much of [from, to] the windows other than steady cover (their
+// union): the steady window is the run outside every other window.
+func covered(ws []*loadgen.WindowStats, from, to float64) float64 {
+	type span struct{ a, b float64 }
+	var spans []span
+	for _, w := range ws {
+		if w == nil || w.Name == loadgen.SteadyWindow {
+			continue
+		}
+		a, b := max(w.Start, from), min(w.End, to)
+		if b > a {
+			spans = append(spans, span{a, b})
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].a < spans[j].a })
+	var sum, reach float64
+	reach = from
+	for _, s := range spans {
+		if s.b <= reach {
+			continue
+		}
+		sum += s.b - max(s.a, reach)
+		reach = s.b
+	}
+	return sum
 }
 
 // measure returns the measured value in the threshold's unit of comparison

@@ -66,6 +66,9 @@ func fixture() *loadgen.Result {
 		Windows: []*loadgen.WindowStats{
 			{Name: "slow-db", Start: 2, End: 6, Total: wTotal, Requests: []*loadgen.RequestStats{wCatalog, wEnroll}},
 			{Name: "late", Start: 8, End: 20, Total: &loadgen.RequestStats{Name: "total"}},
+			{Name: "overlap", Start: 5, End: 7, Total: &loadgen.RequestStats{Name: "total"}},
+			// steady: 0-10 s outside slow-db (2-6), overlap (5-7) and late (8-10, cut at the run's end): 3 s
+			{Name: "steady", Start: 0, End: 10, Total: stats("total", span(1, 60), 0, map[string]uint64{"200": 60}, 0, 0)},
 		},
 		Generator: loadgen.Health{Valid: true},
 	}
@@ -126,6 +129,7 @@ func TestEvaluate(t *testing.T) {
 		{"throughput rate", th("throughput", nil, "rate", 0, ">=", 10), 10, "rps", true},
 		{"throughput rate fails", th("throughput", req("enroll"), "rate", 0, ">", 5), 5, "rps", false},
 		{"throughput window rate", th("throughput", win("slow-db"), "rate", 0, "==", 5), 5, "rps", true},
+		{"throughput steady rate", th("throughput", win("steady"), "rate", 0, "==", 20), 20, "rps", true},
 		{"throughput count", th("throughput", nil, "count", 0, ">=", 100), 100, "count", true},
 		// availability: not 5xx and not a transport error
 		{"availability rate", th("availability", nil, "rate", 0, ">=", 0.95), 0.95, "ratio", true},

@@ -26,6 +26,7 @@ func WriteJSON(w io.Writer, res *loadgen.Result) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // keep "p(99) < 250ms" readable
 	if err := enc.Encode(res); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
@@ -102,16 +103,12 @@ func encodeStats(st *loadgen.RequestStats) error {
 	return nil
 }
 
-// encodeHist encodes h as hdrhistogram V2 compressed, base64 (what loadgen.DecodeHistogram reads).
+// encodeHist encodes h as loadgen.DecodeHistogram reads it (hdrhistogram V2 compressed, base64).
 func encodeHist(h *hdrhistogram.Histogram) (string, error) {
-	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return loadgen.EncodeHistogram(h)
 }
 
-// decodeHist decodes an hdrhistogram V2 compressed, base64 string.
+// decodeHist decodes a histogram with loadgen.DecodeHistogram.
 func decodeHist(s string) (h *hdrhistogram.Histogram, err error) {
 	defer func() {
 		// A corrupt histogram is user input: never let it panic the caller.
@@ -119,5 +116,5 @@ func decodeHist(s string) (h *hdrhistogram.Histogram, err error) {
 			h, err = nil, fmt.Errorf("corrupt histogram: %v", r)
 		}
 	}()
-	return hdrhistogram.Decode([]byte(s))
+	return loadgen.DecodeHistogram(s)
 }

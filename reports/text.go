@@ -18,6 +18,7 @@ func WriteText(w io.Writer, res *loadgen.Result) error {
 	bw := bufio.NewWriter(w)
 	writeHeader(bw, res)
 	writeRequests(bw, res)
+	writeWindows(bw, res)
 	writeThresholds(bw, res)
 	writeGenerator(bw, res)
 	if res.StopReason != "" {
@@ -61,10 +62,43 @@ func writeRequests(w io.Writer, res *loadgen.Result) {
 		}
 		fmt.Fprintf(tw, "%-*s\t%d\t%.1f\t%s\t\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t%s\t\n",
 			width, st.Name, st.Count, st.Rate, errorsCell(st),
-			ms(st.Latency.P50), ms(st.Latency.P90), ms(st.Latency.P99), ms(st.Latency.Max),
-			ms(st.ServiceTime.P50), ms(st.ServiceTime.P90), ms(st.ServiceTime.P99), ms(st.ServiceTime.Max))
+			lat(st, st.Latency.P50), lat(st, st.Latency.P90), lat(st, st.Latency.P99), lat(st, st.Latency.Max),
+			lat(st, st.ServiceTime.P50), lat(st, st.ServiceTime.P90), lat(st, st.ServiceTime.P99), lat(st, st.ServiceTime.Max))
 	}
 	tw.Flush()
+}
+
+// writeWindows prints one line per time window (faults and steady), all requests together.
+func writeWindows(w io.Writer, res *loadgen.Result) {
+	if len(res.Windows) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nwindows (all requests; ms)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	width := len("window")
+	for _, win := range res.Windows {
+		if win != nil {
+			width = max(width, len(win.Name))
+		}
+	}
+	fmt.Fprintf(tw, "%-*s\tfrom\tto\tcount\terrors\t\tlat p50\tp99\tmax\t\n", width, "window")
+	for _, win := range res.Windows {
+		if win == nil || win.Total == nil {
+			continue
+		}
+		t := win.Total
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%d\t%s\t\t%s\t%s\t%s\t\n", width, win.Name,
+			seconds(win.Start), seconds(win.End), t.Count, errorsCell(t), lat(t, t.Latency.P50), lat(t, t.Latency.P99), lat(t, t.Latency.Max))
+	}
+	tw.Flush()
+}
+
+// lat renders a latency of st in ms, or "-" when st has no sample.
+func lat(st *loadgen.RequestStats, v float64) string {
+	if st.Count == 0 {
+		return "-"
+	}
+	return ms(v)
 }
 
 func errorsCell(st *loadgen.RequestStats) string {

@@ -72,6 +72,11 @@ func evaluated(t *testing.T) *loadgen.Result {
 	for _, st := range res.Requests {
 		summarize(st)
 	}
+	for _, w := range res.Windows {
+		if w.Total.LatencyHist != nil {
+			summarize(w.Total)
+		}
+	}
 	res.Generator = loadgen.Health{Planned: 100, Sent: 100, Completed: 100, MaxInFlight: 7, InFlightLimit: 1000,
 		LatenessP99MS: 0.42, LatenessMaxMS: 3.1, GeneratorLatenessP99MS: 0.3, LatenessBound: 25, Valid: true}
 	res.StopReason = "threshold latency{window:slow-db} p(99) < 250ms failed (measured 300ms)"
