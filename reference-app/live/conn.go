@@ -2,6 +2,8 @@ package live
 
 import (
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -103,7 +105,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, sessionID string) 
 
 	cl.start()
 	go cl.readLoop() // ends when the connection fails or closes
-	h.broadcast(sessionID, prepare(Message{Type: "presence", Event: "join", User: c.User, Members: members}))
+	h.broadcast(sessionID, prepare(Message{Type: "presence", Event: "join", User: c.User, Members: members}), true)
 }
 
 // hijacker returns w, or the first writer under w (through Unwrap, as
@@ -133,7 +135,7 @@ type client struct {
 	user    string
 
 	mu      sync.Mutex
-	queue   []*websocket.PreparedMessage
+	queue   []outgoing
 	pingDue bool
 	writing bool // a writer goroutine runs; stays true after it sent the close frame
 	closing bool // no more messages: the close frame is next
@@ -177,9 +179,17 @@ func (c *client) pingTick() {
 	c.ping.Reset(c.hub.opts.PingInterval)
 }
 
+// outgoing is a queued message. A presence message is superseded by a later
+// one: it carries the current member count, and a client that lags through
+// a burst of joins gets the latest instead of all of them.
+type outgoing struct {
+	pm       *websocket.PreparedMessage
+	presence bool
+}
+
 // enqueue queues pm for the client, or disconnects the client with
 // CloseSlowClient when its queue is full. It never blocks on the network.
-func (c *client) enqueue(pm *websocket.PreparedMessage) {
+func (c *client) enqueue(pm *websocket.PreparedMessage, presence bool) {
 	if pm == nil {
 		return
 	}
@@ -188,12 +198,20 @@ func (c *client) enqueue(pm *websocket.PreparedMessage) {
 	if c.closing {
 		return
 	}
+	if presence {
+		for i := range c.queue {
+			if c.queue[i].presence {
+				c.queue[i].pm = pm
+				return
+			}
+		}
+	}
 	if len(c.queue) >= c.hub.opts.SendQueue {
 		c.hub.m.slow.Inc()
 		c.closeLocked(CloseSlowClient, "send queue full: client reads too slowly")
 		return
 	}
-	c.queue = append(c.queue, pm)
+	c.queue = append(c.queue, outgoing{pm: pm, presence: presence})
 	c.kickLocked()
 }
 
@@ -252,8 +270,8 @@ func (c *client) writeLoop() {
 		ping := c.pingDue
 		var pm *websocket.PreparedMessage
 		if !ping && len(c.queue) > 0 {
-			pm = c.queue[0]
-			c.queue[0] = nil
+			pm = c.queue[0].pm
+			c.queue[0] = outgoing{}
 			c.queue = c.queue[1:]
 			if len(c.queue) == 0 {
 				c.queue = nil // an idle client holds no queue memory
@@ -278,9 +296,13 @@ func (c *client) writeLoop() {
 			}
 		}
 		if err != nil {
-			// The connection is broken (or the client stalled past the write
-			// timeout): no close frame can get through. Closing the socket
-			// ends the reader, which cleans up.
+			// The connection is broken, or the client stalled past the write
+			// timeout (a slow client too): no close frame can get through.
+			// Closing the socket ends the reader, which cleans up.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.hub.m.slow.Inc()
+			}
 			c.mu.Lock()
 			c.closing, c.queue = true, nil
 			c.mu.Unlock()
@@ -325,7 +347,7 @@ func (c *client) readLoop() {
 	h.mu.Unlock()
 	h.m.conns.Dec()
 	if members > 0 && !closing {
-		h.broadcast(c.session, prepare(Message{Type: "presence", Event: "leave", User: c.user, Members: members}))
+		h.broadcast(c.session, prepare(Message{Type: "presence", Event: "leave", User: c.user, Members: members}), true)
 	}
 }
 
@@ -354,7 +376,7 @@ func (c *client) handle(data []byte) {
 			c.reply(Message{Type: "error", Code: "bad_chat", Text: "chat text must be non-empty UTF-8"})
 			return
 		}
-		c.hub.broadcast(c.session, prepare(Message{Type: "chat", User: c.user, Text: in.Text, SentAt: in.SentAt}))
+		c.hub.broadcast(c.session, prepare(Message{Type: "chat", User: c.user, Text: in.Text, SentAt: in.SentAt}), false)
 	case "ping":
 		c.reply(Message{Type: "pong", SentAt: in.SentAt})
 	default:
@@ -362,7 +384,7 @@ func (c *client) handle(data []byte) {
 	}
 }
 
-func (c *client) reply(m Message) { c.enqueue(prepare(m)) }
+func (c *client) reply(m Message) { c.enqueue(prepare(m), false) }
 
 // prepare encodes m once for every client it goes to.
 func prepare(m Message) *websocket.PreparedMessage {

@@ -37,9 +37,13 @@
 // Flow control: each client has a bounded send queue (Options.SendQueue).
 // Broadcasting only appends to queues and never waits for a client; a client
 // whose queue is full is disconnected with 1008 (CloseSlowClient, reason
-// "send queue full: client reads too slowly") and counted in
-// academy_ws_slow_client_disconnects_total, so one slow reader cannot stall
-// the room. Every write has a deadline (WriteTimeout). The server pings every
+// "send queue full: client reads too slowly"), so one slow reader cannot
+// stall the room. A client that does not absorb a single write within
+// WriteTimeout is dropped too, without a close frame (none could get
+// through). Both count in academy_ws_slow_client_disconnects_total. Presence events are coalesced per client: while one waits in
+// a client's queue, a newer one replaces it (members is always current), so
+// a burst of joins costs a lagging client one queue slot, not one per join.
+// Every write has a deadline (WriteTimeout). The server pings every
 // PingInterval and drops a client silent for twice as long. Shutdown closes
 // every connection with 1001 and waits for every goroutine of the hub.
 //

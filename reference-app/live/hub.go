@@ -223,7 +223,7 @@ func (h *Hub) Issue(sessionID, userID string, capacity int) (ticket string, expi
 // disconnected instead.
 func (h *Hub) Publish(sessionID string, msg Message) {
 	// A msg whose Data JSON cannot encode prepares to nil: nothing is sent.
-	h.broadcast(sessionID, prepare(msg))
+	h.broadcast(sessionID, prepare(msg), false)
 }
 
 // Members returns the number of clients connected to the session on this hub.
@@ -236,7 +236,7 @@ func (h *Hub) Members(sessionID string) int {
 	return 0
 }
 
-func (h *Hub) broadcast(sessionID string, pm *websocket.PreparedMessage) {
+func (h *Hub) broadcast(sessionID string, pm *websocket.PreparedMessage, presence bool) {
 	if pm == nil {
 		return
 	}
@@ -247,7 +247,7 @@ func (h *Hub) broadcast(sessionID string, pm *websocket.PreparedMessage) {
 		return
 	}
 	for c := range rm.clients {
-		c.enqueue(pm)
+		c.enqueue(pm, presence)
 	}
 }
 
