@@ -54,7 +54,9 @@ func (c *conn) serve() {
 
 	server, err := c.p.dial(ctx)
 	if err != nil {
-		c.p.log.Warn("proxy could not reach an upstream", "proxy", c.p.name, "err", err)
+		if c.err() == nil { // not merely cut short by Close or a toxic
+			c.p.log.Warn("proxy could not reach an upstream", "proxy", c.p.name, "err", err)
+		}
 		return
 	}
 	c.mu.Lock()

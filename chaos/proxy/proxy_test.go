@@ -701,3 +701,22 @@ func TestDownBeforeStart(t *testing.T) {
 		t.Fatalf("after removal: %q, %v", got, err)
 	}
 }
+
+func TestLatencyJitterVariesTheDelay(t *testing.T) {
+	p := startProxy(t, []string{echoServer(t, "")})
+	mustAdd(t, p, proxy.ToxicSpec{Kind: proxy.KindLatency, Latency: 10 * time.Millisecond, Jitter: 10 * time.Millisecond})
+	c := dial(t, p.Addr())
+	fastest, slowest := time.Hour, time.Duration(0)
+	for range 30 {
+		start := time.Now()
+		if _, err := roundTrip(c, "j", 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(start)
+		fastest, slowest = min(fastest, d), max(slowest, d)
+	}
+	// Delays are uniform in [0, 20ms]: some fall below 10ms, some above.
+	if fastest >= 10*time.Millisecond || slowest < 10*time.Millisecond {
+		t.Fatalf("30 round trips with latency 10ms ± 10ms took between %v and %v", fastest, slowest)
+	}
+}
