@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -237,7 +238,8 @@ func (l *link) run() {
 			continue
 		}
 		if !errors.Is(err, io.EOF) {
-			l.c.end(false)
+			// A reset from one peer is passed on to the other as a reset.
+			l.c.end(errors.Is(err, syscall.ECONNRESET))
 			return
 		}
 		if l.pending.Load() == 0 && !l.isCovered() {

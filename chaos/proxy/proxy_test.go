@@ -720,3 +720,14 @@ func TestLatencyJitterVariesTheDelay(t *testing.T) {
 		t.Fatalf("30 round trips with latency 10ms ± 10ms took between %v and %v", fastest, slowest)
 	}
 }
+
+func TestPassesAResetOn(t *testing.T) {
+	addr, _ := serveTCP(t, func(c *net.TCPConn) {
+		_, _ = c.Read(make([]byte, 1))
+		_ = c.SetLinger(0) // the server resets the connection
+	})
+	p := startProxy(t, []string{addr})
+	if _, err := roundTrip(dial(t, p.Addr()), "x", 3*time.Second); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("client of a server that reset: %v, want ECONNRESET", err)
+	}
+}
