@@ -25,6 +25,8 @@
 //	                     thresholds. Starts nothing; exits 0 for a valid scenario.
 //	--target URL         send the load to URL instead of the scenario's target.url. A scenario
 //	                     with target.lab needs --target for now (the local lab comes later).
+//	--max-lateness D     bound on the generator's own send lateness p99 (default 25ms); above
+//	                     it the run is INVALID. Raise it on a busy shared CI machine.
 //	--quiet, -q          no progress line and no summary: only "verdict: X" and "result: PATH".
 //
 // The summary (stdout) has per-request counts, rates, errors and latency and service-time

@@ -38,6 +38,7 @@ type runFlags struct {
 	dryRun      bool
 	target      string
 	quiet       bool
+	maxLateness time.Duration
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -65,11 +66,16 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve the run's Prometheus metrics on `ADDR` (host:port) at /metrics during the run")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (stages, expected requests, faults, thresholds) and start nothing")
 	fl.StringVar(&f.target, "target", "", "send the load to `URL` instead of the scenario's target")
+	fl.DurationVar(&f.maxLateness, "max-lateness", loadgen.DefaultMaxLateness,
+		"bound on the generator's own send lateness p99; above it the run is INVALID (raise it on a busy CI machine)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
 	return cmd
 }
 
 func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
+	if f.maxLateness <= 0 {
+		return usageErrorf("--max-lateness must be above 0, got %s", f.maxLateness)
+	}
 	spec, err := loadSpec(path)
 	if err != nil {
 		reportProblems(e.stderr, path, err)
@@ -102,6 +108,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		Registry: reg,
 		Windows:  faultWindows(spec),
 	}
+	opts.MaxLateness = f.maxLateness
 	if !f.quiet {
 		opts.Progress = e.stderr
 		opts.TTY = isTerminal(e.stderr) && e.getenv("CI") == "" && e.getenv("TERM") != "dumb"
