@@ -1,0 +1,174 @@
+package chaos_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendtactics/loadlab/chaos"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// recorder is an Injector that notes when it was injected and rolled back.
+type recorder struct {
+	mu               sync.Mutex
+	injected, rolled int
+	failInject       error
+	injectAt, rollAt time.Time
+}
+
+func (r *recorder) Inject(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.injected++
+	r.injectAt = time.Now()
+	return r.failInject
+}
+
+func (r *recorder) Rollback(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rolled++
+	r.rollAt = time.Now()
+	return nil
+}
+
+type resolver map[string]*recorder
+
+func (m resolver) Resolve(f *scenarios.Fault) (chaos.Injector, error) {
+	r, ok := m[f.Name]
+	if !ok {
+		return nil, errors.New("no injector")
+	}
+	return r, nil
+}
+
+func fault(name string, at, d time.Duration) *scenarios.Fault {
+	return &scenarios.Fault{Name: name, Kind: "network.delay", Target: "database", At: at, Duration: d,
+		Params: map[string]string{"latency": "50ms"}}
+}
+
+func TestTimelineSchedule(t *testing.T) {
+	a, b := &recorder{}, &recorder{}
+	reg := prometheus.NewRegistry()
+	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("b", 150*time.Millisecond, 100*time.Millisecond), fault("a", 50*time.Millisecond, 100*time.Millisecond)},
+		resolver{"a": a, "b": b}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	done := make(chan error)
+	go func() { done <- tl.Run(context.Background(), start) }()
+	time.Sleep(100 * time.Millisecond)
+	if got := gauge(t, reg, "a"); got != 1 {
+		t.Errorf("fault a active gauge = %v during its window, want 1", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*recorder{"a": a, "b": b} {
+		if r.injected != 1 || r.rolled != 1 {
+			t.Errorf("%s: injected %d rolled back %d times, want 1 and 1", name, r.injected, r.rolled)
+		}
+		if !r.rollAt.After(r.injectAt) {
+			t.Errorf("%s: rolled back at %v, before it was injected at %v", name, r.rollAt, r.injectAt)
+		}
+	}
+	if a.injectAt.Sub(start) < 50*time.Millisecond || b.injectAt.Sub(start) < 150*time.Millisecond {
+		t.Errorf("faults started early: a after %v, b after %v", a.injectAt.Sub(start), b.injectAt.Sub(start))
+	}
+	if a.rollAt.Sub(start) < 150*time.Millisecond || b.rollAt.Sub(start) < 250*time.Millisecond {
+		t.Errorf("faults ended early: a after %v, b after %v (want 150ms and 250ms)", a.rollAt.Sub(start), b.rollAt.Sub(start))
+	}
+	ev := tl.Events()
+	var kinds []string
+	for _, e := range ev {
+		kinds = append(kinds, e.Fault+":"+e.Kind)
+	}
+	want := []string{"a:fault.start", "a:fault.end", "b:fault.start", "b:fault.end"}
+	if len(kinds) != 4 || kinds[0] != want[0] || kinds[1] != want[1] || kinds[2] != want[2] || kinds[3] != want[3] {
+		t.Errorf("events %v, want %v", kinds, want)
+	}
+	if got := gauge(t, reg, "a"); got != 0 {
+		t.Errorf("fault a active gauge = %v after the run, want 0", got)
+	}
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, fault string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "fault" && l.GetValue() == fault {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no gauge for fault %s", fault)
+	return 0
+}
+
+func TestTimelineCancelRollsBack(t *testing.T) {
+	a := &recorder{}
+	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("a", 0, time.Hour), fault("later", time.Hour, time.Minute)},
+		resolver{"a": a, "later": &recorder{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- tl.Run(ctx, time.Now()) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if a.injected != 1 || a.rolled != 1 {
+		t.Fatalf("injected %d, rolled back %d: want the active fault rolled back once", a.injected, a.rolled)
+	}
+	if err := tl.Rollback(context.Background()); err != nil || a.rolled != 1 {
+		t.Fatalf("second Rollback: err %v, rolled %d times; want idempotent", err, a.rolled)
+	}
+}
+
+func TestTimelineInjectErrorStillRollsBack(t *testing.T) {
+	bad := &recorder{failInject: errors.New("proxy gone")}
+	good := &recorder{}
+	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("bad", 0, 50*time.Millisecond), fault("good", 0, 50*time.Millisecond)},
+		resolver{"bad": bad, "good": good}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tl.Run(context.Background(), time.Now())
+	if err == nil {
+		t.Fatal("Run returned nil for a failed injection")
+	}
+	if bad.rolled != 1 {
+		t.Errorf("half-applied fault rolled back %d times, want 1", bad.rolled)
+	}
+	if good.injected != 1 || good.rolled != 1 {
+		t.Errorf("other fault injected %d rolled %d, want 1 and 1", good.injected, good.rolled)
+	}
+}
+
+func TestNewTimelineReportsEveryUnresolvable(t *testing.T) {
+	_, err := chaos.NewTimeline([]*scenarios.Fault{fault("x", 0, time.Second), fault("y", 0, time.Second)}, resolver{}, nil)
+	if err == nil || !strings.Contains(err.Error(), `fault "x"`) || !strings.Contains(err.Error(), `fault "y"`) {
+		t.Fatalf("err = %v, want both faults named", err)
+	}
+}
