@@ -23,14 +23,21 @@ import (
 // time of the whole process (client, proxy and server) per request as cpu-ns/op;
 // BenchmarkLatency* send one request at a time and report the 50th and 99th percentiles.
 
-func BenchmarkDirect(b *testing.B)         { benchParallel(b, false) }
-func BenchmarkProxied(b *testing.B)        { benchParallel(b, true) }
+func BenchmarkDirect(b *testing.B)  { benchParallel(b, false) }
+func BenchmarkProxied(b *testing.B) { benchParallel(b, true) }
+
+// BenchmarkProxiedToxicPath measures the toxic path: a bandwidth toxic too wide to slow
+// anything down sends every chunk of both directions through the writer goroutines.
+func BenchmarkProxiedToxicPath(b *testing.B) {
+	benchParallel(b, true, proxy.ToxicSpec{Kind: proxy.KindBandwidth, Rate: 1 << 40, Direction: proxy.Both})
+}
+
 func BenchmarkLatencyDirect(b *testing.B)  { benchLatency(b, false) }
 func BenchmarkLatencyProxied(b *testing.B) { benchLatency(b, true) }
 
 // benchTarget starts the server, and the proxy in front of it if proxied, and returns a
 // keep-alive client and the URL to request.
-func benchTarget(b *testing.B, proxied bool) (*http.Client, string) {
+func benchTarget(b *testing.B, proxied bool, toxics ...proxy.ToxicSpec) (*http.Client, string) {
 	body := strings.Repeat("x", 512)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -48,6 +55,11 @@ func benchTarget(b *testing.B, proxied bool) (*http.Client, string) {
 		}
 		b.Cleanup(func() { _ = p.Close() })
 		addr = p.Addr()
+		for _, t := range toxics {
+			if _, err := p.AddToxic(t); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	tr := &http.Transport{MaxIdleConns: 100, MaxIdleConnsPerHost: 100}
 	b.Cleanup(tr.CloseIdleConnections)
@@ -61,8 +73,8 @@ func benchTarget(b *testing.B, proxied bool) (*http.Client, string) {
 	return client, url
 }
 
-func benchParallel(b *testing.B, proxied bool) {
-	client, url := benchTarget(b, proxied)
+func benchParallel(b *testing.B, proxied bool, toxics ...proxy.ToxicSpec) {
+	client, url := benchTarget(b, proxied, toxics...)
 	b.SetParallelism(4)
 	b.ReportAllocs()
 	cpu0 := cpuTime()
