@@ -56,7 +56,7 @@ func fault(name string, at, d time.Duration) *scenarios.Fault {
 func TestTimelineSchedule(t *testing.T) {
 	a, b := &recorder{}, &recorder{}
 	reg := prometheus.NewRegistry()
-	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("b", 200*time.Millisecond, 100*time.Millisecond), fault("a", 50*time.Millisecond, 100*time.Millisecond)},
+	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("b", 400*time.Millisecond, 100*time.Millisecond), fault("a", 50*time.Millisecond, 300*time.Millisecond)},
 		resolver{"a": a, "b": b}, reg)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestTimelineSchedule(t *testing.T) {
 	start := time.Now()
 	done := make(chan error)
 	go func() { done <- tl.Run(context.Background(), start) }()
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
 	if got := gauge(t, reg, "a"); got != 1 {
 		t.Errorf("fault a active gauge = %v during its window, want 1", got)
 	}
@@ -79,11 +79,11 @@ func TestTimelineSchedule(t *testing.T) {
 			t.Errorf("%s: rolled back at %v, before it was injected at %v", name, r.rollAt, r.injectAt)
 		}
 	}
-	if a.injectAt.Sub(start) < 50*time.Millisecond || b.injectAt.Sub(start) < 200*time.Millisecond {
+	if a.injectAt.Sub(start) < 50*time.Millisecond || b.injectAt.Sub(start) < 400*time.Millisecond {
 		t.Errorf("faults started early: a after %v, b after %v", a.injectAt.Sub(start), b.injectAt.Sub(start))
 	}
-	if a.rollAt.Sub(start) < 150*time.Millisecond || b.rollAt.Sub(start) < 300*time.Millisecond {
-		t.Errorf("faults ended early: a after %v, b after %v (want 150ms and 300ms)", a.rollAt.Sub(start), b.rollAt.Sub(start))
+	if a.rollAt.Sub(start) < 350*time.Millisecond || b.rollAt.Sub(start) < 500*time.Millisecond {
+		t.Errorf("faults ended early: a after %v, b after %v (want 350ms and 500ms)", a.rollAt.Sub(start), b.rollAt.Sub(start))
 	}
 	ev := tl.Events()
 	var kinds []string
