@@ -9,7 +9,9 @@
 // Close or the end of the context given to Start. Each accepted connection is forwarded to
 // an upstream chosen round robin; an upstream that refuses is skipped and the next one tried,
 // so the share of a killed replica fails over to the others. SetUpstreams changes the
-// upstreams of new connections. Close ends every connection and waits for every goroutine.
+// upstreams of new connections; when none accepts, the client connection is closed. A close
+// (FIN) from one peer is passed on as a half-close, a reset (RST) as a reset. Close ends every
+// connection and waits for every goroutine.
 //
 // Without toxics a connection is two copy loops like io.CopyBuffer's, with pooled 32 KiB
 // buffers (io.CopyBuffer itself hands a copy between two TCP sockets to splice(2) and could
