@@ -56,17 +56,22 @@
 //
 // # Generator health
 //
-// The loop records its send lateness (dispatch time − intended time), split by whether a
-// worker was free. A run is INVALID (Health.Valid false, with Reasons) when:
+// The loop records its send lateness (dispatch time − intended time), and the part of it that
+// is its own: dispatch time − max(intended time, the end of the loop's last wait for a free
+// worker). A run is INVALID (Health.Valid false, with Reasons) when:
 //   - planned iterations were never sent: dispatching stops DispatchGrace (1 s) after the
 //     schedule's end, and what was due but not sent is dropped; or
-//   - the lateness p99 of iterations dispatched while a worker was free exceeds
-//     Options.MaxLateness (default DefaultMaxLateness, 25 ms): the generator itself (CPU,
-//     scheduling) was too slow, and every latency it measured would include its own delay.
+//   - the p99 of the generator's own lateness exceeds Options.MaxLateness (default
+//     DefaultMaxLateness, 25 ms): the generator itself (CPU, scheduling) was too slow, and
+//     every latency it measured would include its own delay.
 //
-// Lateness while the pool was full is the target's doing (requests take longer than
-// maxInFlight/rate): it is not held against the run, because the latency from the intended
-// time still tells the truth about what users would have seen.
+// Lateness while the pool was full, including that of the backlog sent right after a worker
+// got free, is the target's doing (requests take longer than maxInFlight/rate): it is not held
+// against the run, because the latency from the intended time still tells the truth about
+// what users would have seen. The timer behind the loop's sleeps has the operating system's
+// precision (typically 0.1 to 1 ms on Linux, more on a loaded machine); that delay is part of
+// the measured lateness and, being counted from the intended time, makes latency err high,
+// never low.
 //
 // # Stopping
 //

@@ -22,8 +22,8 @@ import (
 const (
 	// DefaultTimeout is the request timeout when neither the request nor the spec sets one.
 	DefaultTimeout = 10 * time.Second
-	// DefaultMaxLateness bounds the p99 send lateness of iterations dispatched while the pool
-	// had a free worker; above it the generator itself was too slow and the run is invalid.
+	// DefaultMaxLateness bounds the p99 of the generator's own send lateness (not accrued while
+	// waiting for a free worker); above it the generator was too slow and the run is invalid.
 	DefaultMaxLateness = 25 * time.Millisecond
 	// DispatchGrace is how long after the schedule's end late iterations are still sent.
 	DispatchGrace = time.Second
@@ -95,9 +95,11 @@ type engine struct {
 	planned           atomic.Uint64 // final planned count, set when the schedule stops
 
 	lateMu   sync.Mutex
-	lateAll  *hdrhistogram.Histogram // dispatch − intended, all dispatches (µs)
-	lateFree *hdrhistogram.Histogram // the same, dispatches that found a free worker
+	lateAll  *hdrhistogram.Histogram // dispatch − intended time (µs)
+	lateOwn  *hdrhistogram.Histogram // dispatch − max(intended, end of the last wait for a worker)
 	poolFull uint64                  // dispatches that waited for a worker
+
+	endedWaiting bool // the schedule ended while the loop waited for a worker (read after it ends)
 }
 
 // estep is a request of an item with its name index.
@@ -207,7 +209,7 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	e.client = &http.Client{Transport: e.transport, CheckRedirect: noRedirect}
 	e.samples = make(chan sample, 4096)
 	e.lateAll = newHist()
-	e.lateFree = newHist()
+	e.lateOwn = newHist()
 	return e, nil
 }
 
@@ -261,6 +263,9 @@ func (e *engine) schedule(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var hits uint64
+	// unblocked is when the loop last got a worker after waiting for one: lateness accrued
+	// before it is the pool's (a slow target's), lateness after it the generator's own.
+	var unblocked time.Duration
 	for {
 		elapsed := time.Since(e.start)
 		wait, stop := e.pacer.Pace(elapsed, hits)
@@ -285,7 +290,6 @@ func (e *engine) schedule(ctx context.Context) {
 			time.Sleep(e.opts.slowDispatch)
 		}
 		j := job{seq: hits, intended: intended}
-		free := true
 		select {
 		case jobs <- j:
 		default:
@@ -294,7 +298,7 @@ func (e *engine) schedule(ctx context.Context) {
 				jobs <- j // the new worker (or one that just got free) takes it
 				break
 			}
-			free = false
+			e.countPoolFull()
 			limit := time.Until(e.start.Add(deadline))
 			if limit <= 0 {
 				e.planned.Store(e.pacer.Total())
@@ -303,18 +307,20 @@ func (e *engine) schedule(ctx context.Context) {
 			timer.Reset(limit)
 			select {
 			case jobs <- j:
+				unblocked = time.Since(e.start)
 			case <-timer.C:
 				e.planned.Store(e.pacer.Total())
+				e.endedWaiting = true
 				return
 			case <-ctx.Done():
 				e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
 				return
 			}
 		}
-		late := time.Since(e.start) - intended
+		now := time.Since(e.start)
 		hits++
 		e.sent.Add(1)
-		e.recordLateness(late, free)
+		e.recordLateness(now-intended, now-max(intended, unblocked))
 		if time.Since(e.start) > deadline {
 			e.planned.Store(e.pacer.Total())
 			return
@@ -322,19 +328,22 @@ func (e *engine) schedule(ctx context.Context) {
 	}
 }
 
-func (e *engine) recordLateness(late time.Duration, free bool) {
-	us := toMicros(late)
+// recordLateness records a dispatch's lateness: late is dispatch − intended time, own the part
+// of it that accrued while the loop was not waiting for a worker.
+func (e *engine) recordLateness(late, own time.Duration) {
 	e.lateMu.Lock()
-	_ = e.lateAll.RecordValue(us)
-	if free {
-		_ = e.lateFree.RecordValue(us)
-	} else {
-		e.poolFull++
-	}
+	_ = e.lateAll.RecordValue(toMicros(late))
+	_ = e.lateOwn.RecordValue(toMicros(own))
 	e.lateMu.Unlock()
 	if e.met != nil {
 		e.met.lateness.Observe(max(late, 0).Seconds())
 	}
+}
+
+func (e *engine) countPoolFull() {
+	e.lateMu.Lock()
+	e.poolFull++
+	e.lateMu.Unlock()
 }
 
 // runVUs runs the closed model: vus goroutines each run iterations back to back until the
@@ -352,7 +361,7 @@ func (e *engine) runVUs(ctx context.Context) {
 					return
 				}
 				e.sent.Add(1)
-				e.recordLateness(0, true)
+				e.recordLateness(0, 0)
 				e.iterate(ctx, seq.Add(1)-1, now)
 			}
 		}()

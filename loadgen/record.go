@@ -455,9 +455,9 @@ func (e *engine) health(final bool) Health {
 	e.lateMu.Lock()
 	h.LatenessP99MS = ms(e.lateAll.ValueAtQuantile(99))
 	h.LatenessMaxMS = ms(e.lateAll.Max())
-	h.GeneratorLatenessP99MS = ms(e.lateFree.ValueAtQuantile(99))
+	h.GeneratorLatenessP99MS = ms(e.lateOwn.ValueAtQuantile(99))
 	h.PoolFull = e.poolFull
-	free := e.lateFree.TotalCount()
+	own := e.lateOwn.TotalCount()
 	e.lateMu.Unlock()
 	if e.pacer == nil { // closed model: there is no schedule to hold
 		h.LatenessP99MS, h.LatenessMaxMS, h.GeneratorLatenessP99MS = 0, 0, 0
@@ -468,16 +468,16 @@ func (e *engine) health(final bool) Health {
 	if h.Planned > h.Sent {
 		h.Dropped = h.Planned - h.Sent
 		cause := "the generator could not send fast enough (CPU-bound)"
-		if h.PoolFull*2 > h.Sent {
+		if e.endedWaiting {
 			cause = fmt.Sprintf("all %d workers were busy (the in-flight limit load.maxInFlight was reached)", e.maxInFlight)
 		}
 		h.Valid = false
 		h.Reasons = append(h.Reasons, fmt.Sprintf("%d of %d planned iterations were never sent: %s", h.Dropped, h.Planned, cause))
 	}
-	if free > 0 && h.GeneratorLatenessP99MS > h.LatenessBound {
+	if own > 0 && h.GeneratorLatenessP99MS > h.LatenessBound {
 		h.Valid = false
 		h.Reasons = append(h.Reasons, fmt.Sprintf(
-			"send lateness p99 %.1fms while workers were free exceeds the %.0fms bound: the generator itself was too slow (CPU-bound)",
+			"send lateness p99 %.1fms not caused by busy workers exceeds the %.0fms bound: the generator itself was too slow (CPU-bound)",
 			h.GeneratorLatenessP99MS, h.LatenessBound))
 	}
 	return h

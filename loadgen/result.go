@@ -112,8 +112,8 @@ type Health struct {
 	Cancelled uint64 `json:"cancelled,omitempty"`
 	// PoolFull counts iterations that waited for a free worker (in-flight limit reached).
 	PoolFull uint64 `json:"pool_full,omitempty"`
-	// GeneratorLatenessP99MS is the send lateness p99 of iterations dispatched while a
-	// worker was free: lateness the generator alone is responsible for.
+	// GeneratorLatenessP99MS is the p99 of the send lateness the generator alone is
+	// responsible for: lateness accrued while it was not waiting for a free worker.
 	GeneratorLatenessP99MS float64 `json:"generator_lateness_p99_ms"`
 	// LatenessBound is the bound on GeneratorLatenessP99MS above which the run is invalid.
 	LatenessBound float64 `json:"lateness_bound_ms"`

@@ -1,0 +1,202 @@
+package loadgen_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/trendtactics/loadlab/loadgen"
+)
+
+// TestKnownLatencyDistribution checks the measured percentiles against what the server
+// itself measured: 60% of responses take 10 ms, 38% 20 ms, 2% 100 ms.
+func TestKnownLatencyDistribution(t *testing.T) {
+	var n atomic.Int64
+	var mu sync.Mutex
+	truth := hdrhistogram.New(1, 3600e6, 3)
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		d := 10 * time.Millisecond
+		switch k := (n.Add(1) - 1) % 50; {
+		case k == 49:
+			d = 100 * time.Millisecond
+		case k >= 30:
+			d = 20 * time.Millisecond
+		}
+		time.Sleep(d)
+		w.WriteHeader(200)
+		mu.Lock()
+		_ = truth.RecordValue(time.Since(start).Microseconds())
+		mu.Unlock()
+	}))
+	res := run(t, constant(100, 3*time.Second, 0, get("x", "/")), loadgen.Options{BaseURL: srv.URL})
+	if res.Total.Count != 300 || truth.TotalCount() != 300 {
+		t.Fatalf("count %d, server %d; want 300", res.Total.Count, truth.TotalCount())
+	}
+	if res.Generator.Dropped != 0 {
+		t.Fatalf("dropped iterations: %v", res.Generator.Reasons)
+	}
+	// The client sees the loopback round trip the server can't: 0.5 ms of slack on top of the
+	// 5% (2 ms under the race detector, which slows the client's HTTP stack several fold).
+	slack := 0.5
+	if raceEnabled {
+		slack = 2
+	}
+	for _, q := range []float64{50, 99} {
+		want := float64(truth.ValueAtQuantile(q)) / 1000
+		svc := float64(res.Total.ServiceHist.ValueAtQuantile(q)) / 1000
+		lat := float64(res.Total.LatencyHist.ValueAtQuantile(q)) / 1000
+		if svc < want || svc > want*1.05+slack {
+			t.Errorf("service time p%v = %.2fms, server measured %.2fms", q, svc, want)
+		}
+		// Latency from the intended time adds the generator's own send lateness (timer precision).
+		if late := res.Generator.LatenessP99MS; lat < svc || lat > want*1.05+slack+late {
+			t.Errorf("latency p%v = %.2fms, server measured %.2fms, send lateness p99 %.2fms", q, lat, want, late)
+		}
+	}
+	t.Logf("server p50 %.2fms p99 %.2fms; service p50 %.2fms p99 %.2fms; latency p50 %.2fms p99 %.2fms",
+		float64(truth.ValueAtQuantile(50))/1000, float64(truth.ValueAtQuantile(99))/1000,
+		res.Total.ServiceTime.P50, res.Total.ServiceTime.P99, res.Total.Latency.P50, res.Total.Latency.P99)
+}
+
+// TestStallShowsInLatency: a server that freezes every response for 1 s every 3 s must show
+// a p99 near 1 s, whatever the pool size: with a small pool the generator waits for workers,
+// and the latency from the intended time still shows the stall.
+func TestStallShowsInLatency(t *testing.T) {
+	for _, pool := range []int{1000, 10} {
+		t.Run(fmt.Sprintf("pool-%d", pool), func(t *testing.T) {
+			t.Parallel()
+			var t0 atomic.Pointer[time.Time]
+			now := time.Now()
+			t0.Store(&now)
+			srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				phase := time.Since(*t0.Load()) % (3 * time.Second)
+				if phase >= 2*time.Second {
+					time.Sleep(3*time.Second - phase)
+				}
+			}))
+			start := time.Now()
+			t0.Store(&start)
+			// The target shares this process and two cores with the generator: when a freeze
+			// ends, hundreds of goroutines wake at once and can delay the scheduling loop by tens
+			// of milliseconds. This test is about the target's latency and about not blaming the
+			// generator for a full pool, so the bound on the generator's own lateness is loose.
+			opts := loadgen.Options{BaseURL: srv.URL, MaxLateness: 150 * time.Millisecond}
+			res := run(t, constant(200, 7*time.Second, pool, get("x", "/")), opts)
+			lat := res.Total.Latency
+			t.Logf("pool %d: latency p50 %.1fms p99 %.1fms max %.1fms; service p99 %.1fms; lateness max %.1fms, pool-full %d, max in flight %d",
+				pool, lat.P50, lat.P99, lat.Max, res.Total.ServiceTime.P99, res.Generator.LatenessMaxMS, res.Generator.PoolFull, res.Generator.MaxInFlight)
+			if lat.P99 < 900 || lat.Max < 900 {
+				t.Errorf("latency p99 %.1fms max %.1fms; want both >= 900ms", lat.P99, lat.Max)
+			}
+			g := res.Generator
+			if res.Total.Count != g.Sent || g.Sent != g.Completed {
+				t.Errorf("count %d, sent %d, completed %d", res.Total.Count, g.Sent, g.Completed)
+			}
+			if pool == 10 {
+				// The loop waited for workers through each freeze: that lateness is the target's,
+				// not the generator's own.
+				if g.MaxInFlight > 10 || g.LatenessMaxMS < 900 || g.GeneratorLatenessP99MS > g.LatenessMaxMS/4 {
+					t.Errorf("pool of 10: max in flight %d, lateness max %.1fms, generator's own lateness p99 %.1fms",
+						g.MaxInFlight, g.LatenessMaxMS, g.GeneratorLatenessP99MS)
+				}
+			}
+			if !g.Valid {
+				// Valid on a quiet machine (CI); on a machine busy with other work the generator
+				// may really have been too slow, and saying so is correct.
+				t.Logf("run invalid: %v", g.Reasons)
+			}
+		})
+	}
+}
+
+// TestGeneratorThatCannotKeepUpIsInvalid: one worker can't send 50,000 requests a second.
+func TestGeneratorThatCannotKeepUpIsInvalid(t *testing.T) {
+	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	res := run(t, constant(50000, time.Second, 1, get("x", "/")), loadgen.Options{BaseURL: srv.URL})
+	g := res.Generator
+	t.Logf("generator: %+v", g)
+	if g.Valid || len(g.Reasons) == 0 || !strings.Contains(g.Reasons[0], "never sent") || g.Dropped == 0 || g.Planned != 50000 {
+		t.Fatalf("want an invalid run with dropped iterations, got %+v", g)
+	}
+}
+
+// TestSlowGeneratorIsInvalid: a send path that is late while workers are free is the
+// generator's fault, even when every iteration is eventually sent.
+func TestSlowGeneratorIsInvalid(t *testing.T) {
+	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	var opts = loadgen.Options{BaseURL: srv.URL}
+	loadgen.SetSlowDispatch(&opts, 60*time.Millisecond)
+	res := run(t, constant(10, time.Second, 0, get("x", "/")), opts)
+	g := res.Generator
+	if g.Valid || g.Sent != 10 || len(g.Reasons) != 1 || !strings.Contains(g.Reasons[0], "generator itself was too slow") {
+		t.Fatalf("want invalid for generator lateness, got %+v", g)
+	}
+}
+
+func TestInterruptedRun(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(50 * time.Millisecond) }))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	start := time.Now()
+	res, err := loadgen.Run(ctx, constant(100, 10*time.Second, 0, get("x", "/")), loadgen.Options{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("interrupted run took %v", took)
+	}
+	g := res.Generator
+	if !res.Interrupted || res.Total.Count < 10 || res.Total.Count > 80 || g.Planned < 50 || g.Planned > 90 || g.Sent != g.Completed {
+		t.Fatalf("interrupted=%v count=%d generator=%+v", res.Interrupted, res.Total.Count, g)
+	}
+	if res.Total.Errors != 0 {
+		t.Fatalf("cancelled requests counted as errors: %v", res.Total.Statuses)
+	}
+	srv.Close()
+	if g := settleGoroutines(before); g > before {
+		t.Fatalf("%d goroutines after the run, %d before", g, before)
+	}
+}
+
+// TestMemoryDoesNotGrowWithRunLength samples the live heap every second of a run: thousands
+// more requests must not leave per-request state behind. The pool is small so that the number
+// of connections (and their buffers) can't grow with a hiccup of the machine either.
+func TestMemoryDoesNotGrowWithRunLength(t *testing.T) {
+	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	var heap []uint64
+	var counts []uint64
+	every := func(elapsed time.Duration, snap *loadgen.Result) (bool, string) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = append(heap, ms.HeapAlloc)
+		counts = append(counts, snap.Total.Count)
+		return false, ""
+	}
+	res := run(t, constant(2000, 5*time.Second, 20, get("x", "/")), loadgen.Options{BaseURL: srv.URL, Every: every})
+	if len(heap) < 4 {
+		t.Fatalf("heap sampled %d times", len(heap))
+	}
+	// From the end of the first second (connections, buffers, histograms are set up) to the
+	// last sample during the run.
+	i, j := 0, len(heap)-2
+	grown := int64(heap[j]) - int64(heap[i])
+	reqs := counts[j] - counts[i]
+	t.Logf("heap %d KiB after 1s, %d KiB after %ds; %d requests in between; samples %v", heap[i]>>10, heap[j]>>10, j+1, reqs, heap)
+	if reqs < 1000 || grown > int64(64*reqs)+512<<10 {
+		t.Fatalf("heap grew by %d KiB over %d requests", grown>>10, reqs)
+	}
+	if n := len(res.Timeline); float64(n) > res.DurationMS/1000+1 {
+		t.Fatalf("%d timeline points for a run of %.1fs", n, res.DurationMS/1000)
+	}
+}
