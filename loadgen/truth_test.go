@@ -156,7 +156,7 @@ func TestInterruptedRun(t *testing.T) {
 		t.Fatalf("interrupted run took %v", took)
 	}
 	g := res.Generator
-	if !res.Interrupted || res.Total.Count < 10 || res.Total.Count > 80 || g.Planned < 50 || g.Planned > 90 || g.Sent != g.Completed {
+	if !res.Interrupted || res.Total.Count < 10 || res.Total.Count > 120 || g.Planned < 50 || g.Planned > 150 || g.Sent != g.Completed {
 		t.Fatalf("interrupted=%v count=%d generator=%+v", res.Interrupted, res.Total.Count, g)
 	}
 	if res.Total.Errors != 0 {
