@@ -17,6 +17,7 @@ import (
 // data reads the named pools.
 func (l *loader) data(n *yaml.Node) map[string]*Pool {
 	pools := map[string]*Pool{}
+	l.badPools = map[string]bool{}
 	pairs, ok := l.pairs(n, "data")
 	if !ok {
 		return pools
@@ -33,6 +34,8 @@ func (l *loader) data(n *yaml.Node) map[string]*Pool {
 		}
 		if p := l.pool(name, kv[1], path); p != nil {
 			pools[name] = p
+		} else {
+			l.badPools[name] = true // already reported; templates naming it add nothing
 		}
 	}
 	return pools
@@ -211,14 +214,11 @@ func (l *loader) generate(n *yaml.Node, path string) []map[string]string {
 		return nil
 	}
 	var count int
-	if n := l.require(f, "count"); n != nil {
-		count, ok = l.intIn(n, join(path, "count"), 1, maxPoolRows)
-		if !ok {
-			return nil
-		}
+	cn, fn := l.require(f, "count"), l.require(f, "fields")
+	if cn != nil {
+		count, ok = l.intIn(cn, join(path, "count"), 1, maxPoolRows)
 	}
-	fn := l.require(f, "fields")
-	if fn == nil {
+	if cn == nil || !ok || fn == nil {
 		return nil
 	}
 	pairs, ok := l.pairs(fn, join(path, "fields"))

@@ -80,6 +80,7 @@ type loader struct {
 	aliases int
 
 	pools    map[string]*Pool
+	badPools map[string]bool // pools with errors of their own
 	names    map[string]bool // workload item and step names
 	faults   map[string]bool
 	isLab    bool

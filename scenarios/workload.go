@@ -436,7 +436,9 @@ func (l *loader) template(n *yaml.Node, path, src string, jsonEsc bool, sc scope
 		switch p.kind {
 		case partField, partRandomField:
 			pool := l.pools[p.pool]
-			if pool == nil {
+			if l.badPools[p.pool] {
+				ok = false
+			} else if pool == nil {
 				l.errorf(n, path, "{{ %s }}: unknown data pool %q%s", p.expr, p.pool, didYouMean(p.pool, mapKeys(l.pools)))
 				ok = false
 			} else if !hasField(pool, p.field) {
