@@ -218,7 +218,8 @@ func (l *loader) generate(n *yaml.Node, path string) []map[string]string {
 	if cn != nil {
 		count, ok = l.intIn(cn, join(path, "count"), 1, maxPoolRows)
 	}
-	if cn == nil || !ok || fn == nil {
+	countOK := cn != nil && ok
+	if fn == nil {
 		return nil
 	}
 	pairs, ok := l.pairs(fn, join(path, "fields"))
@@ -258,7 +259,7 @@ func (l *loader) generate(n *yaml.Node, path string) []map[string]string {
 		}
 		fields = append(fields, field{kv[0].Value, t})
 	}
-	if bad {
+	if bad || !countOK {
 		return nil
 	}
 	sort.SliceStable(fields, func(i, j int) bool { return fields[i].name < fields[j].name })
