@@ -246,8 +246,13 @@ func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope)
 	if n := f.get("json"); n != nil {
 		p := join(path, "json")
 		var b strings.Builder
-		if l.renderJSON(&b, n, p, 0) {
-			r.Body = l.template(n, p, b.String(), true, sc)
+		if l.renderJSON(&b, n, p, 0, sc) {
+			// Each string was checked where it stands; the whole body cannot fail to parse.
+			t, err := parseTemplate(b.String(), true)
+			if err != nil {
+				l.errorf(n, p, "template: %v", err)
+			}
+			r.Body = t
 		}
 		if _, ok := r.Headers["Content-Type"]; !ok {
 			r.Headers["Content-Type"] = &Template{Source: "application/json", parsed: true,
@@ -327,7 +332,7 @@ func (l *loader) headers(n *yaml.Node, path string, sc *scope) map[string]*Templ
 }
 
 // renderJSON writes a YAML value as JSON; strings keep their {{ }} for the template parser.
-func (l *loader) renderJSON(b *strings.Builder, n *yaml.Node, path string, depth int) bool {
+func (l *loader) renderJSON(b *strings.Builder, n *yaml.Node, path string, depth int, sc scope) bool {
 	n = l.resolve(n)
 	if n == nil {
 		l.errorf(nil, path, "too many aliases")
@@ -344,6 +349,7 @@ func (l *loader) renderJSON(b *strings.Builder, n *yaml.Node, path string, depth
 			return false
 		}
 		b.WriteByte('{')
+		all := true
 		for i, kv := range pairs {
 			if i > 0 {
 				b.WriteByte(',')
@@ -351,22 +357,25 @@ func (l *loader) renderJSON(b *strings.Builder, n *yaml.Node, path string, depth
 			b.WriteByte('"')
 			writeJSONString(b, kv[0].Value)
 			b.WriteString(`":`)
-			if !l.renderJSON(b, kv[1], join(path, kv[0].Value), depth+1) {
-				return false
+			if strings.Contains(kv[0].Value, "{{") {
+				l.errorf(kv[0], join(path, kv[0].Value), "json keys are not templates; {{ is allowed only in values")
+				all = false
 			}
+			all = l.renderJSON(b, kv[1], join(path, kv[0].Value), depth+1, sc) && all
 		}
 		b.WriteByte('}')
+		return all
 	case yaml.SequenceNode:
 		b.WriteByte('[')
+		all := true
 		for i, item := range n.Content {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if !l.renderJSON(b, item, index(path, i), depth+1) {
-				return false
-			}
+			all = l.renderJSON(b, item, index(path, i), depth+1, sc) && all
 		}
 		b.WriteByte(']')
+		return all
 	case yaml.ScalarNode:
 		switch n.Tag {
 		case "!!null":
@@ -392,6 +401,9 @@ func (l *loader) renderJSON(b *strings.Builder, n *yaml.Node, path string, depth
 				b.Write(j)
 			}
 		default:
+			if l.template(n, path, n.Value, false, sc) == nil {
+				return false
+			}
 			b.WriteByte('"')
 			b.WriteString(escapeOutsideTemplates(n.Value))
 			b.WriteByte('"')
