@@ -6,7 +6,8 @@ import (
 )
 
 // Spec is a loaded, validated scenario file (schema version 1).
-// Load returns a Spec only when the whole file is valid.
+// LoadFile and LoadBytes return a Spec only when the whole file is valid.
+// A Spec is not modified after loading and is safe for concurrent use.
 type Spec struct {
 	Version     int    `yaml:"version"`
 	Name        string `yaml:"name"`
@@ -40,9 +41,9 @@ type Lab struct {
 
 // LabSeed is the deterministic data set the lab seeds before the load.
 type LabSeed struct {
-	Users   int
-	Courses int
-	Seed    int64
+	Users   int   // default 1000
+	Courses int   // default 50
+	Seed    int64 // default 1
 }
 
 // Defaults apply to every request unless the request overrides them.
@@ -78,9 +79,9 @@ type Request struct {
 	Method  string
 	URL     *Template
 	Headers map[string]*Template
-	Body    *Template // raw body, or the JSON body rendered from a templated YAML value
-	Timeout time.Duration
-	Expect  *Expect
+	Body    *Template     // raw body, or the JSON body rendered from a templated YAML value
+	Timeout time.Duration // filled from Defaults.Timeout when the request sets none
+	Expect  *Expect       // nil: any 2xx or 3xx passes
 }
 
 // Expect is what a response must satisfy to count as a passed check.
@@ -107,7 +108,7 @@ type Capture struct {
 	path jsonPath // parsed From (JSON captures); parsed on use when empty
 }
 
-// Load is the executor and its schedule.
+// Load is the executor and its schedule (the load: section; LoadFile loads a whole file).
 type Load struct {
 	Executor    string        // constant-arrival-rate | ramping-arrival-rate | constant-vus
 	Rate        float64       // iterations per TimeUnit (constant-arrival-rate)
@@ -146,10 +147,10 @@ type Fault struct {
 	Target   string // edge | app | database | cache | a route
 	At       time.Duration
 	Duration time.Duration
-	Params   map[string]string
-	Toxicity float64 // share of connections, 0..1, default 1
-	Mode     string  // one | all | fixed | percent (replicas)
-	Value    string
+	Params   map[string]string // checked, defaults filled in; percentages as "N%"; see ParamDuration and friends
+	Toxicity float64           // share of connections, 0..1, default 1
+	Mode     string            // one | all | fixed | percent (replicas); default one for process kinds, else all
+	Value    string            // count for fixed, "N%" for percent
 	Pos      Pos
 }
 
@@ -159,6 +160,8 @@ type Pos struct {
 }
 
 // Template is a parsed string template ({{ user.email }}, {{ uuid }}, ...).
+// Build one with ParseTemplate or MustTemplate; one built as &Template{Source: s}
+// still works but is parsed on every Execute. A Template is safe for concurrent use.
 type Template struct {
 	Source string
 
