@@ -12,13 +12,15 @@ import (
 // Equal (spec, seq, seed) give equal renderings when the same templates are
 // executed in the same order. Its random source is a PCG seeded from (seed, seq).
 func (s *Spec) NewIteration(seq uint64, seed int64) *Iteration {
-	return &Iteration{
+	it := &Iteration{
 		Seq:  seq,
 		Vars: make(map[string]string, 2),
 		spec: s,
 		seed: seed,
-		rng:  rand.New(rand.NewPCG(mix(uint64(seed)), mix(seq^0x9e3779b97f4a7c15))),
+		pcg:  *rand.NewPCG(mix(uint64(seed)), mix(seq^0x9e3779b97f4a7c15)),
 	}
+	it.rng = rand.New(&it.pcg)
+	return it
 }
 
 // Rand returns the iteration's deterministic random source.
