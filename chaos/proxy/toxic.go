@@ -70,7 +70,8 @@ func (s *Stream) State() any { return s.l.state(s.e) }
 // Rand returns the stream's random source, seeded from the proxy seed and the connection.
 func (s *Stream) Rand() *rand.Rand { return s.l.rng }
 
-// Removed reports whether the toxic has been removed from the proxy since the chunk arrived.
+// Removed reports whether the toxic has been removed from the proxy: a toxic holding data
+// back then lets it go.
 func (s *Stream) Removed() bool { return !s.l.c.p.set.Load().has(s.e) }
 
 // Sleep waits for d, or until the toxic is removed. It returns an error only if the
