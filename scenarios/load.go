@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"fmt"
 	"math"
 	"net/url"
@@ -55,8 +57,18 @@ func LoadBytes(name string, data []byte, dir string) (*Spec, error) {
 	}
 	l := &loader{file: name, dir: dir}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		l.yamlError(err)
+		return nil, l.errs
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); err != io.EOF {
+		line := 1
+		if err == nil {
+			line = more.Line
+		}
+		l.errs = append(l.errs, &Error{File: name, Line: line, Column: 1, Msg: "a scenario file holds one YAML document; remove the second ---"})
 		return nil, l.errs
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
