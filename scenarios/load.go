@@ -3,8 +3,8 @@ package scenarios
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"os"
