@@ -131,11 +131,15 @@ func (p *subprocess) wait(ts *testscript.TestScript, name string) int {
 	return 0
 }
 
-// interrupt DELAY N command [args...] starts the command, sends it SIGINT after DELAY,
-// and checks that it exits with code N. Output: interrupt.stdout, interrupt.stderr.
+// interrupt [-TERM] DELAY N command [args...] starts the command, sends it SIGINT (or
+// SIGTERM) after DELAY, and checks that it exits with code N. Output: interrupt.stdout, interrupt.stderr.
 func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	sig := syscall.SIGINT
+	if len(args) > 0 && args[0] == "-TERM" {
+		sig, args = syscall.SIGTERM, args[1:]
+	}
 	if neg || len(args) < 3 {
-		ts.Fatalf("usage: interrupt DELAY N command [args...]")
+		ts.Fatalf("usage: interrupt [-TERM] DELAY N command [args...]")
 	}
 	delay, err := time.ParseDuration(args[0])
 	ts.Check(err)
@@ -143,9 +147,9 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	p := startSub(ts, args[2:], nil)
 	time.Sleep(delay)
-	ts.Check(p.cmd.Process.Signal(syscall.SIGINT))
+	ts.Check(p.cmd.Process.Signal(sig))
 	if got := p.wait(ts, "interrupt"); got != want {
-		ts.Fatalf("%s exited with %d after SIGINT, want %d", args[2], got, want)
+		ts.Fatalf("%s exited with %d after %v, want %d", args[2], got, sig, want)
 	}
 }
 
