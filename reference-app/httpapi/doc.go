@@ -1,0 +1,13 @@
+// Package httpapi translates HTTP to the academy's Service: NewServer
+// returns the service's http.Handler. Every route is listed in routes.go
+// (Go 1.22 ServeMux patterns); middleware are func(http.Handler)
+// http.Handler; JSON encoding and error writing live in json.go, where one
+// table maps domain errors (academy.Kind) to HTTP statuses. Handlers never
+// see storage types.
+//
+// Per route, requests pass: metrics (labelled by the route pattern, never
+// the raw path), admission control (503 + Retry-After beyond MaxInFlight),
+// rate limiting per client IP and per user (429 + Retry-After), runtime
+// faults from /admin/faults, and a body size limit. Every response carries
+// security headers.
+package httpapi

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/trendtactics/loadlab/reference-app/academy"
+)
+
+// statusOf is the one table from domain error kinds to HTTP statuses.
+var statusOf = map[academy.Kind]int{
+	academy.KindInvalid:      http.StatusBadRequest,
+	academy.KindUnauthorized: http.StatusUnauthorized,
+	academy.KindForbidden:    http.StatusForbidden,
+	academy.KindNotFound:     http.StatusNotFound,
+	academy.KindConflict:     http.StatusConflict,
+	academy.KindUnavailable:  http.StatusServiceUnavailable,
+	academy.KindInternal:     http.StatusInternalServerError,
+}
+
+// statusOfCode overrides the table for codes with a more precise status.
+var statusOfCode = map[string]int{
+	"body_too_large":         http.StatusRequestEntityTooLarge,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+	"rate_limited":           http.StatusTooManyRequests,
+	"idempotency_key_reused": http.StatusUnprocessableEntity,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes err as a JSON error. Internal errors are logged and
+// answered with a generic message.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *academy.Error
+	if !errors.As(err, &e) {
+		e = &academy.Error{Kind: academy.KindInternal, Code: "internal", Message: "internal error"}
+	}
+	status := statusOf[e.Kind]
+	if s, ok := statusOfCode[e.Code]; ok {
+		status = s
+	}
+	detail := errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}
+	switch {
+	case status >= 500:
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "status", status, "err", err)
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		} else {
+			detail.Message = "internal error"
+		}
+	}
+	writeJSON(w, status, errorBody{Error: detail})
+}
+
+// writeErrorCode writes a JSON error with an explicit status.
+func writeErrorCode(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: message}})
+}
+
+// decode reads one JSON object from the body into v, strictly: unknown
+// fields, trailing data, wrong types and oversized bodies are input errors.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return &academy.Error{Kind: academy.KindInvalid, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			return academy.Invalid("", "request body must hold a single JSON object")
+		}
+		return nil
+	}
+	var (
+		maxErr   *http.MaxBytesError
+		typeErr  *json.UnmarshalTypeError
+		syntaxEr *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return &academy.Error{Kind: academy.KindInvalid, Code: "body_too_large", Message: fmt.Sprintf("request body exceeds %d bytes", maxErr.Limit)}
+	case errors.As(err, &typeErr):
+		return academy.Invalid(typeErr.Field, "must be of type %s", typeErr.Type.String())
+	case errors.As(err, &syntaxEr):
+		return academy.Invalid("", "malformed JSON at byte %d", syntaxEr.Offset)
+	case errors.Is(err, io.EOF):
+		return academy.Invalid("", "request body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return academy.Invalid("", "request body is truncated JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return academy.Invalid(field, "unknown field")
+	default:
+		return academy.Invalid("", "invalid JSON: %v", err)
+	}
+}

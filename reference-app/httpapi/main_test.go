@@ -1,0 +1,294 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendtactics/loadlab/reference-app/academy"
+	"github.com/trendtactics/loadlab/reference-app/cache"
+	"github.com/trendtactics/loadlab/reference-app/httpapi"
+	"github.com/trendtactics/loadlab/reference-app/live"
+	"github.com/trendtactics/loadlab/reference-app/postgres"
+	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
+	"github.com/trendtactics/loadlab/reference-app/video"
+)
+
+// cluster is the package's one throwaway PostgreSQL (TestMain).
+var cluster *pgtemp.Cluster
+
+func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+
+func runMain(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := pgtemp.Start(ctx, pgtemp.Options{Databases: []string{"template_academy"}, MaxConnections: 300})
+	if errors.Is(err, pgtemp.ErrNotInstalled) {
+		fmt.Println("skipping httpapi tests:", err)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start cluster:", err)
+		return 1
+	}
+	defer c.Stop()
+	db, err := postgres.Open(ctx, []string{c.URL("template_academy")}, postgres.Options{MaxConns: 2})
+	if err == nil {
+		_, err = db.Migrate(ctx)
+		db.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "migrate template:", err)
+		return 1
+	}
+	cluster = c
+	return m.Run()
+}
+
+var dbCounter atomic.Int64
+
+// env is one academy under test.
+type env struct {
+	t     testing.TB
+	srv   *httptest.Server
+	svc   *academy.Service
+	db    *postgres.DB
+	reg   *prometheus.Registry
+	http  *http.Client
+	admin string // admin token
+}
+
+type envOptions struct {
+	shards   int
+	redisURL string
+	seed     academy.SeedSpec
+	opts     httpapi.Options
+	plain    bool // no httptest server (caller serves the handler)
+}
+
+const adminToken = "test-admin-token"
+
+func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
+	t.Helper()
+	ctx := context.Background()
+	if o.shards == 0 {
+		o.shards = 1
+	}
+	var urls []string
+	for range o.shards {
+		name := fmt.Sprintf("t%d", dbCounter.Add(1))
+		if err := cluster.CreateDatabase(ctx, name, "template_academy"); err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, cluster.URL(name))
+	}
+	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(db.Collector())
+	var c academy.Cache
+	var health httpapi.CacheHealth
+	if o.redisURL != "" {
+		r, err := cache.NewRedis(o.redisURL, cache.RedisOptions{Timeout: 100 * time.Millisecond, Cooldown: 500 * time.Millisecond}, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		c, health = r, r
+	} else {
+		m := cache.NewMemory(0, reg)
+		c, health = m, m
+	}
+	svc, err := academy.NewService(db, c, academy.Options{Secret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.seed != (academy.SeedSpec{}) {
+		if _, err := svc.Seed(ctx, academy.Principal{Role: academy.RoleAdmin}, o.seed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.opts.AdminToken = adminToken
+	hub := live.NewHub(live.Options{Secret: []byte("live-secret-0123456789")}, reg)
+	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
+	o.opts.LiveIsFull = func(err error) bool { return errors.Is(err, live.ErrFull) }
+	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts,
+		Live: hub, Video: video.New(video.Options{})})
+	e := &env{t: t, svc: svc, db: db, reg: reg, admin: adminToken,
+		http: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 400}}}
+	if !o.plain {
+		e.srv = httptest.NewServer(h)
+		t.Cleanup(e.srv.Close)
+	}
+	return e, h
+}
+
+// token returns an access token for the seeded user with e-mail.
+func (e *env) token(email string, role academy.Role) string {
+	e.t.Helper()
+	tok, err := e.svc.IssueToken(academy.UserIDFromEmail(email), role)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+func student(i int) string    { return fmt.Sprintf("student-%d@academy.test", i) }
+func instructor(i int) string { return fmt.Sprintf("instructor-%d@academy.test", i) }
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// do sends a request; body may be nil, a string (sent as is) or a value
+// encoded as JSON.
+func (e *env) do(method, path, token string, body any, headers ...string) response {
+	e.t.Helper()
+	resp, err := e.try(method, path, token, body, headers...)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+func (e *env) try(method, path, token string, body any, headers ...string) (response, error) {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		return response{}, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}, err
+}
+
+// createCourse creates a course with capacity as an admin and returns its id.
+func (e *env) createCourse(slug string, capacity int) string {
+	e.t.Helper()
+	r := e.do("POST", "/v1/courses", e.admin, map[string]any{"slug": slug, "title": "Course " + slug, "category": "test", "capacity": capacity})
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("create course: %d %s", r.status, r.body)
+	}
+	var c academy.Course
+	r.json(e.t, &c)
+	return c.ID.String()
+}
+
+// startRedis starts a throwaway redis-server on a free loopback port.
+func startRedis(t testing.TB) (string, *exec.Cmd) {
+	t.Helper()
+	const bin = "/usr/bin/redis-server"
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("redis-server not installed at %s (apt-get install redis-server)", bin)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 200 {
+			t.Fatalf("redis did not start: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "redis://" + addr + "/0", cmd
+}
+
+// metricValue sums the samples of name whose labels include want.
+func metricValue(t testing.TB, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return sum
+}

@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendtactics/loadlab/reference-app/academy"
+)
+
+// LiveHub is what the API needs from the live-class hub (reference-app/live).
+type LiveHub interface {
+	// Issue returns a short-lived ticket to join sessionID; an error
+	// matching IsFull(err) when the session is at capacity.
+	Issue(sessionID, userID string, capacity int) (ticket string, expires time.Time, err error)
+	// ServeWS upgrades to a WebSocket after checking ?ticket=.
+	ServeWS(w http.ResponseWriter, r *http.Request, sessionID string)
+}
+
+// VideoLibrary serves HLS playlists and segments (reference-app/video).
+type VideoLibrary interface {
+	ServeMaster(w http.ResponseWriter, r *http.Request, lessonID string)
+	ServeMedia(w http.ResponseWriter, r *http.Request, lessonID, rendition string)
+	ServeSegment(w http.ResponseWriter, r *http.Request, lessonID, rendition string, n int)
+}
+
+// CacheHealth reports the state of the cache for /readyz.
+type CacheHealth interface {
+	// Status is "ok", "degraded" or "memory".
+	Status() string
+}
+
+// RateLimits configure rate limiting. Zero rates disable a scope.
+type RateLimits struct {
+	PerIP     float64 // requests per second per client IP
+	IPBurst   int
+	PerUser   float64 // requests per second per authenticated user
+	UserBurst int
+}
+
+// DefaultRateLimits are generous, so that load tests measure the app.
+func DefaultRateLimits() RateLimits {
+	return RateLimits{PerIP: 20000, IPBurst: 40000, PerUser: 200, UserBurst: 400}
+}
+
+// Options configure the server. Zero values take the defaults.
+type Options struct {
+	// AdminToken, when set, authenticates "Authorization: Bearer <token>"
+	// as an admin.
+	AdminToken string
+	// AllowUnsafeFaults allows the drop-write fault.
+	AllowUnsafeFaults bool
+	// MaxInFlight bounds concurrent requests (default 512; -1 no bound).
+	MaxInFlight int
+	// AdmissionWait is how long a request may wait for a slot (default 50ms).
+	AdmissionWait time.Duration
+	// RateLimits; DisableRateLimit turns them off.
+	RateLimits       RateLimits
+	DisableRateLimit bool
+	// MaxBodyBytes bounds request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// LiveIsFull tells whether an error of LiveHub.Issue means "full".
+	LiveIsFull func(error) bool
+}
+
+// Deps are the server's dependencies. Service and Registry are required.
+type Deps struct {
+	Service  *academy.Service
+	Cache    CacheHealth  // nil: reported as "none"
+	Live     LiveHub      // nil: live routes answer 503
+	Video    VideoLibrary // nil: video routes answer 404
+	Web      http.Handler // nil: GET / answers a JSON index
+	Registry *prometheus.Registry
+	Logger   *slog.Logger // nil: discard
+	Options  Options
+}
+
+type server struct {
+	svc     *academy.Service
+	deps    Deps
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	m       *metrics
+	faults  faults
+	routes  map[string]bool // paths of route patterns, for fault validation
+	slots   chan struct{}
+	ipLim   *limiter
+	userLim *limiter
+	handler http.Handler
+}
+
+// NewServer returns the academy's HTTP handler.
+func NewServer(d Deps) http.Handler {
+	o := d.Options
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = 512
+	}
+	if o.AdmissionWait <= 0 {
+		o.AdmissionWait = 50 * time.Millisecond
+	}
+	if o.RateLimits == (RateLimits{}) {
+		o.RateLimits = DefaultRateLimits()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.LiveIsFull == nil {
+		o.LiveIsFull = func(error) bool { return false }
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &server{svc: d.Service, deps: d, opts: o, log: log, mux: http.NewServeMux(), m: newMetrics(d.Registry), routes: map[string]bool{}}
+	if o.MaxInFlight > 0 {
+		s.slots = make(chan struct{}, o.MaxInFlight)
+	}
+	if !o.DisableRateLimit {
+		if o.RateLimits.PerIP > 0 {
+			s.ipLim = newLimiter(o.RateLimits.PerIP, o.RateLimits.IPBurst)
+		}
+		if o.RateLimits.PerUser > 0 {
+			s.userLim = newLimiter(o.RateLimits.PerUser, o.RateLimits.UserBurst)
+		}
+	}
+	s.registerRoutes()
+	s.handler = recoverer(log)(securityHeaders(s.jsonNotFound(s.mux)))
+	return s
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// access says who may call a route.
+type access int
+
+const (
+	public access = iota // anyone; a bearer token, if sent, must be valid
+	user                 // a signed-in user
+	admin                // the admin role or the admin token
+	ops                  // health and metrics: no admission control, no rate limit
+)
+
+// apiFunc is a handler that receives the caller and returns an error to
+// be written as JSON.
+type apiFunc func(w http.ResponseWriter, r *http.Request, p academy.Principal) error
+
+// handle registers pattern with the per-route middleware chain.
+func (s *server) handle(pattern string, a access, h apiFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes[path] = true
+	var hh http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r, a)
+		if err == nil && a != ops {
+			err = s.limitUser(w, p)
+		}
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+		}
+	})
+	hh = s.bodyLimit(hh)
+	if a != ops {
+		hh = s.injectFaults(path, hh)
+		hh = s.limitIP(hh)
+		hh = s.admit(hh)
+	}
+	hh = s.instrument(pattern, method, hh)
+	s.mux.Handle(pattern, hh)
+}
+
+// authenticate resolves the caller according to the route's access.
+func (s *server) authenticate(r *http.Request, a access) (academy.Principal, error) {
+	if a == ops {
+		return academy.Principal{}, nil
+	}
+	var p academy.Principal
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			return p, academy.ErrInvalidToken
+		}
+		if s.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1 {
+			p = academy.Principal{Role: academy.RoleAdmin}
+		} else {
+			var err error
+			if p, err = s.svc.Authenticate(token); err != nil {
+				return p, err
+			}
+		}
+	}
+	switch {
+	case a == public:
+		return p, nil
+	case !p.Authenticated():
+		return p, academy.ErrUnauthenticated
+	case a == admin && p.Role != academy.RoleAdmin:
+		return p, academy.ErrForbidden
+	}
+	return p, nil
+}
