@@ -33,6 +33,8 @@ type Result struct {
 	Generator  Health            `json:"generator"`
 	Thresholds []ThresholdResult `json:"thresholds"`
 	Events     []Event           `json:"events,omitempty"` // fault start/end and other timestamped events
+	// Faults are the scenario's faults as they ran, with their recovery times.
+	Faults []FaultResult `json:"faults,omitempty"`
 	// StopReason says why the load stopped before its end (Options.Every asked to stop).
 	StopReason string `json:"stop_reason,omitempty"`
 }
@@ -135,4 +137,19 @@ type Event struct {
 	Kind   string  `json:"kind"` // fault.start, fault.end, abort, ...
 	Name   string  `json:"name"`
 	Detail string  `json:"detail,omitempty"`
+}
+
+// FaultResult is one fault of the run: when it was active and how long clients took to recover.
+type FaultResult struct {
+	Name   string  `json:"name"`
+	Kind   string  `json:"kind"`
+	Target string  `json:"target"`
+	Start  float64 `json:"start_s"` // when it took effect, seconds since the run start (planned start if it never did)
+	End    float64 `json:"end_s"`   // when it was rolled back
+	// Injected is false when the fault was not injected (an error, or a run without faults).
+	Injected bool   `json:"injected"`
+	Error    string `json:"error,omitempty"`
+	// RecoveryS is the time from the fault's end until the rolling p99 latency and error
+	// rate were back within their thresholds; -1 means not recovered before the run ended.
+	RecoveryS float64 `json:"recovery_s"`
 }
