@@ -19,6 +19,7 @@ func WriteText(w io.Writer, res *loadgen.Result) error {
 	writeHeader(bw, res)
 	writeRequests(bw, res)
 	writeWindows(bw, res)
+	writeFaults(bw, res)
 	writeThresholds(bw, res)
 	writeGenerator(bw, res)
 	if res.StopReason != "" {
@@ -89,6 +90,31 @@ func writeWindows(w io.Writer, res *loadgen.Result) {
 		t := win.Total
 		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%d\t%s\t\t%s\t%s\t%s\t\n", width, win.Name,
 			seconds(win.Start), seconds(win.End), t.Count, errorsCell(t), lat(t, t.Latency.P50), lat(t, t.Latency.P99), lat(t, t.Latency.Max))
+	}
+	tw.Flush()
+}
+
+// writeFaults prints the fault timeline: when each fault was active and how long
+// clients took to recover after it ended.
+func writeFaults(w io.Writer, res *loadgen.Result) {
+	if len(res.Faults) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nfaults")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "fault\tkind\ttarget\tfrom\tto\trecovery\t\n")
+	for _, f := range res.Faults {
+		rec := "not recovered"
+		switch {
+		case !f.Injected:
+			rec = "not injected"
+			if f.Error != "" {
+				rec += ": " + f.Error
+			}
+		case f.RecoveryS >= 0:
+			rec = seconds(f.RecoveryS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", f.Name, f.Kind, f.Target, seconds(f.Start), seconds(f.End), rec)
 	}
 	tw.Flush()
 }

@@ -82,6 +82,11 @@ func evaluated(t *testing.T) *loadgen.Result {
 	res.StopReason = "threshold latency{window:slow-db} p(99) < 250ms failed (measured 300ms)"
 	res.Timeline = []loadgen.Point{{T: 0, Planned: 10, Sent: 10, Count: 10, P50: 5, P90: 9, P99: 10, Max: 10}}
 	res.Events = []loadgen.Event{{At: 2, Kind: "fault.start", Name: "slow-db"}, {At: 6, Kind: "fault.end", Name: "slow-db"}}
+	res.Faults = []loadgen.FaultResult{
+		{Name: "slow-db", Kind: "network.delay", Target: "database", Start: 2, End: 6, Injected: true, RecoveryS: 1.5},
+		{Name: "kill-one", Kind: "process.kill", Target: "app", Start: 7, End: 8, Injected: true, RecoveryS: -1},
+		{Name: "abort", Kind: "http.abort", Target: "/v1/courses", Start: 8, End: 9, Error: "admin API: 403"},
+	}
 	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{
 		{Metric: "latency", Source: "p(99) < 100ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.1},
 		{Metric: "latency", Tags: map[string]string{"request": "enroll"}, Source: "p(99) < 50ms", Aggregation: "p", Percentile: 99, Op: "<", Value: 0.05},
