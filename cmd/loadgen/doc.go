@@ -23,8 +23,11 @@
 //	--dry-run            print the plan: target, executor, stages with durations, rates and
 //	                     iterations, the expected request count, the fault timeline and the
 //	                     thresholds. Starts nothing; exits 0 for a valid scenario.
-//	--target URL         send the load to URL instead of the scenario's target.url. A scenario
-//	                     with target.lab needs --target for now (the local lab comes later).
+//	--target URL         send the load to URL instead of the scenario's target (no lab is started).
+//	--academy PATH       the academy binary the lab starts; default: `academy` next to loadgen
+//	                     (make build puts both in bin/), then in PATH.
+//	--lab-log FILE       write the lab's child-process output (PostgreSQL, Redis, replicas) to FILE.
+//	--no-faults          send the load without injecting the faults; their windows are still measured.
 //	--max-lateness D     bound on the generator's own send lateness p99 (default 25ms); above
 //	                     it the run is INVALID. Raise it on a busy shared CI machine.
 //	--quiet, -q          no progress line and no summary: only "verdict: X" and "result: PATH".
@@ -38,12 +41,22 @@
 // generator could not hold the schedule (never PASS); FAIL when a threshold failed (an
 // abortOnFail threshold stops the run early and is marked as the cause); else PASS.
 //
-// Faults are not injected yet (the chaos timeline comes with the lab issue): a scenario with
-// faults gets a warning on stderr, and its fault windows are still measured, so windowed
-// thresholds ({window:NAME}, {window:steady}) already work.
+// # The lab and faults
 //
-// The first SIGINT or SIGTERM stops the load, writes the result marked interrupted and
-// exits 130. A second signal exits at once, without writing the result.
+// A scenario with target.lab (and no --target) starts a local lab first (package chaos/lab):
+// a throwaway PostgreSQL, Redis when cache is redis, the academy replicas, and a fault proxy
+// on the edge, database and cache connections; it seeds the data, runs the load against the
+// edge, and stops everything again on every exit path. Its faults run on a timeline beside
+// the load (package chaos): network.* faults become proxy toxics, process.kill and
+// process.pause signals to the lab's children, http.* faults calls to the academy's admin
+// fault API. Every start and end is an event in the result; the summary shows each fault's
+// window and its recovery time (from its end until the rolling p99 and error rate are back
+// within their thresholds). Faults against a URL target need Chaos Mesh, which this build
+// cannot drive yet: such a run is refused unless --no-faults is given.
+//
+// The first SIGINT or SIGTERM stops the load, rolls back the faults, stops the lab, writes
+// the result marked interrupted and exits 130. A second signal rolls back and stops what it
+// can at once and exits, without writing the result.
 //
 // # validate
 //

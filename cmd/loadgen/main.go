@@ -26,6 +26,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	defer signal.Stop(sigs)
 	done := make(chan struct{})
 	defer close(done)
+	onExit := &cleanups{}
 	go func() { // ends when run returns (done) or on the second signal (exit)
 		n := 0
 		for {
@@ -38,13 +39,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 					fmt.Fprintln(stderr, "loadgen: interrupted: stopping the load and writing the result (interrupt again to exit now)")
 					continue
 				}
-				fmt.Fprintln(stderr, "loadgen: interrupted again: exiting now")
+				fmt.Fprintln(stderr, "loadgen: interrupted again: rolling back faults and stopping the lab, then exiting")
+				onExit.run()
 				os.Exit(exitInterrupted)
 			}
 		}
 	}()
 
-	root := newRoot(stdin, stdout, stderr, getenv)
+	root := newRoot(stdin, stdout, stderr, getenv, onExit)
 	root.SetArgs(args)
 	return exitCode(root.ExecuteContext(ctx), stderr)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -11,12 +12,52 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// onExit holds best-effort cleanups (fault rollback, stopping the lab) that a second
+	// signal runs before it exits at once.
+	onExit *cleanups
+}
+
+// cleanups is a set of functions to run on an emergency exit. Safe for concurrent use.
+type cleanups struct {
+	mu  sync.Mutex
+	fns map[int]func()
+	n   int
+}
+
+// add registers fn and returns a function that removes it again.
+func (c *cleanups) add(fn func()) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fns == nil {
+		c.fns = map[int]func(){}
+	}
+	c.n++
+	id := c.n
+	c.fns[id] = fn
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.fns, id)
+	}
+}
+
+// run runs every registered cleanup, newest first, each at most once.
+func (c *cleanups) run() {
+	c.mu.Lock()
+	fns, n := c.fns, c.n
+	c.fns = nil
+	c.mu.Unlock()
+	for id := n; id > 0; id-- {
+		if fn, ok := fns[id]; ok {
+			fn()
+		}
+	}
 }
 
 // newRoot builds the command tree. It reads nothing from the process itself:
 // streams and environment come in as arguments.
-func newRoot(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+func newRoot(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, onExit *cleanups) *cobra.Command {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, onExit: onExit}
 	root := &cobra.Command{
 		Use:   "loadgen",
 		Short: "Load tests and chaos drills from one scenario file",

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
 	"github.com/trendtactics/loadlab/scenarios"
@@ -26,9 +27,6 @@ import (
 // defaultSeed is the seed of a run without --seed: fixed, so that two runs of a
 // scenario send the same request sequence unless asked otherwise.
 const defaultSeed = 1
-
-// errLabNotBuilt is returned for a lab target until the lab issue lands.
-var errLabNotBuilt = errors.New("target.lab needs the local lab (not built yet); use --target URL")
 
 type runFlags struct {
 	out         string
@@ -39,6 +37,9 @@ type runFlags struct {
 	target      string
 	quiet       bool
 	maxLateness time.Duration
+	academy     string
+	labLog      string
+	noFaults    bool
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -68,6 +69,9 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 	fl.StringVar(&f.target, "target", "", "send the load to `URL` instead of the scenario's target")
 	fl.DurationVar(&f.maxLateness, "max-lateness", loadgen.DefaultMaxLateness,
 		"bound on the generator's own send lateness p99; above it the run is INVALID (raise it on a busy CI machine)")
+	fl.StringVar(&f.academy, "academy", "", "academy binary the lab starts (default: `academy` next to loadgen, then in PATH)")
+	fl.StringVar(&f.labLog, "lab-log", "", "write the lab's child-process output to `FILE`")
+	fl.BoolVar(&f.noFaults, "no-faults", false, "send the load without injecting the scenario's faults (their windows are still measured)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
 	return cmd
 }
@@ -82,15 +86,17 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return withCode(exitUsage, nil)
 	}
 	base, err := targetURL(spec, f.target)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
 	if f.dryRun {
-		if err != nil && !errors.Is(err, errLabNotBuilt) {
-			return withCode(exitUsage, err)
-		}
 		writePlan(e.stdout, spec, base)
 		return nil
 	}
-	if err != nil {
-		return withCode(exitUsage, err)
+	useLab := base == "" // a lab target without --target
+	if len(spec.Faults) > 0 && !useLab && !f.noFaults {
+		return usageErrorf("faults against a URL target need Chaos Mesh, which this build cannot drive yet: " +
+			"run the scenario's lab target, or pass --no-faults to send the load and measure the fault windows without injecting")
 	}
 
 	dir := f.out
@@ -102,20 +108,16 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	opts := loadgen.Options{
+	opts := runOptions{Options: loadgen.Options{
 		BaseURL:  base,
 		Seed:     f.seed,
 		Registry: reg,
 		Windows:  faultWindows(spec),
-	}
+	}}
 	opts.MaxLateness = f.maxLateness
 	if !f.quiet {
 		opts.Progress = e.stderr
 		opts.TTY = isTerminal(e.stderr) && e.getenv("CI") == "" && e.getenv("TERM") != "dumb"
-	}
-	if len(spec.Faults) > 0 {
-		// Honest output until the chaos timeline is wired in: the windows are measured, nothing is injected.
-		fmt.Fprintf(e.stderr, "loadgen: warning: %d faults are not injected yet (their time windows are still measured)\n", len(spec.Faults))
 	}
 	aborter := reports.NewAborter(spec)
 	opts.Every = aborter.Every
@@ -146,7 +148,49 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		defer stop()
 	}
 
-	res, err := loadgen.Run(ctx, spec, opts)
+	if useLab {
+		if _, err := academyCommand(f.academy); err != nil {
+			return withCode(exitUsage, err)
+		}
+		l, err := startLab(ctx, e, spec, f, reg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return withCode(exitInterrupted, fmt.Errorf("interrupted while starting the lab"))
+			}
+			return internalErrorf("start the lab: %w", err)
+		}
+		stopLab := func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			l.Stop(sctx)
+		}
+		removeCleanup := e.onExit.add(stopLab)
+		defer func() {
+			removeCleanup()
+			stopLab()
+			if !f.quiet {
+				fmt.Fprintln(e.stderr, "lab: stopped")
+			}
+		}()
+		opts.BaseURL = l.URL()
+		opts.Resolver = l
+	}
+	var faults *faultRun
+	if len(spec.Faults) > 0 && opts.Resolver != nil && !f.noFaults {
+		faults, err = startFaults(ctx, spec, opts.Resolver, reg)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("faults: %w", err))
+		}
+		removeCleanup := e.onExit.add(func() { faults.stop() })
+		defer removeCleanup()
+	}
+
+	res, err := loadgen.Run(ctx, spec, opts.Options)
+	if faults != nil {
+		if ferr := faults.stop(); ferr != nil {
+			fmt.Fprintf(e.stderr, "loadgen: faults: %v\n", ferr)
+		}
+	}
 	switch {
 	case err != nil && res == nil:
 		return internalErrorf("run %s: %w", path, err)
@@ -156,6 +200,10 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	}
 	if res.Path == "" {
 		res.Path = path
+	}
+	if faults != nil {
+		faults.record(res)
+		reports.Recover(spec, res)
 	}
 	res.Thresholds = reports.Evaluate(spec, res)
 	aborter.Mark(res.Thresholds)
@@ -196,9 +244,15 @@ func targetURL(spec *scenarios.Spec, override string) (string, error) {
 		return spec.Target.URL, nil
 	}
 	if spec.Target.Lab != nil {
-		return "", errLabNotBuilt
+		return "", nil // the lab's edge, known once it has started
 	}
 	return "", errors.New("the scenario has no target: set target.url or use --target URL")
+}
+
+// runOptions are the engine's options plus where the faults go.
+type runOptions struct {
+	loadgen.Options
+	Resolver chaos.Resolver
 }
 
 // faultWindows returns one window per fault, named after it, for windowed thresholds.
