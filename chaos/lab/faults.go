@@ -1,0 +1,345 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/trendtactics/loadlab/chaos"
+	"github.com/trendtactics/loadlab/chaos/proxy"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+var _ chaos.Resolver = (*Lab)(nil)
+
+// Resolve turns a scenario fault into an injector on this lab.
+func (l *Lab) Resolve(f *scenarios.Fault) (chaos.Injector, error) {
+	kind, sub, _ := strings.Cut(f.Kind, ".")
+	switch kind {
+	case "network":
+		return l.networkFault(f, sub)
+	case "process":
+		return l.processFault(f, sub)
+	case "http":
+		return l.httpFault(f, sub)
+	}
+	return nil, fmt.Errorf("fault kind %s has no local equivalent in the lab", f.Kind)
+}
+
+// ---- network faults: proxy toxics ----
+
+type toxicFault struct {
+	p    *proxy.Proxy
+	spec proxy.ToxicSpec
+	id   string
+}
+
+func (t *toxicFault) Inject(ctx context.Context) error {
+	id, err := t.p.AddToxic(t.spec)
+	t.id = id
+	return err
+}
+
+func (t *toxicFault) Rollback(ctx context.Context) error {
+	if t.id == "" {
+		return nil
+	}
+	err := t.p.RemoveToxic(t.id)
+	t.id = ""
+	return err
+}
+
+func (l *Lab) networkFault(f *scenarios.Fault, sub string) (chaos.Injector, error) {
+	var p *proxy.Proxy
+	switch f.Target {
+	case "edge", "app":
+		p = l.edge
+	case "database":
+		p = l.dbProxy
+	case "cache":
+		p = l.cacheProxy
+		if p == nil {
+			return nil, errors.New("target cache needs `cache: redis` in the lab")
+		}
+	default:
+		return nil, fmt.Errorf("network faults target edge, database or cache, not %q", f.Target)
+	}
+	spec := proxy.ToxicSpec{Name: f.Name, Toxicity: f.Toxicity, Direction: proxy.Direction(f.Params["direction"])}
+	var err error
+	switch sub {
+	case "delay":
+		spec.Kind = proxy.KindLatency
+		spec.Latency, err = durationParam(f, "latency", true)
+		if err == nil {
+			spec.Jitter, err = durationParam(f, "jitter", false)
+		}
+	case "bandwidth":
+		spec.Kind = proxy.KindBandwidth
+		spec.Rate, err = byteParam(f, "rate")
+	case "down":
+		spec.Kind = proxy.KindDown
+	case "reset":
+		spec.Kind = proxy.KindReset
+		spec.Timeout, err = durationParam(f, "after", false)
+	case "timeout":
+		spec.Kind = proxy.KindTimeout
+		spec.Timeout, err = durationParam(f, "timeout", false)
+	case "slow-close":
+		spec.Kind = proxy.KindSlowClose
+		spec.Delay, err = durationParam(f, "delay", true)
+	case "limit-data":
+		spec.Kind = proxy.KindLimitData
+		spec.Bytes, err = byteParam(f, "bytes")
+	default:
+		return nil, fmt.Errorf("fault kind %s has no local equivalent; run it against Kubernetes with Chaos Mesh", f.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return &toxicFault{p: p, spec: spec}, nil
+}
+
+// ---- process faults: signals to children ----
+
+type processFault struct {
+	l            *Lab
+	kill         bool
+	procs        []*process
+	restartAfter time.Duration
+
+	mu       sync.Mutex
+	restarts sync.WaitGroup
+	done     chan struct{}
+}
+
+func (p *processFault) Inject(ctx context.Context) error {
+	p.done = make(chan struct{})
+	for _, pr := range p.procs {
+		if !p.kill {
+			if err := pr.signal(syscall.SIGSTOP); err != nil {
+				return err
+			}
+			continue
+		}
+		pr.kill()
+		p.restarts.Add(1)
+		// The restart goroutine ends after restarting the process, or at Rollback.
+		go func() {
+			defer p.restarts.Done()
+			t := time.NewTimer(p.restartAfter)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-p.done:
+			}
+			p.restart(context.WithoutCancel(ctx), pr)
+		}()
+	}
+	return nil
+}
+
+func (p *processFault) restart(ctx context.Context, pr *process) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr.running() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := pr.start(ctx); err != nil {
+		fmt.Fprintf(p.l.cfg.Log, "lab: restart %s: %v\n", pr.name, err)
+	}
+}
+
+func (p *processFault) Rollback(ctx context.Context) error {
+	if p.done == nil {
+		return nil
+	}
+	if !p.kill {
+		var errs []error
+		for _, pr := range p.procs {
+			errs = append(errs, pr.signal(syscall.SIGCONT))
+		}
+		return errors.Join(errs...)
+	}
+	close(p.done)
+	p.restarts.Wait()
+	for _, pr := range p.procs {
+		if !pr.running() {
+			return fmt.Errorf("%s did not restart", pr.name)
+		}
+	}
+	return nil
+}
+
+func (l *Lab) processFault(f *scenarios.Fault, sub string) (chaos.Injector, error) {
+	pf := &processFault{l: l}
+	switch sub {
+	case "kill":
+		pf.kill = true
+		d, err := durationParam(f, "restart-after", false)
+		if err != nil {
+			return nil, err
+		}
+		pf.restartAfter = d
+	case "pause":
+	default:
+		return nil, fmt.Errorf("unknown process fault %s", f.Kind)
+	}
+	switch f.Target {
+	case "app", "edge":
+		l.mu.Lock()
+		reps := l.replicas
+		l.mu.Unlock()
+		n, err := replicaCount(f, len(reps))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range reps[:n] {
+			pf.procs = append(pf.procs, r.process)
+		}
+	case "database":
+		pf.procs = []*process{l.db}
+		if pf.kill {
+			return nil, errors.New("process.kill on the database is not supported by the local lab yet (its throwaway cluster would lose its data); use process.pause or network.down")
+		}
+	case "cache":
+		if l.redis == nil {
+			return nil, errors.New("target cache needs `cache: redis` in the lab")
+		}
+		pf.procs = []*process{l.redis}
+	default:
+		return nil, fmt.Errorf("process faults target app, database or cache, not %q", f.Target)
+	}
+	return pf, nil
+}
+
+// replicaCount applies a fault's mode (one, all, fixed, percent) to n replicas.
+func replicaCount(f *scenarios.Fault, n int) (int, error) {
+	switch f.Mode {
+	case "", "one":
+		return 1, nil
+	case "all":
+		return n, nil
+	case "fixed":
+		k, err := strconv.Atoi(f.Value)
+		if err != nil || k < 1 {
+			return 0, fmt.Errorf("mode fixed needs a whole number of replicas in value, not %q", f.Value)
+		}
+		return min(k, n), nil
+	case "percent":
+		v, err := strconv.ParseFloat(strings.TrimSuffix(f.Value, "%"), 64)
+		if err != nil || v <= 0 || v > 100 {
+			return 0, fmt.Errorf("mode percent needs a value in (0, 100], not %q", f.Value)
+		}
+		return max(1, int(float64(n)*v/100)), nil
+	}
+	return 0, fmt.Errorf("unknown mode %q (one, all, fixed, percent)", f.Mode)
+}
+
+// ---- HTTP faults: the academy's admin fault API on every replica ----
+
+type httpFault struct {
+	l    *Lab
+	body []byte
+	ids  map[string]string // replica address → fault id
+}
+
+func (h *httpFault) Inject(ctx context.Context) error {
+	h.ids = map[string]string{}
+	for _, addr := range h.l.replicaAddrs() {
+		var out struct {
+			ID string `json:"id"`
+		}
+		if err := h.l.admin(ctx, addr, http.MethodPost, "/admin/faults", h.body, &out); err != nil {
+			return err
+		}
+		h.ids[addr] = out.ID
+	}
+	return nil
+}
+
+func (h *httpFault) Rollback(ctx context.Context) error {
+	var errs []error
+	for addr, id := range h.ids {
+		errs = append(errs, h.l.admin(ctx, addr, http.MethodDelete, "/admin/faults/"+id, nil, nil))
+	}
+	h.ids = nil
+	return errors.Join(errs...)
+}
+
+func (l *Lab) httpFault(f *scenarios.Fault, sub string) (chaos.Injector, error) {
+	route := f.Params["route"]
+	if route == "" && strings.HasPrefix(f.Target, "/") {
+		route = f.Target
+	}
+	req := map[string]any{"route": route, "method": f.Params["method"]}
+	if p := f.Params["percent"]; p != "" {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(p, "%"), 64)
+		if err != nil {
+			return nil, fmt.Errorf("params.percent: %q is not a percentage", p)
+		}
+		req["percent"] = v
+	} else if f.Toxicity > 0 && f.Toxicity < 1 {
+		req["percent"] = f.Toxicity * 100
+	}
+	switch sub {
+	case "abort", "status":
+		code, err := strconv.Atoi(f.Params["status"])
+		if err != nil || code < 400 || code > 599 {
+			if sub == "abort" && f.Params["status"] == "" {
+				code = 503
+			} else {
+				return nil, fmt.Errorf("params.status: %q is not an HTTP error status", f.Params["status"])
+			}
+		}
+		req["abort_status"] = code
+	case "delay":
+		d, err := durationParam(f, "delay", true)
+		if err != nil {
+			return nil, err
+		}
+		req["delay"] = d.String()
+	default:
+		return nil, fmt.Errorf("unknown http fault %s", f.Kind)
+	}
+	body, _ := json.Marshal(req)
+	return &httpFault{l: l, body: body}, nil
+}
+
+// ---- parameters ----
+
+func durationParam(f *scenarios.Fault, name string, required bool) (time.Duration, error) {
+	v, ok := f.Params[name]
+	if !ok || v == "" {
+		if required {
+			return 0, fmt.Errorf("params.%s is required for %s", name, f.Kind)
+		}
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("params.%s: %q is not a duration", name, v)
+	}
+	return d, nil
+}
+
+// byteParam reads a byte size ("64kb", "1MiB", "500") from a fault's params.
+func byteParam(f *scenarios.Fault, name string) (int64, error) {
+	v := f.Params[name]
+	n, err := scenarios.ParseByteSize(v)
+	if err != nil {
+		return 0, fmt.Errorf("params.%s: %w", name, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,343 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendtactics/loadlab/chaos/proxy"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// Config describes the lab to start.
+type Config struct {
+	Replicas int    // academy replicas, at least 1
+	Cache    string // redis | memory | none
+	Seed     scenarios.LabSeed
+	// Academy is the command that runs the academy CLI, e.g. {"/path/loadgen", "academy"}.
+	Academy []string
+	// Log receives the children's output, one prefixed line each (io.Discard if nil).
+	Log io.Writer
+	// Status receives one line per start-up step (nil: none).
+	Status io.Writer
+	// Registry, if set, gets the proxies' metrics.
+	Registry prometheus.Registerer
+	// AllowUnsafeFaults starts the academy with its test-only faults enabled (drop-write).
+	AllowUnsafeFaults bool
+}
+
+// Lab is a running local lab. Its methods are safe for concurrent use.
+type Lab struct {
+	cfg        Config
+	adminToken string
+	client     *http.Client
+
+	db       *process
+	dbURL    string // through the database proxy
+	redis    *process
+	redisURL string // through the cache proxy
+
+	edge, dbProxy, cacheProxy *proxy.Proxy
+
+	mu       sync.Mutex
+	replicas []*replica
+	stopOnce sync.Once
+}
+
+type replica struct {
+	*process
+	addr string // host:port it listens on (kept across restarts)
+}
+
+// Start starts the lab and returns once every part is ready and the data is seeded.
+// On error everything started so far is stopped again.
+func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
+	if cfg.Replicas < 1 {
+		cfg.Replicas = 1
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if len(cfg.Academy) == 0 {
+		return nil, errors.New("lab: no academy command")
+	}
+	l = &Lab{cfg: cfg, adminToken: randomToken(), client: &http.Client{Timeout: 30 * time.Second}}
+	defer func() {
+		if err != nil {
+			l.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := l.startDatabase(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.Cache == "redis" {
+		if err := l.startRedis(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.startReplicas(ctx); err != nil {
+		return nil, err
+	}
+	addrs := l.replicaAddrs()
+	l.edge, err = l.newProxy("edge", addrs)
+	if err != nil {
+		return nil, err
+	}
+	l.status("edge proxy on %s → %d replicas", l.edge.Addr(), len(addrs))
+	if err := l.seed(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// URL is the base URL of the lab's edge: what the load is sent to.
+func (l *Lab) URL() string { return "http://" + l.edge.Addr() }
+
+// AdminToken is the token of the academy's admin API in this lab.
+func (l *Lab) AdminToken() string { return l.adminToken }
+
+// DatabaseURL is the database URL the replicas use (through the database proxy).
+func (l *Lab) DatabaseURL() string { return l.dbURL }
+
+func (l *Lab) status(format string, args ...any) {
+	if l.cfg.Status != nil {
+		fmt.Fprintf(l.cfg.Status, "lab: "+format+"\n", args...)
+	}
+}
+
+func (l *Lab) newProxy(name string, upstreams []string) (*proxy.Proxy, error) {
+	var opts []proxy.Option
+	if l.cfg.Registry != nil {
+		opts = append(opts, proxy.WithRegisterer(l.cfg.Registry))
+	}
+	p, err := proxy.New(name, "127.0.0.1:0", upstreams, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("lab: %s proxy: %w", name, err)
+	}
+	// The proxy lives until Stop closes it, not as long as the start-up context.
+	if err := p.Start(context.Background()); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	return p, nil
+}
+
+func (l *Lab) startDatabase(ctx context.Context) error {
+	l.db = &process{name: "postgres", argv: append(clone(l.cfg.Academy), "postgres"), log: l.cfg.Log,
+		ready: func(line string) bool { return strings.HasPrefix(line, "DATABASE_URL=") }}
+	var raw string
+	ready := l.db.ready
+	l.db.ready = func(line string) bool {
+		if ready(line) {
+			raw = strings.TrimPrefix(line, "DATABASE_URL=")
+			return true
+		}
+		return false
+	}
+	if err := l.db.start(ctx); err != nil {
+		return fmt.Errorf("lab: database: %w", err)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("lab: database printed a bad URL %q: %w", raw, err)
+	}
+	l.dbProxy, err = l.newProxy("database", []string{u.Host})
+	if err != nil {
+		return err
+	}
+	u.Host = l.dbProxy.Addr()
+	l.dbURL = u.String()
+	l.status("postgres ready, database proxy on %s", l.dbProxy.Addr())
+	return nil
+}
+
+func (l *Lab) startRedis(ctx context.Context) error {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return errors.New("lab: the scenario asks for cache: redis, but redis-server is not installed; install it with `apt-get install redis-server` or use cache: memory")
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	l.redis = &process{name: "redis", log: l.cfg.Log,
+		argv:  []string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"},
+		ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
+	if err := l.redis.start(ctx); err != nil {
+		return fmt.Errorf("lab: redis: %w", err)
+	}
+	l.cacheProxy, err = l.newProxy("cache", []string{addr})
+	if err != nil {
+		return err
+	}
+	l.redisURL = "redis://" + l.cacheProxy.Addr() + "/0"
+	l.status("redis ready, cache proxy on %s", l.cacheProxy.Addr())
+	return nil
+}
+
+// startReplicas starts the first replica alone (it applies the migrations), then the others.
+func (l *Lab) startReplicas(ctx context.Context) error {
+	for i := range l.cfg.Replicas {
+		r := &replica{}
+		r.process = l.replicaProcess(i, &r.addr)
+		if err := r.start(ctx); err != nil {
+			return fmt.Errorf("lab: academy replica %d: %w", i+1, err)
+		}
+		// Keep the port for restarts after a kill, so the edge proxy's list stays right.
+		r.argv[len(l.cfg.Academy)+2] = r.addr
+		l.mu.Lock()
+		l.replicas = append(l.replicas, r)
+		l.mu.Unlock()
+	}
+	l.status("%d academy replicas ready (%s)", l.cfg.Replicas, strings.Join(l.replicaAddrs(), ", "))
+	return nil
+}
+
+// replicaProcess describes replica i; its address is argv[len(Academy)+2].
+func (l *Lab) replicaProcess(i int, got *string) *process {
+	argv := append(clone(l.cfg.Academy), "serve", "--addr", "127.0.0.1:0", "--database-url", l.dbURL,
+		"--admin-token", l.adminToken, "--bcrypt-cost", "4")
+	if l.redisURL != "" {
+		argv = append(argv, "--redis-url", l.redisURL)
+	}
+	if l.cfg.AllowUnsafeFaults {
+		argv = append(argv, "--allow-unsafe-faults")
+	}
+	return &process{name: fmt.Sprintf("academy-%d", i+1), argv: argv, log: l.cfg.Log,
+		ready: func(line string) bool {
+			const p = "listening on http://"
+			if i := strings.Index(line, p); i >= 0 {
+				*got = strings.TrimSpace(line[i+len(p):])
+				return true
+			}
+			return false
+		}}
+}
+
+func (l *Lab) replicaAddrs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := make([]string, len(l.replicas))
+	for i, r := range l.replicas {
+		a[i] = r.addr
+	}
+	return a
+}
+
+// seed asks the first replica to seed the deterministic data set.
+func (l *Lab) seed(ctx context.Context) error {
+	s := l.cfg.Seed
+	if s.Users == 0 && s.Courses == 0 {
+		return nil
+	}
+	body, _ := json.Marshal(map[string]any{"users": s.Users, "courses": s.Courses, "seed": s.Seed})
+	start := time.Now()
+	if err := l.admin(ctx, l.replicaAddrs()[0], http.MethodPost, "/admin/seed", body, nil); err != nil {
+		return fmt.Errorf("lab: seed: %w", err)
+	}
+	l.status("seeded %d users, %d courses (seed %d) in %s", s.Users, s.Courses, s.Seed, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// admin calls the academy's admin API on one replica; out, if not nil, receives the JSON answer.
+func (l *Lab) admin(ctx context.Context, addr, method, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+l.adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// Stop stops everything the lab started, in reverse order. It is idempotent.
+func (l *Lab) Stop(ctx context.Context) error {
+	l.stopOnce.Do(func() {
+		if l.edge != nil {
+			l.edge.Close()
+		}
+		l.mu.Lock()
+		reps := l.replicas
+		l.mu.Unlock()
+		var wg sync.WaitGroup
+		for _, r := range reps {
+			wg.Add(1)
+			go func() { defer wg.Done(); r.stop(10 * time.Second) }()
+		}
+		wg.Wait()
+		for _, p := range []*proxy.Proxy{l.cacheProxy, l.dbProxy} {
+			if p != nil {
+				p.Close()
+			}
+		}
+		for _, p := range []*process{l.redis, l.db} {
+			if p != nil {
+				p.stop(15 * time.Second)
+			}
+		}
+	})
+	return nil
+}
+
+func clone(s []string) []string { return append([]string(nil), s...) }
+
+func randomToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// PIDs returns the process ids of the lab's running children by name (for tests and for
+// the leftover checks of the harness).
+func (l *Lab) PIDs() map[string]int {
+	m := map[string]int{}
+	add := func(p *process) {
+		if p != nil && p.running() {
+			m[p.name] = p.pid()
+		}
+	}
+	add(l.db)
+	add(l.redis)
+	l.mu.Lock()
+	reps := l.replicas
+	l.mu.Unlock()
+	for _, r := range reps {
+		add(r.process)
+	}
+	return m
+}

@@ -1,0 +1,201 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// process is one child of the lab: started in its own process group, so that a signal
+// reaches everything it started in turn (a PostgreSQL postmaster and its backends), and
+// with a parent-death signal, so that it never outlives the harness, however the harness ends.
+type process struct {
+	name string
+	argv []string
+	env  []string
+	log  io.Writer
+	// ready, if set, is called with each line of the child's stdout until it returns true.
+	ready func(line string) bool
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the current cmd has been waited for
+	paused  bool
+	stopped bool
+}
+
+// start starts the child and waits until ready reports true (or the child exits, or ctx ends).
+func (p *process) start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return fmt.Errorf("%s: lab is stopping", p.name)
+	}
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	cmd.Env = append(os.Environ(), p.env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.Stderr = prefixWriter(p.log, p.name)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", p.name, err)
+	}
+	p.cmd = cmd
+	done := make(chan struct{})
+	p.done = done
+	readyc := make(chan struct{})
+	// The reader goroutine ends when the child closes its stdout (at its exit at the latest).
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		isReady := p.ready == nil
+		if isReady {
+			close(readyc)
+		}
+		for sc.Scan() {
+			line := sc.Text()
+			if !isReady && p.ready(line) {
+				isReady = true
+				close(readyc)
+			}
+			fmt.Fprintf(p.log, "%s | %s\n", p.name, line)
+		}
+		io.Copy(io.Discard, stdout)
+		cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-readyc:
+		return nil
+	case <-done:
+		return fmt.Errorf("%s exited before it was ready: %v", p.name, cmd.ProcessState)
+	case <-ctx.Done():
+		p.killLocked()
+		return ctx.Err()
+	}
+}
+
+// signal sends sig to the child's whole process group.
+func (p *process) signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.signalLocked(sig)
+}
+
+func (p *process) signalLocked(sig syscall.Signal) error {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %s to %s: %w", sig, p.name, err)
+	}
+	switch sig {
+	case syscall.SIGSTOP:
+		p.paused = true
+	case syscall.SIGCONT:
+		p.paused = false
+	}
+	return nil
+}
+
+// kill sends SIGKILL to the group and waits for the child to be reaped.
+func (p *process) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.killLocked()
+}
+
+func (p *process) killLocked() {
+	if p.cmd == nil {
+		return
+	}
+	p.signalLocked(syscall.SIGKILL)
+	<-p.done
+}
+
+// running reports whether the child is alive (not yet reaped).
+func (p *process) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop ends the child for good: SIGCONT (a paused child can't act on SIGTERM), SIGTERM,
+// then SIGKILL after grace. No later start succeeds.
+func (p *process) stop(grace time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	if p.cmd == nil {
+		return
+	}
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.signalLocked(syscall.SIGCONT)
+	p.signalLocked(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		p.signalLocked(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+func (p *process) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// prefixWriter writes each complete line prefixed with the child's name. exec.Cmd copies the
+// child's stderr into it from its own goroutine, which ends at Wait.
+func prefixWriter(w io.Writer, name string) io.Writer { return &lineWriter{w: w, prefix: name + " ! "} }
+
+type lineWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (l *lineWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, b...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		fmt.Fprintf(l.w, "%s%s\n", l.prefix, strings.TrimRight(string(l.buf[:i]), "\r"))
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) > 64<<10 { // a child that never ends its line must not grow this without bound
+		l.buf = l.buf[:0]
+	}
+	return len(b), nil
+}
