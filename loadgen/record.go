@@ -330,6 +330,15 @@ func (r *recorder) finish() {
 	if time.Since(r.e.start.Add(time.Duration(r.secT)*time.Second)) > 10*time.Millisecond || r.total.secN > 0 {
 		r.tick()
 	}
+	// The progress line's last word is about the whole run.
+	l := live{elapsed: time.Since(r.e.start), count: r.total.all.count, errors: r.total.all.errors}
+	if secs := l.elapsed.Seconds(); secs > 0 {
+		l.rate = float64(l.count) / secs
+	}
+	if r.total.all.count > 0 {
+		l.p99 = ms(r.total.all.lat.ValueAtQuantile(99))
+	}
+	r.published.Store(&l)
 	if r.buf != nil && r.writeErr == nil {
 		if err := r.buf.Flush(); err != nil {
 			r.writeErr = fmt.Errorf("write results: %w", err)

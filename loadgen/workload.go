@@ -132,7 +132,7 @@ func stepsOf(it *scenarios.Item) []step {
 		}
 		name := s.Name
 		if name == "" {
-			name = fmt.Sprintf("%s/%d", it.Name, i)
+			name = fmt.Sprintf("%s/%d", it.Name, i+1) // as the scenarios loader names them
 		}
 		out = append(out, step{name: name, req: s.Request, flow: s})
 	}
