@@ -54,8 +54,8 @@ func (s *server) registerRoutes() {
 	s.handle("DELETE /admin/faults/{id}", admin, s.handleDeleteFault)
 
 	// Landing page and static assets; JSON 404 under the API prefixes.
-	s.handle("/v1/", public, s.handleNoRoute)
-	s.handle("/admin/", public, s.handleNoRoute)
+	s.handle("GET /v1/", public, s.handleNoRoute)
+	s.handle("GET /admin/", public, s.handleNoRoute)
 	if s.deps.Web != nil {
 		s.mux.Handle("GET /", s.instrument("GET /", http.MethodGet, s.deps.Web))
 	} else {
