@@ -68,10 +68,11 @@
 // Lateness while the pool was full, including that of the backlog sent right after a worker
 // got free, is the target's doing (requests take longer than maxInFlight/rate): it is not held
 // against the run, because the latency from the intended time still tells the truth about
-// what users would have seen. The timer behind the loop's sleeps has the operating system's
-// precision (typically 0.1 to 1 ms on Linux, more on a loaded machine); that delay is part of
-// the measured lateness and, being counted from the intended time, makes latency err high,
-// never low.
+// what users would have seen. An OS timer wakes up to a millisecond late, so the loop sleeps
+// until its recent overshoot before the intended time and yields in a loop for the rest (tens
+// of microseconds per iteration; waits shorter than the overshoot are plain sleeps, so it never
+// spins a whole core). What delay remains is part of the measured lateness and, being counted
+// from the intended time, makes latency err high, never low.
 //
 // # Stopping
 //

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,6 +263,8 @@ func (e *engine) schedule(ctx context.Context) {
 	deadline := e.duration + DispatchGrace
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	sl := newSleeper()
+	defer sl.timer.Stop()
 	var hits uint64
 	// unblocked is when the loop last got a worker after waiting for one: lateness accrued
 	// before it is the pool's (a slow target's), lateness after it the generator's own.
@@ -275,10 +278,7 @@ func (e *engine) schedule(ctx context.Context) {
 		}
 		intended := elapsed + wait
 		if wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
+			if !sl.until(ctx, e.start, intended) {
 				e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
 				return
 			}
@@ -330,6 +330,54 @@ func (e *engine) schedule(ctx context.Context) {
 
 // recordLateness records a dispatch's lateness: late is dispatch − intended time, own the part
 // of it that accrued while the loop was not waiting for a worker.
+// sleeper waits until intended times more precisely than a timer alone: an OS timer wakes
+// late by up to a millisecond (the kernel's and Go's netpoller's granularity), which would add
+// to every latency measured from the intended time. It sleeps until its recent overshoot
+// (a moving average) before the intended time and yields the processor in a loop for the
+// rest, typically some tens of microseconds. Waits shorter than the overshoot (rates of a few
+// thousand a second) are plain sleeps, so the loop never spins a whole core.
+type sleeper struct {
+	timer     *time.Timer
+	overshoot time.Duration
+}
+
+const spinMargin = 50 * time.Microsecond
+
+func newSleeper() *sleeper {
+	return &sleeper{timer: time.NewTimer(time.Hour), overshoot: 500 * time.Microsecond}
+}
+
+// until returns when start+at has come, or false when ctx is done first.
+func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration) bool {
+	rem := at - time.Since(start)
+	early := s.overshoot + spinMargin
+	d := rem
+	if rem > early {
+		d = rem - early
+	}
+	if d > 0 {
+		t0 := time.Now()
+		s.timer.Reset(d)
+		select {
+		case <-s.timer.C:
+		case <-ctx.Done():
+			return false
+		}
+		over := min(max(time.Since(t0)-d, 0), 2*time.Millisecond)
+		s.overshoot += (over - s.overshoot) / 8
+	}
+	if rem <= early {
+		return true // a short wait: the sleep was all of it
+	}
+	for time.Since(start) < at {
+		if ctx.Err() != nil {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return true
+}
+
 func (e *engine) recordLateness(late, own time.Duration) {
 	e.lateMu.Lock()
 	_ = e.lateAll.RecordValue(toMicros(late))
