@@ -161,6 +161,9 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	if e.base == "" {
 		e.base = spec.Target.URL
 	}
+	if e.base == "" {
+		return nil, errors.New("no target URL: set target.url or Options.BaseURL")
+	}
 	e.work = NewWorkload(spec, opts.Seed)
 	if len(e.work.items) == 0 {
 		return nil, errors.New("workload has no request")
@@ -193,6 +196,9 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	for _, it := range e.work.items {
 		var ss []estep
 		for _, s := range stepsOf(it) {
+			if s.req.URL == nil {
+				return nil, fmt.Errorf("request %s has no url", s.name)
+			}
 			idx, ok := index[s.name]
 			if !ok {
 				idx = int32(len(e.names))

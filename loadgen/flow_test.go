@@ -204,9 +204,13 @@ func TestRunRejectsUnrunnableSpecs(t *testing.T) {
 		"empty":        constant(10, time.Second, 0),
 		"bad executor": {Load: scenarios.Load{Executor: "shared-iterations"}, Workload: []*scenarios.Item{get("a", "/")}},
 		"vus":          {Load: scenarios.Load{Executor: "constant-vus"}, Workload: []*scenarios.Item{get("a", "/")}},
+		"no url":       constant(10, time.Second, 0, &scenarios.Item{Name: "a", Request: &scenarios.Request{}}),
 	} {
 		if _, err := loadgen.Run(ctx, spec, loadgen.Options{BaseURL: "http://127.0.0.1:1"}); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+	if _, err := loadgen.Run(ctx, constant(10, time.Second, 0, get("a", "/")), loadgen.Options{}); err == nil {
+		t.Error("no base URL: no error")
 	}
 }
