@@ -26,7 +26,6 @@ var statusOf = map[academy.Kind]int{
 // statusOfCode overrides the table for codes with a more precise status.
 var statusOfCode = map[string]int{
 	"body_too_large":         http.StatusRequestEntityTooLarge,
-	"unsupported_media_type": http.StatusUnsupportedMediaType,
 	"rate_limited":           http.StatusTooManyRequests,
 	"idempotency_key_reused": http.StatusUnprocessableEntity,
 }
@@ -80,9 +79,8 @@ func writeErrorCode(w http.ResponseWriter, status int, code, message string) {
 // decode reads one JSON object from the body into v, strictly: unknown
 // fields, trailing data, wrong types and oversized bodies are input errors.
 func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return &academy.Error{Kind: academy.KindInvalid, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
-	}
+	// The body is parsed as JSON whatever its Content-Type claims (curl -d
+	// sends application/x-www-form-urlencoded).
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

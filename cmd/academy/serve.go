@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/trendtactics/loadlab/reference-app/academy"
+	"github.com/trendtactics/loadlab/reference-app/cache"
+	"github.com/trendtactics/loadlab/reference-app/httpapi"
+	"github.com/trendtactics/loadlab/reference-app/live"
+	"github.com/trendtactics/loadlab/reference-app/postgres"
+	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
+	"github.com/trendtactics/loadlab/reference-app/video"
+	"github.com/trendtactics/loadlab/reference-app/web"
+)
+
+type serveConfig struct {
+	addr              string
+	databaseURLs      []string
+	shards            int
+	redisURL          string
+	adminToken        string
+	jwtSecret         string
+	bcryptCost        int
+	seed              academy.SeedSpec
+	noSeed            bool
+	allowUnsafeFaults bool
+	maxInFlight       int
+	rateLimit         string
+	dbMaxConns        int
+	shutdownTimeout   time.Duration
+}
+
+func newServe(e *env) *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the academy's HTTP API (on a throwaway PostgreSQL when no database URL is given)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c.databaseURLs = databaseURLs(c.databaseURLs, e.getenv)
+			if c.redisURL == "" {
+				c.redisURL = e.getenv("ACADEMY_REDIS_URL")
+			}
+			if c.adminToken == "" {
+				c.adminToken = e.getenv("ACADEMY_ADMIN_TOKEN")
+			}
+			if c.jwtSecret == "" {
+				c.jwtSecret = e.getenv("ACADEMY_JWT_SECRET")
+			}
+			return serve(cmd.Context(), e, c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (127.0.0.1:0 picks a free port; the real one is printed)")
+	f.StringSliceVar(&c.databaseURLs, "database-url", nil, "PostgreSQL URL of each shard, shard 0 first (repeat or comma-separate; env ACADEMY_DATABASE_URL); none: a throwaway cluster")
+	f.IntVar(&c.shards, "shards", 1, "with the throwaway cluster: number of shard databases")
+	f.StringVar(&c.redisURL, "redis-url", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (env ACADEMY_REDIS_URL); none: in-process cache")
+	f.StringVar(&c.adminToken, "admin-token", "", "bearer token with admin rights (env ACADEMY_ADMIN_TOKEN)")
+	f.StringVar(&c.jwtSecret, "jwt-secret", "", "secret signing access tokens and live tickets; replicas must share it (env ACADEMY_JWT_SECRET; default random)")
+	f.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of passwords set at registration")
+	f.IntVar(&c.seed.Users, "seed-users", 1000, "students to seed when the database is empty")
+	f.IntVar(&c.seed.Courses, "seed-courses", 50, "courses to seed when the database is empty")
+	f.Int64Var(&c.seed.Seed, "seed", 42, "seed of the deterministic data set")
+	f.BoolVar(&c.noSeed, "no-seed", false, "do not seed an empty database")
+	f.BoolVar(&c.allowUnsafeFaults, "allow-unsafe-faults", false, "allow the test-only drop-write fault (acknowledges enrollments without storing them)")
+	f.IntVar(&c.maxInFlight, "max-inflight", 512, "bound on concurrent requests; beyond it 503 + Retry-After (-1: no bound)")
+	f.StringVar(&c.rateLimit, "rate-limit", "default", `rate limits: "default" (ip=20000,user=200 requests/s), "off", or "ip=N,user=M" (0 disables a scope)`)
+	f.IntVar(&c.dbMaxConns, "db-max-conns", 20, "connections per shard pool")
+	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may drain requests")
+	return cmd
+}
+
+func parseRateLimit(s string) (httpapi.RateLimits, bool, error) {
+	switch s {
+	case "", "default":
+		return httpapi.DefaultRateLimits(), false, nil
+	case "off", "none", "0":
+		return httpapi.RateLimits{}, true, nil
+	}
+	l := httpapi.DefaultRateLimits()
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || n < 0 {
+			return l, false, fmt.Errorf("--rate-limit %q: want default, off or ip=N,user=M", s)
+		}
+		switch k {
+		case "ip":
+			l.PerIP, l.IPBurst = n, int(2*n)
+		case "user":
+			l.PerUser, l.UserBurst = n, int(2*n)
+		default:
+			return l, false, fmt.Errorf("--rate-limit %q: unknown scope %q (ip, user)", s, k)
+		}
+	}
+	if l.PerIP == 0 && l.PerUser == 0 {
+		return l, true, nil
+	}
+	if l.PerIP == 0 {
+		l.PerIP = -1 // disabled scope; NewServer treats <= 0 as off
+	}
+	if l.PerUser == 0 {
+		l.PerUser = -1
+	}
+	return l, false, nil
+}
+
+func serve(ctx context.Context, e *env, c serveConfig) error {
+	log := e.logger()
+	limits, noLimits, err := parseRateLimit(c.rateLimit)
+	if err != nil {
+		return usageError{err}
+	}
+	if c.shards < 1 || c.shards > 64 {
+		return usageError{errors.New("--shards must be between 1 and 64")}
+	}
+	if err := c.seed.Validate(); err != nil {
+		return usageError{err}
+	}
+	secret := []byte(c.jwtSecret)
+	if len(secret) == 0 {
+		secret = []byte(rand.Text())
+		log.Warn("no --jwt-secret: using a random one; tokens are valid on this process only")
+	} else if len(secret) < 16 {
+		return usageError{errors.New("--jwt-secret must be at least 16 bytes")}
+	}
+
+	// Storage: the configured shards, or a throwaway cluster.
+	urls := c.databaseURLs
+	if len(urls) == 0 {
+		var dbs []string
+		for i := range c.shards {
+			dbs = append(dbs, fmt.Sprintf("academy_%d", i))
+		}
+		cluster, err := pgtemp.Start(ctx, pgtemp.Options{Databases: dbs})
+		if err != nil {
+			return fmt.Errorf("start throwaway postgres (or pass --database-url): %w", err)
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				log.Error("stop throwaway postgres", "err", err)
+			}
+			log.Info("throwaway postgres removed", "dir", cluster.Dir())
+		}()
+		log.Info("throwaway postgres started", "dir", cluster.Dir(), "port", cluster.Port(), "shards", len(dbs))
+		for _, d := range dbs {
+			urls = append(urls, cluster.URL(d))
+		}
+	}
+	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: int32(c.dbMaxConns)})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if n, err := db.Migrate(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("migrated", "migrations", n, "shards", db.Shards())
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
+
+	var cch academy.Cache
+	var health httpapi.CacheHealth
+	if c.redisURL != "" {
+		r, err := cache.NewRedis(c.redisURL, cache.RedisOptions{}, reg)
+		if err != nil {
+			return usageError{err}
+		}
+		defer r.Close()
+		if err := r.Check(ctx); err != nil {
+			log.Warn("redis not answering; serving from PostgreSQL until it does", "err", err)
+		}
+		cch, health = r, r
+	} else {
+		m := cache.NewMemory(0, reg)
+		cch, health = m, m
+	}
+	svc, err := academy.NewService(db, cch, academy.Options{Secret: secret, BcryptCost: c.bcryptCost})
+	if err != nil {
+		return usageError{err}
+	}
+	if !c.noSeed {
+		start := time.Now()
+		seeded, err := svc.SeedIfEmpty(ctx, c.seed)
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		if seeded {
+			log.Info("seeded empty database", "users", c.seed.Users, "courses", c.seed.Courses, "seed", c.seed.Seed, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+
+	hub := live.NewHub(live.Options{Secret: derive(secret, "live-tickets")}, reg)
+	handler := httpapi.NewServer(httpapi.Deps{
+		Service:  svc,
+		Cache:    health,
+		Live:     hub,
+		Video:    video.New(video.Options{}),
+		Web:      web.Handler(),
+		Registry: reg,
+		Logger:   log,
+		Options: httpapi.Options{
+			AdminToken:        c.adminToken,
+			AllowUnsafeFaults: c.allowUnsafeFaults,
+			MaxInFlight:       c.maxInFlight,
+			RateLimits:        limits,
+			DisableRateLimit:  noLimits,
+			LiveIsFull:        func(err error) bool { return errors.Is(err, live.ErrFull) },
+		},
+	})
+
+	l, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }() // ends at Shutdown below
+	fmt.Fprintf(e.stdout, "listening on http://%s\n", l.Addr())
+	log.Info("serving", "addr", l.Addr().String(), "shards", db.Shards(), "cache", health.Status(), "unsafe_faults", c.allowUnsafeFaults)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests and WebSockets")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := hub.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("close websockets: %w", err))
+	}
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("drain http: %w", err))
+	}
+	<-served
+	log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// derive returns a sub-key of secret for purpose.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
