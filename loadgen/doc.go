@@ -56,9 +56,9 @@
 //
 // # Generator health
 //
-// The loop records its send lateness (dispatch time − intended time), and the part of it that
-// is its own: dispatch time − max(intended time, the end of the loop's last wait for a free
-// worker). A run is INVALID (Health.Valid false, with Reasons) when:
+// The engine records each iteration's send lateness (actual send of its first request −
+// intended time), and the part of it that is the generator's own: actual send − max(intended
+// time, the end of the loop's last wait for a free worker). A run is INVALID (Health.Valid false, with Reasons) when:
 //   - planned iterations were never sent: dispatching stops DispatchGrace (1 s) after the
 //     schedule's end, and what was due but not sent is dropped; or
 //   - the p99 of the generator's own lateness exceeds Options.MaxLateness (default

@@ -241,6 +241,11 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 type job struct {
 	seq      uint64
 	intended time.Duration // offset from e.start
+	// ownFrom is max(intended, the end of the loop's last wait for a worker): send lateness
+	// after it is the generator's own, before it the pool's. When this very job waited for
+	// a worker (waited), the wait ended when a worker took it.
+	ownFrom time.Duration
+	waited  bool
 }
 
 // schedule runs the open model: it computes each iteration's intended time from the pacer,
@@ -257,7 +262,10 @@ func (e *engine) schedule(ctx context.Context) {
 		go func() { // ends when jobs is closed
 			defer wg.Done()
 			for j := range jobs {
-				e.iterate(ctx, j.seq, j.intended)
+				if j.waited {
+					j.ownFrom = time.Since(e.start)
+				}
+				e.iterate(ctx, j)
 			}
 		}()
 	}
@@ -295,7 +303,7 @@ func (e *engine) schedule(ctx context.Context) {
 		if e.opts.slowDispatch > 0 {
 			time.Sleep(e.opts.slowDispatch)
 		}
-		j := job{seq: hits, intended: intended}
+		j := job{seq: hits, intended: intended, ownFrom: max(intended, unblocked)}
 		select {
 		case jobs <- j:
 		default:
@@ -311,6 +319,7 @@ func (e *engine) schedule(ctx context.Context) {
 				return
 			}
 			timer.Reset(limit)
+			j.waited = true // the worker that takes it knows when the wait ended
 			select {
 			case jobs <- j:
 				unblocked = time.Since(e.start)
@@ -323,10 +332,8 @@ func (e *engine) schedule(ctx context.Context) {
 				return
 			}
 		}
-		now := time.Since(e.start)
 		hits++
 		e.sent.Add(1)
-		e.recordLateness(now-intended, now-max(intended, unblocked))
 		if time.Since(e.start) > deadline {
 			e.planned.Store(e.pacer.Total())
 			return
@@ -334,8 +341,9 @@ func (e *engine) schedule(ctx context.Context) {
 	}
 }
 
-// recordLateness records a dispatch's lateness: late is dispatch − intended time, own the part
-// of it that accrued while the loop was not waiting for a worker.
+// recordLateness records an iteration's send lateness: late is its first request's actual
+// send − intended time, own the part of it that accrued while the loop was not waiting for a
+// worker.
 // sleeper waits until intended times more precisely than a timer alone: an OS timer wakes
 // late by up to a millisecond (the kernel's and Go's netpoller's granularity), which would add
 // to every latency measured from the intended time. It sleeps until its recent overshoot
@@ -415,8 +423,7 @@ func (e *engine) runVUs(ctx context.Context) {
 					return
 				}
 				e.sent.Add(1)
-				e.recordLateness(0, 0)
-				e.iterate(ctx, seq.Add(1)-1, now)
+				e.iterate(ctx, job{seq: seq.Add(1) - 1, intended: now, ownFrom: now})
 			}
 		}()
 	}
@@ -425,7 +432,8 @@ func (e *engine) runVUs(ctx context.Context) {
 }
 
 // iterate runs one iteration: the item's steps in order, each after the previous completed.
-func (e *engine) iterate(ctx context.Context, seq uint64, intended time.Duration) {
+func (e *engine) iterate(ctx context.Context, j job) {
+	seq, intended := j.seq, j.intended
 	n := e.inFlight.Add(1)
 	for {
 		m := e.maxSeen.Load()
@@ -456,7 +464,11 @@ func (e *engine) iterate(ctx context.Context, seq uint64, intended time.Duration
 		if k > 0 {
 			origin = -1 // from the actual send
 		}
-		if !e.do(ctx, client, it, &steps[k], origin) {
+		var first *job
+		if k == 0 && e.pacer != nil {
+			first = &j
+		}
+		if !e.do(ctx, client, it, &steps[k], origin, first) {
 			if ctx.Err() != nil {
 				return
 			}
@@ -469,11 +481,15 @@ func (e *engine) iterate(ctx context.Context, seq uint64, intended time.Duration
 }
 
 // do sends one request and records it; it returns false when the iteration must end.
-// origin is the intended send time, or negative to measure from the actual send.
-func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iteration, st *estep, origin time.Duration) bool {
+// origin is the intended send time, or negative to measure from the actual send; first is
+// the iteration's job when this is its first request of a schedule (for the send lateness).
+func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iteration, st *estep, origin time.Duration, first *job) bool {
 	s := sample{name: st.idx}
 	req, err := st.req.Build(it, e.base)
 	sendAt := time.Since(e.start)
+	if first != nil {
+		e.recordLateness(sendAt-first.intended, sendAt-max(first.intended, first.ownFrom))
+	}
 	if origin < 0 || origin > sendAt {
 		origin = sendAt
 	}
