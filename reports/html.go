@@ -1,0 +1,358 @@
+package reports
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/trendtactics/loadlab/loadgen"
+)
+
+// The HTML report inlines uPlot (MIT, see assets/README.md), its own script and styles,
+// and the result's timeline as JSON: it opens in a browser with no network at all.
+var (
+	//go:embed assets/uPlot.iife.min.js
+	uplotJS string
+	//go:embed assets/uPlot.min.css
+	uplotCSS string
+	//go:embed assets/uPlot.LICENSE
+	uplotLicense string
+	//go:embed assets/report.js
+	reportJS string
+	//go:embed assets/report.css
+	reportCSS string
+)
+
+// htmlTemplate is parsed once per WriteHTML call: a package-level parsed template would
+// be global state built at init.
+const htmlTemplate = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="loadlab">
+<title>{{.Verdict}} · {{.Scenario}} · loadlab report</title>
+<script>
+(function () {
+  var errs = [];
+  window.__loadlabErrors = errs;
+  function push(m) {
+    errs.push(String(m));
+    if (window.__loadlabFlush) window.__loadlabFlush();
+  }
+  window.addEventListener("error", function (e) {
+    if (e.target && e.target !== window && e.target.tagName) {
+      push("failed to load " + e.target.tagName.toLowerCase() + " " + (e.target.src || e.target.href || ""));
+      return;
+    }
+    push((e.message || "error") + (e.filename ? " at " + e.filename + ":" + e.lineno : ""));
+  }, true);
+  window.addEventListener("unhandledrejection", function (e) { push("unhandled rejection: " + e.reason); });
+  var ce = console.error;
+  console.error = function () {
+    push(Array.prototype.slice.call(arguments).join(" "));
+    return ce.apply(console, arguments);
+  };
+})();
+</script>
+<style>{{.UPlotCSS}}</style>
+<style>{{.ReportCSS}}</style>
+</head>
+<body>
+<header>
+<h1><span class="badge {{.Verdict}}">{{.Verdict}}</span>{{.Scenario}}</h1>
+<div>{{.VerdictLine}}</div>
+<div class="meta">{{if .Path}}scenario <code>{{.Path}}</code> · {{end}}seed {{.Seed}} · duration {{.Duration}}{{if .Started}} · started {{.Started}}{{end}}</div>
+{{if .StopReason}}<p class="warn"><strong>Stopped early:</strong> {{.StopReason}}</p>{{end}}
+</header>
+
+<h2>Thresholds{{if .Thresholds}} ({{.Passed}} of {{len .Thresholds}} passed){{end}}</h2>
+{{if .Thresholds}}<table>
+<tr><th></th><th>metric</th><th>threshold</th><th>measured</th></tr>
+{{range .Thresholds}}<tr><td class="{{if .Pass}}ok{{else}}bad{{end}}">{{if .Pass}}✓ pass{{else}}✗ fail{{end}}</td><td><code>{{.Metric}}</code></td><td><code>{{.Source}}</code></td><td class="num">{{.Measured}}{{if .Aborted}} <span class="bad">(aborted the run)</span>{{end}}</td></tr>
+{{end}}</table>{{else}}<p class="note">none</p>{{end}}
+
+<h2>Over time</h2>
+<p class="note">One point per second. Shaded: fault windows.{{if not .HasTimeline}} This result has no timeline.{{end}}</p>
+<noscript><p class="warn">The charts need JavaScript (inlined in this file; nothing is fetched).</p></noscript>
+<div id="chart-latency" class="chart"></div>
+<div id="chart-throughput" class="chart"></div>
+<div id="chart-errors" class="chart"></div>
+{{if .Data.Requests}}<div id="chart-requests" class="chart"></div>{{end}}
+
+<h2>Requests</h2>
+<p class="note">Latency from the intended send time (corrected for coordinated omission); service time from the actual send. Milliseconds.</p>
+<table>
+<tr><th>request</th><th>count</th><th>rate/s</th><th>errors</th><th>checks failed</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>service p99</th><th>statuses</th></tr>
+{{range .Requests}}<tr{{if .Total}} class="total"{{end}}><td>{{if .Total}}total{{else}}<code>{{.Name}}</code>{{end}}</td><td class="num">{{.Count}}</td><td class="num">{{.Rate}}</td><td class="num">{{.Errors}}</td><td class="num">{{.Checks}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P95}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td><td class="num">{{.SvcP99}}</td><td>{{.Statuses}}</td></tr>
+{{end}}</table>
+
+{{if .Windows}}<h2>Windows</h2>
+<table>
+<tr><th>window</th><th>from</th><th>to</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>
+{{range .Windows}}<tr><td><code>{{.Name}}</code></td><td class="num">{{.From}}</td><td class="num">{{.To}}</td><td class="num">{{.Count}}</td><td class="num">{{.Errors}}</td><td class="num">{{.P50}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
+{{end}}</table>{{end}}
+
+{{if .Faults}}<h2>Faults and recovery</h2>
+<p class="note">Recovery: from the fault's end until the rolling p99 and error rate were back within their thresholds.</p>
+<table>
+<tr><th>fault</th><th>kind</th><th>target</th><th>from</th><th>to</th><th>recovery</th></tr>
+{{range .Faults}}<tr><td><code>{{.Name}}</code></td><td><code>{{.Kind}}</code></td><td><code>{{.Target}}</code></td><td class="num">{{.From}}</td><td class="num">{{.To}}</td><td class="{{.Class}}">{{.Recovery}}</td></tr>
+{{end}}</table>{{end}}
+
+<h2>Generator</h2>
+<table>
+{{range .Generator}}<tr><th>{{.Name}}</th><td{{if .Class}} class="{{.Class}}"{{end}}>{{.Value}}</td></tr>
+{{end}}</table>
+
+<details><summary>About this report</summary>
+<p>Written by loadlab from a result of schema <code>{{.Schema}}</code>. Charts drawn with uPlot 1.6.32, inlined under its license:</p>
+<pre>{{.License}}</pre>
+</details>
+
+<script>window.LOADLAB = {{.Data}};</script>
+<script>{{.UPlotJS}}</script>
+<script>{{.ReportJS}}</script>
+</body>
+</html>
+`
+
+type htmlPage struct {
+	Scenario, Path, Schema, Verdict, VerdictLine string
+	Seed                                         int64
+	Duration, Started, StopReason                string
+	Passed                                       int
+	Thresholds                                   []htmlThreshold
+	Requests                                     []htmlRequest
+	Windows                                      []htmlWindow
+	Faults                                       []htmlFault
+	Generator                                    []htmlRow
+	HasTimeline                                  bool
+	Data                                         htmlData
+	License                                      string
+	UPlotJS, ReportJS                            template.JS
+	UPlotCSS, ReportCSS                          template.CSS
+}
+
+type htmlThreshold struct {
+	Pass, Aborted            bool
+	Metric, Source, Measured string
+}
+
+type htmlRequest struct {
+	Name                                                            string
+	Total                                                           bool
+	Count                                                           uint64
+	Rate, Errors, Checks, P50, P90, P95, P99, Max, SvcP99, Statuses string
+}
+
+type htmlWindow struct {
+	Name, From, To string
+	Count          uint64
+	Errors         string
+	P50, P99, Max  string
+}
+
+type htmlFault struct {
+	Name, Kind, Target, From, To, Recovery, Class string
+}
+
+type htmlRow struct{ Name, Value, Class string }
+
+// htmlData is the timeline for the charts, as columns (uPlot's layout): one entry per
+// second; latencies are null in seconds without responses.
+type htmlData struct {
+	T        []int           `json:"t"`
+	P50      []*float64      `json:"p50"`
+	P90      []*float64      `json:"p90"`
+	P99      []*float64      `json:"p99"`
+	Planned  []uint64        `json:"planned"`
+	Sent     []uint64        `json:"sent"`
+	Count    []uint64        `json:"count"`
+	Errors   []uint64        `json:"errors"`
+	ErrorPct []*float64      `json:"errorPct"`
+	Requests []htmlSeries    `json:"requests"`
+	Faults   []htmlFaultSpan `json:"faults"`
+}
+
+type htmlSeries struct {
+	Name string     `json:"name"`
+	P99  []*float64 `json:"p99"`
+}
+
+type htmlFaultSpan struct {
+	Name     string  `json:"name"`
+	Start    float64 `json:"start"`
+	End      float64 `json:"end"`
+	Injected bool    `json:"injected"`
+}
+
+// WriteHTML writes res as one self-contained HTML page: the verdict, thresholds with
+// measured values, charts over time (latency p50/p90/p99, planned against achieved
+// throughput, errors, p99 per request) with fault windows shaded, per-request and window
+// tables, faults with recovery times, and the generator's health. uPlot, the page's
+// script and styles, and the data are inlined; nothing is fetched. Every value from the
+// result is escaped by html/template (the data as JSON inside the script).
+//
+// Once every chart is drawn the page's body carries data-charts (charts drawn),
+// data-charts-expected, and data-errors (a JSON array of script errors and
+// console.error messages, [] when none), so a headless browser can check it.
+func WriteHTML(w io.Writer, res *loadgen.Result) error {
+	tmpl, err := template.New("report").Parse(htmlTemplate)
+	if err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := tmpl.Execute(bw, newHTMLPage(res)); err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	return nil
+}
+
+func newHTMLPage(res *loadgen.Result) *htmlPage {
+	p := &htmlPage{
+		Scenario: res.Scenario, Path: res.Path, Schema: res.Schema, Seed: res.Seed,
+		Verdict:     verdictOf(res),
+		VerdictLine: strings.TrimPrefix(verdictLine(res), "verdict: "),
+		Duration:    seconds(res.DurationMS / 1000),
+		StopReason:  res.StopReason,
+		HasTimeline: len(res.Timeline) > 0,
+		Data:        htmlTimeline(res),
+		License:     uplotLicense,
+		UPlotJS:     template.JS(uplotJS),
+		ReportJS:    template.JS(reportJS),
+		UPlotCSS:    template.CSS(uplotCSS),
+		ReportCSS:   template.CSS(reportCSS),
+	}
+	if !res.Start.IsZero() {
+		p.Started = res.Start.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	for _, t := range res.Thresholds {
+		if t.Pass {
+			p.Passed++
+		}
+		p.Thresholds = append(p.Thresholds, htmlThreshold{Pass: t.Pass, Aborted: t.Aborted,
+			Metric: t.Metric, Source: t.Source, Measured: FormatMeasured(t)})
+	}
+	rows := append([]*loadgen.RequestStats(nil), res.Requests...)
+	if res.Total != nil && len(res.Requests) != 1 {
+		rows = append(rows, res.Total)
+	}
+	for i, st := range rows {
+		if st == nil {
+			continue
+		}
+		checks := "–"
+		if st.Checks > 0 {
+			checks = fmt.Sprintf("%d of %d", st.CheckFailures, st.Checks)
+		}
+		p.Requests = append(p.Requests, htmlRequest{
+			Name: st.Name, Total: i == len(rows)-1 && st == res.Total,
+			Count: st.Count, Rate: strconv.FormatFloat(st.Rate, 'f', 1, 64), Errors: errorsCell(st), Checks: checks,
+			P50: lat(st, st.Latency.P50), P90: lat(st, st.Latency.P90), P95: lat(st, st.Latency.P95),
+			P99: lat(st, st.Latency.P99), Max: lat(st, st.Latency.Max), SvcP99: lat(st, st.ServiceTime.P99),
+			Statuses: strings.TrimPrefix(statusLine(st), "statuses: "),
+		})
+	}
+	for _, win := range res.Windows {
+		if win == nil || win.Total == nil {
+			continue
+		}
+		t := win.Total
+		p.Windows = append(p.Windows, htmlWindow{Name: win.Name, From: seconds(win.Start), To: seconds(win.End),
+			Count: t.Count, Errors: errorsCell(t), P50: lat(t, t.Latency.P50), P99: lat(t, t.Latency.P99), Max: lat(t, t.Latency.Max)})
+	}
+	for _, f := range res.Faults {
+		hf := htmlFault{Name: f.Name, Kind: f.Kind, Target: f.Target, From: seconds(f.Start), To: seconds(f.End)}
+		switch {
+		case !f.Injected:
+			hf.Recovery, hf.Class = "not injected", "bad"
+			if f.Error != "" {
+				hf.Recovery += ": " + f.Error
+			}
+		case f.RecoveryS < 0:
+			hf.Recovery, hf.Class = "not recovered before the run ended", "warn"
+		default:
+			hf.Recovery, hf.Class = seconds(f.RecoveryS), "ok"
+		}
+		p.Faults = append(p.Faults, hf)
+	}
+	p.Generator = htmlGenerator(res.Generator)
+	return p
+}
+
+func htmlGenerator(g loadgen.Health) []htmlRow {
+	limit := "unbounded"
+	if g.InFlightLimit > 0 {
+		limit = strconv.Itoa(g.InFlightLimit)
+	}
+	rows := []htmlRow{
+		{Name: "iterations", Value: fmt.Sprintf("planned %d, sent %d, completed %d, dropped %d, cancelled in flight %d", g.Planned, g.Sent, g.Completed, g.Dropped, g.Cancelled)},
+		{Name: "send lateness", Value: fmt.Sprintf("p99 %sms, max %sms; the generator's own p99 %sms (bound %sms)", ms(g.LatenessP99MS), ms(g.LatenessMaxMS), ms(g.GeneratorLatenessP99MS), ms(g.LatenessBound))},
+		{Name: "in flight", Value: fmt.Sprintf("max %d, limit %s; %d iterations waited for a free worker", g.MaxInFlight, limit, g.PoolFull)},
+	}
+	if g.Valid {
+		rows = append(rows, htmlRow{Name: "valid", Value: "yes: the generator held the schedule", Class: "ok"})
+	} else {
+		v := "no: the generator could not hold the schedule"
+		if len(g.Reasons) > 0 {
+			v += " (" + strings.Join(g.Reasons, "; ") + ")"
+		}
+		rows = append(rows, htmlRow{Name: "valid", Value: v, Class: "bad"})
+	}
+	return rows
+}
+
+// htmlTimeline turns the per-second timeline (all requests, and each request's) into columns.
+func htmlTimeline(res *loadgen.Result) htmlData {
+	n := len(res.Timeline)
+	d := htmlData{
+		T: make([]int, n), P50: make([]*float64, n), P90: make([]*float64, n), P99: make([]*float64, n),
+		Planned: make([]uint64, n), Sent: make([]uint64, n), Count: make([]uint64, n), Errors: make([]uint64, n),
+		ErrorPct: make([]*float64, n), Requests: []htmlSeries{}, Faults: []htmlFaultSpan{},
+	}
+	index := make(map[int]int, n)
+	for i, pt := range res.Timeline {
+		index[pt.T] = i
+		d.T[i] = pt.T
+		d.Planned[i], d.Sent[i], d.Count[i], d.Errors[i] = pt.Planned, pt.Sent, pt.Count, pt.Errors
+		if pt.Count > 0 {
+			d.P50[i], d.P90[i], d.P99[i] = num(pt.P50), num(pt.P90), num(pt.P99)
+			d.ErrorPct[i] = num(100 * float64(pt.Errors) / float64(pt.Count))
+		}
+	}
+	for _, st := range res.Requests {
+		if st == nil || len(st.Timeline) == 0 || n == 0 {
+			continue
+		}
+		s := htmlSeries{Name: st.Name, P99: make([]*float64, n)}
+		for _, pt := range st.Timeline {
+			if i, ok := index[pt.T]; ok && pt.Count > 0 {
+				s.P99[i] = num(pt.P99)
+			}
+		}
+		d.Requests = append(d.Requests, s)
+	}
+	for _, f := range res.Faults {
+		d.Faults = append(d.Faults, htmlFaultSpan{Name: f.Name, Start: f.Start, End: f.End, Injected: f.Injected})
+	}
+	return d
+}
+
+// num rounds v to microseconds (or 1e-3 of a percent) for compact JSON and returns a
+// pointer to it.
+func num(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 3, 64), 64)
+	return &r
+}
