@@ -90,6 +90,9 @@ type engine struct {
 	samples   chan sample
 	met       *metrics
 
+	sentBy    []atomic.Uint64 // requests sent, per name index
+	firstStep []int32         // name index of each workload item's first request
+
 	inFlight, maxSeen atomic.Int64
 	sent, completed   atomic.Uint64
 	cancelled         atomic.Uint64
@@ -215,6 +218,10 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	e.transport = newTransport(e.maxInFlight)
 	e.client = &http.Client{Transport: e.transport, CheckRedirect: noRedirect}
 	e.samples = make(chan sample, 4096)
+	e.sentBy = make([]atomic.Uint64, len(e.names))
+	for _, ss := range e.steps {
+		e.firstStep = append(e.firstStep, ss[0].idx)
+	}
 	e.lateAll = newHist()
 	e.lateOwn = newHist()
 	return e, nil
@@ -502,6 +509,7 @@ func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iter
 		e.samples <- s
 		return false
 	}
+	e.sentBy[st.idx].Add(1)
 	if e.opts.Results != nil {
 		s.method, s.url = req.Method, req.URL.String()
 	}

@@ -88,8 +88,23 @@ func TestRunCountsAndResult(t *testing.T) {
 	if planned != 200 || sent != 200 || count != 200 || len(res.Timeline) < 2 || len(res.Timeline) > 3 {
 		t.Fatalf("timeline planned %d sent %d count %d over %d points", planned, sent, count, len(res.Timeline))
 	}
-	if len(res.Requests[0].Timeline) != len(res.Timeline) {
-		t.Fatal("per-name timeline length differs from the total's")
+	var namePlanned, nameSent uint64
+	for _, r := range res.Requests {
+		if len(r.Timeline) != len(res.Timeline) {
+			t.Fatal("per-name timeline length differs from the total's")
+		}
+		var c uint64
+		for _, p := range r.Timeline {
+			namePlanned += p.Planned
+			nameSent += p.Sent
+			c += p.Count
+		}
+		if c != r.Count {
+			t.Errorf("%s: timeline counts %d, total %d", r.Name, c, r.Count)
+		}
+	}
+	if namePlanned != 200 || nameSent != 200 {
+		t.Errorf("per-name timelines plan %d and send %d, want 200 and 200", namePlanned, nameSent)
 	}
 	if len(res.Windows) != 1 || res.Windows[0].Name != "steady" || res.Windows[0].Total.Count != 200 {
 		t.Fatalf("windows = %+v", res.Windows)

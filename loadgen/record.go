@@ -167,7 +167,9 @@ type recorder struct {
 	names    []*series
 	windows  []Window
 	secT     int    // the second being filled
-	lastSent uint64 // e.sent at the previous tick
+	lastSent uint64   // e.sent at the previous tick
+	lastBy   []uint64 // e.sentBy at the previous tick
+	planBy   []uint64 // scratch: iterations planned in a second, by first request name
 
 	enc      vegeta.Encoder
 	buf      *bufio.Writer
@@ -187,6 +189,8 @@ func newRecorder(e *engine, stop func()) *recorder {
 		r.windows = append(r.windows, Window{Name: SteadyWindow, Start: 0, End: e.duration})
 	}
 	r.total = newSeries("", len(r.windows))
+	r.lastBy = make([]uint64, len(e.names))
+	r.planBy = make([]uint64, len(e.names))
 	for _, n := range e.names {
 		r.names = append(r.names, newSeries(n, len(r.windows)))
 	}
@@ -281,8 +285,11 @@ func (r *recorder) tick() {
 	sent := r.e.sent.Load()
 	r.total.tick(t, planned, sent-r.lastSent)
 	r.lastSent = sent
-	for _, n := range r.names {
-		n.tick(t, 0, 0)
+	r.plannedByName(t)
+	for i, n := range r.names {
+		by := r.e.sentBy[i].Load()
+		n.tick(t, r.planBy[i], by-r.lastBy[i])
+		r.lastBy[i] = by
 	}
 	last := r.total.points[len(r.total.points)-1]
 	r.published.Store(&live{
@@ -307,6 +314,24 @@ func (r *recorder) tick() {
 			r.mu.Unlock()
 			r.stop()
 		}
+	}
+}
+
+// plannedByName fills r.planBy with the iterations due in second t by the name of their
+// first request (the choice of item is a function of the iteration number, so this is exact;
+// later flow steps are not planned, they follow). The closed model plans what it sent.
+func (r *recorder) plannedByName(t int) {
+	clear(r.planBy)
+	p := r.e.pacer
+	if p == nil {
+		for i := range r.planBy {
+			r.planBy[i] = r.e.sentBy[i].Load() - r.lastBy[i]
+		}
+		return
+	}
+	from, to := p.Hits(time.Duration(t)*time.Second), p.Hits(time.Duration(t+1)*time.Second)
+	for seq := from; seq < to; seq++ {
+		r.planBy[r.e.firstStep[r.e.work.pickIndex(seq)]]++
 	}
 }
 
