@@ -58,7 +58,11 @@
     var scales = { x: { time: false } };
     for (var k in extraScales || {}) scales[k] = extraScales[k];
     var axes = [
-      { label: "time since start (m:ss)", values: function (u, vals) { return vals.map(fmtT); } },
+      {
+        label: "time since start (m:ss)",
+        incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400],
+        values: function (u, vals) { return vals.map(fmtT); }
+      },
       { label: yLabel, size: 60 }
     ].concat(extraAxes || []);
     var opts = {
