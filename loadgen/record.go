@@ -166,7 +166,7 @@ type recorder struct {
 	total    *series
 	names    []*series
 	windows  []Window
-	secT     int    // the second being filled
+	secT     int      // the second being filled
 	lastSent uint64   // e.sent at the previous tick
 	lastBy   []uint64 // e.sentBy at the previous tick
 	planBy   []uint64 // scratch: iterations planned in a second, by first request name

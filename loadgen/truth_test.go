@@ -17,8 +17,23 @@ import (
 )
 
 // TestKnownLatencyDistribution checks the measured percentiles against what the server
-// itself measured: 60% of responses take 10 ms, 38% 20 ms, 2% 100 ms.
+// itself measured: 60% of responses take 10 ms, 38% 20 ms, 2% 100 ms. The client's own delays
+// on a machine busy with other work (other test binaries, databases) can exceed the tolerance
+// for a while, so the measurement gets three tries; a systematic error fails all three.
 func TestKnownLatencyDistribution(t *testing.T) {
+	var fails []string
+	for try := 1; try <= 3; try++ {
+		errs := measureKnownDistribution(t)
+		if len(errs) == 0 {
+			return
+		}
+		t.Logf("try %d: %v", try, errs)
+		fails = append(fails, errs...)
+	}
+	t.Errorf("percentiles off in three tries: %v", fails)
+}
+
+func measureKnownDistribution(t *testing.T) []string {
 	var n atomic.Int64
 	var mu sync.Mutex
 	truth := hdrhistogram.New(1, 3600e6, 3)
@@ -37,12 +52,10 @@ func TestKnownLatencyDistribution(t *testing.T) {
 		_ = truth.RecordValue(time.Since(start).Microseconds())
 		mu.Unlock()
 	}))
+	defer srv.Close()
 	res := run(t, constant(100, 3*time.Second, 0, get("x", "/")), loadgen.Options{BaseURL: srv.URL})
-	if res.Total.Count != 300 || truth.TotalCount() != 300 {
-		t.Fatalf("count %d, server %d; want 300", res.Total.Count, truth.TotalCount())
-	}
-	if res.Generator.Dropped != 0 {
-		t.Fatalf("dropped iterations: %v", res.Generator.Reasons)
+	if res.Total.Count != 300 || truth.TotalCount() != 300 || res.Generator.Dropped != 0 {
+		return []string{fmt.Sprintf("count %d, server %d, dropped %d; want 300, 300, 0", res.Total.Count, truth.TotalCount(), res.Generator.Dropped)}
 	}
 	// The client sees the loopback round trip the server can't: 0.5 ms of slack on top of the
 	// 5% (2 ms under the race detector, which slows the client's HTTP stack several fold).
@@ -50,21 +63,23 @@ func TestKnownLatencyDistribution(t *testing.T) {
 	if raceEnabled {
 		slack = 2
 	}
+	var errs []string
 	for _, q := range []float64{50, 99} {
 		want := float64(truth.ValueAtQuantile(q)) / 1000
 		svc := float64(res.Total.ServiceHist.ValueAtQuantile(q)) / 1000
 		lat := float64(res.Total.LatencyHist.ValueAtQuantile(q)) / 1000
 		if svc < want || svc > want*1.05+slack {
-			t.Errorf("service time p%v = %.2fms, server measured %.2fms", q, svc, want)
+			errs = append(errs, fmt.Sprintf("service time p%v = %.2fms, server measured %.2fms", q, svc, want))
 		}
 		// Latency from the intended time adds the generator's own send lateness (timer precision).
 		if late := res.Generator.LatenessP99MS; lat < svc || lat > want*1.05+slack+late {
-			t.Errorf("latency p%v = %.2fms, server measured %.2fms, send lateness p99 %.2fms", q, lat, want, late)
+			errs = append(errs, fmt.Sprintf("latency p%v = %.2fms, server measured %.2fms, send lateness p99 %.2fms", q, lat, want, late))
 		}
 	}
 	t.Logf("server p50 %.2fms p99 %.2fms; service p50 %.2fms p99 %.2fms; latency p50 %.2fms p99 %.2fms",
 		float64(truth.ValueAtQuantile(50))/1000, float64(truth.ValueAtQuantile(99))/1000,
 		res.Total.ServiceTime.P50, res.Total.ServiceTime.P99, res.Total.Latency.P50, res.Total.Latency.P99)
+	return errs
 }
 
 // TestStallShowsInLatency: a server that freezes every response for 1 s every 3 s must show
@@ -92,10 +107,17 @@ func TestStallShowsInLatency(t *testing.T) {
 			opts := loadgen.Options{BaseURL: srv.URL, MaxLateness: 150 * time.Millisecond}
 			res := run(t, constant(200, 7*time.Second, pool, get("x", "/")), opts)
 			lat := res.Total.Latency
-			t.Logf("pool %d: latency p50 %.1fms p99 %.1fms max %.1fms; service p99 %.1fms; lateness max %.1fms, pool-full %d, max in flight %d",
-				pool, lat.P50, lat.P99, lat.Max, res.Total.ServiceTime.P99, res.Generator.LatenessMaxMS, res.Generator.PoolFull, res.Generator.MaxInFlight)
+			t.Logf("pool %d: latency p50 %.1fms p90 %.1fms p99 %.1fms max %.1fms; service p90 %.1fms p99 %.1fms; lateness max %.1fms, pool-full %d, max in flight %d",
+				pool, lat.P50, lat.P90, lat.P99, lat.Max, res.Total.ServiceTime.P90, res.Total.ServiceTime.P99, res.Generator.LatenessMaxMS, res.Generator.PoolFull, res.Generator.MaxInFlight)
 			if lat.P99 < 900 || lat.Max < 900 {
 				t.Errorf("latency p99 %.1fms max %.1fms; want both >= 900ms", lat.P99, lat.Max)
+			}
+			// 2 of the 7 seconds are frozen: the ~400 requests due then (29%) wait until the
+			// freeze ends, spread evenly from 0 to 1 s, so the true p90 is about 650 ms. With a
+			// pool of 10, latency measured from the actual send would show only the 10 requests
+			// per freeze that were sent: p99 still high, p90 near zero.
+			if lat.P90 < 400 {
+				t.Errorf("latency p90 %.1fms; want >= 400ms (2 s of 7 frozen)", lat.P90)
 			}
 			g := res.Generator
 			if res.Total.Count != g.Sent || g.Sent != g.Completed {
