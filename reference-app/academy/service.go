@@ -258,24 +258,36 @@ func (s *Service) Grades(ctx context.Context, p Principal) ([]Grade, error) {
 // Courses returns a page of the catalog (cached for CourseTTL; the page's
 // seats_taken may lag behind; the course detail is exact).
 func (s *Service) Courses(ctx context.Context, f CourseFilter) (CoursePage, error) {
+	var page CoursePage
+	b, err := s.CoursesJSON(ctx, f)
+	if err != nil {
+		return page, err
+	}
+	err = json.Unmarshal(b, &page)
+	return page, err
+}
+
+// CoursesJSON is Courses encoded as JSON, straight from the cache when it
+// holds the page (no decoding and re-encoding on the hot path).
+func (s *Service) CoursesJSON(ctx context.Context, f CourseFilter) ([]byte, error) {
 	if f.Limit == 0 {
 		f.Limit = 20
 	}
 	if f.Limit < 1 || f.Limit > 100 {
-		return CoursePage{}, Invalid("limit", "must be between 1 and 100")
+		return nil, Invalid("limit", "must be between 1 and 100")
 	}
 	if f.Offset < 0 || f.Offset > 1_000_000 {
-		return CoursePage{}, Invalid("offset", "must be between 0 and 1000000")
+		return nil, Invalid("offset", "must be between 0 and 1000000")
 	}
 	if len(f.Query) > 100 || !utf8.ValidString(f.Query) {
-		return CoursePage{}, Invalid("q", "must be valid text of at most 100 bytes")
+		return nil, Invalid("q", "must be valid text of at most 100 bytes")
 	}
 	if len(f.Category) > 50 || !utf8.ValidString(f.Category) {
-		return CoursePage{}, Invalid("category", "must be valid text of at most 50 bytes")
+		return nil, Invalid("category", "must be valid text of at most 50 bytes")
 	}
 	gen := s.catalogGeneration(ctx)
 	key := "courses:" + gen + ":" + strconv.Itoa(f.Limit) + ":" + strconv.Itoa(f.Offset) + ":" + strconv.Quote(f.Category) + ":" + strconv.Quote(f.Query)
-	return cached(ctx, s, key, CourseTTL, func() (CoursePage, error) {
+	return cachedJSON(ctx, s, key, CourseTTL, func() (CoursePage, error) {
 		page, err := s.store.ListCourses(ctx, f)
 		for i := range page.Courses {
 			page.Courses[i].SeatsAvailable = page.Courses[i].Capacity - page.Courses[i].SeatsTaken
@@ -754,6 +766,24 @@ func validKey(key string) bool {
 }
 
 func summary(c Course) CourseSummary { return CourseSummary{ID: c.ID, Slug: c.Slug, Title: c.Title} }
+
+// cachedJSON returns the JSON encoding of the value at key in the cache,
+// or loads, encodes, stores and returns it.
+func cachedJSON[T any](ctx context.Context, s *Service, key string, ttl time.Duration, load func() (T, error)) ([]byte, error) {
+	if b, ok := s.cache.Get(ctx, key); ok {
+		return b, nil
+	}
+	v, err := load()
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.Set(ctx, key, b, ttl)
+	return b, nil
+}
 
 // cached returns the value at key in the cache, or loads, stores and
 // returns it. Errors are never cached.

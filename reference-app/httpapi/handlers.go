@@ -173,11 +173,11 @@ func (s *server) handleListCourses(w http.ResponseWriter, r *http.Request, _ aca
 		return err
 	}
 	q := r.URL.Query()
-	page, err := s.svc.Courses(r.Context(), academy.CourseFilter{Limit: limit, Offset: offset, Query: q.Get("q"), Category: q.Get("category")})
+	page, err := s.svc.CoursesJSON(r.Context(), academy.CourseFilter{Limit: limit, Offset: offset, Query: q.Get("q"), Category: q.Get("category")})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeRawJSON(w, http.StatusOK, page)
 	return nil
 }
 

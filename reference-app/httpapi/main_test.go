@@ -70,6 +70,13 @@ type env struct {
 	reg   *prometheus.Registry
 	http  *http.Client
 	admin string // admin token
+	urls  []string
+}
+
+// dbURL returns the URL of shard 0.
+func (e *env) dbURL(u *string) error {
+	*u = e.urls[0]
+	return nil
 }
 
 type envOptions struct {
@@ -131,7 +138,7 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 	o.opts.LiveIsFull = func(err error) bool { return errors.Is(err, live.ErrFull) }
 	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts,
 		Live: hub, Video: video.New(video.Options{})})
-	e := &env{t: t, svc: svc, db: db, reg: reg, admin: adminToken,
+	e := &env{t: t, svc: svc, db: db, reg: reg, admin: adminToken, urls: urls,
 		http: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 400}}}
 	if !o.plain {
 		e.srv = httptest.NewServer(h)

@@ -190,11 +190,13 @@ func (db *DB) Lesson(ctx context.Context, id uuid.UUID) (academy.Lesson, error) 
 //
 // The seat is taken in one transaction on the catalog shard: a claim row
 // (one per course and user, primary key) and the increment of the course's
-// seat counter guarded by `seats_taken < capacity`. Concurrent claims of
-// the same course serialise on the course row; a CHECK constraint backs the
-// guard. The enrollment row on the user's shard is written in the same
-// transaction when it is the catalog shard, and right after the commit
-// otherwise (an idempotent upsert that any retry repeats).
+// seat counter guarded by `seats_taken < capacity`, in one statement (see
+// enrollSQL). Concurrent claims of the same course serialise on the course
+// row, whose guard PostgreSQL re-checks after the lock; a CHECK constraint
+// backs it. The enrollment row on the user's shard is written in the same
+// statement when it is the catalog shard, and right after the commit
+// otherwise (an idempotent upsert that any retry repeats). Two round trips:
+// BEGIN and the statement in one batch, then COMMIT or ROLLBACK.
 func (db *DB) Enroll(ctx context.Context, userID, courseID uuid.UUID, key string) (academy.EnrollResult, error) {
 	res := academy.EnrollResult{Enrollment: academy.Enrollment{UserID: userID, CourseID: courseID}}
 	var keyArg *string
@@ -202,37 +204,7 @@ func (db *DB) Enroll(ctx context.Context, userID, courseID uuid.UUID, key string
 		keyArg = &key
 	}
 	sameShard := db.userShard(userID) == db.catalog()
-	err := pgx.BeginFunc(ctx, db.catalog(), func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO seat_claims (course_id, user_id, idempotency_key) VALUES ($1, $2, $3)
-			ON CONFLICT (course_id, user_id) DO NOTHING RETURNING created_at`, courseID, userID, keyArg).Scan(&res.CreatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			var existing *string
-			if err := tx.QueryRow(ctx, `SELECT idempotency_key, created_at FROM seat_claims WHERE course_id = $1 AND user_id = $2`,
-				courseID, userID).Scan(&existing, &res.CreatedAt); err != nil {
-				return err
-			}
-			if key != "" && existing != nil && *existing == key {
-				res.Created, res.Replayed = true, true
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE courses SET seats_taken = seats_taken + 1 WHERE id = $1 AND seats_taken < capacity`, courseID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return academy.ErrCourseFull
-		}
-		res.Created = true
-		if sameShard {
-			_, err = tx.Exec(ctx, `INSERT INTO enrollments (user_id, course_id, created_at) VALUES ($1, $2, $3)
-				ON CONFLICT DO NOTHING`, userID, courseID, res.CreatedAt)
-		}
-		return err
-	})
+	claimed, seated, err := db.claimSeat(ctx, courseID, userID, keyArg, sameShard, &res.CreatedAt)
 	switch code, constraint := pgCode(err); {
 	case code == "23505" && constraint == "seat_claims_idempotency":
 		return res, academy.ErrIdempotencyReuse
@@ -242,6 +214,24 @@ func (db *DB) Enroll(ctx context.Context, userID, courseID uuid.UUID, key string
 		return res, academy.ErrCourseFull
 	case err != nil:
 		return res, dbErr("enroll", err)
+	case claimed && !seated:
+		return res, academy.ErrCourseFull
+	case !claimed:
+		// Existing claim: a replay if it was made with the same key.
+		var existing *string
+		err := db.catalog().QueryRow(ctx, `SELECT idempotency_key, created_at FROM seat_claims WHERE course_id = $1 AND user_id = $2`,
+			courseID, userID).Scan(&existing, &res.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) { // unenrolled meanwhile: try again
+			return db.Enroll(ctx, userID, courseID, key)
+		}
+		if err != nil {
+			return res, dbErr("enroll", err)
+		}
+		if key != "" && existing != nil && *existing == key {
+			res.Created, res.Replayed = true, true
+		}
+	default:
+		res.Created = true
 	}
 	if !sameShard {
 		// Also repairs a row lost by a crash between the two writes.
@@ -251,6 +241,58 @@ func (db *DB) Enroll(ctx context.Context, userID, courseID uuid.UUID, key string
 		}
 	}
 	return res, nil
+}
+
+// enrollSQL claims a seat: it inserts the claim, takes a seat only if the
+// claim is new and one is left, and (when $4) records the enrollment.
+// It returns the claim's time (NULL when the claim existed) and whether a
+// seat was taken. A new claim without a seat must be rolled back.
+const enrollSQL = `WITH claim AS (
+	INSERT INTO seat_claims (course_id, user_id, idempotency_key) VALUES ($1, $2, $3)
+	ON CONFLICT (course_id, user_id) DO NOTHING RETURNING created_at
+), seat AS (
+	UPDATE courses SET seats_taken = seats_taken + 1
+	WHERE id = $1 AND seats_taken < capacity AND EXISTS (SELECT 1 FROM claim)
+	RETURNING 1
+), enrollment AS (
+	INSERT INTO enrollments (user_id, course_id, created_at)
+	SELECT $2, $1, created_at FROM claim WHERE $4::bool AND EXISTS (SELECT 1 FROM seat)
+	ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT (SELECT created_at FROM claim), EXISTS (SELECT 1 FROM seat), (SELECT count(*) FROM enrollment)`
+
+func (db *DB) claimSeat(ctx context.Context, courseID, userID uuid.UUID, key *string, sameShard bool, created *time.Time) (claimed, seated bool, err error) {
+	conn, err := db.catalog().Acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer conn.Release()
+	var b pgx.Batch
+	b.Queue("BEGIN")
+	var at *time.Time
+	var n int64
+	b.Queue(enrollSQL, courseID, userID, key, sameShard).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&at, &seated, &n)
+	})
+	err = conn.SendBatch(ctx, &b).Close()
+	end := "COMMIT"
+	if err != nil || (at != nil && !seated) {
+		end = "ROLLBACK"
+	}
+	if _, cerr := conn.Exec(context.WithoutCancel(ctx), end); cerr != nil {
+		// The connection's state is unknown: close it so the pool drops it.
+		_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		if err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if at != nil {
+		*created = *at
+	}
+	return at != nil, seated, nil
 }
 
 // Unenroll implements academy.Enrollments.
