@@ -99,8 +99,8 @@ type engine struct {
 	planned           atomic.Uint64 // final planned count, set when the schedule stops
 
 	lateMu   sync.Mutex
-	lateAll  *hdrhistogram.Histogram // dispatch − intended time (µs)
-	lateOwn  *hdrhistogram.Histogram // dispatch − max(intended, end of the last wait for a worker)
+	lateAll  *hdrhistogram.Histogram // first request's send − intended time (µs)
+	lateOwn  *hdrhistogram.Histogram // first request's send − job.ownFrom (µs)
 	poolFull uint64                  // dispatches that waited for a worker
 
 	endedWaiting bool // the schedule ended while the loop waited for a worker (read after it ends)
@@ -323,6 +323,7 @@ func (e *engine) schedule(ctx context.Context) {
 			limit := time.Until(e.start.Add(deadline))
 			if limit <= 0 {
 				e.planned.Store(e.pacer.Total())
+				e.endedWaiting = true
 				return
 			}
 			timer.Reset(limit)
