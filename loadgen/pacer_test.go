@@ -1,8 +1,11 @@
 package loadgen_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/scenarios"
@@ -147,4 +150,54 @@ func equal(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// TestStagePacerMatchesConstantPacer: for a whole-number rate the constant stage plans the
+// same hits as vegeta's ConstantPacer.
+func TestStagePacerMatchesConstantPacer(t *testing.T) {
+	for _, rate := range []int{1, 7, 100, 2500} {
+		d := 3 * time.Second
+		vp := vegeta.ConstantPacer{Freq: rate, Per: time.Second}
+		sp := loadgen.NewStagePacer([]loadgen.RateStage{{Duration: d, From: float64(rate), To: float64(rate)}})
+		var elapsed time.Duration
+		var hits uint64
+		for {
+			wait, _ := vp.Pace(elapsed, hits)
+			if elapsed+wait > d {
+				break
+			}
+			elapsed += wait
+			hits++
+			if at, ok := sp.At(hits); !ok || (at-elapsed).Abs() > time.Microsecond {
+				t.Fatalf("rate %d: hit %d at %v, vegeta at %v", rate, hits, at, elapsed)
+			}
+		}
+		if hits != sp.Total() {
+			t.Fatalf("rate %d: vegeta plans %d hits in %v, StagePacer %d", rate, hits, d, sp.Total())
+		}
+	}
+}
+
+// TestStagePacerDrivesVegetaAttacker: the pacer and the workload's targeter plug into vegeta's
+// own Attacker.
+func TestStagePacerDrivesVegetaAttacker(t *testing.T) {
+	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	spec := &scenarios.Spec{Load: scenarios.Load{Executor: "ramping-arrival-rate", Stages: []scenarios.Stage{
+		{Duration: 500 * time.Millisecond, Target: 200}, {Duration: 500 * time.Millisecond, Target: 0}}},
+		Workload: []*scenarios.Item{get("a", "/a"), get("b", "/b")}}
+	p, err := loadgen.PacerFor(spec.Load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atk := vegeta.NewAttacker()
+	var n, ok uint64
+	for res := range atk.Attack(loadgen.NewWorkload(spec, 1).Targeter(srv.URL), p, 0, "ramp") {
+		n++
+		if res.Code == 200 {
+			ok++
+		}
+	}
+	if n != p.Total() || n != 100 || ok != n {
+		t.Fatalf("vegeta sent %d (%d ok), pacer planned %d", n, ok, p.Total())
+	}
 }
