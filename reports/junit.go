@@ -186,6 +186,9 @@ func checkCases(res *loadgen.Result) []junitCase {
 		passed := st.Checks - min(st.CheckFailures, st.Checks)
 		detail := fmt.Sprintf("%d of %d checks passed, %d failed; %d responses, %s errors",
 			passed, st.Checks, st.CheckFailures, st.Count, errorsCell(st))
+		if st.Checks == 0 {
+			detail = fmt.Sprintf("no checks; %d responses, %s errors", st.Count, errorsCell(st))
+		}
 		if st.Skipped > 0 {
 			detail += fmt.Sprintf("; %d flow steps skipped", st.Skipped)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type runFlags struct {
 	academy     string
 	labLog      string
 	noFaults    bool
+	report      string
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -72,6 +74,7 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 	fl.StringVar(&f.academy, "academy", "", "academy binary the lab starts (default: `academy` next to loadgen, then in PATH)")
 	fl.StringVar(&f.labLog, "lab-log", "", "write the lab's child-process output to `FILE`")
 	fl.BoolVar(&f.noFaults, "no-faults", false, "send the load without injecting the scenario's faults (their windows are still measured)")
+	fl.StringVar(&f.report, "report", "json", "also write these `FORMATS` next to result.json: json, junit (junit.xml), md (summary.md), html (report.html), text (summary.txt)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
 	return cmd
 }
@@ -79,6 +82,10 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	if f.maxLateness <= 0 {
 		return usageErrorf("--max-lateness must be above 0, got %s", f.maxLateness)
+	}
+	formats, err := reports.ParseFormats(f.report)
+	if err != nil {
+		return usageErrorf("--report: %w", err)
 	}
 	spec, err := loadSpec(path)
 	if err != nil {
@@ -219,6 +226,15 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return internalErrorf("%w", err)
 	}
 	fmt.Fprintf(e.stdout, "result: %s\n", file)
+	// result.json is always written (above); the other formats go next to it.
+	formats = slices.DeleteFunc(formats, func(f reports.Format) bool { return f.Name == "json" })
+	files, err := writeReports(dir, formats, res)
+	for _, file := range files {
+		fmt.Fprintf(e.stdout, "report: %s\n", file)
+	}
+	if err != nil {
+		return internalErrorf("%w", err)
+	}
 
 	switch res.Verdict {
 	case reports.Interrupted:
