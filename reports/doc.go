@@ -1,7 +1,29 @@
 // Package reports turns a run's measurements into answers: it evaluates the
 // scenario's thresholds against a loadgen.Result, decides the verdict, and
-// writes the result as JSON (the versioned schema documented in RESULT.md)
-// and as a text summary for the terminal.
+// writes the result as JSON (the versioned schema documented in RESULT.md), as a
+// text summary for the terminal, and as reports for people and CI systems.
+//
+// Writers (all func(io.Writer, *loadgen.Result) error; Formats lists them with their
+// file names, ParseFormats reads a list such as "json,junit,md,html"):
+//
+//	WriteJSON      result.json   the versioned schema; ReadJSON reads it back
+//	WriteText      summary.txt   the terminal summary
+//	WriteJUnit     junit.xml     JUnit XML in the Jenkins/Ant layout: one test suite per scenario;
+//	                             a test case per threshold (the failure message gives the measured
+//	                             value against the threshold), per request's checks, per fault
+//	                             (an error when not injected) and for the run itself (an error when
+//	                             INVALID or INTERRUPTED); a verification section will add its own
+//	WriteMarkdown  summary.md    a CI job summary: verdict, thresholds, requests, faults, generator
+//	WriteHTML      report.html   one self-contained page: charts of latency percentiles, planned
+//	                             against achieved throughput and errors over time with fault windows
+//	                             shaded, and every table; uPlot (assets/, MIT) and the data inlined,
+//	                             nothing fetched; values escaped by html/template
+//
+// Compare compares a base result with a new one per request name and in total (p50, p90,
+// p95, p99, max, error rate, throughput) against Allowances (DefaultAllowances,
+// ParseAllowances); WriteComparison and WriteComparisonMarkdown print the differences.
+// `loadgen compare` exits 6 when a figure regressed beyond its allowance. CI.md shows the
+// CI wiring (GitHub Actions, GitLab CI).
 //
 // Evaluation reads the HdrHistograms of the result (the live ones, or the
 // encoded copies of a result read back from JSON), so a result file can be

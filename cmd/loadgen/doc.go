@@ -5,6 +5,8 @@
 //
 //	loadgen run [flags] FILE       run a scenario, print a summary, write result.json
 //	loadgen validate FILE...       check scenario files, report every problem
+//	loadgen report [flags] RESULT  render a saved result: text, json, junit, md, html
+//	loadgen compare BASE NEW       compare two results; exit 6 on a regression beyond its allowance
 //	loadgen version                print the versions of loadgen, Go and vegeta
 //
 // # run
@@ -31,6 +33,9 @@
 //	--max-lateness D     bound on the generator's own send lateness p99 (default 25ms); above
 //	                     it the run is INVALID. Raise it on a busy shared CI machine.
 //	--quiet, -q          no progress line and no summary: only "verdict: X" and "result: PATH".
+//	--report FORMATS     comma-separated; default json. result.json is always written; the other
+//	                     formats go next to it, each path printed as "report: PATH":
+//	                     junit (junit.xml), md (summary.md), html (report.html), text (summary.txt).
 //
 // The summary (stdout) has per-request counts, rates, errors and latency and service-time
 // percentiles, every threshold with its measured value and ✓/✗, the generator's health
@@ -58,6 +63,39 @@
 // the result marked interrupted and exits 130. A second signal rolls back and stops what it
 // can at once and exits, without writing the result.
 //
+// # report
+//
+// loadgen report RESULT.json renders a result written by run again, with the figures and the
+// verdict it recorded (reports.ReadJSON refuses another schema or a corrupt histogram):
+//
+//	--format FORMATS  comma-separated: text (default), json, junit, md, html
+//	--out DIR         write each format to its file in DIR (as run --report names them) and print
+//	                  "report: PATH" for each; without --out one format goes to stdout.
+//
+// Exit 0 when written; 2 for a bad format, several formats without --out, or a file that is
+// not a loadlab result; 1 when a file cannot be written.
+//
+// # compare
+//
+// loadgen compare BASE.json NEW.json compares two results request by request (by name) and in
+// total: latency p50, p90, p95, p99 and max, the error rate, and throughput. It prints one row
+// per request and figure (base, new, change, allowance, ✓ or ✗) and a last line
+// "compare: OK (...)" or "compare: REGRESSION (N of M figures beyond their allowance)".
+// Requests present in only one result are listed, never failed.
+//
+//	--allow LIST          METRIC=VALUE,...; unnamed figures keep their default:
+//	                      p50 p90 p95 p99 max: N% relative growth, or +D absolute (a Go duration: +20ms)
+//	                      errors: +N% percentage points the error rate may grow by (absolute)
+//	                      throughput: -N% relative drop
+//	                      off: listed, never a regression
+//	                      default p50=10%,p90=10%,p95=10%,p99=10%,max=off,errors=+0.1%,throughput=-5%
+//	--latency-floor D     latency growth below D is never a regression (default 1ms)
+//	--format text|md      stdout as a text table (default) or Markdown
+//	--markdown FILE       also append the comparison as Markdown to FILE ($GITHUB_STEP_SUMMARY)
+//
+// Exit 0 when every figure is within its allowance, 6 on a regression, 2 for bad flags or
+// a file that is not a loadlab result. reports/CI.md shows a CI pipeline using it.
+//
 // # validate
 //
 // For each valid file: "ok FILE (N requests, M thresholds)" on stdout, where N counts the
@@ -72,7 +110,7 @@
 //	3    thresholds failed
 //	4    invalid run: the generator could not hold the schedule
 //	5    verification failed (reserved for the verification issue)
-//	6    regression found by compare (reserved)
+//	6    regression found by compare
 //	130  interrupted by SIGINT or SIGTERM; the result is still written
 //
 // The version is set at build time: go build -ldflags "-X main.version=v1.0.0" ./cmd/loadgen
