@@ -652,10 +652,13 @@ func (s *Service) Seed(ctx context.Context, p Principal, spec SeedSpec) (SeedSum
 	if err := s.hashAll(ctx, d.Users, passwords); err != nil {
 		return SeedSummary{}, err
 	}
-	if err := s.store.Reset(ctx); err != nil {
-		return SeedSummary{}, err
-	}
-	if err := s.store.Seed(ctx, d); err != nil {
+	err := s.store.Exclusive(ctx, func(ctx context.Context) error {
+		if err := s.store.Reset(ctx); err != nil {
+			return err
+		}
+		return s.store.Seed(ctx, d)
+	})
+	if err != nil {
 		return SeedSummary{}, err
 	}
 	s.cache.Clear(ctx)
@@ -665,12 +668,33 @@ func (s *Service) Seed(ctx context.Context, p Principal, spec SeedSpec) (SeedSum
 
 // SeedIfEmpty seeds when no user exists; it reports whether it did.
 func (s *Service) SeedIfEmpty(ctx context.Context, spec SeedSpec) (bool, error) {
-	empty, err := s.store.Empty(ctx)
-	if err != nil || !empty {
+	if err := spec.Validate(); err != nil {
 		return false, err
 	}
-	_, err = s.Seed(ctx, Principal{Role: RoleAdmin}, spec)
-	return err == nil, err
+	d, passwords := buildSeed(spec)
+	seeded := false
+	// Replicas starting together: the first seeds, the others find data.
+	err := s.store.Exclusive(ctx, func(ctx context.Context) error {
+		empty, err := s.store.Empty(ctx)
+		if err != nil || !empty {
+			return err
+		}
+		if err := s.hashAll(ctx, d.Users, passwords); err != nil {
+			return err
+		}
+		if err := s.store.Reset(ctx); err != nil {
+			return err
+		}
+		seeded = true
+		return s.store.Seed(ctx, d)
+	})
+	if err != nil {
+		return false, err
+	}
+	if seeded {
+		s.cache.Clear(ctx)
+	}
+	return seeded, nil
 }
 
 func (s *Service) hashAll(ctx context.Context, users []UserRecord, passwords []string) error {

@@ -74,6 +74,9 @@ type Admin interface {
 	Empty(ctx context.Context) (bool, error)
 	// Ping checks every database.
 	Ping(ctx context.Context) error
+	// Exclusive runs fn while holding a lock shared by every replica using
+	// the same databases (seeding and resets take it).
+	Exclusive(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Store is everything the service needs from storage.

@@ -405,3 +405,34 @@ func TestSeedIsDeterministic(t *testing.T) {
 		t.Fatalf("%d courses after reset", page.Total)
 	}
 }
+
+// Replicas starting together on one empty database: exactly one seeds.
+func TestSeedIfEmptyConcurrently(t *testing.T) {
+	e, _ := newEnv(t, envOptions{})
+	var wg sync.WaitGroup
+	seeded := make([]bool, 3)
+	errs := make([]error, 3)
+	for i := range 3 {
+		wg.Go(func() {
+			seeded[i], errs[i] = e.svc.SeedIfEmpty(context.Background(), academy.SeedSpec{Users: 5, Courses: 2, Seed: 1})
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range 3 {
+		if errs[i] != nil {
+			t.Fatalf("replica %d: %v", i, errs[i])
+		}
+		if seeded[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d replicas seeded, want 1", n)
+	}
+	var page academy.CoursePage
+	e.do("GET", "/v1/courses", "", nil).json(t, &page)
+	if page.Total != 2 {
+		t.Fatalf("%d courses", page.Total)
+	}
+}

@@ -221,8 +221,8 @@ func (db *DB) Enroll(ctx context.Context, userID, courseID uuid.UUID, key string
 		var existing *string
 		err := db.catalog().QueryRow(ctx, `SELECT idempotency_key, created_at FROM seat_claims WHERE course_id = $1 AND user_id = $2`,
 			courseID, userID).Scan(&existing, &res.CreatedAt)
-		if errors.Is(err, pgx.ErrNoRows) { // unenrolled meanwhile: try again
-			return db.Enroll(ctx, userID, courseID, key)
+		if errors.Is(err, pgx.ErrNoRows) { // unenrolled meanwhile
+			return res, &academy.Error{Kind: academy.KindUnavailable, Code: "enrollment_changed", Message: "enrollment changed concurrently; retry"}
 		}
 		if err != nil {
 			return res, dbErr("enroll", err)
@@ -519,4 +519,26 @@ func (db *DB) Seed(ctx context.Context, d academy.SeedData) error {
 		}
 		return nil
 	})
+}
+
+// seedLock is the advisory lock key of Exclusive ("seeding" in ASCII).
+const seedLock = 0x73656564696e67
+
+// Exclusive implements academy.Admin with a session-level advisory lock
+// on the catalog shard.
+func (db *DB) Exclusive(ctx context.Context, fn func(ctx context.Context) error) error {
+	conn, err := db.catalog().Acquire(ctx)
+	if err != nil {
+		return dbErr("acquire lock connection", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(seedLock)); err != nil {
+		return dbErr("take seed lock", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(seedLock)); err != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx)) // closing releases the lock
+		}
+	}()
+	return fn(ctx)
 }

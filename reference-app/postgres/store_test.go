@@ -212,3 +212,33 @@ func TestCapacityBelowSeatsRefused(t *testing.T) {
 		t.Fatalf("lower capacity below seats: %v", err)
 	}
 }
+
+func TestExclusiveSerialises(t *testing.T) {
+	db := newDB(t, 1)
+	ctx := context.Background()
+	var inside, maxInside int32
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			err := db.Exclusive(ctx, func(context.Context) error {
+				mu.Lock()
+				inside++
+				maxInside = max(maxInside, inside)
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if maxInside != 1 {
+		t.Fatalf("%d callers inside Exclusive at once, want 1", maxInside)
+	}
+}
