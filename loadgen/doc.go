@@ -70,8 +70,8 @@
 // against the run, because the latency from the intended time still tells the truth about
 // what users would have seen. An OS timer wakes up to a millisecond late, so the loop sleeps
 // until its recent overshoot before the intended time and yields in a loop for the rest (tens
-// of microseconds per iteration; waits shorter than the overshoot are plain sleeps, so it never
-// spins a whole core). What delay remains is part of the measured lateness and, being counted
+// of microseconds per iteration; waits shorter than four overshoots are plain sleeps, so it
+// never spins more than a quarter of its time). What delay remains is part of the measured lateness and, being counted
 // from the intended time, makes latency err high, never low.
 //
 // # Stopping

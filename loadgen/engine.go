@@ -356,8 +356,9 @@ func (e *engine) schedule(ctx context.Context) {
 // late by up to a millisecond (the kernel's and Go's netpoller's granularity), which would add
 // to every latency measured from the intended time. It sleeps until its recent overshoot
 // (a moving average) before the intended time and yields the processor in a loop for the
-// rest, typically some tens of microseconds. Waits shorter than the overshoot (rates of a few
-// thousand a second) are plain sleeps, so the loop never spins a whole core.
+// rest, typically some tens of microseconds. Waits shorter than four times the overshoot
+// (rates above some hundreds a second, when the busy process wakes up more precisely anyway)
+// are plain sleeps, so the loop never spins more than a quarter of its time.
 type sleeper struct {
 	timer     *time.Timer
 	overshoot time.Duration
@@ -373,8 +374,9 @@ func newSleeper() *sleeper {
 func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration) bool {
 	rem := at - time.Since(start)
 	early := s.overshoot + spinMargin
+	spin := rem >= 4*early // spin for at most a quarter of the wait
 	d := rem
-	if rem > early {
+	if spin {
 		d = rem - early
 	}
 	if d > 0 {
@@ -388,7 +390,7 @@ func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration) 
 		over := min(max(time.Since(t0)-d, 0), 2*time.Millisecond)
 		s.overshoot += (over - s.overshoot) / 8
 	}
-	if rem <= early {
+	if !spin {
 		return true // a short wait: the sleep was all of it
 	}
 	for time.Since(start) < at {
