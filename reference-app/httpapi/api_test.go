@@ -4,10 +4,13 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/trendtactics/loadlab/reference-app/academy"
 	"github.com/trendtactics/loadlab/reference-app/httpapi"
@@ -320,6 +323,17 @@ func TestLiveJoin(t *testing.T) {
 	}
 	if r := e.do("GET", "/v1/live-sessions/"+id+"/ws?ticket=bogus", "", nil); r.status != http.StatusUnauthorized {
 		t.Fatalf("ws with a bad ticket: %d", r.status)
+	}
+	// The ticket opens the WebSocket through every middleware.
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/v1/live-sessions/"+id+"/ws?ticket="+url.QueryEscape(j.Ticket), nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var msg struct{ Type, Event string }
+	if err := ws.ReadJSON(&msg); err != nil || msg.Type != "presence" || msg.Event != "join" {
+		t.Fatalf("first message %+v, %v; want a presence join", msg, err)
 	}
 }
 
