@@ -44,6 +44,7 @@ type Config struct {
 type Lab struct {
 	cfg        Config
 	adminToken string
+	jwtSecret  string // shared by the replicas, so a token from one is good on all
 	client     *http.Client
 
 	db       *process
@@ -75,7 +76,7 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 	if len(cfg.Academy) == 0 {
 		return nil, errors.New("lab: no academy command")
 	}
-	l = &Lab{cfg: cfg, adminToken: randomToken(), client: &http.Client{Timeout: 30 * time.Second}}
+	l = &Lab{cfg: cfg, adminToken: randomToken(), jwtSecret: randomToken(), client: &http.Client{Timeout: 30 * time.Second}}
 	defer func() {
 		if err != nil {
 			l.Stop(context.WithoutCancel(ctx))
@@ -210,7 +211,7 @@ func (l *Lab) startReplicas(ctx context.Context) error {
 // replicaProcess describes replica i; its address is argv[len(Academy)+2].
 func (l *Lab) replicaProcess(i int, got *string) *process {
 	argv := append(clone(l.cfg.Academy), "serve", "--addr", "127.0.0.1:0", "--database-url", l.dbURL,
-		"--admin-token", l.adminToken, "--bcrypt-cost", "4")
+		"--admin-token", l.adminToken, "--jwt-secret", l.jwtSecret, "--bcrypt-cost", "4", "--no-seed")
 	if l.redisURL != "" {
 		argv = append(argv, "--redis-url", l.redisURL)
 	}

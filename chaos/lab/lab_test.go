@@ -1,0 +1,287 @@
+package lab_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/chaos/lab"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// academyBin is the academy binary the labs of this package start, built once in TestMain.
+var academyBin string
+
+func TestMain(m *testing.M) {
+	if os.Getenv("LAB_TEST_CHILD") == "1" {
+		os.Exit(childLab())
+	}
+	dir, err := os.MkdirTemp("", "labtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	academyBin = filepath.Join(dir, "academy")
+	out, err := exec.Command("go", "build", "-o", academyBin, "github.com/trendtactics/loadlab/cmd/academy").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build academy: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
+	t.Helper()
+	cfg.Academy = []string{academyBin}
+	if testing.Verbose() {
+		cfg.Log = os.Stderr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := lab.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Stop(context.Background()) })
+	return l
+}
+
+func get(t *testing.T, url string) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, time.Since(start)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start)
+}
+
+// login is a request that always reaches the database (a password check).
+func login(t *testing.T, base string) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	resp, err := http.Post(base+"/v1/sessions", "application/json",
+		strings.NewReader(`{"email":"student-1@academy.test","password":"password-1"}`))
+	if err != nil {
+		return 0, time.Since(start)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start)
+}
+
+func TestLabServesAndStopsClean(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 2, Cache: "redis", Seed: scenarios.LabSeed{Users: 20, Courses: 3, Seed: 7}})
+	for range 4 {
+		if code, _ := get(t, l.URL()+"/v1/courses"); code != 200 {
+			t.Fatalf("GET /v1/courses through the edge = %d, want 200", code)
+		}
+	}
+	if code, _ := login(t, l.URL()); code != 200 {
+		t.Fatalf("login of a seeded student = %d, want 200", code)
+	}
+	pids := l.PIDs()
+	if len(pids) < 4 {
+		t.Fatalf("PIDs() = %v, want postgres, redis and 2 replicas", pids)
+	}
+	url := l.URL()
+	l.Stop(context.Background())
+	for name, pid := range pids {
+		if alive(pid) {
+			t.Errorf("%s (pid %d) still alive after Stop", name, pid)
+		}
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Errorf("edge %s still answers after Stop", url)
+	}
+}
+
+func alive(pid int) bool {
+	// A zombie is not alive: look at the process state, not only at kill(0).
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] != "Z"
+}
+
+func fault(name, kind, target string, params map[string]string) *scenarios.Fault {
+	return &scenarios.Fault{Name: name, Kind: kind, Target: target, Params: params, Toxicity: 1}
+}
+
+func TestDatabaseDelayBeginsAndEnds(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "memory", Seed: scenarios.LabSeed{Users: 5, Courses: 1, Seed: 1}})
+	before := median(t, func() (int, time.Duration) { return login(t, l.URL()) })
+	inj, err := l.Resolve(fault("slow-db", "network.delay", "database", map[string]string{"latency": "50ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inj.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	during := median(t, func() (int, time.Duration) { return login(t, l.URL()) })
+	if err := inj.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after := median(t, func() (int, time.Duration) { return login(t, l.URL()) })
+	if during < before+50*time.Millisecond {
+		t.Errorf("login median %v before, %v during a 50ms database delay: want at least 50ms more", before, during)
+	}
+	if after > before+25*time.Millisecond {
+		t.Errorf("login median %v after the fault ended, %v before: the delay did not stop", after, before)
+	}
+}
+
+func median(t *testing.T, f func() (int, time.Duration)) time.Duration {
+	t.Helper()
+	var ds []time.Duration
+	for range 7 {
+		code, d := f()
+		if code != 200 {
+			t.Fatalf("status %d, want 200", code)
+		}
+		ds = append(ds, d)
+	}
+	for i := range ds {
+		for j := i + 1; j < len(ds); j++ {
+			if ds[j] < ds[i] {
+				ds[i], ds[j] = ds[j], ds[i]
+			}
+		}
+	}
+	return ds[len(ds)/2]
+}
+
+func TestReplicaKillFailsOverAndRestarts(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 2, Cache: "memory"})
+	inj, err := l.Resolve(&scenarios.Fault{Name: "kill", Kind: "process.kill", Target: "app", Mode: "one",
+		Params: map[string]string{"restart-after": "300ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inj.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if code, _ := get(t, l.URL()+"/healthz"); code != 200 {
+			t.Fatalf("request %d with one replica killed = %d, want 200 (failover to the other)", i, code)
+		}
+	}
+	if err := inj.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, pid := range l.PIDs() {
+		if !alive(pid) {
+			t.Errorf("%s not running after the kill fault was rolled back", name)
+		}
+	}
+}
+
+func TestHTTPAbortBeginsAndEnds(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 2, Cache: "memory", Seed: scenarios.LabSeed{Users: 5, Courses: 2, Seed: 1}})
+	inj, err := l.Resolve(fault("abort", "http.abort", "/v1/courses", map[string]string{"method": "GET", "status": "503"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inj.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if code, _ := get(t, l.URL()+"/v1/courses"); code != 503 {
+			t.Fatalf("GET /v1/courses during an abort fault = %d, want 503", code)
+		}
+	}
+	if err := inj.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, l.URL()+"/v1/courses"); code != 200 {
+		t.Fatalf("GET /v1/courses after the fault = %d, want 200", code)
+	}
+}
+
+func TestReplicaPauseStallsUntilResumed(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "memory"})
+	inj, err := l.Resolve(&scenarios.Fault{Name: "pause", Kind: "process.pause", Target: "app", Mode: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inj.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := http.Client{Timeout: 300 * time.Millisecond}
+	if _, err := c.Get(l.URL() + "/healthz"); err == nil {
+		t.Fatal("a paused replica answered")
+	}
+	if err := inj.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, l.URL()+"/healthz"); code != 200 {
+		t.Fatalf("after resume: %d, want 200", code)
+	}
+}
+
+// childLab is the body of a harness process that the test kills with SIGKILL: it starts a
+// lab, prints its children's pids, and waits to be killed.
+func childLab() int {
+	l, err := lab.Start(context.Background(), lab.Config{Replicas: 2, Cache: "redis", Academy: []string{os.Getenv("LAB_TEST_ACADEMY")}})
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	b, _ := json.Marshal(l.PIDs())
+	fmt.Println(string(b))
+	time.Sleep(time.Minute)
+	return 0
+}
+
+func TestKilledHarnessLeavesNothing(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LAB_TEST_CHILD=1", "LAB_TEST_ACADEMY="+academyBin)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child lab: %v", err)
+	}
+	var pids map[string]int
+	if err := json.Unmarshal([]byte(line), &pids); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child lab said %q", line)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for name, pid := range pids {
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if alive(pid) {
+			t.Errorf("%s (pid %d) outlived the killed harness", name, pid)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
