@@ -266,19 +266,25 @@ func TestOneHourHTMLSize(t *testing.T) {
 	t.Logf("one-hour report: %d bytes", len(out))
 }
 
-// BenchmarkRenderOneHour renders a one-hour result in every format.
+// BenchmarkRenderOneHour renders a one-hour result in every format (all), and in each.
 func BenchmarkRenderOneHour(b *testing.B) {
 	res := oneHour(b)
-	var size int
-	for b.Loop() {
-		size = 0
-		for _, f := range reports.Formats() {
-			var buf bytes.Buffer
-			if err := f.Write(&buf, res); err != nil {
-				b.Fatal(err)
+	render := func(b *testing.B, formats []reports.Format) {
+		var size int
+		for b.Loop() {
+			size = 0
+			for _, f := range formats {
+				var buf bytes.Buffer
+				if err := f.Write(&buf, res); err != nil {
+					b.Fatal(err)
+				}
+				size += buf.Len()
 			}
-			size += buf.Len()
 		}
+		b.ReportMetric(float64(size), "output-bytes")
 	}
-	b.ReportMetric(float64(size), "bytes/op-output")
+	b.Run("all", func(b *testing.B) { render(b, reports.Formats()) })
+	for _, f := range reports.Formats() {
+		b.Run(f.Name, func(b *testing.B) { render(b, []reports.Format{f}) })
+	}
 }

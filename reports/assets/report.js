@@ -1,7 +1,7 @@
 // report.js draws the charts of a loadlab HTML report with uPlot, from the data that
-// reports.WriteHTML embeds as window.LOADLAB. It marks the page for tests and tools:
-// <body data-charts-expected="N" data-charts="M" data-errors="[...]"> where M counts the
-// charts drawn so far and data-errors holds every error and console.error message.
+// reports.WriteHTML embeds as window.LOADLAB. It marks the page for tests and tools: the
+// body element gets data-charts-expected (N), data-charts (the charts drawn so far) and
+// data-errors (a JSON array of every error and console.error message).
 (function () {
   "use strict";
   var D = window.LOADLAB || {};
@@ -64,7 +64,11 @@
         values: function (u, vals) { return vals.map(fmtT); }
       },
       { label: yLabel, size: 60 }
-    ].concat(extraAxes || []);
+    ].concat(extraAxes || [{
+      // an empty right axis, so that every chart's plot area (and fault shading) lines up
+      side: 1, size: 60, label: " ", grid: { show: false }, ticks: { show: false }, stroke: "transparent",
+      values: function (u, vals) { return vals.map(function () { return ""; }); }
+    }]);
     var opts = {
       title: title,
       width: Math.max(320, el.clientWidth || 1000),
