@@ -99,7 +99,7 @@ func Academy() *Dashboard {
 	d.add(12, timeseries("Requests in flight by route",
 		"Requests being served at scrape time, per route. Beyond the admission bound (default 512) requests wait up to 50 ms, then get 503.",
 		"short",
-		q(fmt.Sprintf(`sum by (route) (academy_http_requests_in_flight{%s}) > 0`, sel), "{{route}}"),
+		q(fmt.Sprintf(`sum by (route) (academy_http_requests_in_flight{%s})`, sel), "{{route}}"),
 	))
 	d.add(12, timeseries("Injected HTTP faults per second",
 		"Requests affected by an /admin/faults fault (delay, abort, drop-write), as a chaos scenario injects them.",
