@@ -26,6 +26,11 @@ bench: build
 bench-soak: build
 	$(GO) run ./cmd/loadbench -loadgen $(BIN)/loadgen -vegeta $(BIN)/vegeta -soak 10m -soak-rate 2000
 
+# The main job: the enroll-spike scenario in a local lab (PostgreSQL, Redis, two academy
+# replicas, fault proxies), a database slowdown during a 10x spike, the verdict and the result.
+demo: build
+	$(BIN)/loadgen run scenarios/enroll-spike.yaml --out out/demo --report json,md,html --lab-log out/demo/lab.log
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 

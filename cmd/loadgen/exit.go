@@ -14,7 +14,7 @@ const (
 	exitThresholds   = 3   // at least one threshold failed
 	exitInvalidRun   = 4   // the generator could not hold the schedule: the run is invalid
 	exitVerification = 5   // verification of the data after the run failed (reserved)
-	exitRegression   = 6   // compare found a regression (reserved)
+	exitRegression   = 6   // compare found a regression
 	exitInterrupted  = 130 // interrupted by SIGINT or SIGTERM; the result is still written
 )
 
@@ -25,7 +25,7 @@ const exitCodesHelp = `Exit codes:
   3    thresholds failed
   4    invalid run: the generator could not hold the schedule
   5    verification failed (reserved)
-  6    regression found by compare (reserved)
+  6    regression found by compare
   130  interrupted (SIGINT/SIGTERM); the result is still written`
 
 // exitError carries an exit code out of a command. A nil err means the problem
