@@ -8,5 +8,6 @@
 // process runs as root the cluster runs as the unprivileged `postgres` user,
 // since PostgreSQL refuses to run as root. The postgres child carries
 // Pdeathsig=SIGKILL so it never outlives its parent, and Cluster.Stop stops
-// it and removes the directory.
+// it and removes the directory. A directory whose owner was killed before
+// it could call Stop is removed by the next Start (SweepStale).
 package pgtemp

@@ -60,7 +60,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "academy-pg-")
+	SweepStale()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create cluster directory: %w", err)
 	}
@@ -68,6 +69,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	fail := func(err error) (*Cluster, error) {
 		c.Stop()
 		return nil, err
+	}
+	if err := writeOwner(dir); err != nil {
+		return fail(fmt.Errorf("record cluster owner: %w", err))
 	}
 	if cred != nil {
 		if err := os.Chown(dir, uid, gid); err != nil {

@@ -1,9 +1,12 @@
 package pgtemp_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +71,56 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// A cluster whose owner was SIGKILLed leaves its directory; the next
+// Start (SweepStale) removes it, and keeps those of live owners.
+func TestSweepStaleRemovesDeadOwnersDirectories(t *testing.T) {
+	if _, err := pgtemp.FindBinDir(); errors.Is(err, pgtemp.ErrNotInstalled) {
+		t.Skip(err)
+	}
+	if os.Getenv("PGTEMP_CHILD") == "1" {
+		c, err := pgtemp.Start(context.Background(), pgtemp.Options{})
+		if err != nil {
+			os.Exit(3)
+		}
+		os.Stdout.WriteString(c.Dir() + "\n")
+		select {} // until killed
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestSweepStaleRemovesDeadOwnersDirectories$")
+	cmd.Env = append(os.Environ(), "PGTEMP_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child: %v", err)
+	}
+	dir := strings.TrimSpace(line)
+	mine, err := pgtemp.Start(context.Background(), pgtemp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Stop()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("live owner's directory removed: %v", err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("killed owner's directory vanished by itself? %v", err)
+	}
+	removed := pgtemp.SweepStale()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("stale directory %s not removed (removed %v)", dir, removed)
+	}
+	if _, err := os.Stat(mine.Dir()); err != nil {
+		t.Fatalf("sweep removed a live cluster: %v", err)
+	}
 }
