@@ -334,12 +334,11 @@ func durationParam(f *scenarios.Fault, name string, required bool) (time.Duratio
 	return d, nil
 }
 
-// byteParam reads a byte size ("64kb", "1MiB", "500") from a fault's params.
+// byteParam reads a byte size or rate ("64kb", "1MiB", "256kb/s") from a fault's params.
 func byteParam(f *scenarios.Fault, name string) (int64, error) {
-	v := f.Params[name]
-	n, err := scenarios.ParseByteSize(v)
-	if err != nil {
-		return 0, fmt.Errorf("params.%s: %w", name, err)
+	n, err := scenarios.ParseByteRate(f.Params[name])
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("params.%s: %q is not a positive byte size or rate", name, f.Params[name])
 	}
 	return n, nil
 }

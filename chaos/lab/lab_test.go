@@ -285,3 +285,32 @@ func TestKilledHarnessLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabasePauseStallsUntilResumed(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "memory", Seed: scenarios.LabSeed{Users: 5, Courses: 1, Seed: 1}})
+	if code, _ := login(t, l.URL()); code != 200 {
+		t.Fatalf("login before the fault = %d", code)
+	}
+	inj, err := l.Resolve(&scenarios.Fault{Name: "pause-db", Kind: "process.pause", Target: "database"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inj.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := http.Client{Timeout: 500 * time.Millisecond}
+	resp, err := c.Post(l.URL()+"/v1/sessions", "application/json",
+		strings.NewReader(`{"email":"student-2@academy.test","password":"password-2"}`))
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("a login succeeded while the database was paused")
+		}
+	}
+	if err := inj.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := login(t, l.URL()); code != 200 {
+		t.Fatalf("login after the database resumed = %d, want 200", code)
+	}
+}

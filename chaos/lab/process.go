@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,6 +54,7 @@ func (p *process) start(ctx context.Context) error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	p.cmd = cmd
+	fmt.Fprintf(p.log, "lab: started %s pid %d\n", p.name, cmd.Process.Pid)
 	done := make(chan struct{})
 	p.done = done
 	readyc := make(chan struct{})
@@ -96,8 +99,12 @@ func (p *process) signalLocked(sig syscall.Signal) error {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return fmt.Errorf("%s is not running", p.name)
 	}
-	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal %s to %s: %w", sig, p.name, err)
+	// The child's own group first, then the groups its descendants made for themselves
+	// (the throwaway PostgreSQL puts its postmaster and backends in a group of their own).
+	for _, pgid := range append([]int{p.cmd.Process.Pid}, descendantGroups(p.cmd.Process.Pid)...) {
+		if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("signal %s to %s: %w", sig, p.name, err)
+		}
 	}
 	switch sig {
 	case syscall.SIGSTOP:
@@ -169,6 +176,56 @@ func (p *process) pid() int {
 		return 0
 	}
 	return p.cmd.Process.Pid
+}
+
+// descendantGroups returns the process groups, other than pid's own, of pid's descendants,
+// read from /proc.
+func descendantGroups(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	type proc struct{ ppid, pgid int }
+	procs := map[int]proc{}
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		pgid, _ := strconv.Atoi(f[2])
+		procs[n] = proc{ppid, pgid}
+	}
+	var groups []int
+	seen := map[int]bool{pid: true}
+	frontier := []int{pid}
+	for len(frontier) > 0 {
+		parent := frontier[0]
+		frontier = frontier[1:]
+		for n, pr := range procs {
+			if pr.ppid == parent && !seen[n] {
+				seen[n] = true
+				frontier = append(frontier, n)
+				if pr.pgid != pid && !slices.Contains(groups, pr.pgid) {
+					groups = append(groups, pr.pgid)
+				}
+			}
+		}
+	}
+	return groups
 }
 
 // prefixWriter writes each complete line prefixed with the child's name. exec.Cmd copies the
