@@ -116,6 +116,7 @@ func TestFaultGaugeIsWhatChaosExports(t *testing.T) {
 // scraped from their /metrics during a live run (recorded series excepted: they are the
 // rules' own output, whose expressions are checked in turn).
 func TestQueriesNameExportedMetrics(t *testing.T) {
+	t.Parallel()
 	s := liveStack(t)
 	e := exported{}
 	e.add(s.academyMetrics)

@@ -28,11 +28,13 @@ func runPromtool(t *testing.T, args ...string) {
 
 // TestPromtoolCheckConfig checks prometheus.yml, and with it the rule files it names.
 func TestPromtoolCheckConfig(t *testing.T) {
+	t.Parallel()
 	runPromtool(t, "check", "config", "prometheus.yml")
 }
 
 // TestPromtoolCheckRules checks the rule file on its own (syntax, PromQL, duplicate names).
 func TestPromtoolCheckRules(t *testing.T) {
+	t.Parallel()
 	runPromtool(t, "check", "rules", filepath.Join("rules", "slo.rules.yml"))
 }
 
@@ -40,5 +42,6 @@ func TestPromtoolCheckRules(t *testing.T) {
 // burnt 100x, 20x and 10x too fast, stay quiet on budget, reset after a burst, and ignore
 // probes and WebSockets.
 func TestPromtoolRuleUnitTests(t *testing.T) {
+	t.Parallel()
 	runPromtool(t, "test", "rules", filepath.Join("rules", "slo.rules.test.yml"))
 }
