@@ -15,8 +15,8 @@ const (
 )
 
 // SLORequests selects the academy's API requests that the SLOs judge: every route except the
-// operations endpoints (scrapes and probes) and the live-class WebSocket, whose "duration" is
-// the length of a connection.
+// operations endpoints (scrapes and probes) and the live-class WebSocket handshake, which
+// opens a connection rather than answering an API call.
 const SLORequests = `route!~"GET /(metrics|healthz|readyz)|.*/ws"`
 
 // latencyBucket is the histogram bucket of the latency threshold; it must be one of the

@@ -84,3 +84,18 @@ func TestProvisioningFindsDashboards(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeNamesEveryPanel keeps README.md's panel tables in step with the dashboards.
+func TestReadmeNamesEveryPanel(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range dashboards.Dashboards() {
+		for _, p := range d.Panels {
+			if !bytes.Contains(readme, []byte("| "+p.Title+" |")) {
+				t.Errorf("README.md does not describe %s panel %q", name, p.Title)
+			}
+		}
+	}
+}

@@ -42,7 +42,7 @@ func LoadRun() *Dashboard {
 		q(fmt.Sprintf(`histogram_quantile(0.999, sum by (le) (rate(loadgen_request_duration_seconds_bucket{%s}[$__rate_interval])))`, sel), "p99.9"),
 	).withLine(LatencyThreshold))
 	d.add(12, timeseries("Service time percentiles",
-		"Latency from the actual send time: what the server and network took. Far below the CO-corrected latency means requests queued in the generator.",
+		"Latency from the actual send time: what the server and network took. Where the CO-corrected latency is far above it, requests waited for their turn: the schedule slipped.",
 		"s",
 		q(fmt.Sprintf(`histogram_quantile(0.5, sum by (le) (rate(loadgen_service_time_seconds_bucket{%s}[$__rate_interval])))`, sel), "p50"),
 		q(fmt.Sprintf(`histogram_quantile(0.9, sum by (le) (rate(loadgen_service_time_seconds_bucket{%s}[$__rate_interval])))`, sel), "p90"),
