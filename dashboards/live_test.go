@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/trendtactics/loadlab/dashboards"
+	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 )
 
 // The live tests share one stack, started on first use and stopped by TestMain: a real
@@ -67,6 +68,10 @@ func liveStack(t *testing.T) *stack {
 		t.Skip("-short: skipping the tests that build and run the academy, loadgen and Prometheus")
 	}
 	live.once.Do(func() {
+		if _, err := pgtemp.FindBinDir(); errors.Is(err, pgtemp.ErrNotInstalled) {
+			live.skip = "the academy needs PostgreSQL: " + err.Error()
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 		defer cancel()
 		live.err = live.start(ctx)
