@@ -10,7 +10,7 @@ import (
 
 // TestShippedScenarios loads every scenario shipped next to the package.
 func TestShippedScenarios(t *testing.T) {
-	files, err := filepath.Glob("*.yaml")
+	files, err := globAll("*.yaml", "faults/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped scenarios: %v", err)
 	}
@@ -25,4 +25,17 @@ func TestShippedScenarios(t *testing.T) {
 			}
 		})
 	}
+}
+
+// globAll returns the files matching any of the patterns.
+func globAll(patterns ...string) ([]string, error) {
+	var all []string
+	for _, p := range patterns {
+		m, err := filepath.Glob(p)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, m...)
+	}
+	return all, nil
 }
