@@ -210,9 +210,6 @@ func (l *Lab) processFault(f *scenarios.Fault, sub string) (chaos.Injector, erro
 		}
 	case "database":
 		pf.procs = []*process{l.db}
-		if pf.kill {
-			return nil, errors.New("process.kill on the database is not supported by the local lab yet (its throwaway cluster would lose its data); use process.pause or network.down")
-		}
 	case "cache":
 		if l.redis == nil {
 			return nil, errors.New("target cache needs `cache: redis` in the lab")

@@ -12,7 +12,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +51,7 @@ type Lab struct {
 	client     *http.Client
 
 	db       *process
+	dbDir    string
 	dbURL    string // through the database proxy
 	redis    *process
 	redisURL string // through the cache proxy
@@ -137,7 +141,15 @@ func (l *Lab) newProxy(name string, upstreams []string) (*proxy.Proxy, error) {
 }
 
 func (l *Lab) startDatabase(ctx context.Context) error {
-	l.db = &process{name: "postgres", argv: append(clone(l.cfg.Academy), "postgres"), log: l.cfg.Log,
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	// A directory and port of its own, so that a killed database restarts with its data at
+	// the same address; durable, so that the kill loses no acknowledged commit.
+	l.dbDir = filepath.Join(os.TempDir(), "loadlab-db-"+randomToken()[:12])
+	l.db = &process{name: "postgres", log: l.cfg.Log,
+		argv:  append(clone(l.cfg.Academy), "postgres", "--dir", l.dbDir, "--port", strconv.Itoa(port), "--durable"),
 		ready: func(line string) bool { return strings.HasPrefix(line, "DATABASE_URL=") }}
 	var raw string
 	ready := l.db.ready
@@ -301,6 +313,9 @@ func (l *Lab) Stop(ctx context.Context) error {
 			if p != nil {
 				p.stop(15 * time.Second)
 			}
+		}
+		if l.dbDir != "" {
+			os.RemoveAll(l.dbDir) // the database removes it when it stops; this is for one that could not
 		}
 	})
 	return nil

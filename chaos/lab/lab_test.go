@@ -314,3 +314,51 @@ func TestDatabasePauseStallsUntilResumed(t *testing.T) {
 		t.Fatalf("login after the database resumed = %d, want 200", code)
 	}
 }
+
+func TestDatabaseKillRestartsWithItsData(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "memory", Seed: scenarios.LabSeed{Users: 5, Courses: 1, Seed: 1}})
+	// A registration is a write that must survive the kill.
+	resp, err := http.Post(l.URL()+"/v1/users", "application/json",
+		strings.NewReader(`{"email":"durable@academy.test","password":"durable-password","name":"Durable"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("register = %d, want 201", resp.StatusCode)
+	}
+	inj, err := l.Resolve(&scenarios.Fault{Name: "kill-db", Kind: "process.kill", Target: "database",
+		Params: map[string]string{"restart-after": "500ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inj.Inject(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := http.Client{Timeout: 2 * time.Second}
+	if resp, err := c.Post(l.URL()+"/v1/sessions", "application/json",
+		strings.NewReader(`{"email":"durable@academy.test","password":"durable-password"}`)); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("a login succeeded while the database was down")
+		}
+	}
+	if err := inj.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.Post(l.URL()+"/v1/sessions", "application/json",
+			strings.NewReader(`{"email":"durable@academy.test","password":"durable-password"}`))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the user registered before the kill cannot log in after the restart: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -101,7 +101,9 @@ func (p *process) signalLocked(sig syscall.Signal) error {
 	}
 	// The child's own group first, then the groups its descendants made for themselves
 	// (the throwaway PostgreSQL puts its postmaster and backends in a group of their own).
-	for _, pgid := range append([]int{p.cmd.Process.Pid}, descendantGroups(p.cmd.Process.Pid)...) {
+	// The groups are read before any signal: a killed child's descendants are re-parented.
+	groups := append(descendantGroups(p.cmd.Process.Pid), p.cmd.Process.Pid)
+	for _, pgid := range groups {
 		if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("signal %s to %s: %w", sig, p.name, err)
 		}
@@ -126,8 +128,20 @@ func (p *process) killLocked() {
 	if p.cmd == nil {
 		return
 	}
+	desc := descendants(p.cmd.Process.Pid)
 	p.signalLocked(syscall.SIGKILL)
 	<-p.done
+	// Wait until the descendants are gone too (re-parented, they are reaped by init): a
+	// PostgreSQL restarted in the same directory refuses to start while the old postmaster exists.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range desc {
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 // running reports whether the child is alive (not yet reaped).
@@ -178,12 +192,24 @@ func (p *process) pid() int {
 	return p.cmd.Process.Pid
 }
 
-// descendantGroups returns the process groups, other than pid's own, of pid's descendants,
-// read from /proc.
+// descendantGroups returns the process groups, other than pid's own, of pid's descendants.
 func descendantGroups(pid int) []int {
+	_, groups := walkDescendants(pid)
+	return groups
+}
+
+// descendants returns the pids of pid's descendants.
+func descendants(pid int) []int {
+	pids, _ := walkDescendants(pid)
+	return pids
+}
+
+// walkDescendants reads /proc for pid's descendants and the process groups, other than
+// pid's own, they belong to.
+func walkDescendants(pid int) (pids, groups []int) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	type proc struct{ ppid, pgid int }
 	procs := map[int]proc{}
@@ -209,7 +235,6 @@ func descendantGroups(pid int) []int {
 		pgid, _ := strconv.Atoi(f[2])
 		procs[n] = proc{ppid, pgid}
 	}
-	var groups []int
 	seen := map[int]bool{pid: true}
 	frontier := []int{pid}
 	for len(frontier) > 0 {
@@ -219,13 +244,14 @@ func descendantGroups(pid int) []int {
 			if pr.ppid == parent && !seen[n] {
 				seen[n] = true
 				frontier = append(frontier, n)
+				pids = append(pids, n)
 				if pr.pgid != pid && !slices.Contains(groups, pr.pgid) {
 					groups = append(groups, pr.pgid)
 				}
 			}
 		}
 	}
-	return groups
+	return pids, groups
 }
 
 // prefixWriter writes each complete line prefixed with the child's name. exec.Cmd copies the

@@ -86,13 +86,19 @@ func newSeed(e *env) *cobra.Command {
 func newPostgres(e *env) *cobra.Command {
 	var shards int
 	var name string
+	var opts pgtemp.Options
 	cmd := &cobra.Command{
 		Use:   "postgres",
 		Short: "Start a throwaway PostgreSQL, print DATABASE_URL=... and run until SIGINT/SIGTERM",
 		Long: `Starts a throwaway PostgreSQL cluster on a free loopback port, creates the
 database(s), prints one line DATABASE_URL=postgres://... on stdout (with --shards N,
 a comma-separated list of N URLs) and runs until interrupted; then it stops the
-server and removes its directory.`,
+server and removes its directory.
+
+With --dir, a cluster already in that directory (left by a postgres that was killed)
+is started again with its data, on --port: the local lab restarts a killed database
+this way. --durable acknowledges commits only once their WAL reached the OS, so a
+killed server loses no acknowledged write.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if shards < 1 || shards > 64 {
@@ -105,7 +111,8 @@ server and removes its directory.`,
 					dbs = append(dbs, fmt.Sprintf("%s_%d", name, i))
 				}
 			}
-			c, err := pgtemp.Start(cmd.Context(), pgtemp.Options{Databases: dbs})
+			opts.Databases = dbs
+			c, err := pgtemp.Start(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -122,5 +129,8 @@ server and removes its directory.`,
 	}
 	cmd.Flags().IntVar(&shards, "shards", 1, "number of databases (shards) to create")
 	cmd.Flags().StringVar(&name, "database", "academy", "database name (with --shards N: NAME_0 .. NAME_N-1)")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "cluster directory (default: a new temporary one); an existing cluster there is restarted with its data")
+	cmd.Flags().IntVar(&opts.Port, "port", 0, "port to listen on (default: a free one)")
+	cmd.Flags().BoolVar(&opts.Durable, "durable", false, "synchronous_commit=on: no acknowledged commit is lost when the server is killed")
 	return cmd
 }

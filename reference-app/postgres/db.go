@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -96,7 +98,9 @@ func dbErr(op string, err error) error {
 	}
 	var ne net.Error
 	var ce *pgconn.ConnectError
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) ||
+		// A connection that died mid-query (the server was killed or restarted).
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) {
 		return &academy.Error{Kind: academy.KindUnavailable, Code: "database_unavailable", Message: op, Err: err}
 	}
 	var pe *pgconn.PgError

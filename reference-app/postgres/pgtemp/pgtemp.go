@@ -32,6 +32,17 @@ type Options struct {
 	MaxConnections int
 	// Logf, when set, receives the server's log output line by line.
 	Logf func(format string, args ...any)
+	// Dir, when set, is the cluster's directory instead of a new temporary one. A cluster
+	// already in it (left by a process that was killed) is started again as it is, with its
+	// data: the local lab restarts a killed database this way. Stop still removes it.
+	Dir string
+	// Port, when set, is the port to listen on instead of a free one (a restarted cluster
+	// keeps its address).
+	Port int
+	// Durable turns synchronous_commit on, so that a commit is acknowledged only once its
+	// WAL has reached the operating system: a killed server then loses no acknowledged
+	// write. (fsync stays off: the machine itself does not crash in a test.)
+	Durable bool
 }
 
 // Cluster is a running throwaway cluster. Its methods are safe for
@@ -60,10 +71,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	SweepStale()
-	dir, err := os.MkdirTemp("", dirPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("create cluster directory: %w", err)
+	dir, existing := opts.Dir, false
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create cluster directory: %w", err)
+		}
+		_, err := os.Stat(filepath.Join(dir, "data", "PG_VERSION"))
+		existing = err == nil
+	} else {
+		SweepStale()
+		dir, err = os.MkdirTemp("", dirPrefix)
+		if err != nil {
+			return nil, fmt.Errorf("create cluster directory: %w", err)
+		}
 	}
 	c := &Cluster{dir: dir, done: make(chan struct{})}
 	fail := func(err error) (*Cluster, error) {
@@ -79,6 +99,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	data := filepath.Join(dir, "data")
+	if existing {
+		// A restart: the data is there; only the server is started again.
+		if err := c.startServer(ctx, bin, data, opts.Port, cred, opts); err != nil {
+			return fail(err)
+		}
+		return c, nil
+	}
 	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
 		"-D", data, "-U", "postgres", "--auth=trust", "--no-locale", "-E", "UTF8", "--no-sync")
 	initdb.Dir = dir
@@ -90,9 +117,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// server's bind: retry a few times.
 	var startErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return fail(err)
+		port := opts.Port
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				return fail(err)
+			}
 		}
 		startErr = c.startServer(ctx, bin, data, port, cred, opts)
 		if startErr == nil {
@@ -119,7 +148,7 @@ func (c *Cluster) startServer(ctx context.Context, bin, data string, port int, c
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories="+c.dir,
 		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
+		"-c", "synchronous_commit="+map[bool]string{true: "on", false: "off"}[opts.Durable],
 		"-c", "full_page_writes=off",
 		"-c", "max_connections="+strconv.Itoa(opts.MaxConnections),
 		"-c", "shared_buffers=128MB",
