@@ -86,6 +86,9 @@ func NewTimeline(faults []*scenarios.Fault, r Resolver, reg prometheus.Registere
 // every fault has ended or ctx is done; either way nothing it started is left active.
 // The first injection error is returned after rollback; the other faults still run.
 func (t *Timeline) Run(ctx context.Context, start time.Time) error {
+	t.mu.Lock()
+	t.start = start
+	t.mu.Unlock()
 	var wg sync.WaitGroup
 	errc := make(chan error, len(t.items))
 	for _, it := range t.items {
@@ -116,13 +119,16 @@ func (t *Timeline) runOne(ctx context.Context, start time.Time, it item) error {
 	t.mu.Lock()
 	t.live[f.Name] = it.inj
 	t.mu.Unlock()
+	// The fault takes effect as its injection begins (a kill is immediate; waiting for the
+	// processes to be gone takes longer): the start event carries that time.
+	began := time.Since(start)
 	err := it.inj.Inject(ctx)
 	if err != nil {
 		t.record(start, "fault.error", f.Name, err.Error())
 		t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
 		return fmt.Errorf("inject fault %q: %w", f.Name, err)
 	}
-	t.record(start, "fault.start", f.Name, describe(f))
+	t.recordAt(began, "fault.start", f.Name, describe(f))
 	t.setActive(f, 1)
 	sleepUntil(ctx, start.Add(f.At+f.Duration))
 	return t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
@@ -181,11 +187,17 @@ func (t *Timeline) Events() []Event {
 
 func (t *Timeline) record(start time.Time, kind, fault, detail string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.start.IsZero() {
 		t.start = start
 	}
-	t.events = append(t.events, Event{At: time.Since(start), Kind: kind, Fault: fault, Detail: detail})
+	t.mu.Unlock()
+	t.recordAt(time.Since(start), kind, fault, detail)
+}
+
+func (t *Timeline) recordAt(at time.Duration, kind, fault, detail string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events = append(t.events, Event{At: at, Kind: kind, Fault: fault, Detail: detail})
 }
 
 func (t *Timeline) startTime() time.Time {
