@@ -335,6 +335,34 @@ func TestLiveJoin(t *testing.T) {
 	if err := ws.ReadJSON(&msg); err != nil || msg.Type != "presence" || msg.Event != "join" {
 		t.Fatalf("first message %+v, %v; want a presence join", msg, err)
 	}
+
+	// Progress in a lesson of the session's course is pushed to the session.
+	tok := e.token(student(1), academy.RoleStudent)
+	course := ls.LiveSessions[0].CourseID.String()
+	if r := e.do("POST", "/v1/courses/"+course+"/enrollments", tok, nil); r.status != http.StatusCreated && r.status != http.StatusOK {
+		t.Fatalf("enroll: %d %s", r.status, r.body)
+	}
+	var lessons struct {
+		Lessons []struct {
+			ID string `json:"id"`
+		} `json:"lessons"`
+	}
+	e.do("GET", "/v1/courses/"+course+"/lessons", tok, nil).json(t, &lessons)
+	if len(lessons.Lessons) == 0 {
+		t.Fatal("the seeded course has no lessons")
+	}
+	if r := e.do("PUT", "/v1/lessons/"+lessons.Lessons[0].ID+"/progress", tok, map[string]any{"percent": 40}); r.status != http.StatusOK {
+		t.Fatalf("progress: %d %s", r.status, r.body)
+	}
+	var push struct {
+		Type string
+		Data struct {
+			Percent int `json:"percent"`
+		}
+	}
+	if err := ws.ReadJSON(&push); err != nil || push.Type != "progress" || push.Data.Percent != 40 {
+		t.Fatalf("after a progress update the session got %+v, %v; want a progress push of 40%%", push, err)
+	}
 }
 
 // TestShutdownDrainsInFlight: requests in flight when Shutdown starts all

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/trendtactics/loadlab/reference-app/academy"
+	"github.com/trendtactics/loadlab/reference-app/live"
 )
 
 // ---- operations ----
@@ -318,8 +319,27 @@ func (s *server) handleSetProgress(w http.ResponseWriter, r *http.Request, p aca
 	if err != nil {
 		return err
 	}
+	s.pushProgress(r, lp)
 	writeJSON(w, http.StatusOK, lp)
 	return nil
+}
+
+// pushProgress tells the live sessions of the lesson's course that a student progressed.
+// It is best effort: a failure to list the sessions costs the push, never the update.
+func (s *server) pushProgress(r *http.Request, lp academy.LessonProgress) {
+	if s.deps.Live == nil {
+		return
+	}
+	sessions, err := s.svc.LiveSessions(r.Context())
+	if err != nil {
+		s.log.WarnContext(r.Context(), "progress push: list live sessions", "err", err)
+		return
+	}
+	for _, ls := range sessions {
+		if ls.CourseID == lp.CourseID {
+			s.deps.Live.Publish(ls.ID.String(), live.Message{Type: "progress", User: lp.UserID.String(), Data: lp})
+		}
+	}
 }
 
 func (s *server) handleCourseProgress(w http.ResponseWriter, r *http.Request, p academy.Principal) error {

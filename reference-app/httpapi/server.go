@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trendtactics/loadlab/reference-app/academy"
+	"github.com/trendtactics/loadlab/reference-app/live"
 )
 
 // LiveHub is what the API needs from the live-class hub (reference-app/live).
@@ -20,6 +21,8 @@ type LiveHub interface {
 	Issue(sessionID, userID string, capacity int) (ticket string, expires time.Time, err error)
 	// ServeWS upgrades to a WebSocket after checking ?ticket=.
 	ServeWS(w http.ResponseWriter, r *http.Request, sessionID string)
+	// Publish pushes msg to every client of sessionID (progress pushes).
+	Publish(sessionID string, msg live.Message)
 }
 
 // VideoLibrary serves HLS playlists and segments (reference-app/video).
