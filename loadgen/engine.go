@@ -54,6 +54,8 @@ type Options struct {
 	Every func(elapsed time.Duration, snap *Result) (stop bool, reason string)
 	// MaxLateness overrides DefaultMaxLateness.
 	MaxLateness time.Duration
+	// Writes, when set, records every request marked `write:` with its outcome (writes.go).
+	Writes *WriteLog
 
 	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
 	slowDispatch time.Duration
@@ -541,6 +543,7 @@ func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iter
 	}
 	end := time.Since(e.start)
 	s.latency, s.service = end-origin, end-sendAt
+	e.recordWrite(st.req, req, sendAt, int(s.code))
 	if err != nil {
 		if ctx.Err() != nil { // the run was stopped: not a measurement of the target
 			e.cancelled.Add(1)

@@ -37,6 +37,54 @@ type Result struct {
 	Faults []FaultResult `json:"faults,omitempty"`
 	// StopReason says why the load stopped before its end (Options.Every asked to stop).
 	StopReason string `json:"stop_reason,omitempty"`
+	// Verification is what the data looked like after the run (the scenario's verify: list);
+	// nil when the scenario verifies nothing or the run was interrupted.
+	Verification *VerificationResult `json:"verification,omitempty"`
+}
+
+// VerificationResult is the check of the data after the run, as Jepsen's set checker.
+type VerificationResult struct {
+	Pass bool `json:"pass"`
+	// Source is where the state was read: "database" or "api".
+	Source string `json:"source"`
+	// Error, when set, says why the state could not be read; the verification then fails.
+	Error string `json:"error,omitempty"`
+	// ReadyAfterS is how long after the load the service answered /readyz 200 again.
+	ReadyAfterS float64 `json:"ready_after_s"`
+	// Writes counts the recorded writes by outcome.
+	Writes WriteCounts          `json:"writes"`
+	Checks []VerificationCheck `json:"checks"`
+}
+
+// WriteCounts counts recorded writes by outcome.
+type WriteCounts struct {
+	Total   int `json:"total"`
+	OK      int `json:"ok"`
+	Failed  int `json:"failed"`
+	Unknown int `json:"unknown"`
+	// Unrecorded writes exceeded the write log's bound: not checked.
+	Unrecorded uint64 `json:"unrecorded,omitempty"`
+}
+
+// VerificationCheck is one named verification (enrollments-durable, seats-never-oversold,
+// progress-monotonic) with its counts.
+type VerificationCheck struct {
+	Name string `json:"name"`
+	Pass bool   `json:"pass"`
+	// Set checker counts (enrollments-durable): lost = acknowledged and missing; unexpected =
+	// present but never attempted; recovered = unknown outcome and present; duplicated = more
+	// than one row for a user and course, or one idempotency key applied twice.
+	Lost       int `json:"lost"`
+	Unexpected int `json:"unexpected"`
+	Recovered  int `json:"recovered"`
+	Duplicated int `json:"duplicated"`
+	// Violations counts invariant breaches (courses over capacity, counters out of step, ...).
+	Violations int `json:"violations"`
+	// Checked is how many items the check looked at (writes, courses, progress rows).
+	Checked int    `json:"checked"`
+	Detail  string `json:"detail,omitempty"`
+	// Samples are up to five offending keys or rows, for a person to look up.
+	Samples []string `json:"samples,omitempty"`
 }
 
 // RequestStats are the figures of one request name (or of all requests, for Total).

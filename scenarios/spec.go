@@ -82,6 +82,9 @@ type Request struct {
 	Body    *Template     // raw body, or the JSON body rendered from a templated YAML value
 	Timeout time.Duration // filled from Defaults.Timeout when the request sets none
 	Expect  *Expect       // nil: any 2xx or 3xx passes
+	// Write marks a request whose effect the verification after the run checks
+	// ("enrollment"; "" for requests that are not recorded as writes). See WriteKinds.
+	Write string `json:",omitempty"`
 }
 
 // Expect is what a response must satisfy to count as a passed check.

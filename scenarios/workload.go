@@ -202,7 +202,7 @@ func knownMethods() []string {
 }
 
 func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope) *Request {
-	f, ok := l.mapping(n, path, "method", "url", "headers", "body", "json", "timeout", "expect")
+	f, ok := l.mapping(n, path, "method", "url", "headers", "body", "json", "timeout", "expect", "write")
 	if !ok {
 		return nil
 	}
@@ -266,6 +266,9 @@ func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope)
 	}
 	if n := f.get("expect"); n != nil {
 		r.Expect = l.expect(n, join(path, "expect"))
+	}
+	if n := f.get("write"); n != nil {
+		r.Write = l.write(n, join(path, "write"), r)
 	}
 	return r
 }
