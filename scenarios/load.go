@@ -397,7 +397,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func (l *loader) spec(root *yaml.Node) *Spec {
 	s := &Spec{}
 	f, ok := l.mapping(root, "", "version", "name", "description", "target", "defaults", "data",
-		"workload", "load", "thresholds", "faults", "verify")
+		"workload", "load", "thresholds", "faults", "verify", "probe")
 	if !ok {
 		return s
 	}
@@ -435,6 +435,10 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 	l.names = map[string]bool{}
 	if n := l.require(f, "workload"); n != nil {
 		s.Workload = l.workload(n, s.Defaults)
+		l.kindSteps(n, s.Workload)
+	}
+	if n := f.get("probe"); n != nil {
+		s.Probe = l.probe(n, s.Defaults)
 	}
 	if n := l.require(f, "load"); n != nil {
 		s.Load = l.load(n)
@@ -450,6 +454,7 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 	if n := f.get("verify"); n != nil {
 		s.Verify = l.verify(n)
 	}
+	l.checkUptime(s)
 	return s
 }
 

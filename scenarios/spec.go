@@ -21,6 +21,8 @@ type Spec struct {
 	Thresholds []*Threshold // in file order
 	Faults     []*Fault
 	Verify     []string
+	// Probe is the uptime probe run beside the load (nil: none).
+	Probe *Probe `json:",omitempty"`
 
 	// Path is the file the spec was loaded from ("" for LoadBytes without a name).
 	Path string
@@ -85,6 +87,12 @@ type Request struct {
 	// Write marks a request whose effect the verification after the run checks
 	// ("enrollment"; "" for requests that are not recorded as writes). See WriteKinds.
 	Write string `json:",omitempty"`
+	// Kind is "" for a plain HTTP request, or page, video or websocket (see kinds.go);
+	// the options of the kind are set, the others nil.
+	Kind      string            `json:",omitempty"`
+	Page      *PageOptions      `json:",omitempty"`
+	Video     *VideoOptions     `json:",omitempty"`
+	WebSocket *WebSocketOptions `json:",omitempty"`
 }
 
 // Expect is what a response must satisfy to count as a passed check.

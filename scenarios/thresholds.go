@@ -13,7 +13,7 @@ import (
 
 // Metrics lists the metrics a threshold may name.
 func Metrics() []string {
-	return []string{"latency", "service_time", "errors", "checks", "availability", "throughput"}
+	return []string{"latency", "service_time", "errors", "checks", "availability", "throughput", "uptime"}
 }
 
 // metricAggregations lists the aggregations each metric allows.
@@ -21,7 +21,7 @@ func metricAggregations(metric string) []string {
 	switch metric {
 	case "latency", "service_time":
 		return []string{"p", "avg", "min", "max", "med"}
-	case "errors", "checks", "availability", "throughput":
+	case "errors", "checks", "availability", "throughput", "uptime":
 		return []string{"rate", "count"}
 	}
 	return nil

@@ -88,7 +88,7 @@ func TestThresholdErrors(t *testing.T) {
 		{"latency{request}", "avg < 1s", `bad tag "request", want tag:value`},
 		{"latency{request:enroll,request:login}", "avg < 1s", `duplicate tag "request"`},
 		{"latency{}", "avg < 1s", `empty tag list in "latency{}"`},
-		{"p99", "avg < 1s", `unknown metric "p99", want one of latency, service_time, errors, checks, availability, throughput`},
+		{"p99", "avg < 1s", `unknown metric "p99", want one of latency, service_time, errors, checks, availability, throughput, uptime`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+" "+tt.expr, func(t *testing.T) {

@@ -202,7 +202,7 @@ func knownMethods() []string {
 }
 
 func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope) *Request {
-	f, ok := l.mapping(n, path, "method", "url", "headers", "body", "json", "timeout", "expect", "write")
+	f, ok := l.mapping(n, path, requestFields("method", "url", "headers", "body", "json", "timeout", "expect", "write")...)
 	if !ok {
 		return nil
 	}
@@ -270,6 +270,7 @@ func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope)
 	if n := f.get("write"); n != nil {
 		r.Write = l.write(n, join(path, "write"), r)
 	}
+	l.requestKind(f, path, r, sc)
 	return r
 }
 
