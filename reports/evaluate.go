@@ -33,7 +33,8 @@ const (
 
 // Verdict returns the verdict of an evaluated result: INTERRUPTED if the run was
 // interrupted, else INVALID if the generator was not valid (never PASS), else FAIL
-// if any threshold failed, else PASS. It reads res.Thresholds: call it after Evaluate.
+// if any threshold failed or the verification of the data failed, else PASS. It reads
+// res.Thresholds and res.Verification: call it after Evaluate and the verification.
 func Verdict(res *loadgen.Result) string {
 	switch {
 	case res.Interrupted:
@@ -41,10 +42,8 @@ func Verdict(res *loadgen.Result) string {
 	case !res.Generator.Valid:
 		return Invalid
 	}
-	for _, t := range res.Thresholds {
-		if !t.Pass {
-			return Fail
-		}
+	if thresholdsFailed(res) > 0 || VerificationFailed(res) {
+		return Fail
 	}
 	return Pass
 }

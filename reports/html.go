@@ -103,7 +103,7 @@ const htmlTemplate = `<!DOCTYPE html>
 <table>
 <tr><th>fault</th><th>kind</th><th>target</th><th>from</th><th>to</th><th>recovery</th></tr>
 {{range .Faults}}<tr><td><code>{{.Name}}</code></td><td><code>{{.Kind}}</code></td><td><code>{{.Target}}</code></td><td class="num">{{.From}}</td><td class="num">{{.To}}</td><td class="{{.Class}}">{{.Recovery}}</td></tr>
-{{end}}</table>{{end}}
+{{end}}</table>{{end}}{{.Verification}}
 
 <h2>Generator</h2>
 <table>
@@ -128,6 +128,7 @@ type htmlPage struct {
 	Duration, Started, StopReason                string
 	Passed                                       int
 	Thresholds                                   []htmlThreshold
+	Verification                                 template.HTML
 	Requests                                     []htmlRequest
 	Windows                                      []htmlWindow
 	Faults                                       []htmlFault
@@ -286,6 +287,7 @@ func newHTMLPage(res *loadgen.Result) *htmlPage {
 		p.Faults = append(p.Faults, hf)
 	}
 	p.Generator = htmlGenerator(res.Generator)
+	p.Verification = htmlVerification(res)
 	return p
 }
 

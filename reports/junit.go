@@ -87,6 +87,7 @@ func junitSections() []junitSection {
 		{"thresholds", thresholdCases},
 		{"checks", checkCases},
 		{"faults", faultCases},
+		{"verification", verificationCases},
 		{"run", runCases},
 	}
 }

@@ -37,6 +37,7 @@ func WriteMarkdown(w io.Writer, res *loadgen.Result) error {
 	mdRequests(bw, res)
 	mdWindows(bw, res)
 	mdFaults(bw, res)
+	mdVerification(bw, res)
 	mdGenerator(bw, res)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write markdown: %w", err)

@@ -21,6 +21,7 @@ func WriteText(w io.Writer, res *loadgen.Result) error {
 	writeWindows(bw, res)
 	writeFaults(bw, res)
 	writeThresholds(bw, res)
+	writeVerification(bw, res)
 	writeGenerator(bw, res)
 	if res.StopReason != "" {
 		fmt.Fprintf(bw, "\nstopped early: %s\n", res.StopReason)
@@ -217,8 +218,14 @@ func verdictLine(res *loadgen.Result) string {
 					failed, n, t.Metric, t.Source, seconds(res.DurationMS/1000))
 			}
 		}
+		if VerificationFailed(res) {
+			return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed; verification of the data failed)", failed, n)
+		}
 		return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed)", failed, n)
 	case Pass:
+		if res.Verification != nil {
+			return fmt.Sprintf("verdict: PASS (%d of %d thresholds passed; verification passed)", n, n)
+		}
 		if n == 0 {
 			return "verdict: PASS (no thresholds)"
 		}

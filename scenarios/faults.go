@@ -73,6 +73,9 @@ func FaultKinds() map[string]FaultKind {
 		{Name: "http.abort", Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{opt("status", ParamStatus, "503")}, httpScope...)},
 		{Name: "http.delay", Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{req("delay", ParamDuration)}, httpScope...)},
 		{Name: "http.status", Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{req("status", ParamStatus)}, httpScope...)},
+		// http.drop-write is the academy's test-only fault: enrollments answered 201 and not
+		// stored, so that a run can prove its verification detects lost writes (lab only).
+		{Name: "http.drop-write", Local: true, Targets: http, Params: httpScope},
 		{Name: "stress.cpu", Kubernetes: true, Targets: procs, Params: []FaultParam{opt("workers", ParamCount, "1"), opt("load", ParamPercent, "100%")}},
 		{Name: "clock.skew", Kubernetes: true, Targets: procs, Params: []FaultParam{req("offset", ParamSignedDuration)}},
 		{Name: "dns.error", Kubernetes: true, Targets: []string{"app"}, Params: []FaultParam{opt("pattern", ParamString, "*")}},

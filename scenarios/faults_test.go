@@ -44,7 +44,7 @@ func TestFaultParams(t *testing.T) {
 		t.Errorf("network.delay default mode %q", m)
 	}
 	kinds := scenarios.FaultKinds()
-	if len(kinds) != 17 || !kinds["network.delay"].Local || kinds["network.loss"].Local || kinds["network.reset"].Kubernetes {
+	if len(kinds) != 18 || kinds["http.drop-write"].Kubernetes || !kinds["network.delay"].Local || kinds["network.loss"].Local || kinds["network.reset"].Kubernetes {
 		t.Errorf("fault kinds %v", kinds)
 	}
 }

@@ -301,6 +301,12 @@ func (l *Lab) httpFault(f *scenarios.Fault, sub string) (chaos.Injector, error) 
 			}
 		}
 		req["abort_status"] = code
+	case "drop-write":
+		// The academy's test-only fault (the lab allows it): enrollments answered 201, not stored.
+		req["kind"] = "drop-write"
+		if route == "" {
+			req["route"] = "/v1/courses/{course}/enrollments"
+		}
 	case "delay":
 		d, err := durationParam(f, "delay", true)
 		if err != nil {

@@ -109,7 +109,7 @@
 //	2    usage error or invalid scenario
 //	3    thresholds failed
 //	4    invalid run: the generator could not hold the schedule
-//	5    verification failed (reserved for the verification issue)
+//	5    verification of the data after the run failed (every threshold passed; when both fail: 3)
 //	6    regression found by compare
 //	130  interrupted by SIGINT or SIGTERM; the result is still written
 //

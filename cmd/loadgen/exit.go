@@ -13,7 +13,7 @@ const (
 	exitUsage        = 2   // usage error or invalid scenario
 	exitThresholds   = 3   // at least one threshold failed
 	exitInvalidRun   = 4   // the generator could not hold the schedule: the run is invalid
-	exitVerification = 5   // verification of the data after the run failed (reserved)
+	exitVerification = 5   // verification of the data after the run failed (thresholds passed)
 	exitRegression   = 6   // compare found a regression
 	exitInterrupted  = 130 // interrupted by SIGINT or SIGTERM; the result is still written
 )
@@ -24,7 +24,7 @@ const exitCodesHelp = `Exit codes:
   2    usage error or invalid scenario
   3    thresholds failed
   4    invalid run: the generator could not hold the schedule
-  5    verification failed (reserved)
+  5    verification of the data failed (thresholds passed; both failing exits 3)
   6    regression found by compare
   130  interrupted (SIGINT/SIGTERM); the result is still written`
 

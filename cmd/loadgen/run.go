@@ -42,6 +42,8 @@ type runFlags struct {
 	labLog      string
 	noFaults    bool
 	report      string
+	timeScale   float64
+	verifyDB    string
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -53,7 +55,9 @@ func newRunCmd(e *env) *cobra.Command {
 summary and writes result.json (schema loadlab.result/v1) into the output directory.
 
 The verdict is INTERRUPTED (exit 130) after SIGINT/SIGTERM, INVALID (exit 4) when the
-generator could not hold the schedule, FAIL (exit 3) when a threshold failed, else PASS (exit 0).
+generator could not hold the schedule, FAIL (exit 3) when a threshold failed, FAIL (exit 5)
+when every threshold passed but the verification of the data after the run (verify:) failed,
+else PASS (exit 0). A run whose thresholds and verification both failed exits 3.
 An interrupted run still writes its result; a second signal exits at once.
 
 The seed defaults to 1, so two runs send the same request sequence; the seed used is in the result.`,
@@ -75,6 +79,8 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 	fl.StringVar(&f.labLog, "lab-log", "", "write the lab's child-process output to `FILE`")
 	fl.BoolVar(&f.noFaults, "no-faults", false, "send the load without injecting the scenario's faults (their windows are still measured)")
 	fl.StringVar(&f.report, "report", "json", "also write these `FORMATS` next to result.json: json, junit (junit.xml), md (summary.md), html (report.html), text (summary.txt)")
+	fl.Float64Var(&f.timeScale, "time-scale", 1, "multiply every duration of the scenario's schedule (stages, fault at/duration/restart-after) by `F`, e.g. 0.1 for a short CI run")
+	fl.StringVar(&f.verifyDB, "verify-database", "", "read the state for the verify: checks from this PostgreSQL `URL` (default: the lab's database)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
 	return cmd
 }
@@ -87,11 +93,15 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	if err != nil {
 		return usageErrorf("--report: %w", err)
 	}
+	if f.timeScale <= 0 || f.timeScale > 1000 {
+		return usageErrorf("--time-scale must be above 0 and at most 1000, got %g", f.timeScale)
+	}
 	spec, err := loadSpec(path)
 	if err != nil {
 		reportProblems(e.stderr, path, err)
 		return withCode(exitUsage, nil)
 	}
+	spec = scaleSpec(spec, f.timeScale)
 	base, err := targetURL(spec, f.target)
 	if err != nil {
 		return withCode(exitUsage, err)
@@ -126,6 +136,12 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		opts.Progress = e.stderr
 		opts.TTY = isTerminal(e.stderr) && e.getenv("CI") == "" && e.getenv("TERM") != "dumb"
 	}
+	var writes *loadgen.WriteLog
+	if len(spec.Verify) > 0 {
+		writes = &loadgen.WriteLog{}
+		opts.Writes = writes
+	}
+	verifyDB := f.verifyDB
 	aborter := reports.NewAborter(spec)
 	opts.Every = aborter.Every
 
@@ -181,6 +197,9 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		}()
 		opts.BaseURL = l.URL()
 		opts.Resolver = l
+		if verifyDB == "" {
+			verifyDB = l.DatabaseURL()
+		}
 	}
 	var faults *faultRun
 	if len(spec.Faults) > 0 && opts.Resolver != nil && !f.noFaults {
@@ -214,6 +233,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	}
 	res.Thresholds = reports.Evaluate(spec, res)
 	aborter.Mark(res.Thresholds)
+	verifyRun(ctx, spec, res, opts.BaseURL, verifyDB, writes)
 	res.Verdict = reports.Verdict(res)
 
 	file := filepath.Join(dir, "result.json")
@@ -236,13 +256,8 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return internalErrorf("%w", err)
 	}
 
-	switch res.Verdict {
-	case reports.Interrupted:
-		return withCode(exitInterrupted, nil)
-	case reports.Invalid:
-		return withCode(exitInvalidRun, nil)
-	case reports.Fail:
-		return withCode(exitThresholds, nil)
+	if code := exitFor(res); code != exitPass {
+		return withCode(code, nil)
 	}
 	return nil
 }

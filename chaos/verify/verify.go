@@ -1,0 +1,385 @@
+package verify
+
+import (
+	"context"
+
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trendtactics/loadlab/loadgen"
+)
+
+// Names of the checks (scenarios.KnownVerifications).
+const (
+	EnrollmentsDurable = "enrollments-durable"
+	SeatsNeverOversold = "seats-never-oversold"
+	ProgressMonotonic  = "progress-monotonic"
+)
+
+// maxSamples bounds the sample keys a check reports.
+const maxSamples = 5
+
+// Input is what Check compares the state with.
+type Input struct {
+	Checks     []string        // the scenario's verify: list
+	Writes     []loadgen.Write // the run's recorded writes
+	Unrecorded uint64          // writes the log could not keep
+	Since      time.Time       // the run's start: claims older than this are not the run's
+}
+
+// WaitReady polls baseURL/readyz until it answers 200 or timeout passes; it returns how
+// long that took.
+func WaitReady(ctx context.Context, baseURL string, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/readyz", nil)
+		if err != nil {
+			return 0, fmt.Errorf("readyz: %w", err)
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(start), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), fmt.Errorf("the service did not answer /readyz 200 within %s", timeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Check reads the state from the database at databaseURL and runs in.Checks.
+// It never returns nil; a state that cannot be read is a failed verification with Error set.
+func Check(ctx context.Context, databaseURL string, in Input) *loadgen.VerificationResult {
+	res := &loadgen.VerificationResult{Source: "database", Writes: count(in.Writes, in.Unrecorded)}
+	if databaseURL == "" {
+		res.Error = "no database to read the state from: run in a lab, or pass --verify-database URL"
+		return res
+	}
+	conn, err := connect(ctx, databaseURL)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, name := range in.Checks {
+		var c loadgen.VerificationCheck
+		var err error
+		switch name {
+		case EnrollmentsDurable:
+			c, err = enrollments(ctx, conn, in)
+		case SeatsNeverOversold:
+			c, err = seats(ctx, conn)
+		case ProgressMonotonic:
+			c, err = progress(ctx, conn)
+		default:
+			err = fmt.Errorf("unknown check %q", name)
+		}
+		c.Name = name
+		if err != nil {
+			c.Pass, c.Detail = false, "could not read the state: "+err.Error()
+		}
+		res.Checks = append(res.Checks, c)
+	}
+	res.Pass = res.Error == ""
+	for _, c := range res.Checks {
+		res.Pass = res.Pass && c.Pass
+	}
+	return res
+}
+
+// connect opens one connection, retrying for a while: a database that just restarted may
+// still be recovering.
+func connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		conn, err := pgx.Connect(cctx, url)
+		cancel()
+		if err == nil {
+			return conn, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to the database: %w", err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func count(ws []loadgen.Write, unrecorded uint64) loadgen.WriteCounts {
+	c := loadgen.WriteCounts{Total: len(ws), Unrecorded: unrecorded}
+	for _, w := range ws {
+		switch w.Outcome {
+		case loadgen.OutcomeOK:
+			c.OK++
+		case loadgen.OutcomeFailed:
+			c.Failed++
+		default:
+			c.Unknown++
+		}
+	}
+	return c
+}
+
+// pair is a user and a course slug.
+type pair struct{ user, course string }
+
+// attempts is what the run did to one pair.
+type attempts struct {
+	ok, failed, unknown int
+	okKeys              []string
+}
+
+// CoursePath returns the course of an enrollment write's path /v1/courses/{course}/enrollments.
+func CoursePath(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/v1/courses/")
+	if !ok {
+		return "", false
+	}
+	course, tail, ok := strings.Cut(rest, "/")
+	return course, ok && tail == "enrollments" && course != ""
+}
+
+func enrollments(ctx context.Context, conn *pgx.Conn, in Input) (loadgen.VerificationCheck, error) {
+	var c loadgen.VerificationCheck
+	tried := map[pair]*attempts{}
+	users := map[string]bool{}
+	skipped := 0
+	for _, w := range in.Writes {
+		course, ok := CoursePath(w.Path)
+		if w.Kind != "enrollment" || !ok || w.Subject == "" {
+			skipped++
+			continue
+		}
+		p := pair{w.Subject, course}
+		a := tried[p]
+		if a == nil {
+			a = &attempts{}
+			tried[p] = a
+		}
+		switch w.Outcome {
+		case loadgen.OutcomeOK:
+			a.ok++
+			a.okKeys = append(a.okKeys, w.Key)
+		case loadgen.OutcomeFailed:
+			a.failed++
+		default:
+			a.unknown++
+		}
+		users[w.Subject] = true
+	}
+	c.Checked = len(in.Writes) - skipped
+	ids := make([]string, 0, len(users))
+	for u := range users {
+		ids = append(ids, u)
+	}
+
+	// The seat ledger: claims of the run's users, by course slug. Courses may be named by
+	// slug or id in the URL: both are indexed.
+	rows, err := conn.Query(ctx, `SELECT c.slug, c.id::text, s.user_id::text, coalesce(s.idempotency_key, ''), s.created_at
+		FROM seat_claims s JOIN courses c ON c.id = s.course_id WHERE s.user_id::text = ANY($1)`, ids)
+	if err != nil {
+		return c, fmt.Errorf("read seat claims: %w", err)
+	}
+	claims := map[pair]int{}
+	keys := map[string]int{}
+	var unexpected []string
+	for rows.Next() {
+		var slug, id, user, key string
+		var at time.Time
+		if err := rows.Scan(&slug, &id, &user, &key, &at); err != nil {
+			rows.Close()
+			return c, fmt.Errorf("read seat claims: %w", err)
+		}
+		p := pair{user, slug}
+		if tried[pair{user, id}] != nil {
+			p.course = id
+		}
+		claims[p]++
+		if key != "" {
+			keys[user+"\x00"+key]++
+		}
+		a := tried[p]
+		if at.Before(in.Since.Add(-time.Second)) && a == nil {
+			continue // the user's enrollment from before the run
+		}
+		if a == nil || (a.ok == 0 && a.unknown == 0) {
+			if claims[p] == 1 {
+				unexpected = append(unexpected, fmt.Sprintf("user %s course %s key %q", user, slug, key))
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("read seat claims: %w", err)
+	}
+
+	// The user-shard enrollment rows.
+	enrolled := map[pair]int{}
+	rows, err = conn.Query(ctx, `SELECT e.user_id::text, c.slug, c.id::text FROM enrollments e JOIN courses c ON c.id = e.course_id
+		WHERE e.user_id::text = ANY($1)`, ids)
+	if err != nil {
+		return c, fmt.Errorf("read enrollments: %w", err)
+	}
+	for rows.Next() {
+		var user, slug, id string
+		if err := rows.Scan(&user, &slug, &id); err != nil {
+			rows.Close()
+			return c, fmt.Errorf("read enrollments: %w", err)
+		}
+		p := pair{user, slug}
+		if tried[pair{user, id}] != nil {
+			p.course = id
+		}
+		enrolled[p]++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("read enrollments: %w", err)
+	}
+
+	var lost, dup []string
+	for p, a := range tried {
+		present := claims[p] > 0
+		switch {
+		case a.ok > 0 && !present:
+			c.Lost += len(a.okKeys)
+			for _, k := range a.okKeys {
+				lost = append(lost, fmt.Sprintf("key %s (user %s course %s)", k, p.user, p.course))
+			}
+		case a.ok == 0 && a.unknown > 0 && present:
+			c.Recovered++
+		}
+	}
+	for p, n := range claims {
+		if n > 1 || enrolled[p] > 1 {
+			c.Duplicated++
+			dup = append(dup, fmt.Sprintf("user %s course %s: %d claims, %d enrollment rows", p.user, p.course, n, enrolled[p]))
+		}
+	}
+	for k, n := range keys {
+		if n > 1 {
+			c.Duplicated++
+			user, key, _ := strings.Cut(k, "\x00")
+			dup = append(dup, fmt.Sprintf("key %s of user %s on %d claims", key, user, n))
+		}
+	}
+	missing := 0
+	for p := range claims {
+		if enrolled[p] == 0 {
+			missing++
+		}
+	}
+	c.Unexpected = len(unexpected)
+	c.Pass = c.Lost == 0 && c.Unexpected == 0 && c.Duplicated == 0
+	c.Samples = samples(lost, unexpected, dup)
+	var notes []string
+	notes = append(notes, fmt.Sprintf("%d pairs attempted, %d present", len(tried), len(claims)))
+	if skipped > 0 {
+		notes = append(notes, fmt.Sprintf("%d writes without a user or an enrollment path not checked", skipped))
+	}
+	if missing > 0 {
+		notes = append(notes, fmt.Sprintf("%d claims without their user-shard enrollment row (repaired by the next enroll)", missing))
+	}
+	if in.Unrecorded > 0 {
+		notes = append(notes, fmt.Sprintf("%d writes beyond the write log's bound were not recorded", in.Unrecorded))
+	}
+	c.Detail = strings.Join(notes, "; ")
+	return c, nil
+}
+
+func seats(ctx context.Context, conn *pgx.Conn) (loadgen.VerificationCheck, error) {
+	var c loadgen.VerificationCheck
+	rows, err := conn.Query(ctx, `SELECT c.slug, c.capacity, c.seats_taken,
+		(SELECT count(*) FROM seat_claims s WHERE s.course_id = c.id) FROM courses c ORDER BY c.slug`)
+	if err != nil {
+		return c, fmt.Errorf("read courses: %w", err)
+	}
+	defer rows.Close()
+	var bad []string
+	full := 0
+	for rows.Next() {
+		var slug string
+		var capacity, taken int
+		var claims int64
+		if err := rows.Scan(&slug, &capacity, &taken, &claims); err != nil {
+			return c, fmt.Errorf("read courses: %w", err)
+		}
+		c.Checked++
+		if taken >= capacity {
+			full++
+		}
+		switch {
+		case taken > capacity:
+			c.Violations++
+			bad = append(bad, fmt.Sprintf("%s: %d seats taken of %d", slug, taken, capacity))
+		case int64(taken) != claims:
+			c.Violations++
+			bad = append(bad, fmt.Sprintf("%s: seats_taken %d but %d claims", slug, taken, claims))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("read courses: %w", err)
+	}
+	c.Pass = c.Violations == 0
+	c.Samples = samples(bad)
+	c.Detail = fmt.Sprintf("%d courses, %d full", c.Checked, full)
+	return c, nil
+}
+
+func progress(ctx context.Context, conn *pgx.Conn) (loadgen.VerificationCheck, error) {
+	var c loadgen.VerificationCheck
+	rows, err := conn.Query(ctx, `SELECT user_id::text, lesson_id::text, percent, completed_at IS NOT NULL,
+		coalesce(completed_at <= updated_at, true) FROM lesson_progress`)
+	if err != nil {
+		return c, fmt.Errorf("read progress: %w", err)
+	}
+	defer rows.Close()
+	var bad []string
+	for rows.Next() {
+		var user, lesson string
+		var pct int
+		var completed, ordered bool
+		if err := rows.Scan(&user, &lesson, &pct, &completed, &ordered); err != nil {
+			return c, fmt.Errorf("read progress: %w", err)
+		}
+		c.Checked++
+		if pct < 0 || pct > 100 || completed != (pct == 100) || !ordered {
+			c.Violations++
+			bad = append(bad, fmt.Sprintf("user %s lesson %s: %d%%, completed %v", user, lesson, pct, completed))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("read progress: %w", err)
+	}
+	c.Pass = c.Violations == 0
+	c.Samples = samples(bad)
+	c.Detail = fmt.Sprintf("%d progress rows: percent in 0..100, completed exactly at 100 (no history is stored, so earlier values cannot be compared)", c.Checked)
+	return c, nil
+}
+
+// samples returns up to maxSamples entries, taken in order from the lists, each sorted.
+func samples(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		sort.Strings(l)
+		for _, s := range l {
+			if len(out) == maxSamples {
+				return out
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}

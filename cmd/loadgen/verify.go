@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trendtactics/loadlab/chaos/verify"
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// readyTimeout bounds the wait for the service to answer /readyz 200 after the load,
+// before the state is read back.
+const readyTimeout = 60 * time.Second
+
+// verifyRun runs the scenario's verify: checks after the load, once the faults have been
+// rolled back: it waits (bounded) for the service's /readyz, then reads the state from
+// databaseURL and compares it with the recorded writes. An interrupted run is not verified.
+func verifyRun(ctx context.Context, spec *scenarios.Spec, res *loadgen.Result, base, databaseURL string, log *loadgen.WriteLog) {
+	if len(spec.Verify) == 0 || res.Interrupted || ctx.Err() != nil {
+		return
+	}
+	ready, err := verify.WaitReady(ctx, base, readyTimeout)
+	in := verify.Input{Checks: spec.Verify, Since: res.Start}
+	if log != nil {
+		in.Writes, in.Unrecorded = log.Writes(), log.Dropped()
+	}
+	v := verify.Check(ctx, databaseURL, in)
+	v.ReadyAfterS = ready.Seconds()
+	if err != nil && v.Error == "" {
+		v.Error = fmt.Sprintf("after the load: %v", err)
+		v.Pass = false
+	}
+	res.Verification = v
+}
+
+// exitFor maps a verdict to the exit code: INTERRUPTED 130, INVALID 4, FAIL 3 when a
+// threshold failed (also when the verification failed too), FAIL 5 when only the
+// verification failed, PASS 0.
+func exitFor(res *loadgen.Result) int {
+	switch res.Verdict {
+	case "INTERRUPTED":
+		return exitInterrupted
+	case "INVALID":
+		return exitInvalidRun
+	case "FAIL":
+		for _, t := range res.Thresholds {
+			if !t.Pass {
+				return exitThresholds
+			}
+		}
+		if res.Verification != nil && !res.Verification.Pass {
+			return exitVerification
+		}
+		return exitThresholds
+	}
+	return exitPass
+}
