@@ -106,12 +106,16 @@ type engine struct {
 	poolFull uint64                  // dispatches that waited for a worker
 
 	endedWaiting bool // the schedule ended while the loop waited for a worker (read after it ends)
+
+	ws    *wsState // websocket connection figures (nil without websocket requests)
+	probe *prober  // the uptime probe (nil without spec.Probe)
 }
 
 // estep is a request of an item with its name index.
 type estep struct {
 	step
 	idx      int32
+	extra    int32 // name index of a video request's <name>/segments series; -1 for none
 	needBody bool
 }
 
@@ -130,6 +134,11 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*Result, erro
 			return nil, err
 		}
 	}
+	if e.ws != nil {
+		if e.ws, err = newWSState(opts.Registry); err != nil {
+			return nil, err
+		}
+	}
 	defer e.transport.CloseIdleConnections()
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -142,12 +151,22 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*Result, erro
 		rec.run()
 	}()
 	prog := startProgress(e, rec, opts.Progress, opts.TTY) // stopped below, before Run returns
+	probeCtx, stopProbe := context.WithCancel(loadCtx)
+	probeDone := make(chan struct{})
+	go func() { // ends when stopProbe is called below, after the load
+		defer close(probeDone)
+		if e.probe != nil {
+			e.probe.run(probeCtx, e.start)
+		}
+	}()
 
 	if e.pacer != nil {
 		e.schedule(loadCtx)
 	} else {
 		e.runVUs(loadCtx)
 	}
+	stopProbe()
+	<-probeDone
 	close(e.samples)
 	<-recDone
 	end := time.Now()
@@ -212,7 +231,20 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 			}
 			need := s.flow != nil && len(s.flow.Capture) > 0 ||
 				s.req.Expect != nil && len(s.req.Expect.JSON) > 0
-			ss = append(ss, estep{step: s, idx: idx, needBody: need})
+			es := estep{step: s, idx: idx, extra: -1, needBody: need}
+			switch s.req.Kind {
+			case scenarios.KindVideo:
+				name := s.name + scenarios.SegmentsSuffix
+				es.extra, ok = index[name]
+				if !ok {
+					es.extra = int32(len(e.names))
+					index[name] = es.extra
+					e.names = append(e.names, name)
+				}
+			case scenarios.KindWebSocket:
+				e.ws = &wsState{} // replaced in Run, with its metrics
+			}
+			ss = append(ss, es)
 		}
 		e.steps = append(e.steps, ss)
 	}
@@ -226,6 +258,9 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	}
 	e.lateAll = newHist()
 	e.lateOwn = newHist()
+	if spec.Probe != nil {
+		e.probe = newProber(spec.Probe, e.base, e.transport)
+	}
 	return e, nil
 }
 
@@ -513,6 +548,9 @@ func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iter
 		s.method = st.req.Method
 		e.samples <- s
 		return false
+	}
+	if st.req.Kind != "" {
+		return e.doKind(kindRun{ctx: ctx, client: client, it: it, req: req, st: st, origin: origin, sendAt: sendAt})
 	}
 	e.sentBy[st.idx].Add(1)
 	if e.opts.Results != nil {

@@ -409,6 +409,12 @@ func (r *recorder) result(final bool, end time.Time) *Result {
 		res.Windows = append(res.Windows, ws)
 	}
 	res.Generator = e.health(final)
+	if e.ws != nil {
+		res.WebSocket = e.ws.stats()
+	}
+	if e.probe != nil {
+		res.Uptime = e.probe.stats()
+	}
 	r.mu.Lock()
 	res.Events = slices.Clone(r.events)
 	if r.abortWhy != "" {

@@ -35,6 +35,11 @@ type Result struct {
 	Events     []Event           `json:"events,omitempty"` // fault start/end and other timestamped events
 	// Faults are the scenario's faults as they ran, with their recovery times.
 	Faults []FaultResult `json:"faults,omitempty"`
+	// WebSocket holds the connection figures of websocket requests (nil without any).
+	WebSocket *WebSocketStats `json:"websocket,omitempty"`
+	// Uptime is the result of the spec's uptime probe (nil without probe:); the uptime
+	// threshold metric is Uptime.Rate.
+	Uptime *UptimeStats `json:"uptime,omitempty"`
 	// StopReason says why the load stopped before its end (Options.Every asked to stop).
 	StopReason string `json:"stop_reason,omitempty"`
 	// Verification is what the data looked like after the run (the scenario's verify: list);
@@ -52,7 +57,7 @@ type VerificationResult struct {
 	// ReadyAfterS is how long after the load the service answered /readyz 200 again.
 	ReadyAfterS float64 `json:"ready_after_s"`
 	// Writes counts the recorded writes by outcome.
-	Writes WriteCounts          `json:"writes"`
+	Writes WriteCounts         `json:"writes"`
 	Checks []VerificationCheck `json:"checks"`
 }
 
