@@ -1,0 +1,144 @@
+package loadgen_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trendtactics/loadlab/loadgen"
+)
+
+// chatRoom is a WebSocket chat: every chat message goes to every connection, as the academy's
+// live rooms do. With dropEvery > 0, every dropEvery-th connection is closed after dropAfter.
+type chatRoom struct {
+	dropEvery int64
+	dropAfter time.Duration
+
+	mu              sync.Mutex
+	conns           map[*websocket.Conn]*sync.Mutex
+	n, open, peak   atomic.Int64
+	chats, received atomic.Int64
+}
+
+func (c *chatRoom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("ticket") != "t" {
+		http.Error(w, "no ticket", http.StatusUnauthorized)
+		return
+	}
+	conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	wmu := &sync.Mutex{}
+	c.mu.Lock()
+	c.conns[conn] = wmu
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.conns, conn)
+		c.mu.Unlock()
+	}()
+	o := c.open.Add(1)
+	defer c.open.Add(-1)
+	for p := c.peak.Load(); o > p && !c.peak.CompareAndSwap(p, o); p = c.peak.Load() {
+	}
+	if k := c.n.Add(1); c.dropEvery > 0 && k%c.dropEvery == 0 {
+		time.AfterFunc(c.dropAfter, func() { conn.Close() })
+	}
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		var m struct{ Type, Text, SentAt string }
+		if json.Unmarshal(data, &m) != nil || m.Type != "chat" {
+			continue
+		}
+		c.received.Add(1)
+		c.mu.Lock()
+		for other, omu := range c.conns {
+			omu.Lock()
+			_ = other.WriteMessage(websocket.TextMessage, data)
+			omu.Unlock()
+			c.chats.Add(1)
+		}
+		c.mu.Unlock()
+	}
+}
+
+func TestWebSocketDeliveryAndConcurrency(t *testing.T) {
+	room := &chatRoom{conns: map[*websocket.Conn]*sync.Mutex{}}
+	url := serve(t, room).URL
+	spec := load(t, url, `workload:
+  - {name: chat, request: {kind: websocket, url: "/ws?ticket=t", interval: 100ms, hold: 1s, message: "hi {{ seq }}"}}
+  - {name: denied, weight: 1, request: {kind: websocket, url: "/ws?ticket=no", hold: 1s}}
+load: {executor: constant-arrival-rate, rate: 20, duration: 1s}
+`)
+	reg := prometheus.NewRegistry()
+	res := run(t, spec, loadgen.Options{Registry: reg})
+	ws := res.WebSocket
+	if ws == nil {
+		t.Fatal("no WebSocket stats")
+	}
+	chat, denied := stats(t, res, "chat"), stats(t, res, "denied")
+	if ws.Opened == 0 || ws.Opened+ws.ConnectFailures != 20 || ws.ConnectFailures != denied.Count || denied.Errors != denied.Count || denied.Statuses["401"] != denied.Count {
+		t.Fatalf("opened %d, connect failures %d, denied %d (%d errors, %v); want 20 connections in all", ws.Opened, ws.ConnectFailures, denied.Count, denied.Errors, denied.Statuses)
+	}
+	if ws.Drops != 0 || ws.Lost != 0 || chat.Errors != 0 {
+		t.Errorf("drops %d lost %d errors %d, want none", ws.Drops, ws.Lost, chat.Errors)
+	}
+	if ws.Sent < ws.Opened*8 || ws.Delivered != ws.Sent || chat.Count != ws.Delivered || uint64(room.received.Load()) != ws.Sent {
+		t.Errorf("sent %d (server got %d), delivered %d, latency samples %d; want about 10 per connection, all delivered", ws.Sent, room.received.Load(), ws.Delivered, chat.Count)
+	}
+	if room.chats.Load() <= int64(ws.Delivered) {
+		t.Errorf("the room broadcast %d messages, want more than the %d own echoes (others' messages are not timed)", room.chats.Load(), ws.Delivered)
+	}
+	if ws.Peak < int64(ws.Opened)*3/4 || ws.Peak > room.peak.Load() || ws.Open != 0 {
+		t.Errorf("peak %d of %d opened (server saw %d at once), open at the end %d", ws.Peak, ws.Opened, room.peak.Load(), ws.Open)
+	}
+	if chat.Latency.Max <= 0 || chat.Latency.Max > 1000 {
+		t.Errorf("delivery latency max %.3fms, want a loopback figure", chat.Latency.Max)
+	}
+	if g := gaugeValue(t, reg, "loadgen_websocket_connections"); g != 0 {
+		t.Errorf("loadgen_websocket_connections %v at the end, want 0", g)
+	}
+}
+
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+func TestWebSocketDropsCounted(t *testing.T) {
+	room := &chatRoom{conns: map[*websocket.Conn]*sync.Mutex{}, dropEvery: 2, dropAfter: 300 * time.Millisecond}
+	url := serve(t, room).URL
+	spec := load(t, url, `workload:
+  - {name: chat, request: {kind: websocket, url: "/ws?ticket=t", interval: 50ms, hold: 800ms}}
+load: {executor: constant-arrival-rate, rate: 10, duration: 1s}
+`)
+	res := run(t, spec, loadgen.Options{})
+	ws, chat := res.WebSocket, stats(t, res, "chat")
+	if ws.Opened != 10 || ws.Drops != 5 {
+		t.Fatalf("opened %d dropped %d, want 10 and 5 (every second connection closed by the server)", ws.Opened, ws.Drops)
+	}
+	if chat.Errors != ws.Drops+ws.Lost || ws.Delivered+ws.Lost != ws.Sent {
+		t.Errorf("errors %d, drops %d, lost %d, delivered %d, sent %d: want errors = drops + lost and every message delivered or lost",
+			chat.Errors, ws.Drops, ws.Lost, ws.Delivered, ws.Sent)
+	}
+}
