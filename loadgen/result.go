@@ -83,6 +83,8 @@ type VerificationCheck struct {
 	Unexpected int `json:"unexpected"`
 	Recovered  int `json:"recovered"`
 	Duplicated int `json:"duplicated"`
+	// Present is how many attempted (user, course) pairs were found enrolled after the run.
+	Present int `json:"present"`
 	// Violations counts invariant breaches (courses over capacity, counters out of step, ...).
 	Violations int `json:"violations"`
 	// Checked is how many items the check looked at (writes, courses, progress rows).

@@ -252,6 +252,9 @@ func enrollments(ctx context.Context, conn *pgx.Conn, in Input) (loadgen.Verific
 	var lost, dup []string
 	for p, a := range tried {
 		present := claims[p] > 0
+		if present {
+			c.Present++
+		}
 		switch {
 		case a.ok > 0 && !present:
 			c.Lost += len(a.okKeys)
