@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// drillScale shortens the drills for CI; `make drills` runs them at full length.
+const drillScale = "0.25"
+
+// runLab runs a scenario file in a lab through the real binaries and returns the exit
+// code, the result and the output.
+func runLab(t *testing.T, file string, args ...string) (int, *loadgen.Result, string) {
+	t.Helper()
+	loadgenBin, academyBin := binaries(t)
+	out := t.TempDir()
+	argv := append([]string{"run", file, "--out", out, "--academy", academyBin,
+		"--lab-log", filepath.Join(out, "lab.log"), "--max-lateness", "2s"}, args...)
+	output, err := exec.Command(loadgenBin, argv...).CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("loadgen run %s: %v\n%s", file, err, output)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatalf("no result (exit %d): %v\n%s", code, err, output)
+	}
+	var res loadgen.Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, filepath.Join(out, "lab.log"))
+	return code, &res, string(output)
+}
+
+func check(res *loadgen.Result, name string) *loadgen.VerificationCheck {
+	if res.Verification == nil {
+		return nil
+	}
+	for i := range res.Verification.Checks {
+		if res.Verification.Checks[i].Name == name {
+			return &res.Verification.Checks[i]
+		}
+	}
+	return nil
+}
+
+// TestDrills runs every drill except the 30-minute soak, shortened with --time-scale, each in
+// its own lab, and expects PASS: the drill's claim holds. The drills with verify: must report
+// nothing lost; seat-rush must end with exactly 50 enrollments.
+func TestDrills(t *testing.T) {
+	files, err := filepath.Glob("../../scenarios/drills/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no drills: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		if name == "browse-soak" {
+			continue // 30 minutes: make drills only
+		}
+		t.Run(name, func(t *testing.T) {
+			code, res, output := runLab(t, file, "--time-scale", drillScale)
+			if code != exitPass || res.Verdict != "PASS" {
+				t.Fatalf("exit %d, verdict %s\n%s", code, res.Verdict, output)
+			}
+			if d := check(res, "enrollments-durable"); d != nil && (d.Lost != 0 || !d.Pass) {
+				t.Errorf("enrollments-durable: %+v", *d)
+			}
+			if name == "seat-rush" {
+				d := check(res, "enrollments-durable")
+				if d == nil || d.Present != 50 {
+					t.Errorf("seat-rush: %+v, want exactly 50 enrollments present", d)
+				}
+			}
+			if name == "db-outage" && (len(res.Faults) == 0 || !res.Faults[0].Injected) {
+				t.Errorf("the database was not killed: %+v", res.Faults)
+			}
+		})
+	}
+}
+
+// TestLostWritesFailVerification runs enrollments into the academy's drop-write fault
+// (answered 201, not stored): the verification must find them lost and loadgen exit 5,
+// although every threshold passed.
+func TestLostWritesFailVerification(t *testing.T) {
+	code, res, output := runLab(t, "testdata/verify/lost-write.yaml", "--report", "json,junit")
+	d := check(res, "enrollments-durable")
+	if code != exitVerification || res.Verdict != "FAIL" || d == nil || d.Lost == 0 || d.Pass {
+		t.Fatalf("exit %d, verdict %s, check %+v; want exit 5 with lost > 0\n%s", code, res.Verdict, d, output)
+	}
+	for _, th := range res.Thresholds {
+		if !th.Pass {
+			t.Errorf("threshold %s %s failed; the test wants only the verification to fail", th.Metric, th.Source)
+		}
+	}
+	if !strings.Contains(output, "lost ") {
+		t.Errorf("the summary does not name the lost writes:\n%s", output)
+	}
+}
+
+func TestScaleSpec(t *testing.T) {
+	spec, err := scenarios.LoadFile("../../scenarios/drills/db-outage.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := scaleSpec(spec, 0.1)
+	if s.Load.Duration != 6*time.Second || s.Faults[0].At != 1500*time.Millisecond ||
+		s.Faults[0].Duration != 500*time.Millisecond || s.Faults[0].Params["restart-after"] != "500ms" {
+		t.Fatalf("scaled: load %s, fault at %s for %s, restart-after %s", s.Load.Duration, s.Faults[0].At, s.Faults[0].Duration, s.Faults[0].Params["restart-after"])
+	}
+	if spec.Load.Duration != 60*time.Second || spec.Faults[0].Params["restart-after"] != "5s" {
+		t.Fatal("scaleSpec changed the original")
+	}
+	if s.Load.Rate != spec.Load.Rate || s.Faults[1].Params["delay"] != "1ms" {
+		t.Fatal("scaleSpec changed a rate or a fault's magnitude")
+	}
+	if scaleSpec(spec, 1) != spec {
+		t.Fatal("scale 1 copied the spec")
+	}
+}
+
+func TestExitFor(t *testing.T) {
+	failedTh := []loadgen.ThresholdResult{{Pass: false}}
+	passedTh := []loadgen.ThresholdResult{{Pass: true}}
+	bad := &loadgen.VerificationResult{Pass: false}
+	for _, c := range []struct {
+		res  loadgen.Result
+		want int
+	}{
+		{loadgen.Result{Verdict: "PASS", Thresholds: passedTh}, exitPass},
+		{loadgen.Result{Verdict: "FAIL", Thresholds: failedTh}, exitThresholds},
+		{loadgen.Result{Verdict: "FAIL", Thresholds: passedTh, Verification: bad}, exitVerification},
+		{loadgen.Result{Verdict: "FAIL", Thresholds: failedTh, Verification: bad}, exitThresholds},
+		{loadgen.Result{Verdict: "INVALID", Verification: bad}, exitInvalidRun},
+		{loadgen.Result{Verdict: "INTERRUPTED", Verification: bad}, exitInterrupted},
+	} {
+		if got := exitFor(&c.res); got != c.want {
+			t.Errorf("verdict %s, thresholds %v, verification %v: exit %d, want %d", c.res.Verdict, c.res.Thresholds, c.res.Verification, got, c.want)
+		}
+	}
+}
