@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test bench bench-soak demo fmt vet fuzz
+.PHONY: build test bench bench-soak demo drills fmt vet fuzz
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -30,6 +30,13 @@ bench-soak: build
 # replicas, fault proxies), a database slowdown during a 10x spike, the verdict and the result.
 demo: build
 	$(BIN)/loadgen run scenarios/enroll-spike.yaml --out out/demo --report json,md,html --lab-log out/demo/lab.log
+
+# The game-day drills of scenarios/drills at full length (browse-soak alone lasts 30 minutes);
+# CI runs them shortened (--time-scale) in cmd/loadgen's TestDrills.
+drills: build
+	@s=0; for f in scenarios/drills/*.yaml; do \
+	  $(BIN)/loadgen run "$$f" --out results/drills/$$(basename $$f .yaml) --report json,junit,md,html || s=1; \
+	done; exit $$s
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

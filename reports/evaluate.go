@@ -116,8 +116,14 @@ func source(th *scenarios.Threshold) string {
 
 func evaluate(th *scenarios.Threshold, res *loadgen.Result, run float64) loadgen.ThresholdResult {
 	tr := loadgen.ThresholdResult{Metric: MetricName(th), Source: source(th)}
-	stats, span := selectStats(res, th.Tags, run)
-	v, unit := measure(th, stats, span)
+	var v float64
+	var unit string
+	if th.Metric == "uptime" {
+		v, unit = measureUptime(th, res.Uptime)
+	} else {
+		stats, span := selectStats(res, th.Tags, run)
+		v, unit = measure(th, stats, span)
+	}
 	switch unit {
 	case UnitNoData, UnitUnsupported:
 		tr.Unit = unit
@@ -192,6 +198,15 @@ func covered(ws []*loadgen.WindowStats, from, to float64) float64 {
 		reach = s.b
 	}
 	return sum
+}
+
+// measureUptime measures the uptime metric: the share (rate) or number (count) of the
+// health probes that succeeded. It takes no tags (the loader refuses them).
+func measureUptime(th *scenarios.Threshold, up *loadgen.UptimeStats) (float64, string) {
+	if up == nil || up.Probes == 0 {
+		return 0, UnitNoData
+	}
+	return ratioOrCount(th.Aggregation, up.OK, up.Probes)
 }
 
 // measure returns the measured value in the threshold's unit of comparison

@@ -262,3 +262,29 @@ func TestAborter(t *testing.T) {
 		t.Errorf("verdict %s, want FAIL", got)
 	}
 }
+
+func TestEvaluateUptime(t *testing.T) {
+	th := func(src, agg, op string, v float64) *scenarios.Threshold {
+		return &scenarios.Threshold{Metric: "uptime", Source: src, Aggregation: agg, Op: op, Value: v}
+	}
+	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{
+		th("rate >= 99.99%", "rate", ">=", 0.9999),
+		th("rate >= 90%", "rate", ">=", 0.9),
+		th("count > 100", "count", ">", 100),
+	}}
+	res := &loadgen.Result{Total: &loadgen.RequestStats{}, Uptime: &loadgen.UptimeStats{Probes: 120, OK: 114, Failed: 6}}
+	got := reports.Evaluate(spec, res)
+	want := []struct {
+		pass bool
+		v    float64
+	}{{false, 0.95}, {true, 0.95}, {true, 114}}
+	for i, w := range want {
+		if got[i].Pass != w.pass || got[i].Measured != w.v {
+			t.Errorf("%s: pass %v measured %v %s, want %v %v", got[i].Source, got[i].Pass, got[i].Measured, got[i].Unit, w.pass, w.v)
+		}
+	}
+	res.Uptime = nil
+	if got := reports.Evaluate(spec, res); got[0].Pass || got[0].Unit != reports.UnitNoData {
+		t.Errorf("without probes: %+v, want a failed threshold with no data", got[0])
+	}
+}

@@ -22,6 +22,7 @@ func WriteText(w io.Writer, res *loadgen.Result) error {
 	writeFaults(bw, res)
 	writeThresholds(bw, res)
 	writeVerification(bw, res)
+	writeProbesAndSockets(bw, res)
 	writeGenerator(bw, res)
 	if res.StopReason != "" {
 		fmt.Fprintf(bw, "\nstopped early: %s\n", res.StopReason)
@@ -118,6 +119,21 @@ func writeFaults(w io.Writer, res *loadgen.Result) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", f.Name, f.Kind, f.Target, seconds(f.Start), seconds(f.End), rec)
 	}
 	tw.Flush()
+}
+
+// writeProbesAndSockets prints the uptime probes and the WebSocket connections, when the run had them.
+func writeProbesAndSockets(w io.Writer, res *loadgen.Result) {
+	if u := res.Uptime; u != nil {
+		fmt.Fprintf(w, "\nuptime      %s of %d probes of %s succeeded", percent(u.Rate), u.Probes, u.URL)
+		if u.Failed > 0 {
+			fmt.Fprintf(w, "; longest outage %s, first failure at %s", seconds(u.LongestOutageS), seconds(u.FirstFailureS))
+		}
+		fmt.Fprintln(w)
+	}
+	if ws := res.WebSocket; ws != nil {
+		fmt.Fprintf(w, "\nwebsocket   %d opened (peak %d at once), %d failed to connect, %d dropped; messages %d sent, %d delivered, %d lost\n",
+			ws.Opened, ws.Peak, ws.ConnectFailures, ws.Drops, ws.Sent, ws.Delivered, ws.Lost)
+	}
 }
 
 // lat renders a latency of st in ms, or "-" when st has no sample.

@@ -82,6 +82,8 @@ func evaluated(t *testing.T) *loadgen.Result {
 	res.StopReason = "threshold latency{window:slow-db} p(99) < 250ms failed (measured 300ms)"
 	res.Timeline = []loadgen.Point{{T: 0, Planned: 10, Sent: 10, Count: 10, P50: 5, P90: 9, P99: 10, Max: 10}}
 	res.Events = []loadgen.Event{{At: 2, Kind: "fault.start", Name: "slow-db"}, {At: 6, Kind: "fault.end", Name: "slow-db"}}
+	res.Uptime = &loadgen.UptimeStats{URL: "/healthz", IntervalMS: 1000, Probes: 10, OK: 9, Failed: 1, Rate: 0.9, LongestOutageS: 1, FirstFailureS: 3}
+	res.WebSocket = &loadgen.WebSocketStats{Opened: 20, Peak: 18, Drops: 1, Sent: 200, Delivered: 198, Lost: 2}
 	res.Faults = []loadgen.FaultResult{
 		{Name: "slow-db", Kind: "network.delay", Target: "database", Start: 2, End: 6, Injected: true, RecoveryS: 1.5},
 		{Name: "kill-one", Kind: "process.kill", Target: "app", Start: 7, End: 8, Injected: true, RecoveryS: -1},
