@@ -160,6 +160,17 @@ func TestFaults(t *testing.T) {
 	if r := e.do("DELETE", "/admin/faults", adminToken, nil); r.status != http.StatusNoContent {
 		t.Fatalf("clear: %d", r.status)
 	}
+	// The landing page takes faults too (its route is the pattern's path, /{$}).
+	if r := e.do("POST", "/admin/faults", adminToken, map[string]any{"route": "/{$}", "abort_status": 503}); r.status != http.StatusCreated {
+		t.Fatalf("fault on the landing page: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/", "", nil); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("landing page under an abort fault: %d", r.status)
+	}
+	e.do("DELETE", "/admin/faults", adminToken, nil)
+	if r := e.do("GET", "/", "", nil); r.status != http.StatusOK {
+		t.Fatalf("landing page after the fault: %d", r.status)
+	}
 	// drop-write is refused unless unsafe faults are allowed.
 	r = e.do("POST", "/admin/faults", adminToken, map[string]any{"route": "/v1/courses/{course}/enrollments", "kind": "drop-write"})
 	if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "unsafe_faults_disabled") {

@@ -26,6 +26,7 @@ import (
 	"github.com/trendtactics/loadlab/reference-app/postgres"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 	"github.com/trendtactics/loadlab/reference-app/video"
+	"github.com/trendtactics/loadlab/reference-app/web"
 )
 
 // cluster is the package's one throwaway PostgreSQL (TestMain).
@@ -137,7 +138,7 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
 	o.opts.LiveIsFull = func(err error) bool { return errors.Is(err, live.ErrFull) }
 	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts,
-		Live: hub, Video: video.New(video.Options{})})
+		Live: hub, Video: video.New(video.Options{}), Web: web.Handler()})
 	e := &env{t: t, svc: svc, db: db, reg: reg, admin: adminToken, urls: urls,
 		http: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 400}}}
 	if !o.plain {

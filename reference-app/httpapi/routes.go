@@ -57,8 +57,8 @@ func (s *server) registerRoutes() {
 	s.handle("GET /v1/", public, s.handleNoRoute)
 	s.handle("GET /admin/", public, s.handleNoRoute)
 	if s.deps.Web != nil {
-		s.mux.Handle("GET /{$}", s.instrument("GET /{$}", http.MethodGet, s.deps.Web))
-		s.mux.Handle("GET /static/", s.instrument("GET /static/", http.MethodGet, s.deps.Web))
+		s.handleWeb("GET /{$}")
+		s.handleWeb("GET /static/")
 	} else {
 		s.handle("GET /{$}", public, s.handleIndex)
 	}

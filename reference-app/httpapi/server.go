@@ -179,6 +179,18 @@ func (s *server) handle(pattern string, a access, h apiFunc) {
 	s.mux.Handle(pattern, hh)
 }
 
+// handleWeb registers pattern for the landing page and its assets, with the same
+// protection and runtime faults as the API routes (the fault route is the pattern's path:
+// "/{$}" for the page, "/static/" for the assets).
+func (s *server) handleWeb(pattern string) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes[path] = true
+	hh := s.injectFaults(path, s.deps.Web)
+	hh = s.limitIP(hh)
+	hh = s.admit(hh)
+	s.mux.Handle(pattern, s.instrument(pattern, method, hh))
+}
+
 // authenticate resolves the caller according to the route's access.
 func (s *server) authenticate(r *http.Request, a access) (academy.Principal, error) {
 	if a == ops {
