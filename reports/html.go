@@ -110,6 +110,11 @@ const htmlTemplate = `<!DOCTYPE html>
 {{range .Generator}}<tr><th>{{.Name}}</th><td{{if .Class}} class="{{.Class}}"{{end}}>{{.Value}}</td></tr>
 {{end}}</table>
 
+<h2>Game-day journal</h2>
+<table>
+{{range .Journal}}<tr><td class="num">{{.Time}}</td><td>{{.Text}}</td></tr>
+{{end}}</table>
+
 <details><summary>About this report</summary>
 <p>Written by loadlab from a result of schema <code>{{.Schema}}</code>. Charts drawn with uPlot 1.6.32, inlined under its license:</p>
 <pre>{{.License}}</pre>
@@ -133,6 +138,7 @@ type htmlPage struct {
 	Windows                                      []htmlWindow
 	Faults                                       []htmlFault
 	Generator                                    []htmlRow
+	Journal                                      []htmlJournal
 	HasTimeline                                  bool
 	Data                                         htmlData
 	License                                      string
@@ -288,8 +294,14 @@ func newHTMLPage(res *loadgen.Result) *htmlPage {
 	}
 	p.Generator = htmlGenerator(res.Generator)
 	p.Verification = htmlVerification(res)
+	for _, e := range Journal(res) {
+		p.Journal = append(p.Journal, htmlJournal{Time: journalTime(e), Text: e.Text})
+	}
 	return p
 }
+
+// htmlJournal is one line of the game-day journal.
+type htmlJournal struct{ Time, Text string }
 
 func htmlGenerator(g loadgen.Health) []htmlRow {
 	limit := "unbounded"

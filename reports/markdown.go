@@ -39,6 +39,7 @@ func WriteMarkdown(w io.Writer, res *loadgen.Result) error {
 	mdFaults(bw, res)
 	mdVerification(bw, res)
 	mdGenerator(bw, res)
+	mdJournal(bw, res)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write markdown: %w", err)
 	}
@@ -213,4 +214,12 @@ func mdCode(s string) string {
 		return fence + " " + s + " " + fence
 	}
 	return fence + s + fence
+}
+
+// mdJournal writes the game-day journal: the run as a timeline, from hypothesis to verdict.
+func mdJournal(w io.Writer, res *loadgen.Result) {
+	fmt.Fprint(w, "\n### Game-day journal\n\n| time | |\n|--:|---|\n")
+	for _, e := range Journal(res) {
+		fmt.Fprintf(w, "| %s | %s |\n", journalTime(e), mdText(e.Text))
+	}
 }

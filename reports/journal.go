@@ -1,0 +1,110 @@
+package reports
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/trendtactics/loadlab/loadgen"
+)
+
+// JournalEntry is one line of a run's game-day journal.
+type JournalEntry struct {
+	At   float64 // seconds since the run start; -1 for lines before the run (the hypothesis)
+	Text string
+}
+
+// Journal is the game-day record of a run, in time order: the hypothesis (the thresholds
+// and the verification), what was injected and when, what clients saw in each fault's
+// window, each rollback and recovery, the verification and the verdict.
+func Journal(res *loadgen.Result) []JournalEntry {
+	var j []JournalEntry
+	for _, t := range res.Thresholds {
+		j = append(j, JournalEntry{-1, fmt.Sprintf("hypothesis: %s %s", t.Metric, t.Source)})
+	}
+	if v := res.Verification; v != nil {
+		for _, c := range v.Checks {
+			j = append(j, JournalEntry{-1, "hypothesis: verify " + c.Name})
+		}
+	}
+	j = append(j, JournalEntry{0, fmt.Sprintf("load started: %d iterations planned", res.Generator.Planned)})
+	windows := map[string]*loadgen.WindowStats{}
+	for _, w := range res.Windows {
+		if w != nil {
+			windows[w.Name] = w
+		}
+	}
+	recovery := map[string]loadgen.FaultResult{}
+	for _, f := range res.Faults {
+		recovery[f.Name] = f
+	}
+	var timed []JournalEntry
+	for _, ev := range res.Events {
+		switch ev.Kind {
+		case "fault.start":
+			text := "injected " + ev.Name
+			if ev.Detail != "" {
+				text += ": " + ev.Detail
+			}
+			timed = append(timed, JournalEntry{ev.At, text})
+		case "fault.end":
+			text := "rolled back " + ev.Name
+			if w := windows[ev.Name]; w != nil && w.Total != nil {
+				t := w.Total
+				text += fmt.Sprintf("; during it clients saw %d responses, %s errors, p99 %s ms", t.Count, errorsCell(t), lat(t, t.Latency.P99))
+			}
+			if f, ok := recovery[ev.Name]; ok {
+				if f.RecoveryS >= 0 {
+					text += fmt.Sprintf("; recovered %s after", seconds(f.RecoveryS))
+				} else {
+					text += "; not recovered before the run ended"
+				}
+			}
+			timed = append(timed, JournalEntry{ev.At, text})
+		case "fault.error":
+			timed = append(timed, JournalEntry{ev.At, "fault " + ev.Name + " failed: " + ev.Detail})
+		default:
+			text := ev.Kind
+			if ev.Name != "" {
+				text += " " + ev.Name
+			}
+			if ev.Detail != "" {
+				text += ": " + ev.Detail
+			}
+			timed = append(timed, JournalEntry{ev.At, text})
+		}
+	}
+	for _, f := range res.Faults {
+		if !f.Injected && f.Error != "" && !strings.HasPrefix(f.Error, "inject") {
+			timed = append(timed, JournalEntry{f.Start, "fault " + f.Name + " not injected: " + f.Error})
+		}
+	}
+	sort.SliceStable(timed, func(a, b int) bool { return timed[a].At < timed[b].At })
+	j = append(j, timed...)
+	end := res.DurationMS / 1000
+	if res.StopReason != "" {
+		j = append(j, JournalEntry{end, "load stopped early: " + res.StopReason})
+	} else {
+		j = append(j, JournalEntry{end, fmt.Sprintf("load ended: %d of %d iterations sent", res.Generator.Sent, res.Generator.Planned)})
+	}
+	if v := res.Verification; v != nil {
+		for _, c := range v.Checks {
+			state := "held"
+			if !c.Pass {
+				state = "FAILED"
+			}
+			j = append(j, JournalEntry{end, fmt.Sprintf("verification %s %s (lost %d, unexpected %d, recovered %d, duplicated %d)",
+				c.Name, state, c.Lost, c.Unexpected, c.Recovered, c.Duplicated)})
+		}
+	}
+	j = append(j, JournalEntry{end, "verdict: " + strings.TrimPrefix(verdictLine(res), "verdict: ")})
+	return j
+}
+
+// journalTime renders an entry's time: "before" for the hypothesis, else seconds.
+func journalTime(e JournalEntry) string {
+	if e.At < 0 {
+		return "before"
+	}
+	return seconds(e.At)
+}
