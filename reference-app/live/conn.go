@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/trendtactics/loadlab/reference-app/httperr"
 )
 
 // ServeWS upgrades r to a WebSocket connection for the live session
@@ -401,15 +403,5 @@ func prepare(m Message) *websocket.PreparedMessage {
 
 // writeError writes the academy's JSON error shape.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	type detail struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	body, _ := json.Marshal(struct {
-		Error detail `json:"error"`
-	}{detail{code, msg}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	httperr.Write(w, status, code, msg)
 }

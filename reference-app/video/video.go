@@ -2,7 +2,6 @@ package video
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trendtactics/loadlab/reference-app/httperr"
 )
 
 // Rendition is one quality level of every lesson video.
@@ -307,18 +308,5 @@ func notFound(w http.ResponseWriter, msg string) {
 
 // writeError writes the academy's JSON error shape.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	type detail struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	body, _ := json.Marshal(struct {
-		Error detail `json:"error"`
-	}{detail{code, msg}})
-	h := w.Header()
-	h.Del("ETag")
-	h.Del("Cache-Control")
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	httperr.Write(w, status, code, msg)
 }

@@ -8,13 +8,14 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/trendtactics/loadlab/reference-app/httperr"
 )
 
 //go:embed assets/index.html assets/static
@@ -168,15 +169,5 @@ func acceptsGzip(header string) bool {
 
 // writeError writes the academy's JSON error shape.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	type detail struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	body, _ := json.Marshal(struct {
-		Error detail `json:"error"`
-	}{detail{code, msg}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	httperr.Write(w, status, code, msg)
 }
