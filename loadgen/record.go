@@ -71,13 +71,27 @@ type sample struct {
 	bytesIn          uint64
 	bytesOut         uint64
 	method, url, err string // url only when results are written
+	// noLatency marks a sample that counts (as an error) but has no latency: a WebSocket
+	// connection dropped by the server is not a message and must not sit among the
+	// delivery latencies.
+	noLatency bool
 }
+
+// shedStatus reports whether a status is a shed: the service refused the request to
+// protect itself (429 Too Many Requests, 503 Service Unavailable) rather than served it.
+func shedStatus(code uint16) bool { return code == 429 || code == 503 }
 
 // stats accumulate the figures of one request name (or all) over a span.
 type stats struct {
 	count, errors, checks, checkFailures, skipped uint64
-	statuses                                      map[string]uint64
-	lat, svc                                      *hdrhistogram.Histogram
+	// shed counts 429 and 503 answers; good counts the expected answers that were not
+	// sheds (the goodput).
+	shed, good uint64
+	statuses   map[string]uint64
+	lat, svc   *hdrhistogram.Histogram
+	// adm is the latency of the admitted requests (every sample but the sheds). It is
+	// nil until the first shed: until then it equals lat, and the first shed copies lat.
+	adm *hdrhistogram.Histogram
 }
 
 func newStats() *stats {
@@ -110,8 +124,25 @@ func (st *stats) add(s *sample, key string) {
 		}
 	}
 	st.statuses[key]++
-	_ = st.lat.RecordValue(toMicros(s.latency))
+	shed := s.out != outTransport && s.out != outTimeout && shedStatus(s.code)
+	switch {
+	case shed:
+		st.shed++
+		if st.adm == nil {
+			st.adm = st.lat.Clone()
+		}
+	case s.out == outOK:
+		st.good++
+	}
+	if s.noLatency {
+		return
+	}
+	us := toMicros(s.latency)
+	_ = st.lat.RecordValue(us)
 	_ = st.svc.RecordValue(toMicros(s.service))
+	if st.adm != nil && !shed {
+		_ = st.adm.RecordValue(us)
+	}
 }
 
 // series is a name's (or the total's) cumulative stats, per-window stats and timeline.
@@ -252,7 +283,9 @@ func (r *recorder) record(s *sample) {
 		if s.out != outOK {
 			se.secErr++
 		}
-		_ = se.sec.RecordValue(us)
+		if !s.noLatency {
+			_ = se.sec.RecordValue(us)
+		}
 	}
 	if m := r.e.met; m != nil {
 		m.observe(n.name, key, s)
@@ -432,6 +465,8 @@ func requestStats(name string, st *stats, secs float64, final bool) *RequestStat
 		Checks:        st.checks,
 		CheckFailures: st.checkFailures,
 		Skipped:       st.skipped,
+		Shed:          st.shed,
+		Good:          st.good,
 		Statuses:      make(map[string]uint64, len(st.statuses)),
 		Latency:       summary(st.lat),
 		ServiceTime:   summary(st.svc),
@@ -442,12 +477,22 @@ func requestStats(name string, st *stats, secs float64, final bool) *RequestStat
 	if secs > 0 {
 		rs.Rate = float64(st.count) / secs
 	}
+	if st.adm != nil {
+		a := summary(st.adm)
+		rs.Admitted = &a
+	}
 	if final {
-		rs.LatencyHist, rs.ServiceHist = st.lat, st.svc
+		rs.LatencyHist, rs.ServiceHist, rs.AdmittedHist = st.lat, st.svc, st.adm
 		rs.LatencyHDR, _ = EncodeHistogram(st.lat) // V2 encoding of a valid histogram doesn't fail
 		rs.ServiceHDR, _ = EncodeHistogram(st.svc)
+		if st.adm != nil {
+			rs.AdmittedHDR, _ = EncodeHistogram(st.adm)
+		}
 	} else {
 		rs.LatencyHist, rs.ServiceHist = st.lat.Clone(), st.svc.Clone()
+		if st.adm != nil {
+			rs.AdmittedHist = st.adm.Clone()
+		}
 	}
 	return rs
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"slices"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -40,6 +41,12 @@ type Result struct {
 	// Uptime is the result of the spec's uptime probe (nil without probe:); the uptime
 	// threshold metric is Uptime.Rate.
 	Uptime *UptimeStats `json:"uptime,omitempty"`
+	// Capacity is the capacity measured before the load (nil when the scenario has no
+	// capacity: block); the load's rates written relative to it were resolved with its RPS.
+	Capacity *CapacityResult `json:"capacity,omitempty"`
+	// Memory is the resident memory of the processes watched during the run (when the
+	// scenario has memory thresholds), sampled once a second.
+	Memory []ProcessMemory `json:"memory,omitempty"`
 	// StopReason says why the load stopped before its end (Options.Every asked to stop).
 	StopReason string `json:"stop_reason,omitempty"`
 	// Verification is what the data looked like after the run (the scenario's verify: list);
@@ -96,24 +103,34 @@ type VerificationCheck struct {
 
 // RequestStats are the figures of one request name (or of all requests, for Total).
 type RequestStats struct {
-	Name          string            `json:"name"`
-	Count         uint64            `json:"count"`  // responses and failures recorded
-	Errors        uint64            `json:"errors"` // transport errors plus unexpected statuses
-	Checks        uint64            `json:"checks"`
-	CheckFailures uint64            `json:"check_failures"`
-	Skipped       uint64            `json:"skipped,omitempty"` // flow steps not sent: an earlier step failed
-	Statuses      map[string]uint64 `json:"statuses"`          // "200", "503", "error" (no response)
-	Rate          float64           `json:"rate"`              // responses per second over the run
-	Latency       Summary           `json:"latency"`           // from the intended send time (CO-corrected)
-	ServiceTime   Summary           `json:"service_time"`      // from the actual send time
-	Timeline      []Point           `json:"timeline,omitempty"`
+	Name          string `json:"name"`
+	Count         uint64 `json:"count"`  // responses and failures recorded
+	Errors        uint64 `json:"errors"` // transport errors plus unexpected statuses
+	Checks        uint64 `json:"checks"`
+	CheckFailures uint64 `json:"check_failures"`
+	Skipped       uint64 `json:"skipped,omitempty"` // flow steps not sent: an earlier step failed
+	// Shed counts the answers by which the service refused work to protect itself (429,
+	// 503), expected or not; Good counts the expected answers that were not sheds: the
+	// goodput is Good per second.
+	Shed        uint64            `json:"shed,omitempty"`
+	Good        uint64            `json:"good"`
+	Statuses    map[string]uint64 `json:"statuses"`     // "200", "503", "error" (no response)
+	Rate        float64           `json:"rate"`         // responses per second over the run
+	Latency     Summary           `json:"latency"`      // from the intended send time (CO-corrected)
+	ServiceTime Summary           `json:"service_time"` // from the actual send time
+	// Admitted is the latency of the admitted requests (all but the sheds); nil when
+	// nothing was shed, in which case it equals Latency.
+	Admitted *Summary `json:"admitted,omitempty"`
+	Timeline []Point  `json:"timeline,omitempty"`
 
 	// LatencyHist and ServiceHist are the live histograms (microseconds); the JSON carries
 	// them encoded (hdrhistogram V2, base64) in LatencyHDR and ServiceHDR so results can be re-evaluated.
-	LatencyHist *hdrhistogram.Histogram `json:"-"`
-	ServiceHist *hdrhistogram.Histogram `json:"-"`
-	LatencyHDR  string                  `json:"latency_hdr,omitempty"`
-	ServiceHDR  string                  `json:"service_time_hdr,omitempty"`
+	LatencyHist  *hdrhistogram.Histogram `json:"-"`
+	ServiceHist  *hdrhistogram.Histogram `json:"-"`
+	AdmittedHist *hdrhistogram.Histogram `json:"-"` // nil when nothing was shed
+	LatencyHDR   string                  `json:"latency_hdr,omitempty"`
+	ServiceHDR   string                  `json:"service_time_hdr,omitempty"`
+	AdmittedHDR  string                  `json:"admitted_hdr,omitempty"`
 }
 
 // WindowStats are per-request figures restricted to a time window.
@@ -207,4 +224,61 @@ type FaultResult struct {
 	// RecoveryS is the time from the fault's end until the rolling p99 latency and error
 	// rate were back within their thresholds; -1 means not recovered before the run ended.
 	RecoveryS float64 `json:"recovery_s"`
+}
+
+// ProcessMemory is the resident memory (RSS) of one process over the run.
+type ProcessMemory struct {
+	Name    string      `json:"name"` // loadgen, academy-1, academy-2, postgres, redis
+	Samples []MemSample `json:"samples"`
+}
+
+// MemSample is one reading of a process's resident memory.
+type MemSample struct {
+	T   float64 `json:"t_s"` // seconds since the run start
+	RSS int64   `json:"rss_bytes"`
+}
+
+// Growth is how much the resident memory grew over the run, as a fraction of where it
+// stood once warm: (late − early) / early, where early is the median of the samples in
+// the second tenth of the run (the first tenth is warm-up) and late the median of the
+// last tenth. ok is false with too few samples (under 10).
+func (p ProcessMemory) Growth() (growth float64, early, late int64, ok bool) {
+	n := len(p.Samples)
+	if n < 10 {
+		return 0, 0, 0, false
+	}
+	from, to := p.Samples[0].T, p.Samples[n-1].T
+	span := to - from
+	pick := func(a, b float64) []int64 {
+		var v []int64
+		for _, s := range p.Samples {
+			if s.T >= from+a*span && s.T <= from+b*span {
+				v = append(v, s.RSS)
+			}
+		}
+		return v
+	}
+	e, l := median(pick(0.1, 0.2)), median(pick(0.9, 1))
+	if e <= 0 || l <= 0 {
+		return 0, 0, 0, false
+	}
+	return float64(l-e) / float64(e), e, l, true
+}
+
+// Max is the highest resident memory sampled.
+func (p ProcessMemory) Max() int64 {
+	var m int64
+	for _, s := range p.Samples {
+		m = max(m, s.RSS)
+	}
+	return m
+}
+
+func median(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = append([]int64(nil), v...)
+	slices.Sort(v)
+	return v[len(v)/2]
 }

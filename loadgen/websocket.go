@@ -116,9 +116,10 @@ func wsURL(r *http.Request) string {
 // doWebSocket opens a WebSocket, sends a chat message every Interval stamped with sent_at,
 // times each message until its echo comes back (a sample under the request's name), and
 // closes the connection normally after Hold. A failed handshake is one error sample; a
-// connection closed before its hold ended is a drop: one error sample (latency: the time it
-// was held) and its messages still awaiting an echo are lost (error samples). It returns
-// false when the iteration must end.
+// connection closed before its hold ended is a drop: one error without a latency (it is
+// not a message, so it stays out of the delivery latencies; Result.WebSocket counts it),
+// and its messages still awaiting an echo are lost: error samples whose latency is the
+// time until they were given up. It returns false when the iteration must end.
 func (e *engine) doWebSocket(k kindRun) bool {
 	r := k.st.req
 	opts := scenarios.WebSocketOptions{Hold: 10 * time.Second, Message: scenarios.MustTemplate(scenarios.DefaultChatText)}
@@ -216,7 +217,7 @@ func (e *engine) doWebSocket(k kindRun) bool {
 		}
 		now := time.Since(e.start)
 		lose("lost: connection dropped")
-		e.samples <- sample{name: k.st.idx, at: connectedAt, out: outTransport,
+		e.samples <- sample{name: k.st.idx, at: connectedAt, out: outTransport, noLatency: true,
 			err:     fmt.Sprintf("connection dropped after %s: %v", (now - connectedAt).Round(time.Millisecond), err),
 			latency: now - connectedAt, service: now - connectedAt, method: "WS"}
 		return false

@@ -141,4 +141,8 @@ load: {executor: constant-arrival-rate, rate: 10, duration: 1s}
 		t.Errorf("errors %d, drops %d, lost %d, delivered %d, sent %d: want errors = drops + lost and every message delivered or lost",
 			chat.Errors, ws.Drops, ws.Lost, ws.Delivered, ws.Sent)
 	}
+	// A drop is not a message: it must not sit among the delivery latencies.
+	if n := chat.LatencyHist.TotalCount(); uint64(n) != ws.Delivered+ws.Lost {
+		t.Errorf("latency samples %d, want delivered %d + lost %d (drops %d are not messages)", n, ws.Delivered, ws.Lost, ws.Drops)
+	}
 }

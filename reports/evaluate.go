@@ -27,6 +27,7 @@ const (
 	UnitRatio       = "ratio"
 	UnitCount       = "count"
 	UnitRPS         = "rps"
+	UnitBytes       = "bytes"
 	UnitNoData      = "no data"     // the selection was empty; the threshold failed
 	UnitUnsupported = "unsupported" // metric/aggregation pair the evaluator does not know; the threshold failed
 )
@@ -118,9 +119,18 @@ func evaluate(th *scenarios.Threshold, res *loadgen.Result, run float64) loadgen
 	tr := loadgen.ThresholdResult{Metric: MetricName(th), Source: source(th)}
 	var v float64
 	var unit string
-	if th.Metric == "uptime" {
+	if th.OfCapacity { // the capacity was never measured (Spec.WithCapacity resolves these)
+		tr.Unit = UnitNoData
+		return tr
+	}
+	switch th.Metric {
+	case "uptime":
 		v, unit = measureUptime(th, res.Uptime)
-	} else {
+	case "connections", "drops":
+		v, unit = measureWebSocket(th, res.WebSocket)
+	case "memory":
+		v, unit = measureMemory(th, res.Memory)
+	default:
 		stats, span := selectStats(res, th.Tags, run)
 		v, unit = measure(th, stats, span)
 	}
@@ -209,6 +219,54 @@ func measureUptime(th *scenarios.Threshold, up *loadgen.UptimeStats) (float64, s
 	return ratioOrCount(th.Aggregation, up.OK, up.Probes)
 }
 
+// measureMemory measures the memory of the processes the process tag names (academy
+// names every replica: academy-1, academy-2, ...): the largest growth among them (a
+// fraction, see loadgen.ProcessMemory.Growth) or the largest resident size (bytes).
+func measureMemory(th *scenarios.Threshold, mem []loadgen.ProcessMemory) (float64, string) {
+	want := th.Tags["process"]
+	found := false
+	var worst float64
+	for _, m := range mem {
+		if m.Name != want && !strings.HasPrefix(m.Name, want+"-") {
+			continue
+		}
+		switch th.Aggregation {
+		case "growth":
+			g, _, _, ok := m.Growth()
+			if !ok {
+				continue
+			}
+			if !found || g > worst {
+				worst = g
+			}
+		case "max":
+			worst = max(worst, float64(m.Max()))
+		default:
+			return 0, UnitUnsupported
+		}
+		found = true
+	}
+	switch {
+	case !found:
+		return 0, UnitNoData
+	case th.Aggregation == "max":
+		return worst, UnitBytes
+	}
+	return worst, UnitRatio
+}
+
+// measureWebSocket measures the run-wide WebSocket metrics: connections (the peak held at
+// once) and drops (the share, or number, of opened connections dropped before their hold).
+func measureWebSocket(th *scenarios.Threshold, ws *loadgen.WebSocketStats) (float64, string) {
+	if ws == nil {
+		return 0, UnitNoData
+	}
+	if th.Metric == "connections" {
+		return float64(ws.Peak), UnitCount
+	}
+	return ratioOrCount(th.Aggregation, ws.Drops, ws.Opened)
+}
+
 // measure returns the measured value in the threshold's unit of comparison
 // (seconds for durations) and the unit to report it in.
 func measure(th *scenarios.Threshold, st *loadgen.RequestStats, span float64) (float64, string) {
@@ -216,8 +274,8 @@ func measure(th *scenarios.Threshold, st *loadgen.RequestStats, span float64) (f
 		return 0, UnitNoData
 	}
 	switch th.Metric {
-	case "latency", "service_time":
-		h := latencyHist(st, th.Metric == "service_time")
+	case "latency", "service_time", "admitted_latency":
+		h := metricHist(st, th.Metric)
 		if h == nil || h.TotalCount() == 0 {
 			return 0, UnitNoData
 		}
@@ -231,6 +289,19 @@ func measure(th *scenarios.Threshold, st *loadgen.RequestStats, span float64) (f
 		return v, UnitMS
 	case "errors":
 		return ratioOrCount(th.Aggregation, st.Errors, st.Count)
+	case "shed":
+		return ratioOrCount(th.Aggregation, st.Shed, st.Count)
+	case "goodput":
+		if st.Count == 0 {
+			return 0, UnitNoData
+		}
+		if th.Aggregation == "count" {
+			return float64(st.Good), UnitCount
+		}
+		if span <= 0 {
+			return 0, UnitNoData
+		}
+		return float64(st.Good) / span, UnitRPS
 	case "checks":
 		if st.CheckFailures > st.Checks {
 			return 0, UnitUnsupported
@@ -307,13 +378,25 @@ func aggregate(h *hdrhistogram.Histogram, agg string, pct float64) (float64, boo
 	return us / 1e6, true
 }
 
-// latencyHist returns the live histogram of st, or decodes the encoded one
-// (a result read back from JSON). It returns nil when there is neither or the
-// encoded one is corrupt (ReadJSON reports corrupt histograms).
+// latencyHist returns the live latency (or service time) histogram of st.
 func latencyHist(st *loadgen.RequestStats, service bool) *hdrhistogram.Histogram {
-	h, enc := st.LatencyHist, st.LatencyHDR
 	if service {
+		return metricHist(st, "service_time")
+	}
+	return metricHist(st, "latency")
+}
+
+// metricHist returns the live histogram of a latency metric of st (latency,
+// service_time, admitted_latency), or decodes the encoded one (a result read back from
+// JSON). The admitted latency is the latency when nothing was shed. It returns nil when
+// there is neither or the encoded one is corrupt (ReadJSON reports corrupt histograms).
+func metricHist(st *loadgen.RequestStats, metric string) *hdrhistogram.Histogram {
+	h, enc := st.LatencyHist, st.LatencyHDR
+	switch {
+	case metric == "service_time":
 		h, enc = st.ServiceHist, st.ServiceHDR
+	case metric == "admitted_latency" && (st.AdmittedHist != nil || st.AdmittedHDR != ""):
+		h, enc = st.AdmittedHist, st.AdmittedHDR
 	}
 	if h != nil || enc == "" {
 		return h

@@ -288,3 +288,95 @@ func TestEvaluateUptime(t *testing.T) {
 		t.Errorf("without probes: %+v, want a failed threshold with no data", got[0])
 	}
 }
+
+func TestEvaluateShedGoodputAdmittedWebSocket(t *testing.T) {
+	res := fixture()
+	// catalog: 50 answers, 3 of them 503 sheds (at 1..3 ms in the admitted view they are
+	// left out: the admitted histogram holds 4..50 ms), 45 good.
+	cat := res.Requests[0]
+	cat.Shed, cat.Good = 3, 45
+	cat.AdmittedHist = hist(span(4, 50)...)
+	res.Total.Shed, res.Total.Good = 3, 95
+	res.WebSocket = &loadgen.WebSocketStats{Opened: 200, Peak: 150, Drops: 10}
+	req := map[string]string{"request": "catalog"}
+	enroll := map[string]string{"request": "enroll"}
+	capped := th("goodput", nil, "rate", 0, ">=", 0.8)
+	capped.OfCapacity = true
+	tests := []struct {
+		name     string
+		th       *scenarios.Threshold
+		measured float64
+		unit     string
+		pass     bool
+	}{
+		{"shed rate", th("shed", nil, "rate", 0, "<", 0.05), 0.03, "ratio", true},
+		{"shed count", th("shed", req, "count", 0, ">", 0), 3, "count", true},
+		{"goodput rate", th("goodput", nil, "rate", 0, ">=", 9.5), 9.5, "rps", true},
+		{"goodput rate fails", th("goodput", req, "rate", 0, ">=", 5), 4.5, "rps", false},
+		{"goodput count", th("goodput", nil, "count", 0, "==", 95), 95, "count", true},
+		{"admitted min", th("admitted_latency", req, "min", 0, ">=", 0.0039), 4, "ms", true},
+		{"admitted p99", th("admitted_latency", req, "p", 99, "<", 0.051), 50, "ms", true},
+		// nothing shed: the admitted latency is the latency
+		{"admitted without sheds", th("admitted_latency", enroll, "min", 0, ">=", 0.0509), 51, "ms", true},
+		{"connections", th("connections", nil, "max", 0, ">=", 150), 150, "count", true},
+		{"connections fails", th("connections", nil, "max", 0, ">=", 1000), 150, "count", false},
+		{"drops rate", th("drops", nil, "rate", 0, "<", 0.1), 0.05, "ratio", true},
+		{"drops count", th("drops", nil, "count", 0, "==", 0), 10, "count", false},
+		// a multiple of a capacity that was never measured fails
+		{"unresolved capacity", capped, 0, "no data", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{tt.th}}, res)
+			g := got[0]
+			if g.Unit != tt.unit || g.Pass != tt.pass || !near(g.Measured, tt.measured) {
+				t.Errorf("got measured %v %s pass %v, want %v %s pass %v", g.Measured, g.Unit, g.Pass, tt.measured, tt.unit, tt.pass)
+			}
+		})
+	}
+	// Without any WebSocket request the run-wide metrics have no data.
+	res.WebSocket = nil
+	if g := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{th("connections", nil, "max", 0, ">=", 0)}}, res)[0]; g.Unit != "no data" || g.Pass {
+		t.Errorf("connections without websocket: got %+v, want no data and a failure", g)
+	}
+}
+
+func TestEvaluateMemory(t *testing.T) {
+	series := func(name string, from, to int64) loadgen.ProcessMemory {
+		m := loadgen.ProcessMemory{Name: name}
+		for i := range int64(100) { // 100 s, linear from → to
+			m.Samples = append(m.Samples, loadgen.MemSample{T: float64(i), RSS: from + (to-from)*i/99})
+		}
+		return m
+	}
+	res := fixture()
+	res.Memory = []loadgen.ProcessMemory{series("academy-1", 100e6, 100e6), series("academy-2", 100e6, 160e6), series("loadgen", 20e6, 20e6)}
+	proc := func(p string) map[string]string { return map[string]string{"process": p} }
+	tests := []struct {
+		name     string
+		th       *scenarios.Threshold
+		measured float64
+		unit     string
+		pass     bool
+	}{
+		// academy-2 grows from ~109 MB (median of 10..20 s) to ~157 MB (median of the last tenth):
+		// the worst replica decides.
+		{"academy growth fails", th("memory", proc("academy"), "growth", 0, "<", 0.2), (157.0 - 109.0) / 109.0, "ratio", false},
+		{"loadgen flat", th("memory", proc("loadgen"), "growth", 0, "<", 0.01), 0, "ratio", true},
+		{"academy max", th("memory", proc("academy"), "max", 0, "<", 200e6), 160e6, "bytes", true},
+		{"no redis watched", th("memory", proc("redis"), "growth", 0, "<", 0.2), 0, "no data", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{tt.th}}, res)[0]
+			if g.Unit != tt.unit || g.Pass != tt.pass || math.Abs(g.Measured-tt.measured) > 0.02*math.Max(1, tt.measured) {
+				t.Errorf("got measured %v %s pass %v, want %v %s pass %v", g.Measured, g.Unit, g.Pass, tt.measured, tt.unit, tt.pass)
+			}
+		})
+	}
+	// Too few samples to judge growth: no data, not a pass.
+	res.Memory = []loadgen.ProcessMemory{{Name: "loadgen", Samples: []loadgen.MemSample{{T: 0, RSS: 1}, {T: 1, RSS: 1}}}}
+	if g := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{th("memory", proc("loadgen"), "growth", 0, "<", 1)}}, res)[0]; g.Pass {
+		t.Errorf("two samples judged: %+v", g)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/trendtactics/loadlab/loadgen"
@@ -85,4 +86,41 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// capacityLine describes the capacity measured before the load ("" when none was).
+func capacityLine(res *loadgen.Result) string {
+	c := res.Capacity
+	if c == nil {
+		return ""
+	}
+	s := fmt.Sprintf("capacity %.1f/s, measured by a ramp %s → %s/s (%s of %s) keeping %s",
+		c.RPS, strconv.FormatFloat(c.FromRPS, 'f', -1, 64), strconv.FormatFloat(c.ToRPS, 'f', -1, 64),
+		seconds(c.StoppedS), seconds(c.RampS), c.Objective)
+	if c.Saturated {
+		s += fmt.Sprintf("; the knee was found (best three seconds ended at %s)", seconds(c.At))
+	} else {
+		s += "; the ramp ended before the objective broke: the capacity is a lower bound"
+	}
+	if !c.Valid {
+		s += "; the generator did not hold the ramp"
+	}
+	return s
+}
+
+// shedLine describes load shedding over the run ("" when nothing was shed).
+func shedLine(res *loadgen.Result) string {
+	t := res.Total
+	if t == nil || t.Shed == 0 || t.Count == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("shed %d of %d answers (%s, 429 and 503); goodput %d answers", t.Shed, t.Count,
+		percent(float64(t.Shed)/float64(t.Count)), t.Good)
+	if secs := res.DurationMS / 1000; secs > 0 {
+		s += fmt.Sprintf(" (%.1f/s)", float64(t.Good)/secs)
+	}
+	if a := t.Admitted; a != nil {
+		s += fmt.Sprintf("; admitted requests p50 %s ms, p99 %s ms", ms(a.P50), ms(a.P99))
+	}
+	return s
 }

@@ -293,6 +293,12 @@ func newHTMLPage(res *loadgen.Result) *htmlPage {
 		p.Faults = append(p.Faults, hf)
 	}
 	p.Generator = htmlGenerator(res.Generator)
+	if l := capacityLine(res); l != "" {
+		p.Generator = append(p.Generator, htmlRow{Name: "capacity", Value: strings.TrimPrefix(l, "capacity ")})
+	}
+	if l := shedLine(res); l != "" {
+		p.Generator = append(p.Generator, htmlRow{Name: "shedding", Value: l})
+	}
 	p.Verification = htmlVerification(res)
 	for _, e := range Journal(res) {
 		p.Journal = append(p.Journal, htmlJournal{Time: journalTime(e), Text: e.Text})

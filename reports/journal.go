@@ -27,6 +27,9 @@ func Journal(res *loadgen.Result) []JournalEntry {
 			j = append(j, JournalEntry{-1, "hypothesis: verify " + c.Name})
 		}
 	}
+	if l := capacityLine(res); l != "" {
+		j = append(j, JournalEntry{0, "before the load: " + l})
+	}
 	j = append(j, JournalEntry{0, fmt.Sprintf("load started: %d iterations planned", res.Generator.Planned)})
 	windows := map[string]*loadgen.WindowStats{}
 	for _, w := range res.Windows {

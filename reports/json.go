@@ -60,6 +60,11 @@ func ReadJSON(r io.Reader) (*loadgen.Result, error) {
 				return nil, fmt.Errorf("read result: service time histogram of %q: %w", st.Name, err)
 			}
 		}
+		if st.AdmittedHDR != "" {
+			if st.AdmittedHist, err = decodeHist(st.AdmittedHDR); err != nil {
+				return nil, fmt.Errorf("read result: admitted latency histogram of %q: %w", st.Name, err)
+			}
+		}
 	}
 	return &res, nil
 }
@@ -97,6 +102,11 @@ func encodeStats(st *loadgen.RequestStats) error {
 	}
 	if st.ServiceHDR == "" && st.ServiceHist != nil {
 		if st.ServiceHDR, err = encodeHist(st.ServiceHist); err != nil {
+			return err
+		}
+	}
+	if st.AdmittedHDR == "" && st.AdmittedHist != nil {
+		if st.AdmittedHDR, err = encodeHist(st.AdmittedHist); err != nil {
 			return err
 		}
 	}

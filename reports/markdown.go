@@ -29,6 +29,11 @@ func WriteMarkdown(w io.Writer, res *loadgen.Result) error {
 		meta = append(meta, "started "+res.Start.UTC().Format("2006-01-02 15:04:05Z"))
 	}
 	fmt.Fprintf(bw, "%s\n", strings.Join(meta, " · "))
+	for _, l := range []string{capacityLine(res), shedLine(res)} {
+		if l != "" {
+			fmt.Fprintf(bw, "\n%s\n", mdText(l))
+		}
+	}
 	if res.StopReason != "" {
 		fmt.Fprintf(bw, "\n**Stopped early:** %s\n", mdText(res.StopReason))
 	}

@@ -17,7 +17,13 @@ import (
 func WriteText(w io.Writer, res *loadgen.Result) error {
 	bw := bufio.NewWriter(w)
 	writeHeader(bw, res)
+	if l := capacityLine(res); l != "" {
+		fmt.Fprintf(bw, "\n%s\n", l)
+	}
 	writeRequests(bw, res)
+	if l := shedLine(res); l != "" {
+		fmt.Fprintf(bw, "\n%s\n", l)
+	}
 	writeWindows(bw, res)
 	writeFaults(bw, res)
 	writeThresholds(bw, res)
@@ -128,6 +134,16 @@ func writeProbesAndSockets(w io.Writer, res *loadgen.Result) {
 		if u.Failed > 0 {
 			fmt.Fprintf(w, "; longest outage %s, first failure at %s", seconds(u.LongestOutageS), seconds(u.FirstFailureS))
 		}
+		fmt.Fprintln(w)
+	}
+	for _, m := range res.Memory {
+		if g, e, l, ok := m.Growth(); ok {
+			fmt.Fprintf(w, "\nmemory      %-10s %s → %s (%+.1f%%), max %s, %d samples", m.Name, megabytes(e), megabytes(l), g*100, megabytes(m.Max()), len(m.Samples))
+		} else {
+			fmt.Fprintf(w, "\nmemory      %-10s max %s, %d samples (too few to judge growth)", m.Name, megabytes(m.Max()), len(m.Samples))
+		}
+	}
+	if len(res.Memory) > 0 {
 		fmt.Fprintln(w)
 	}
 	if ws := res.WebSocket; ws != nil {
@@ -262,6 +278,8 @@ func FormatMeasured(t loadgen.ThresholdResult) string {
 		return strconv.FormatFloat(t.Measured, 'f', 1, 64) + "/s"
 	case UnitCount:
 		return strconv.FormatFloat(t.Measured, 'f', -1, 64)
+	case UnitBytes:
+		return megabytes(int64(t.Measured))
 	case UnitNoData, UnitUnsupported, "":
 		if t.Unit == "" {
 			return "no data"
@@ -270,6 +288,9 @@ func FormatMeasured(t loadgen.ThresholdResult) string {
 	}
 	return strconv.FormatFloat(t.Measured, 'g', 4, 64) + " " + t.Unit
 }
+
+// megabytes renders a byte size in MB (10^6 bytes) with one decimal.
+func megabytes(b int64) string { return strconv.FormatFloat(float64(b)/1e6, 'f', 1, 64) + "MB" }
 
 // ms renders milliseconds with three significant digits or more: 0.123, 1.23, 12.3, 123, 1234.
 func ms(v float64) string {

@@ -276,18 +276,37 @@ func (l *loader) probe(n *yaml.Node, defaults Defaults) *Probe {
 	return p
 }
 
-// checkUptime reports uptime thresholds that can't be measured: without a probe, or with tags.
+// hasWebSocket reports whether any request of the workload is of kind websocket.
+func hasWebSocket(s *Spec) bool {
+	for _, it := range s.Workload {
+		if it.Request != nil && it.Request.Kind == KindWebSocket {
+			return true
+		}
+		for _, st := range it.Flow {
+			if st.Request != nil && st.Request.Kind == KindWebSocket {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkUptime reports run-wide thresholds that can't be measured: uptime without a probe,
+// connections or drops without a websocket request, and any of them with tags.
 func (l *loader) checkUptime(s *Spec) {
 	for _, th := range s.Thresholds {
-		if th.Metric != "uptime" {
+		why, runWide := runMetrics[th.Metric]
+		if !runWide {
 			continue
 		}
 		e := &Error{File: l.file, Line: th.Pos.Line, Column: th.Pos.Column, Field: "thresholds." + th.Metric}
 		switch {
-		case s.Probe == nil:
+		case th.Metric == "uptime" && s.Probe == nil:
 			e.Msg = "uptime is measured by probes: add probe: {url: /healthz, interval: 1s}"
+		case th.Metric != "uptime" && !hasWebSocket(s):
+			e.Msg = th.Metric + " is measured on WebSocket connections: the workload has no request of kind websocket"
 		case len(th.Tags) > 0:
-			e.Msg = "uptime takes no tags: probes run beside the whole load"
+			e.Msg = th.Metric + " takes no tags: " + why
 		default:
 			continue
 		}

@@ -98,6 +98,10 @@ type loader struct {
 	isLab    bool
 	hasLab   bool
 	loadEnds time.Duration
+	// usesCapacity lists the values written relative to the capacity; capacityNode is the
+	// capacity: block (nil without one).
+	usesCapacity []capUse
+	capacityNode *yaml.Node
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -397,7 +401,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func (l *loader) spec(root *yaml.Node) *Spec {
 	s := &Spec{}
 	f, ok := l.mapping(root, "", "version", "name", "description", "target", "defaults", "data",
-		"workload", "load", "thresholds", "faults", "verify", "probe")
+		"workload", "load", "thresholds", "faults", "verify", "probe", "capacity")
 	if !ok {
 		return s
 	}
@@ -444,6 +448,10 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 		s.Load = l.load(n)
 		l.loadEnds = s.Load.Total()
 	}
+	if n := f.get("capacity"); n != nil {
+		l.capacityNode = n
+		s.Capacity = l.capacity(n)
+	}
 	l.faults = map[string]bool{}
 	if n := f.get("faults"); n != nil {
 		s.Faults = l.faultList(n)
@@ -455,6 +463,7 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 		s.Verify = l.verify(n)
 	}
 	l.checkUptime(s)
+	l.checkCapacity(s)
 	return s
 }
 
@@ -488,8 +497,8 @@ func (l *loader) target(n *yaml.Node) Target {
 }
 
 func (l *loader) lab(n *yaml.Node) *Lab {
-	lab := &Lab{Replicas: 1, Cache: "memory", Seed: LabSeed{Users: 1000, Courses: 50, Seed: 1}}
-	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed")
+	lab := &Lab{Replicas: 1, Cache: "memory", Seed: LabSeed{Users: 1000, Courses: 50, Seed: 1}, BcryptCost: 4}
+	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed", "bcrypt-cost", "db-max-conns")
 	if !ok {
 		return lab
 	}
@@ -498,6 +507,12 @@ func (l *loader) lab(n *yaml.Node) *Lab {
 	}
 	if n := f.get("cache"); n != nil {
 		lab.Cache, _ = l.oneOf(n, "target.lab.cache", "redis", "memory", "none")
+	}
+	if n := f.get("bcrypt-cost"); n != nil {
+		lab.BcryptCost, _ = l.intIn(n, "target.lab.bcrypt-cost", 4, 16)
+	}
+	if n := f.get("db-max-conns"); n != nil {
+		lab.DBMaxConns, _ = l.intIn(n, "target.lab.db-max-conns", 1, 1000)
 	}
 	if n := f.get("seed"); n != nil {
 		sf, ok := l.mapping(n, "target.lab.seed", "users", "courses", "seed")
@@ -626,11 +641,11 @@ func (l *loader) load(n *yaml.Node) Load {
 		}
 	}
 	if n := f.get("rate"); n != nil && contains(uses, "rate") {
-		if v, ok := l.number(n, "load.rate"); ok {
+		if v, ofCap, ok := l.rate(n, "load.rate"); ok {
 			if v <= 0 {
 				l.errorf(n, "load.rate", "rate must be above 0, got %v", v)
 			}
-			ld.Rate = v
+			ld.Rate, ld.RateOfCapacity = v, ofCap
 		}
 	}
 	if n := f.get("timeUnit"); n != nil && contains(uses, "timeUnit") {
@@ -642,11 +657,11 @@ func (l *loader) load(n *yaml.Node) Load {
 		ld.Duration, _ = l.duration(n, "load.duration", true)
 	}
 	if n := f.get("startRate"); n != nil && contains(uses, "startRate") {
-		if v, ok := l.number(n, "load.startRate"); ok {
+		if v, ofCap, ok := l.rate(n, "load.startRate"); ok {
 			if v < 0 {
 				l.errorf(n, "load.startRate", "startRate must be at least 0, got %v", v)
 			}
-			ld.StartRate = v
+			ld.StartRate, ld.StartRateOfCapacity = v, ofCap
 		}
 	}
 	if n := f.get("stages"); n != nil && contains(uses, "stages") {
@@ -665,11 +680,11 @@ func (l *loader) load(n *yaml.Node) Load {
 					st.Duration, _ = l.duration(n, join(p, "duration"), true)
 				}
 				if n := l.require(sf, "target"); n != nil {
-					if v, ok := l.number(n, join(p, "target")); ok {
+					if v, ofCap, ok := l.rate(n, join(p, "target")); ok {
 						if v < 0 {
 							l.errorf(n, join(p, "target"), "target must be at least 0, got %v", v)
 						}
-						st.Target = v
+						st.Target, st.OfCapacity = v, ofCap
 					}
 				}
 				ld.Stages = append(ld.Stages, st)

@@ -23,6 +23,8 @@ type Spec struct {
 	Verify     []string
 	// Probe is the uptime probe run beside the load (nil: none).
 	Probe *Probe `json:",omitempty"`
+	// Capacity, when set, is measured before the load (see Capacity and WithCapacity).
+	Capacity *Capacity `json:",omitempty"`
 
 	// Path is the file the spec was loaded from ("" for LoadBytes without a name).
 	Path string
@@ -39,6 +41,11 @@ type Lab struct {
 	Replicas int    // academy replicas, default 1
 	Cache    string // redis | memory | none; default memory
 	Seed     LabSeed
+	// BcryptCost hashes passwords set at registration (default 4, the cheapest: a lab is
+	// about the service, not bcrypt; raise it to make sign-ups cost what they do in production).
+	BcryptCost int
+	// DBMaxConns is each replica's connection pool size (0: the academy's default, 20).
+	DBMaxConns int
 }
 
 // LabSeed is the deterministic data set the lab seeds before the load.
@@ -121,31 +128,39 @@ type Capture struct {
 
 // Load is the executor and its schedule (the load: section; LoadFile loads a whole file).
 type Load struct {
-	Executor    string        // constant-arrival-rate | ramping-arrival-rate | constant-vus
-	Rate        float64       // iterations per TimeUnit (constant-arrival-rate)
-	TimeUnit    time.Duration // default 1s
-	Duration    time.Duration // constant-arrival-rate, constant-vus
-	StartRate   float64       // ramping-arrival-rate
-	Stages      []Stage       // ramping-arrival-rate
-	VUs         int           // constant-vus
-	MaxInFlight int           // bound on concurrent requests (workers); default 1000
+	Executor string  // constant-arrival-rate | ramping-arrival-rate | constant-vus
+	Rate     float64 // iterations per TimeUnit (constant-arrival-rate)
+	// RateOfCapacity says Rate is a multiple of the measured capacity (see Spec.WithCapacity);
+	// so does StartRateOfCapacity for StartRate and Stage.OfCapacity for a stage's Target.
+	RateOfCapacity      bool
+	StartRateOfCapacity bool
+	TimeUnit            time.Duration // default 1s
+	Duration            time.Duration // constant-arrival-rate, constant-vus
+	StartRate           float64       // ramping-arrival-rate
+	Stages              []Stage       // ramping-arrival-rate
+	VUs                 int           // constant-vus
+	MaxInFlight         int           // bound on concurrent requests (workers); default 1000
 }
 
 // Stage ramps the rate linearly from the previous target to Target over Duration.
 type Stage struct {
 	Duration time.Duration
 	Target   float64 // iterations per TimeUnit at the end of the stage
+	// OfCapacity says Target is a multiple of the measured capacity.
+	OfCapacity bool
 }
 
 // Threshold is one parsed k6-style expression on a metric, e.g. latency{request:enroll} p(99) < 250ms.
 type Threshold struct {
-	Metric         string            // latency | service_time | errors | checks | throughput | availability
-	Tags           map[string]string // request, window
-	Source         string            // the expression as written
-	Aggregation    string            // p | avg | min | max | med | rate | count
-	Percentile     float64           // for p(N)
-	Op             string            // < <= > >= == !=
-	Value          float64           // seconds for durations, a fraction for percentages, a count otherwise
+	Metric      string            // latency | service_time | errors | checks | throughput | availability
+	Tags        map[string]string // request, window
+	Source      string            // the expression as written
+	Aggregation string            // p | avg | min | max | med | rate | count
+	Percentile  float64           // for p(N)
+	Op          string            // < <= > >= == !=
+	Value       float64           // seconds for durations, a fraction for percentages, a count otherwise
+	// OfCapacity says Value is a multiple of the measured capacity (throughput, goodput).
+	OfCapacity     bool
 	AbortOnFail    bool
 	DelayAbortEval time.Duration
 	Pos            Pos

@@ -13,16 +13,32 @@ import (
 
 // Metrics lists the metrics a threshold may name.
 func Metrics() []string {
-	return []string{"latency", "service_time", "errors", "checks", "availability", "throughput", "uptime"}
+	return []string{"latency", "service_time", "admitted_latency", "errors", "checks", "availability",
+		"throughput", "goodput", "shed", "uptime", "connections", "drops", "memory"}
+}
+
+// MemoryProcesses are the values of a memory threshold's process tag: loadgen itself, and
+// the lab's academy replicas, PostgreSQL server and Redis (lab targets only).
+func MemoryProcesses() []string { return []string{"loadgen", "academy", "postgres", "redis"} }
+
+// runMetrics are measured over the whole run and take no tags.
+var runMetrics = map[string]string{
+	"uptime":      "probes run beside the whole load",
+	"connections": "it is the most WebSocket connections held at once over the run",
+	"drops":       "it counts the run's WebSocket connections dropped before their hold ended",
 }
 
 // metricAggregations lists the aggregations each metric allows.
 func metricAggregations(metric string) []string {
 	switch metric {
-	case "latency", "service_time":
+	case "latency", "service_time", "admitted_latency":
 		return []string{"p", "avg", "min", "max", "med"}
-	case "errors", "checks", "availability", "throughput", "uptime":
+	case "errors", "checks", "availability", "throughput", "goodput", "shed", "uptime", "drops":
 		return []string{"rate", "count"}
+	case "connections":
+		return []string{"max"}
+	case "memory":
+		return []string{"growth", "max"}
 	}
 	return nil
 }
@@ -76,6 +92,10 @@ func (l *loader) thresholdKey(n *yaml.Node, path, key string) (string, map[strin
 		ok = false
 	}
 	tags := map[string]string{}
+	if metric == "memory" && !strings.Contains(m[2], "process") {
+		l.errorf(n, path, "memory needs a process tag: memory{process:academy} (one of %s)", strings.Join(MemoryProcesses(), ", "))
+		ok = false
+	}
 	if strings.TrimSpace(m[2]) == "" {
 		if strings.Contains(key, "{") {
 			l.errorf(n, path, "empty tag list in %q", key)
@@ -97,6 +117,14 @@ func (l *loader) thresholdKey(n *yaml.Node, path, key string) (string, map[strin
 			continue
 		}
 		switch k {
+		case "request", "window":
+			if metric == "memory" {
+				l.errorf(n, path, "memory takes the process tag only: it is sampled over the whole run")
+				ok = false
+				continue
+			}
+		}
+		switch k {
 		case "request":
 			if !l.names[v] {
 				l.errorf(n, path, "unknown request %q: no workload item or step has this name%s", v, didYouMean(v, mapKeys(l.names)))
@@ -105,6 +133,19 @@ func (l *loader) thresholdKey(n *yaml.Node, path, key string) (string, map[strin
 		case "window":
 			if v != "steady" && !l.faults[v] {
 				l.errorf(n, path, "unknown window %q, want steady or a fault name%s", v, didYouMean(v, append(mapKeys(l.faults), "steady")))
+				ok = false
+			}
+		case "process":
+			if metric != "memory" {
+				l.errorf(n, path, "the process tag applies to memory only")
+				ok = false
+				continue
+			}
+			if !contains(MemoryProcesses(), v) {
+				l.errorf(n, path, "unknown process %q, want one of %s%s", v, strings.Join(MemoryProcesses(), ", "), didYouMean(v, MemoryProcesses()))
+				ok = false
+			} else if v != "loadgen" && !l.isLab {
+				l.errorf(n, path, "the memory of %s is watched in a lab only (target.lab); a URL target has loadgen's", v)
 				ok = false
 			}
 		default:
@@ -155,6 +196,9 @@ func (l *loader) threshold(n *yaml.Node, path, metric string, metricOK bool) *Th
 		l.errorf(exprNode, path, "%v", err)
 		return nil
 	}
+	if th.OfCapacity {
+		l.usesCapacity = append(l.usesCapacity, capUse{exprNode, path})
+	}
 	return th
 }
 
@@ -172,9 +216,9 @@ func parseThresholdExpr(th *Threshold, metric, src string) error {
 		}
 		agg, th.Percentile = "p", pct
 	}
-	allAggs := []string{"p", "avg", "min", "max", "med", "rate", "count"}
+	allAggs := []string{"p", "avg", "min", "max", "med", "rate", "count", "growth"}
 	if !contains(allAggs, agg) {
-		return fmt.Errorf("unknown aggregation %q in %q, want p(N), avg, min, max, med, rate or count%s", agg, src, didYouMean(agg, allAggs))
+		return fmt.Errorf("unknown aggregation %q in %q, want p(N), avg, min, max, med, rate, count or growth%s", agg, src, didYouMean(agg, allAggs))
 	}
 	allowed := metricAggregations(metric)
 	if !contains(allowed, agg) {
@@ -192,8 +236,21 @@ func parseThresholdExpr(th *Threshold, metric, src string) error {
 		return fmt.Errorf("aggregation %s does not apply to %s (use %s)", show, metric, strings.Join(names, ", "))
 	}
 	th.Aggregation, th.Op = agg, op
+	if v, ok := parseOfCapacity(val); ok {
+		if (metric != "throughput" && metric != "goodput") || agg != "rate" {
+			return fmt.Errorf("%s threshold %q: only throughput and goodput rates can be a multiple of the capacity", metric, src)
+		}
+		th.Value, th.OfCapacity = v, true
+		return nil
+	}
 	switch {
-	case metric == "latency" || metric == "service_time":
+	case metric == "memory" && agg == "max":
+		v, err := ParseByteSize(val)
+		if err != nil {
+			return fmt.Errorf("memory threshold %q: %v", src, err)
+		}
+		th.Value = float64(v)
+	case metric == "latency" || metric == "service_time" || metric == "admitted_latency":
 		d, err := ParseDuration(val)
 		if err != nil {
 			return fmt.Errorf("%s threshold %q: %v", metric, src, err)
@@ -202,16 +259,16 @@ func parseThresholdExpr(th *Threshold, metric, src string) error {
 			return fmt.Errorf("%s threshold %q: negative duration", metric, src)
 		}
 		th.Value = d.Seconds()
-	case agg == "count":
+	case agg == "count" || metric == "connections":
 		v, err := strconv.ParseInt(val, 10, 64)
 		if err != nil || v < 0 {
 			return fmt.Errorf("count threshold %q: want a whole number at least 0, got %q", src, val)
 		}
 		th.Value = float64(v)
-	case metric == "throughput":
+	case metric == "throughput" || metric == "goodput":
 		v, err := strconv.ParseFloat(strings.TrimSuffix(val, "/s"), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return fmt.Errorf("throughput threshold %q: want requests per second like 100 or 100/s, got %q", src, val)
+			return fmt.Errorf("%s threshold %q: want requests per second like 100 or 100/s, or a multiple of the capacity like 80%% capacity, got %q", metric, src, val)
 		}
 		th.Value = v
 	default:

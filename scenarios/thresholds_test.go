@@ -79,7 +79,7 @@ func TestThresholdErrors(t *testing.T) {
 		{"latency", "p99 < 1s", `bad threshold "p99 < 1s": want <aggregation> <op> <value>, like "p(99) < 100ms"`},
 		{"latency", "p(99) =< 1s", `bad threshold "p(99) =< 1s": want <aggregation> <op> <value>, like "p(99) < 100ms"`},
 		{"latency", "p(99) <", `bad threshold "p(99) <": want <aggregation> <op> <value>, like "p(99) < 100ms"`},
-		{"latency", "avgg < 1s", `unknown aggregation "avgg" in "avgg < 1s", want p(N), avg, min, max, med, rate or count, did you mean "avg"?`},
+		{"latency", "avgg < 1s", `unknown aggregation "avgg" in "avgg < 1s", want p(N), avg, min, max, med, rate, count or growth, did you mean "avg"?`},
 		{"latency", "avg < -1s", `latency threshold "avg < -1s": negative duration`},
 		{"errors", "count < -1", `count threshold "count < -1": want a whole number at least 0, got "-1"`},
 		{"latency{request:nope}", "avg < 1s", `unknown request "nope": no workload item or step has this name`},
@@ -88,7 +88,7 @@ func TestThresholdErrors(t *testing.T) {
 		{"latency{request}", "avg < 1s", `bad tag "request", want tag:value`},
 		{"latency{request:enroll,request:login}", "avg < 1s", `duplicate tag "request"`},
 		{"latency{}", "avg < 1s", `empty tag list in "latency{}"`},
-		{"p99", "avg < 1s", `unknown metric "p99", want one of latency, service_time, errors, checks, availability, throughput, uptime`},
+		{"p99", "avg < 1s", `unknown metric "p99", want one of latency, service_time, admitted_latency, errors, checks, availability, throughput, goodput, shed, uptime, connections, drops, memory`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+" "+tt.expr, func(t *testing.T) {

@@ -41,6 +41,10 @@ type Config struct {
 	Registry prometheus.Registerer
 	// AllowUnsafeFaults starts the academy with its test-only faults enabled (drop-write).
 	AllowUnsafeFaults bool
+	// BcryptCost hashes the passwords of registrations (0: 4, the cheapest).
+	BcryptCost int
+	// DBMaxConns is each replica's pool size per shard (0: the academy's default).
+	DBMaxConns int
 }
 
 // Lab is a running local lab. Its methods are safe for concurrent use.
@@ -222,8 +226,15 @@ func (l *Lab) startReplicas(ctx context.Context) error {
 
 // replicaProcess describes replica i; its address is argv[len(Academy)+2].
 func (l *Lab) replicaProcess(i int, got *string) *process {
+	cost := l.cfg.BcryptCost
+	if cost <= 0 {
+		cost = 4
+	}
 	argv := append(clone(l.cfg.Academy), "serve", "--addr", "127.0.0.1:0", "--database-url", l.dbURL,
-		"--admin-token", l.adminToken, "--jwt-secret", l.jwtSecret, "--bcrypt-cost", "4", "--no-seed")
+		"--admin-token", l.adminToken, "--jwt-secret", l.jwtSecret, "--bcrypt-cost", strconv.Itoa(cost), "--no-seed")
+	if l.cfg.DBMaxConns > 0 {
+		argv = append(argv, "--db-max-conns", strconv.Itoa(l.cfg.DBMaxConns))
+	}
 	if l.redisURL != "" {
 		argv = append(argv, "--redis-url", l.redisURL)
 	}

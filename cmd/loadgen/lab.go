@@ -51,7 +51,10 @@ func startLab(ctx context.Context, e *env, spec *scenarios.Spec, f runFlags, reg
 		Cache:    spec.Target.Lab.Cache,
 		Seed:     spec.Target.Lab.Seed,
 		Academy:  cmd,
-		Registry: reg,
+		// Scenario knobs of the replicas' costs and pools.
+		BcryptCost: spec.Target.Lab.BcryptCost,
+		DBMaxConns: spec.Target.Lab.DBMaxConns,
+		Registry:   reg,
 		// The lab always allows the academy's test-only faults: it is a throwaway service.
 		AllowUnsafeFaults: true,
 	}

@@ -15,14 +15,23 @@ import (
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
+// exampleCapacity stands for the capacity in a dry run's plan, which measures nothing.
+const exampleCapacity = 100
+
 // writePlan prints what a run of spec would do, without doing any of it.
 func writePlan(w io.Writer, spec *scenarios.Spec, base string) {
-	p := loadgen.Plan(spec)
 	fmt.Fprintf(w, "scenario  %s\n", spec.Name)
 	if spec.Description != "" {
 		fmt.Fprintf(w, "          %s\n", spec.Description)
 	}
 	fmt.Fprintf(w, "target    %s\n", describeTarget(spec, base))
+	if c := spec.Capacity; c != nil {
+		fmt.Fprintf(w, "capacity  measured first: %s → %s/s over %s, until three seconds in a row are saturated under %s; then %s of rest\n",
+			num(c.From), num(c.To), dur(c.Duration), c, dur(c.Cooldown))
+		fmt.Fprintf(w, "          (below, rates relative to the capacity are shown for an example capacity of %s/s)\n", num(exampleCapacity))
+		spec = spec.WithCapacity(exampleCapacity)
+	}
+	p := loadgen.Plan(spec)
 	switch {
 	case p.VUs > 0:
 		fmt.Fprintf(w, "executor  %s: %d VUs for %s (closed model: requests are not planned)\n", p.Executor, p.VUs, dur(p.Duration))

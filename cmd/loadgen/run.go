@@ -171,6 +171,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		defer stop()
 	}
 
+	var labPIDs func() map[string]int // the lab's processes, for the memory watch
 	if useLab {
 		if _, err := academyCommand(f.academy); err != nil {
 			return withCode(exitUsage, err)
@@ -197,9 +198,20 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		}()
 		opts.BaseURL = l.URL()
 		opts.Resolver = l
+		labPIDs = l.PIDs
 		if verifyDB == "" {
 			verifyDB = l.DatabaseURL()
 		}
+	}
+	var capacity *loadgen.CapacityResult
+	if spec.NeedsCapacity() {
+		if capacity, err = measureCapacity(ctx, e, spec, opts.Options); err != nil {
+			if ctx.Err() != nil {
+				return withCode(exitInterrupted, fmt.Errorf("interrupted while measuring the capacity"))
+			}
+			return withCode(exitInvalidRun, err)
+		}
+		spec = spec.WithCapacity(capacity.RPS)
 	}
 	var faults *faultRun
 	if len(spec.Faults) > 0 && opts.Resolver != nil && !f.noFaults {
@@ -211,7 +223,18 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		defer removeCleanup()
 	}
 
+	var mem *memWatch
+	if needsMemory(spec) {
+		if mem, err = startMemWatch(time.Now(), labPIDs); err != nil {
+			fmt.Fprintf(e.stderr, "loadgen: memory is not watched (its thresholds will have no data): %v\n", err)
+		}
+	}
 	res, err := loadgen.Run(ctx, spec, opts.Options)
+	if mem != nil {
+		if m := mem.stop(); res != nil {
+			res.Memory = m
+		}
+	}
 	if faults != nil {
 		if ferr := faults.stop(); ferr != nil {
 			fmt.Fprintf(e.stderr, "loadgen: faults: %v\n", ferr)
@@ -226,6 +249,15 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	}
 	if res.Path == "" {
 		res.Path = path
+	}
+	if capacity != nil {
+		res.Capacity = capacity
+		if !capacity.Valid {
+			res.Generator.Valid = false
+			for _, r := range capacity.Reasons {
+				res.Generator.Reasons = append(res.Generator.Reasons, "capacity measurement: "+r)
+			}
+		}
 	}
 	if faults != nil {
 		faults.record(res)

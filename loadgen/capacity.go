@@ -1,0 +1,195 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// capacitySpan is how many consecutive seconds must keep the objective for their goodput
+// to count, and how many that miss it end the ramp.
+const capacitySpan = 3
+
+// CapacityResult is the capacity measured before the load (scenarios.Capacity).
+type CapacityResult struct {
+	// RPS is the capacity: the highest goodput (expected, not shed, answers per second)
+	// averaged over three consecutive seconds that each kept the objective.
+	RPS float64 `json:"rps"`
+	// Saturated is true when the ramp found the knee: three seconds in a row were not all
+	// served within the objective (see CapacitySecond) after RPS was reached. False means the ramp ended first and RPS is
+	// only a lower bound: what is offered as "2x capacity" may not overload the service.
+	Saturated bool    `json:"saturated"`
+	Objective string  `json:"objective"`
+	FromRPS   float64 `json:"from_rps"`
+	ToRPS     float64 `json:"to_rps"`
+	// RampS is how long the ramp was planned to last; StoppedS when it ended (early when
+	// Saturated).
+	RampS    float64 `json:"ramp_s"`
+	StoppedS float64 `json:"stopped_s"`
+	// At is the second (of the ramp) that ended the best three.
+	At float64 `json:"at_s"`
+	// Valid is false when the generator could not hold the ramp's schedule; Reasons says why.
+	Valid   bool     `json:"valid"`
+	Reasons []string `json:"reasons,omitempty"`
+	// Seconds are the ramp's seconds as judged.
+	Seconds []CapacitySecond `json:"seconds"`
+}
+
+// CapacitySecond is one second of the capacity ramp.
+type CapacitySecond struct {
+	T       int     `json:"t"`
+	Planned uint64  `json:"planned"`
+	Answers uint64  `json:"answers"`
+	Good    uint64  `json:"good"`
+	Shed    uint64  `json:"shed"`
+	Errors  uint64  `json:"errors"`
+	PMS     float64 `json:"p_ms"` // the objective's percentile of the admitted latency
+	// Kept: the admitted requests kept the latency objective and errors (answers neither
+	// good nor shed) stayed within the bound. Only kept seconds count for the capacity.
+	Kept bool `json:"kept"`
+	// Saturated: not everything offered was served within the objective (latency missed,
+	// or errors and sheds beyond the bound). Three in a row end the ramp.
+	Saturated bool `json:"saturated"`
+}
+
+// MeasureCapacity sends spec's workload at a rate ramping as spec.Capacity says and returns
+// the capacity it found. opts are those of the run to follow (base URL, seed); its
+// Registry, Windows, Results, Writes and Every are not used. The ramp stops after three
+// saturated seconds in a row (see CapacitySecond).
+func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*CapacityResult, error) {
+	c := spec.Capacity
+	if c == nil {
+		return nil, fmt.Errorf("measure capacity: the scenario has no capacity: block")
+	}
+	ramp := *spec
+	ramp.Capacity, ramp.Faults, ramp.Thresholds, ramp.Probe, ramp.Verify = nil, nil, nil, nil, nil
+	ramp.Load = scenarios.Load{Executor: "ramping-arrival-rate", TimeUnit: time.Second,
+		StartRate: c.From, Stages: []scenarios.Stage{{Duration: c.Duration, Target: c.To}},
+		MaxInFlight: spec.Load.MaxInFlight}
+	out := &CapacityResult{Objective: c.String(), FromRPS: c.From, ToRPS: c.To, RampS: c.Duration.Seconds()}
+	j := &capacityJudge{c: c, res: out}
+	o := Options{BaseURL: opts.BaseURL, Seed: opts.Seed, Progress: opts.Progress, TTY: opts.TTY,
+		MaxLateness: opts.MaxLateness, Every: j.every}
+	res, err := Run(ctx, &ramp, o)
+	if err != nil {
+		return nil, fmt.Errorf("measure capacity: %w", err)
+	}
+	if res.Interrupted {
+		return nil, ctx.Err()
+	}
+	out.StoppedS = res.DurationMS / 1000
+	out.Valid = res.Generator.Valid
+	out.Reasons = res.Generator.Reasons
+	// An early stop drops the rest of the ramp's plan: that is not the generator's fault.
+	if out.Saturated && !out.Valid {
+		out.Valid, out.Reasons = true, nil
+		for _, r := range res.Generator.Reasons {
+			if res.Generator.Dropped == 0 || !isDropReason(r) {
+				out.Reasons = append(out.Reasons, r)
+				out.Valid = false
+			}
+		}
+	}
+	return out, nil
+}
+
+func isDropReason(r string) bool { return strings.Contains(r, "were never sent") }
+
+// capacityJudge judges the ramp second by second from the engine's snapshots.
+type capacityJudge struct {
+	c    *scenarios.Capacity
+	res  *CapacityResult
+	prev *RequestStats // the previous snapshot's total
+	miss int           // seconds in a row that missed the objective
+}
+
+// every is Options.Every of the ramp: it judges the second that just ended.
+func (j *capacityJudge) every(elapsed time.Duration, snap *Result) (bool, string) {
+	cur := snap.Total
+	if cur == nil {
+		return false, ""
+	}
+	s := CapacitySecond{T: len(j.res.Seconds)}
+	if n := len(snap.Timeline); n > 0 {
+		s.Planned = snap.Timeline[n-1].Planned
+	}
+	var prevAdm *hdrhistogram.Histogram
+	if j.prev != nil {
+		s.Answers = cur.Count - j.prev.Count
+		s.Good = cur.Good - j.prev.Good
+		s.Shed = cur.Shed - j.prev.Shed
+		s.Errors = cur.Errors - j.prev.Errors
+		prevAdm = admittedOf(j.prev)
+	} else {
+		s.Answers, s.Good, s.Shed, s.Errors = cur.Count, cur.Good, cur.Shed, cur.Errors
+	}
+	delta := subtract(admittedOf(cur), prevAdm)
+	if delta != nil && delta.TotalCount() > 0 {
+		s.PMS = ms(delta.ValueAtQuantile(j.c.Percentile))
+	}
+	// Errors here are the answers neither good nor shed: a shed is the service protecting
+	// itself, which keeps the objective; a time-out or a 500 does not.
+	bad := s.Answers - min(s.Good+s.Shed, s.Answers)
+	fast := delta != nil && delta.TotalCount() > 0 && time.Duration(s.PMS*float64(time.Millisecond)) < j.c.Latency
+	s.Kept = s.Answers > 0 && fast && float64(bad) <= j.c.Errors*float64(s.Answers)
+	// Saturated: the service did not serve everything offered within the objective.
+	s.Saturated = s.Answers > 0 && (!fast || float64(bad+s.Shed) > j.c.Errors*float64(s.Answers))
+	j.res.Seconds = append(j.res.Seconds, s)
+	j.prev = cur
+
+	// The best goodput over capacitySpan kept seconds in a row.
+	if n := len(j.res.Seconds); n >= capacitySpan {
+		last := j.res.Seconds[n-capacitySpan:]
+		var good uint64
+		kept := true
+		for _, x := range last {
+			kept = kept && x.Kept
+			good += x.Good
+		}
+		if avg := float64(good) / capacitySpan; kept && avg > j.res.RPS {
+			j.res.RPS, j.res.At = avg, float64(n)
+		}
+	}
+	if !s.Saturated {
+		j.miss = 0
+		return false, ""
+	}
+	j.miss++
+	if j.miss >= capacitySpan && j.res.RPS > 0 {
+		j.res.Saturated = true
+		return true, fmt.Sprintf("capacity found: %d seconds in a row were not all served within the objective (%s)", capacitySpan, j.c)
+	}
+	return false, ""
+}
+
+// admittedOf returns the admitted latency histogram of a snapshot's stats.
+func admittedOf(st *RequestStats) *hdrhistogram.Histogram {
+	if st.AdmittedHist != nil {
+		return st.AdmittedHist
+	}
+	return st.LatencyHist
+}
+
+// subtract returns cur − prev, bucket by bucket (both cumulative histograms of one run,
+// prev taken before cur). A nil prev returns cur.
+func subtract(cur, prev *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if cur == nil || prev == nil {
+		return cur
+	}
+	a, b := cur.Export(), prev.Export()
+	counts := make([]int64, len(a.Counts))
+	for i := range counts {
+		counts[i] = a.Counts[i]
+		if i < len(b.Counts) {
+			counts[i] -= b.Counts[i]
+		}
+		counts[i] = max(counts[i], 0)
+	}
+	return hdrhistogram.Import(&hdrhistogram.Snapshot{LowestTrackableValue: a.LowestTrackableValue,
+		HighestTrackableValue: a.HighestTrackableValue, SignificantFigures: a.SignificantFigures, Counts: counts})
+}

@@ -1,0 +1,123 @@
+package loadgen_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+)
+
+// bucket is a token bucket of rate tokens per second (burst tokens at most): a request that
+// finds a token is served (200), one that does not is shed (503), as a service that sheds
+// beyond its capacity does.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	b.mu.Lock()
+	now := time.Now()
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	ok := b.tokens >= 1
+	if ok {
+		b.tokens--
+	}
+	b.mu.Unlock()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, `{"error":"overloaded"}`, http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ok"))
+}
+
+func TestShedAndAdmittedLatency(t *testing.T) {
+	srv := serve(t, &bucket{rate: 50, burst: 5, tokens: 5})
+	spec := load(t, srv.URL, `workload:
+  - {name: get, request: {url: /, expect: {status: [200, 503]}}}
+load: {executor: constant-arrival-rate, rate: 200, duration: 2s}
+`)
+	res := run(t, spec, loadgen.Options{})
+	st := stats(t, res, "get")
+	if st.Shed == 0 || st.Shed != st.Statuses["503"] {
+		t.Fatalf("shed %d, 503s %d: want every 503 counted as a shed, and some", st.Shed, st.Statuses["503"])
+	}
+	if st.Good != st.Statuses["200"] || st.Good+st.Shed != st.Count {
+		t.Errorf("good %d shed %d count %d statuses %v: want good = the 200s and good + shed = count", st.Good, st.Shed, st.Count, st.Statuses)
+	}
+	if st.AdmittedHist == nil || uint64(st.AdmittedHist.TotalCount()) != st.Count-st.Shed {
+		t.Fatalf("admitted histogram %v: want the %d answers that were not shed", st.AdmittedHist, st.Count-st.Shed)
+	}
+	if st.Admitted == nil || res.Total.Shed != st.Shed {
+		t.Errorf("admitted summary %v, total shed %d: want both set", st.Admitted, res.Total.Shed)
+	}
+}
+
+func TestNoShedNoAdmittedHistogram(t *testing.T) {
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	res := run(t, load(t, srv.URL, `workload: [{name: get, request: {url: /}}]
+load: {executor: constant-arrival-rate, rate: 50, duration: 1s}
+`), loadgen.Options{})
+	st := stats(t, res, "get")
+	if st.Shed != 0 || st.AdmittedHist != nil || st.Admitted != nil || st.Good != st.Count {
+		t.Errorf("shed %d admitted %v good %d count %d: want no sheds, no admitted histogram, every answer good", st.Shed, st.AdmittedHist, st.Good, st.Count)
+	}
+}
+
+// A service whose capacity is 100/s (a token bucket) is measured at about that, and the
+// ramp stops at the knee instead of running to its end.
+func TestMeasureCapacity(t *testing.T) {
+	srv := serve(t, &bucket{rate: 100, burst: 10, tokens: 10})
+	spec := load(t, srv.URL, `workload:
+  - {name: get, request: {url: /, expect: {status: [200, 503]}}}
+load: {executor: constant-arrival-rate, rate: 2x capacity, duration: 1s}
+capacity: {from: 20, to: 400, duration: 10s, latency: "p(99) < 500ms", errors: 1%}
+thresholds:
+  goodput: ["rate >= 80% capacity"]
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := loadgen.MeasureCapacity(ctx, spec, loadgen.Options{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Saturated || c.RPS < 60 || c.RPS > 110 {
+		t.Fatalf("capacity %.1f/s saturated %v (seconds %+v): want about 100/s and the knee found", c.RPS, c.Saturated, c.Seconds)
+	}
+	if c.StoppedS >= c.RampS {
+		t.Errorf("the ramp ran %.1fs of %.1fs: want it stopped at the knee", c.StoppedS, c.RampS)
+	}
+	resolved := spec.WithCapacity(c.RPS)
+	if resolved.Load.Rate != 2*c.RPS || resolved.Thresholds[0].Value != 0.8*c.RPS || resolved.Thresholds[0].OfCapacity {
+		t.Errorf("resolved rate %v threshold %v: want 2 × and 0.8 × %v", resolved.Load.Rate, resolved.Thresholds[0].Value, c.RPS)
+	}
+	if !spec.Load.RateOfCapacity || spec.Load.Rate != 2 {
+		t.Errorf("WithCapacity changed the spec it was called on: %+v", spec.Load)
+	}
+}
+
+// A ramp that never reaches the service's capacity reports a lower bound.
+func TestMeasureCapacityLowerBound(t *testing.T) {
+	srv := serve(t, &bucket{rate: 10000, burst: 100, tokens: 100})
+	spec := load(t, srv.URL, `workload: [{name: get, request: {url: /}}]
+load: {executor: constant-arrival-rate, rate: 1x capacity, duration: 1s}
+capacity: {from: 10, to: 50, duration: 4s, latency: "p(99) < 1s"}
+`)
+	c, err := loadgen.MeasureCapacity(context.Background(), spec, loadgen.Options{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Saturated || c.RPS <= 0 || c.RPS > 50 || !c.Valid {
+		t.Errorf("capacity %.1f saturated %v valid %v: want a lower bound at most 50/s, not saturated", c.RPS, c.Saturated, c.Valid)
+	}
+}
