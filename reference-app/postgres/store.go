@@ -205,6 +205,20 @@ func (db *DB) Enroll(ctx context.Context, userID, courseID uuid.UUID, key string
 	}
 	sameShard := db.userShard(userID) == db.catalog()
 	claimed, seated, err := db.claimSeat(ctx, courseID, userID, keyArg, sameShard, &res.CreatedAt)
+	if code, constraint := pgCode(err); code == "23505" && constraint == "seat_claims_idempotency" {
+		// The key's index is no arbiter of ON CONFLICT: a concurrent retry
+		// with the same key that claimed first makes this insert fail there
+		// instead of doing nothing. A reuse only if the key claimed another course.
+		var other uuid.UUID
+		qerr := db.catalog().QueryRow(ctx, `SELECT course_id FROM seat_claims WHERE user_id = $1 AND idempotency_key = $2`, userID, key).Scan(&other)
+		if qerr != nil && !errors.Is(qerr, pgx.ErrNoRows) {
+			return res, dbErr("enroll", qerr)
+		}
+		if qerr == nil && other != courseID {
+			return res, academy.ErrIdempotencyReuse
+		}
+		claimed, seated, err = false, false, nil // the existing claim decides, below
+	}
 	switch code, constraint := pgCode(err); {
 	case code == "23505" && constraint == "seat_claims_idempotency":
 		return res, academy.ErrIdempotencyReuse

@@ -242,3 +242,34 @@ func TestExclusiveSerialises(t *testing.T) {
 		t.Fatalf("%d callers inside Exclusive at once, want 1", maxInside)
 	}
 }
+
+// Concurrent retries with one key all replay the one claim: found when a retry got 422
+// idempotency_key_reused now and then, because the key's unique index is no arbiter of
+// the claim's ON CONFLICT and the loser of the race failed there.
+func TestEnrollConcurrentRetriesNeverReportKeyReuse(t *testing.T) {
+	db := newDB(t, 1)
+	ctx := context.Background()
+	for round := range 100 {
+		c := newCourse(t, db, 2)
+		u := uuid.New()
+		res := make([]academy.EnrollResult, 10)
+		errs := make([]error, 10)
+		var wg sync.WaitGroup
+		for i := range res {
+			wg.Go(func() { res[i], errs[i] = db.Enroll(ctx, u, c.ID, "key-1") })
+		}
+		wg.Wait()
+		fresh := 0
+		for i := range res {
+			if errs[i] != nil || !res[i].Created {
+				t.Fatalf("round %d, retry %d: %+v %v", round, i, res[i], errs[i])
+			}
+			if !res[i].Replayed {
+				fresh++
+			}
+		}
+		if fresh != 1 {
+			t.Fatalf("round %d: %d retries took the seat, want 1", round, fresh)
+		}
+	}
+}
