@@ -82,7 +82,8 @@ func start(t *testing.T, args ...string) (string, func() int, *syncBuffer) {
 
 func TestServeOnThrowawayPostgres(t *testing.T) {
 	skipWithoutPostgres(t)
-	line, stop, stderr := start(t, "serve", "--addr", "127.0.0.1:0", "--seed-users", "5", "--seed-courses", "3", "--admin-token", "tok", "--rate-limit", "off")
+	line, stop, stderr := start(t, "serve", "--addr", "127.0.0.1:0", "--seed-users", "5", "--seed-courses", "3", "--admin-token", "tok", "--rate-limit", "off",
+		"--db-queue-wait", "1s", "--hash-concurrency", "1", "--hash-wait", "2s")
 	base, ok := strings.CutPrefix(line, "listening on ")
 	if !ok || !regexp.MustCompile(`^http://127\.0\.0\.1:[1-9][0-9]*$`).MatchString(base) {
 		t.Fatalf("first line %q, want listening on http://127.0.0.1:PORT", line)
@@ -167,7 +168,7 @@ func TestPostgresCommand(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"serve", "--nope"}, {"frobnicate"}, {"migrate"}, {"serve", "--rate-limit", "lots"}} {
+	for _, args := range [][]string{{"serve", "--nope"}, {"frobnicate"}, {"migrate"}, {"serve", "--rate-limit", "lots"}, {"serve", "--hash-wait", "lots"}, {"serve", "--db-queue-wait", "-1"}} {
 		var out bytes.Buffer
 		if code := run(context.Background(), args, nil, &out, &out, func(string) string { return "" }); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, out.String())

@@ -42,6 +42,9 @@ type serveConfig struct {
 	maxInFlight       int
 	rateLimit         string
 	dbMaxConns        int
+	dbQueueWait       time.Duration
+	hashConcurrency   int
+	hashWait          time.Duration
 	shutdownTimeout   time.Duration
 }
 
@@ -81,6 +84,9 @@ func newServe(e *env) *cobra.Command {
 	f.IntVar(&c.maxInFlight, "max-inflight", 512, "bound on concurrent requests; beyond it 503 + Retry-After (-1: no bound)")
 	f.StringVar(&c.rateLimit, "rate-limit", "default", `rate limits: "default" (ip=20000,user=200 requests/s), "off", or "ip=N,user=M" (0 disables a scope)`)
 	f.IntVar(&c.dbMaxConns, "db-max-conns", 20, "connections per shard pool")
+	f.DurationVar(&c.dbQueueWait, "db-queue-wait", postgres.DefaultQueueWait, "how long a request may wait for a database connection; beyond it 503 + Retry-After (0: the default; negative, e.g. -1s: no bound)")
+	f.IntVar(&c.hashConcurrency, "hash-concurrency", 0, "password hashes (registration, login) running at once (0: GOMAXPROCS; -1: no bound)")
+	f.DurationVar(&c.hashWait, "hash-wait", academy.DefaultHashWait, "how long a registration or login may wait for a hashing slot; beyond it 503 + Retry-After (0: the default; negative, e.g. -1s: no bound)")
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may drain requests")
 	return cmd
 }
@@ -162,7 +168,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 			urls = append(urls, cluster.URL(d))
 		}
 	}
-	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: int32(c.dbMaxConns)})
+	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: int32(c.dbMaxConns), QueueWait: c.dbQueueWait})
 	if err != nil {
 		return err
 	}
@@ -192,7 +198,8 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 		m := cache.NewMemory(0, reg)
 		cch, health = m, m
 	}
-	svc, err := academy.NewService(db, cch, academy.Options{Secret: secret, BcryptCost: c.bcryptCost})
+	svc, err := academy.NewService(db, cch, academy.Options{Secret: secret, BcryptCost: c.bcryptCost,
+		HashConcurrency: c.hashConcurrency, HashWait: c.hashWait})
 	if err != nil {
 		return usageError{err}
 	}

@@ -4,6 +4,10 @@
 // reference-app/postgres implements, the cache interface that
 // reference-app/cache implements, and Service, which holds the business
 // rules (validation, authorization by role, caching, token issuing).
+// Password hashing, the one CPU-heavy step of a request, runs in a bounded
+// number of slots with a wait budget; past it the request fails with an
+// *OverloadError (ErrOverloaded), as it does when storage finds no
+// database connection within its own budget.
 //
 // The package imports neither net/http nor pgx: reference-app/httpapi
 // translates HTTP to Service calls, and maps the errors of this package to

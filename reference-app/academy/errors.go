@@ -3,6 +3,7 @@ package academy
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error; the HTTP layer maps each kind to a status.
@@ -68,7 +69,32 @@ var (
 	ErrInvalidToken      = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "invalid or expired token"}
 	ErrForbidden         = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
 	ErrEnrollmentMissing = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
+	// ErrOverloaded is a request shed because a bounded queue stayed full
+	// for its whole wait budget (503 with Retry-After). The error returned
+	// is an *OverloadError that wraps it: errors.Is(err, ErrOverloaded)
+	// holds, and errors.As(err, &oe) tells which queue.
+	ErrOverloaded = &Error{Kind: KindUnavailable, Code: "overloaded", Message: "server is at capacity; retry later"}
 )
+
+// The bounded queues that shed requests (OverloadError.Queue).
+const (
+	QueueDB   = "db"   // a database connection of a shard's pool
+	QueueHash = "hash" // a password hashing slot
+)
+
+// OverloadError is the error of a request shed by a bounded queue: no
+// slot was free within Wait. It unwraps to ErrOverloaded.
+type OverloadError struct {
+	Queue string        // QueueDB or QueueHash
+	Wait  time.Duration // the wait budget that ran out
+}
+
+func (e *OverloadError) Error() string {
+	return fmt.Sprintf("no %s slot within %v: %s", e.Queue, e.Wait, ErrOverloaded.Message)
+}
+
+// Unwrap returns ErrOverloaded.
+func (e *OverloadError) Unwrap() error { return ErrOverloaded }
 
 // KindOf returns the kind of err: that of the first *Error in its chain, or
 // KindInternal.

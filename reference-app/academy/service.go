@@ -25,6 +25,9 @@ const (
 	UserTTL   = 5 * time.Minute
 )
 
+// DefaultHashWait is the default of Options.HashWait.
+const DefaultHashWait = 100 * time.Millisecond
+
 // Options configure a Service.
 type Options struct {
 	// Secret signs access tokens (HS256). Required, at least 16 bytes.
@@ -38,15 +41,25 @@ type Options struct {
 	// SeedBcryptCost hashes seeded passwords (default bcrypt.MinCost, so
 	// that seeding thousands of users takes seconds).
 	SeedBcryptCost int
+	// HashConcurrency bounds the password hashes (bcrypt) of registrations
+	// and logins running at once (default runtime.GOMAXPROCS(0); negative:
+	// no bound). Seeding is not bounded.
+	HashConcurrency int
+	// HashWait is how long a registration or a login may wait for a
+	// hashing slot; past it the request fails with an *OverloadError
+	// (ErrOverloaded, 503). Default 100ms; negative: as long as the
+	// request's context allows.
+	HashWait time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
 // Service holds the academy's business rules. It is safe for concurrent use.
 type Service struct {
-	store Store
-	cache Cache
-	opts  Options
+	store  Store
+	cache  Cache
+	opts   Options
+	hashes hashQueue
 }
 
 // NewService returns a service over store and cache (nil for none).
@@ -69,18 +82,26 @@ func NewService(store Store, cache Cache, opts Options) (*Service, error) {
 	if opts.SeedBcryptCost == 0 {
 		opts.SeedBcryptCost = bcrypt.MinCost
 	}
+	if opts.HashConcurrency == 0 {
+		opts.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if opts.HashWait == 0 {
+		opts.HashWait = DefaultHashWait
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if cache == nil {
 		cache = noCache{}
 	}
-	return &Service{store: store, cache: cache, opts: opts}, nil
+	return &Service{store: store, cache: cache, opts: opts, hashes: newHashQueue(opts.HashConcurrency, opts.HashWait)}, nil
 }
 
 // ---- accounts ----
 
-// Register creates a student account.
+// Register creates a student account. Its password hash waits at most
+// Options.HashWait for a hashing slot, else Register fails with an
+// *OverloadError.
 func (s *Service) Register(ctx context.Context, email, password, name string) (User, error) {
 	email = NormalizeEmail(email)
 	if err := validateEmail(email); err != nil {
@@ -93,9 +114,13 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (U
 	if err := validateText("name", name, 1, 100); err != nil {
 		return User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
-	if err != nil {
-		return User{}, fmt.Errorf("hash password: %w", err)
+	var hash []byte
+	var herr error
+	if err := s.hashes.run(ctx, func() { hash, herr = bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost) }); err != nil {
+		return User{}, err
+	}
+	if herr != nil {
+		return User{}, fmt.Errorf("hash password: %w", herr)
 	}
 	u := UserRecord{User: User{ID: UserIDFromEmail(email), Email: email, Name: name, Role: RoleStudent, CreatedAt: s.opts.Now().UTC()}, PasswordHash: hash}
 	if err := s.store.CreateUser(ctx, u); err != nil {
@@ -104,7 +129,8 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (U
 	return u.User, nil
 }
 
-// Login checks a password and opens a session.
+// Login checks a password and opens a session. Like Register, it fails
+// with an *OverloadError when no hashing slot came within Options.HashWait.
 func (s *Service) Login(ctx context.Context, email, password string) (Session, error) {
 	email = NormalizeEmail(email)
 	if email == "" || len(email) > 254 || password == "" || len(password) > 72 {
@@ -117,7 +143,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	if err != nil {
 		return Session{}, err
 	}
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
+	var mismatch error
+	if err := s.hashes.run(ctx, func() { mismatch = bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) }); err != nil {
+		return Session{}, err
+	}
+	if mismatch != nil {
 		return Session{}, ErrBadCredentials
 	}
 	return s.newSession(ctx, u.User)

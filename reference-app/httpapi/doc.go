@@ -9,5 +9,8 @@
 // the raw path), admission control (503 + Retry-After beyond MaxInFlight),
 // rate limiting per client IP and per user (429 + Retry-After), runtime
 // faults from /admin/faults, and a body size limit. Every response carries
-// security headers.
+// security headers. A request shed by a bounded queue of the service (an
+// *academy.OverloadError: database connections, password hashing) is
+// answered like admission control, 503 overloaded with Retry-After, and
+// counted in academy_shed_requests_total by reason (inflight, db, hash).
 package httpapi

@@ -72,7 +72,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	detail := errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}
 	switch {
 	case status >= 500:
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "status", status, "err", err)
+		if errors.Is(err, academy.ErrOverloaded) { // shed: counted, and too many to log one by one
+			log.DebugContext(r.Context(), "request shed", "method", r.Method, "route", r.Pattern, "err", err)
+		} else {
+			log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "status", status, "err", err)
+		}
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 		} else {

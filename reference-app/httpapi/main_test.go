@@ -85,7 +85,9 @@ type envOptions struct {
 	redisURL string
 	seed     academy.SeedSpec
 	opts     httpapi.Options
-	plain    bool // no httptest server (caller serves the handler)
+	db       postgres.Options // MaxConns 30 and no QueueWait (tests that flood the pool check exact outcomes) unless set
+	svc      academy.Options  // Secret is set; BcryptCost 4 and no HashWait unless set
+	plain    bool             // no httptest server (caller serves the handler)
 }
 
 const adminToken = "test-admin-token"
@@ -104,7 +106,13 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 		}
 		urls = append(urls, cluster.URL(name))
 	}
-	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: 30})
+	if o.db.MaxConns == 0 {
+		o.db.MaxConns = 30
+	}
+	if o.db.QueueWait == 0 {
+		o.db.QueueWait = -1
+	}
+	db, err := postgres.Open(ctx, urls, o.db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +132,14 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 		m := cache.NewMemory(0, reg)
 		c, health = m, m
 	}
-	svc, err := academy.NewService(db, c, academy.Options{Secret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: 4})
+	o.svc.Secret = []byte("0123456789abcdef0123456789abcdef")
+	if o.svc.BcryptCost == 0 {
+		o.svc.BcryptCost = 4
+	}
+	if o.svc.HashWait == 0 {
+		o.svc.HashWait = -1
+	}
+	svc, err := academy.NewService(db, c, o.svc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,13 @@ package httpapi
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendtactics/loadlab/reference-app/academy"
 )
+
+// shedInflight is the reason label of requests shed by admission control;
+// the queues of the service give theirs (academy.QueueDB, academy.QueueHash).
+const shedInflight = "inflight"
 
 type metrics struct {
 	requests    *prometheus.CounterVec
@@ -10,7 +16,7 @@ type metrics struct {
 	inflight    *prometheus.GaugeVec
 	enrollments *prometheus.CounterVec
 	limited     *prometheus.CounterVec
-	shed        prometheus.Counter
+	shed        *prometheus.CounterVec
 	faults      *prometheus.CounterVec
 }
 
@@ -32,12 +38,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "academy_rate_limited_total", Help: "Requests refused with 429 by scope (ip, user).",
 		}, []string{"scope"}),
-		shed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "academy_shed_requests_total", Help: "Requests refused with 503 by admission control.",
-		}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "academy_shed_requests_total", Help: "Requests refused with 503 and Retry-After because a bounded queue stayed full, by reason: inflight (admission control), db (a database connection), hash (a password hashing slot).",
+		}, []string{"reason"}),
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "academy_faults_injected_total", Help: "Requests affected by an /admin/faults fault, by kind (delay, abort, drop-write).",
 		}, []string{"kind"}),
+	}
+	for _, reason := range []string{shedInflight, academy.QueueDB, academy.QueueHash} {
+		m.shed.WithLabelValues(reason) // every reason reads 0 until it sheds
 	}
 	reg.MustRegister(m.requests, m.duration, m.inflight, m.enrollments, m.limited, m.shed, m.faults)
 	return m

@@ -152,7 +152,7 @@ func (s *server) admit(next http.Handler) http.Handler {
 			case s.slots <- struct{}{}:
 				t.Stop()
 			case <-t.C:
-				s.m.shed.Inc()
+				s.m.shed.WithLabelValues(shedInflight).Inc()
 				w.Header().Set("Retry-After", "1")
 				writeErrorCode(w, http.StatusServiceUnavailable, "overloaded", "server is at capacity; retry later")
 				return

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/subtle"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -166,6 +167,9 @@ func (s *server) handle(pattern string, a access, h apiFunc) {
 			err = h(w, r, p)
 		}
 		if err != nil {
+			if oe := (*academy.OverloadError)(nil); errors.As(err, &oe) {
+				s.m.shed.WithLabelValues(oe.Queue).Inc()
+			}
 			writeError(w, r, s.log, err)
 		}
 	})

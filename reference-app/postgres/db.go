@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -23,12 +24,21 @@ import (
 type Options struct {
 	// MaxConns per shard (default 20).
 	MaxConns int32
+	// QueueWait bounds how long an operation may wait for a connection of
+	// a shard's pool (default 250ms; negative: no bound, as long as the
+	// context allows). Past it the operation fails with an
+	// *academy.OverloadError (503 with Retry-After). Migrate and Ping are
+	// not bounded.
+	QueueWait time.Duration
 }
+
+// DefaultQueueWait is the default of Options.QueueWait.
+const DefaultQueueWait = 250 * time.Millisecond
 
 // DB is the sharded store. It implements academy.Store and is safe for
 // concurrent use. Close releases the pools.
 type DB struct {
-	shards []*pgxpool.Pool
+	shards []*pool
 }
 
 var _ academy.Store = (*DB)(nil)
@@ -42,6 +52,9 @@ func Open(ctx context.Context, urls []string, opts Options) (*DB, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 20
 	}
+	if opts.QueueWait == 0 {
+		opts.QueueWait = DefaultQueueWait
+	}
 	db := &DB{}
 	for i, u := range urls {
 		cfg, err := pgxpool.ParseConfig(u)
@@ -50,12 +63,12 @@ func Open(ctx context.Context, urls []string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("parse database url %d: %w", i, err)
 		}
 		cfg.MaxConns = opts.MaxConns
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		p, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("connect to shard %d: %w", i, err)
 		}
-		db.shards = append(db.shards, pool)
+		db.shards = append(db.shards, &pool{p: p, wait: opts.QueueWait})
 	}
 	return db, nil
 }
@@ -70,13 +83,14 @@ func (db *DB) Close() {
 // Shards is the number of shards.
 func (db *DB) Shards() int { return len(db.shards) }
 
-func (db *DB) catalog() *pgxpool.Pool { return db.shards[0] }
+func (db *DB) catalog() *pool { return db.shards[0] }
 
-func (db *DB) userShard(id uuid.UUID) *pgxpool.Pool {
+func (db *DB) userShard(id uuid.UUID) *pool {
 	return db.shards[academy.ShardOf(id, len(db.shards))]
 }
 
-// Ping checks every shard.
+// Ping checks every shard. It waits for a connection as long as ctx
+// allows (no queue budget: readiness probes are not shed).
 func (db *DB) Ping(ctx context.Context) error {
 	for i, p := range db.shards {
 		if err := p.Ping(ctx); err != nil {
@@ -134,10 +148,11 @@ var (
 	poolAcquires = prometheus.NewDesc("academy_db_pool_acquires_total", "Successful connection acquisitions.", []string{"shard"}, nil)
 	poolEmpty    = prometheus.NewDesc("academy_db_pool_empty_acquires_total", "Acquisitions that had to wait for a connection.", []string{"shard"}, nil)
 	poolWait     = prometheus.NewDesc("academy_db_pool_acquire_wait_seconds_total", "Total time spent waiting for a connection.", []string{"shard"}, nil)
+	poolShed     = prometheus.NewDesc("academy_db_pool_shed_acquires_total", "Acquisitions given up after the queue wait budget (the operation failed as overloaded).", []string{"shard"}, nil)
 )
 
 func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolEmpty, poolWait} {
+	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolEmpty, poolWait, poolShed} {
 		ch <- d
 	}
 }
@@ -153,6 +168,7 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()), l)
 		ch <- prometheus.MustNewConstMetric(poolEmpty, prometheus.CounterValue, float64(s.EmptyAcquireCount()), l)
 		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds(), l)
+		ch <- prometheus.MustNewConstMetric(poolShed, prometheus.CounterValue, float64(p.sheds.Load()), l)
 	}
 }
 

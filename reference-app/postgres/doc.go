@@ -9,6 +9,11 @@
 // catalog shard, so the seat limit holds whatever N is; see
 // reference-app/README.md.
 //
+// Every operation waits at most Options.QueueWait for a connection of its
+// shard's pool, then fails with an *academy.OverloadError (503 with
+// Retry-After): under a slow database requests are shed instead of
+// queueing without bound (see pool.go).
+//
 // Migrations are embedded and applied to every shard by Migrate, under a
 // PostgreSQL advisory lock so that replicas starting together are safe.
 package postgres

@@ -22,7 +22,7 @@ const migrationLock = 0x61636164656d79
 // Migrate at once: one applies, the others wait and then find nothing to do.
 func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	for i, p := range db.shards {
-		n, err := migrateOne(ctx, p)
+		n, err := migrateOne(ctx, p.p)
 		if err != nil {
 			return applied, fmt.Errorf("migrate shard %d: %w", i, err)
 		}
