@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -487,5 +488,38 @@ func TestSeedIfEmptyConcurrently(t *testing.T) {
 	e.do("GET", "/v1/courses", "", nil).json(t, &page)
 	if page.Total != 2 {
 		t.Fatalf("%d courses", page.Total)
+	}
+}
+
+// Clients spread over the classes with ?offset and ?limit; bad values are 400s.
+func TestLiveSessionsPage(t *testing.T) {
+	e, _ := newEnv(t, envOptions{seed: academy.SeedSpec{Users: 1, Courses: 5, Seed: 1}})
+	list := func(q string) []academy.LiveSession {
+		var ls struct {
+			LiveSessions []academy.LiveSession `json:"live_sessions"`
+		}
+		e.do("GET", "/v1/live-sessions"+q, "", nil).json(t, &ls)
+		return ls.LiveSessions
+	}
+	all := list("")
+	if len(all) != 5 {
+		t.Fatalf("%d live sessions, want 5", len(all))
+	}
+	for i := range all {
+		got := list("?limit=1&offset=" + strconv.Itoa(i))
+		if len(got) != 1 || got[0].ID != all[i].ID {
+			t.Errorf("offset %d: got %+v, want session %s", i, got, all[i].ID)
+		}
+	}
+	if got := list("?offset=3"); len(got) != 2 || got[0].ID != all[3].ID {
+		t.Errorf("offset 3: got %d sessions, want the last 2", len(got))
+	}
+	if got := list("?offset=99"); len(got) != 0 {
+		t.Errorf("offset past the end: got %d sessions, want none", len(got))
+	}
+	for _, q := range []string{"?limit=0", "?limit=101", "?limit=x", "?offset=-1", "?offset=y"} {
+		if r := e.do("GET", "/v1/live-sessions"+q, "", nil); r.status != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", q, r.status)
+		}
 	}
 }

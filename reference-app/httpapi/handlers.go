@@ -417,10 +417,30 @@ func (s *server) handleVideoFile(w http.ResponseWriter, r *http.Request, _ acade
 
 // ---- live ----
 
+// handleLiveSessions lists the live sessions in start order; ?offset=N skips the first N
+// and ?limit=M (1..100) keeps M, so clients can spread over the classes.
 func (s *server) handleLiveSessions(w http.ResponseWriter, r *http.Request, _ academy.Principal) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("limit") != "" && (limit < 1 || limit > 100) {
+		return academy.Invalid("limit", "must be between 1 and 100")
+	}
+	offset, err := queryInt(r, "offset")
+	if err != nil {
+		return err
+	}
+	if offset < 0 {
+		return academy.Invalid("offset", "must be at least 0")
+	}
 	ls, err := s.svc.LiveSessions(r.Context())
 	if err != nil {
 		return err
+	}
+	ls = ls[min(offset, len(ls)):]
+	if limit > 0 {
+		ls = ls[:min(limit, len(ls))]
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"live_sessions": ls})
 	return nil
