@@ -109,9 +109,9 @@ func Academy() *Dashboard {
 
 	d.row("Protection: shedding and rate limiting")
 	d.add(12, timeseries("Shed (503) and rate-limited (429) requests per second",
-		"Admission control answers 503 with Retry-After when every slot stays busy; rate limiting answers 429 with Retry-After, per client IP or per user.",
+		"The academy answers 503 with Retry-After when a bounded queue's wait budget runs out: reason inflight (every request slot busy), db (no database connection within --db-queue-wait), hash (no password-hashing slot within --hash-wait). Rate limiting answers 429 with Retry-After, per client IP or per user.",
 		"reqps",
-		q(fmt.Sprintf(`sum(rate(academy_shed_requests_total{%s}[$__rate_interval]))`, inst), "shed (503)"),
+		q(fmt.Sprintf(`sum by (reason) (rate(academy_shed_requests_total{%s}[$__rate_interval]))`, inst), "shed (503) {{reason}}"),
 		q(fmt.Sprintf(`sum by (scope) (rate(academy_rate_limited_total{%s}[$__rate_interval]))`, inst), "rate limited (429) by {{scope}}"),
 	))
 	d.add(12, timeseries("Enrollments per second by result",
