@@ -238,10 +238,12 @@ type MemSample struct {
 	RSS int64   `json:"rss_bytes"`
 }
 
-// Growth is how much the resident memory grew over the run, as a fraction of where it
-// stood once warm: (late − early) / early, where early is the median of the samples in
-// the second tenth of the run (the first tenth is warm-up) and late the median of the
-// last tenth. ok is false with too few samples (under 10).
+// Growth is how much the resident memory grew over the second half of the run, as a
+// fraction: (late − early) / early, where early is the median of the samples in the tenth
+// of the run that ends at its middle and late the median of the last tenth. The first
+// half is warm-up: a Go heap settles in steps (its GC target grows with the live heap and
+// the pool of connections), which is not a leak; a leak grows with the requests served and
+// shows in any half. ok is false with too few samples (under 10).
 func (p ProcessMemory) Growth() (growth float64, early, late int64, ok bool) {
 	n := len(p.Samples)
 	if n < 10 {
@@ -258,7 +260,7 @@ func (p ProcessMemory) Growth() (growth float64, early, late int64, ok bool) {
 		}
 		return v
 	}
-	e, l := median(pick(0.1, 0.2)), median(pick(0.9, 1))
+	e, l := median(pick(0.4, 0.5)), median(pick(0.9, 1))
 	if e <= 0 || l <= 0 {
 		return 0, 0, 0, false
 	}

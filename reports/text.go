@@ -138,7 +138,7 @@ func writeProbesAndSockets(w io.Writer, res *loadgen.Result) {
 	}
 	for _, m := range res.Memory {
 		if g, e, l, ok := m.Growth(); ok {
-			fmt.Fprintf(w, "\nmemory      %-10s %s → %s (%+.1f%%), max %s, %d samples", m.Name, megabytes(e), megabytes(l), g*100, megabytes(m.Max()), len(m.Samples))
+			fmt.Fprintf(w, "\nmemory      %-10s %s → %s over the second half (%+.1f%%), max %s, %d samples", m.Name, megabytes(e), megabytes(l), g*100, megabytes(m.Max()), len(m.Samples))
 		} else {
 			fmt.Fprintf(w, "\nmemory      %-10s max %s, %d samples (too few to judge growth)", m.Name, megabytes(m.Max()), len(m.Samples))
 		}
