@@ -15,6 +15,9 @@ import (
 // to count, and how many that miss it end the ramp.
 const capacitySpan = 3
 
+// rampSeedMix derives the capacity ramp's seed from the run's.
+const rampSeedMix = 0x5eed_ca9a_c17e
+
 // CapacityResult is the capacity measured before the load (scenarios.Capacity).
 type CapacityResult struct {
 	// RPS is the capacity: the highest goodput (expected, not shed, answers per second)
@@ -73,7 +76,9 @@ func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*
 		MaxInFlight: spec.Load.MaxInFlight}
 	out := &CapacityResult{Objective: c.String(), FromRPS: c.From, ToRPS: c.To, RampS: c.Duration.Seconds()}
 	j := &capacityJudge{c: c, res: out}
-	o := Options{BaseURL: opts.BaseURL, Seed: opts.Seed, Progress: opts.Progress, TTY: opts.TTY,
+	// The ramp draws its own random stream: with the run's seed its {{ uuid }}s would be the
+	// load's first ones, and a unique key the ramp used would conflict in the load.
+	o := Options{BaseURL: opts.BaseURL, Seed: opts.Seed ^ rampSeedMix, Progress: opts.Progress, TTY: opts.TTY,
 		MaxLateness: opts.MaxLateness, Every: j.every}
 	res, err := Run(ctx, &ramp, o)
 	if err != nil {

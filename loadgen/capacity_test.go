@@ -121,3 +121,34 @@ capacity: {from: 10, to: 50, duration: 4s, latency: "p(99) < 1s"}
 		t.Errorf("capacity %.1f saturated %v valid %v: want a lower bound at most 50/s, not saturated", c.RPS, c.Saturated, c.Valid)
 	}
 }
+
+// The ramp draws its own random stream: a unique key it sent (a {{ uuid }}) is not sent
+// again by the load that follows with the same seed.
+func TestCapacityRampOwnRandomStream(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path]++
+		mu.Unlock()
+	}))
+	spec := load(t, srv.URL, `workload: [{name: get, request: {url: "/{{ uuid }}"}}]
+load: {executor: constant-arrival-rate, rate: 1x capacity, duration: 1s}
+capacity: {from: 10, to: 20, duration: 3s, latency: "p(99) < 1s"}
+`)
+	c, err := loadgen.MeasureCapacity(context.Background(), spec, loadgen.Options{BaseURL: srv.URL, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, spec.WithCapacity(c.RPS), loadgen.Options{BaseURL: srv.URL, Seed: 7})
+	mu.Lock()
+	defer mu.Unlock()
+	for path, n := range seen {
+		if n > 1 {
+			t.Fatalf("%s was sent %d times: the ramp and the load drew the same uuids", path, n)
+		}
+	}
+	if len(seen) < 30 {
+		t.Fatalf("only %d requests seen", len(seen))
+	}
+}
