@@ -498,7 +498,7 @@ func (l *loader) target(n *yaml.Node) Target {
 
 func (l *loader) lab(n *yaml.Node) *Lab {
 	lab := &Lab{Replicas: 1, Cache: "memory", Seed: LabSeed{Users: 1000, Courses: 50, Seed: 1}, BcryptCost: 4}
-	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed", "bcrypt-cost", "db-max-conns")
+	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed", "bcrypt-cost", "db-max-conns", "academy-args")
 	if !ok {
 		return lab
 	}
@@ -513,6 +513,19 @@ func (l *loader) lab(n *yaml.Node) *Lab {
 	}
 	if n := f.get("db-max-conns"); n != nil {
 		lab.DBMaxConns, _ = l.intIn(n, "target.lab.db-max-conns", 1, 1000)
+	}
+	if n := f.get("academy-args"); n != nil {
+		if items, ok := l.list(n, "target.lab.academy-args"); ok {
+			for i, item := range items {
+				p := index("target.lab.academy-args", i)
+				if v, ok := l.str(item, p); ok {
+					if !strings.HasPrefix(v, "-") && (i == 0 || !strings.HasPrefix(lab.AcademyArgs[len(lab.AcademyArgs)-1], "-")) {
+						l.errorf(item, p, "%q is not a flag: write flags of `academy serve`, like --db-queue-wait, each followed by its value", v)
+					}
+					lab.AcademyArgs = append(lab.AcademyArgs, v)
+				}
+			}
+		}
 	}
 	if n := f.get("seed"); n != nil {
 		sf, ok := l.mapping(n, "target.lab.seed", "users", "courses", "seed")

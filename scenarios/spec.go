@@ -46,6 +46,9 @@ type Lab struct {
 	BcryptCost int
 	// DBMaxConns is each replica's connection pool size (0: the academy's default, 20).
 	DBMaxConns int
+	// AcademyArgs are extra flags of `academy serve` for every replica, for experiments
+	// ("what if it did not shed": --db-queue-wait -1s). The academy checks them at start.
+	AcademyArgs []string
 }
 
 // LabSeed is the deterministic data set the lab seeds before the load.

@@ -45,6 +45,8 @@ type Config struct {
 	BcryptCost int
 	// DBMaxConns is each replica's pool size per shard (0: the academy's default).
 	DBMaxConns int
+	// AcademyArgs are extra flags of `academy serve` for every replica.
+	AcademyArgs []string
 }
 
 // Lab is a running local lab. Its methods are safe for concurrent use.
@@ -235,6 +237,7 @@ func (l *Lab) replicaProcess(i int, got *string) *process {
 	if l.cfg.DBMaxConns > 0 {
 		argv = append(argv, "--db-max-conns", strconv.Itoa(l.cfg.DBMaxConns))
 	}
+	argv = append(argv, l.cfg.AcademyArgs...)
 	if l.redisURL != "" {
 		argv = append(argv, "--redis-url", l.redisURL)
 	}

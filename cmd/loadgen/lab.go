@@ -52,9 +52,10 @@ func startLab(ctx context.Context, e *env, spec *scenarios.Spec, f runFlags, reg
 		Seed:     spec.Target.Lab.Seed,
 		Academy:  cmd,
 		// Scenario knobs of the replicas' costs and pools.
-		BcryptCost: spec.Target.Lab.BcryptCost,
-		DBMaxConns: spec.Target.Lab.DBMaxConns,
-		Registry:   reg,
+		BcryptCost:  spec.Target.Lab.BcryptCost,
+		DBMaxConns:  spec.Target.Lab.DBMaxConns,
+		AcademyArgs: spec.Target.Lab.AcademyArgs,
+		Registry:    reg,
 		// The lab always allows the academy's test-only faults: it is a throwaway service.
 		AllowUnsafeFaults: true,
 	}
