@@ -117,6 +117,20 @@ func TestWriteText(t *testing.T) {
 			r.Generator.Reasons = []string{"sent 80 of 100 planned requests", "send lateness p99 120ms over 10ms"}
 		}},
 		{"interrupted", func(r *loadgen.Result) { r.Interrupted, r.StopReason, r.Generator.Cancelled = true, "", 3 }},
+		{"overload", func(r *loadgen.Result) {
+			r.StopReason = ""
+			r.Capacity = &loadgen.CapacityResult{RPS: 25.3, Saturated: true, Objective: "p(99) < 500ms, errors < 1%",
+				FromRPS: 5, ToRPS: 150, RampS: 40, StoppedS: 9, At: 9, Valid: true}
+			r.Total.Shed, r.Total.Good = 3, 85
+			a := loadgen.Summary{P50: 12, P99: 95}
+			r.Total.Admitted = &a
+			var mem loadgen.ProcessMemory
+			mem.Name = "academy-1"
+			for i := range 20 {
+				mem.Samples = append(mem.Samples, loadgen.MemSample{T: float64(i), RSS: 20e6 + int64(i)*1e5})
+			}
+			r.Memory = []loadgen.ProcessMemory{mem, {Name: "redis", Samples: mem.Samples[:3]}}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := evaluated(t)
@@ -155,6 +169,17 @@ func TestJSONRoundTrip(t *testing.T) {
 	if back.Windows[0].Total.ServiceHist == nil || !back.Windows[0].Total.ServiceHist.Equals(res.Windows[0].Total.ServiceHist) {
 		t.Error("service histogram of window slow-db did not survive the round trip")
 	}
+	// The admitted histogram (present once something was shed) survives too.
+	res.Requests[0].AdmittedHist = res.Requests[0].LatencyHist.Clone()
+	buf.Reset()
+	if err := reports.WriteJSON(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	if back2, err := reports.ReadJSON(&buf); err != nil || back2.Requests[0].AdmittedHist == nil ||
+		!back2.Requests[0].AdmittedHist.Equals(res.Requests[0].AdmittedHist) {
+		t.Errorf("admitted histogram did not survive the round trip (err %v)", err)
+	}
+	res.Requests[0].AdmittedHist, res.Requests[0].AdmittedHDR = nil, ""
 	// Re-evaluating the read-back result gives the same thresholds.
 	var again, first bytes.Buffer
 	if err := reports.WriteText(&first, res); err != nil {
