@@ -24,7 +24,8 @@ import (
 //	checks      one per request name; fails when any of its checks failed
 //	faults      one per fault; an error when it was not injected, the recovery time in system-out
 //	run         the generator held the schedule (error when INVALID), the run completed
-//	            (error when INTERRUPTED)
+//	            (error when INTERRUPTED), and with capacity: the capacity measured (error
+//	            when the generator could not hold its ramp)
 //
 // A later verification section (lost or duplicated writes, domain invariants) adds one
 // test case per verification through another junitSection.
@@ -271,7 +272,17 @@ func runCases(res *loadgen.Result) []junitCase {
 	} else if res.StopReason != "" {
 		done.SystemOut = "stopped early: " + res.StopReason + "\n"
 	}
-	return []junitCase{gen, done}
+	cases := []junitCase{gen, done}
+	if c := res.Capacity; c != nil {
+		// The capacity the load was sized by: an error when the ramp could not be trusted.
+		cc := junitCase{Name: "capacity measured", Time: secondsAttr(c.StoppedS), SystemOut: capacityLine(res) + "\n"}
+		if !c.Valid {
+			msg := "the generator could not hold the capacity ramp: " + strings.Join(c.Reasons, "; ")
+			cc.Error = &junitProblem{Message: msg, Type: "invalid-run", Text: msg + "\n"}
+		}
+		cases = append(cases, cc)
+	}
+	return cases
 }
 
 // secondsAttr renders seconds for a time attribute: 12.345.

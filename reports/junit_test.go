@@ -72,6 +72,7 @@ type junitDoc struct {
 			Error *struct {
 				Message string `xml:"message,attr"`
 			} `xml:"error"`
+			SystemOut string `xml:"system-out"`
 		} `xml:"testcase"`
 	} `xml:"testsuite"`
 }
@@ -180,3 +181,36 @@ func TestJUnitSchema(t *testing.T) {
 type xmllintError struct{ out string }
 
 func (e *xmllintError) Error() string { return "xmllint: " + strings.TrimSpace(e.out) }
+
+// A run sized by a measured capacity has a case for the measurement: an error when the
+// generator could not hold the ramp.
+func TestJUnitCapacityCase(t *testing.T) {
+	for _, valid := range []bool{true, false} {
+		res := evaluated(t)
+		res.Capacity = &loadgen.CapacityResult{RPS: 25, Saturated: true, Objective: "p(99) < 500ms, errors < 1%",
+			FromRPS: 5, ToRPS: 150, RampS: 40, StoppedS: 9, Valid: valid}
+		if !valid {
+			res.Capacity.Reasons = []string{"send lateness p99 40ms"}
+		}
+		var doc junitDoc
+		if err := xml.Unmarshal(writeJUnit(t, res), &doc); err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, c := range doc.Suites[0].Cases {
+			if c.Classname != "fixture.run" || c.Name != "capacity measured" {
+				continue
+			}
+			found = true
+			if !strings.Contains(c.SystemOut, "capacity 25.0/s") {
+				t.Errorf("system-out %q, want the capacity line", c.SystemOut)
+			}
+			if (c.Error == nil) != valid {
+				t.Errorf("valid %v: error %+v", valid, c.Error)
+			}
+		}
+		if !found {
+			t.Errorf("valid %v: no capacity case", valid)
+		}
+	}
+}
