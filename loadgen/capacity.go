@@ -61,8 +61,8 @@ type CapacitySecond struct {
 }
 
 // MeasureCapacity sends spec's workload at a rate ramping as spec.Capacity says and returns
-// the capacity it found. opts are those of the run to follow (base URL, seed); its
-// Registry, Windows, Results, Writes and Every are not used. The ramp stops after three
+// the capacity it found. opts are those of the run to follow (base URL, seed, the write log,
+// which records the ramp's writes too); its Registry, Windows, Results and Every are not used. The ramp stops after three
 // saturated seconds in a row (see CapacitySecond).
 func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*CapacityResult, error) {
 	c := spec.Capacity
@@ -78,8 +78,10 @@ func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*
 	j := &capacityJudge{c: c, res: out}
 	// The ramp draws its own random stream: with the run's seed its {{ uuid }}s would be the
 	// load's first ones, and a unique key the ramp used would conflict in the load.
+	// Its writes go to the run's write log: what the ramp wrote is in the state the
+	// verification reads afterwards, and must not count as unexpected.
 	o := Options{BaseURL: opts.BaseURL, Seed: opts.Seed ^ rampSeedMix, Progress: opts.Progress, TTY: opts.TTY,
-		MaxLateness: opts.MaxLateness, Every: j.every}
+		MaxLateness: opts.MaxLateness, Every: j.every, Writes: opts.Writes}
 	res, err := Run(ctx, &ramp, o)
 	if err != nil {
 		return nil, fmt.Errorf("measure capacity: %w", err)

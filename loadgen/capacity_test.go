@@ -152,3 +152,31 @@ capacity: {from: 10, to: 20, duration: 3s, latency: "p(99) < 1s"}
 		t.Fatalf("only %d requests seen", len(seen))
 	}
 }
+
+// The ramp's writes go to the run's write log: they are in the state the verification
+// reads, and unrecorded they would count as unexpected.
+func TestCapacityRampRecordsWrites(t *testing.T) {
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) }))
+	spec := load(t, srv.URL, `workload:
+  - name: enroll
+    request:
+      method: POST
+      url: /v1/courses/c1/enrollments
+      headers: {Idempotency-Key: "{{ uuid }}"}
+      write: enrollment
+load: {executor: constant-arrival-rate, rate: 1x capacity, duration: 1s}
+capacity: {from: 10, to: 20, duration: 3s, latency: "p(99) < 1s"}
+`)
+	log := &loadgen.WriteLog{}
+	c, err := loadgen.MeasureCapacity(context.Background(), spec, loadgen.Options{BaseURL: srv.URL, Writes: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answers uint64
+	for _, s := range c.Seconds {
+		answers += s.Answers
+	}
+	if n := len(log.Writes()); n == 0 || uint64(n) < answers {
+		t.Fatalf("%d writes recorded, %d answers in the ramp", n, answers)
+	}
+}
