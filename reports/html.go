@@ -84,6 +84,9 @@ const htmlTemplate = `<!DOCTYPE html>
 <div id="chart-throughput" class="chart"></div>
 <div id="chart-errors" class="chart"></div>
 {{if .Data.Requests}}<div id="chart-requests" class="chart"></div>{{end}}
+{{if .Data.Capacity}}<h2>Capacity ramp</h2>
+<p class="note">Before the load: offered and answered per second of the ramp, and the objective's percentile of the admitted latency (right axis). The capacity is the best goodput over three seconds in a row that kept the objective.</p>
+<div id="chart-capacity" class="chart"></div>{{end}}
 
 <h2>Requests</h2>
 <p class="note">Latency from the intended send time (corrected for coordinated omission); service time from the actual send. Milliseconds.</p>
@@ -185,6 +188,21 @@ type htmlData struct {
 	ErrorPct []*float64      `json:"errorPct"`
 	Requests []htmlSeries    `json:"requests"`
 	Faults   []htmlFaultSpan `json:"faults"`
+	// Capacity is the capacity ramp, second by second (nil without capacity:).
+	Capacity *htmlCapacity `json:"capacity,omitempty"`
+}
+
+// htmlCapacity is the capacity ramp in columns: offered (planned), good and shed answers,
+// errors, and the objective's percentile of the admitted latency; rps is the capacity found.
+type htmlCapacity struct {
+	T       []int      `json:"t"`
+	Planned []uint64   `json:"planned"`
+	Good    []uint64   `json:"good"`
+	Shed    []uint64   `json:"shed"`
+	Errors  []uint64   `json:"errors"`
+	P       []*float64 `json:"p"`
+	RPS     float64    `json:"rps"`
+	Label   string     `json:"label"`
 }
 
 type htmlSeries struct {
@@ -363,6 +381,22 @@ func htmlTimeline(res *loadgen.Result) htmlData {
 	}
 	for _, f := range res.Faults {
 		d.Faults = append(d.Faults, htmlFaultSpan{Name: f.Name, Start: f.Start, End: f.End, Injected: f.Injected})
+	}
+	if c := res.Capacity; c != nil && len(c.Seconds) > 0 {
+		hc := &htmlCapacity{RPS: c.RPS, Label: "p of admitted (" + c.Objective + ")"}
+		for _, s := range c.Seconds {
+			hc.T = append(hc.T, s.T)
+			hc.Planned = append(hc.Planned, s.Planned)
+			hc.Good = append(hc.Good, s.Good)
+			hc.Shed = append(hc.Shed, s.Shed)
+			hc.Errors = append(hc.Errors, s.Answers-min(s.Answers, s.Good+s.Shed))
+			var p *float64
+			if s.Answers > 0 {
+				p = num(s.PMS)
+			}
+			hc.P = append(hc.P, p)
+		}
+		d.Capacity = hc
 	}
 	return d
 }

@@ -156,6 +156,11 @@ func TestHTMLInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	res := withTimeline(evaluated(t))
 	res.Requests[0].Name = hostile
+	res.Capacity = &loadgen.CapacityResult{RPS: 25, Saturated: true, Objective: "p(99) < 500ms, errors < 1%", Valid: true}
+	for i := range 6 {
+		res.Capacity.Seconds = append(res.Capacity.Seconds, loadgen.CapacitySecond{T: i, Planned: uint64(5 + 5*i),
+			Answers: uint64(5 + 5*i), Good: uint64(min(5+5*i, 25)), Shed: uint64(max(0, 5*i-20)), PMS: float64(80 + 10*i)})
+	}
 	file := filepath.Join(dir, "report.html")
 	if err := os.WriteFile(file, writeHTML(t, res), 0o644); err != nil {
 		t.Fatal(err)
@@ -166,8 +171,8 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Errorf("script errors in the report: %s", data["errors"])
 	}
 	want, _ := strconv.Atoi(data["charts-expected"])
-	if want != 4 || data["charts"] != strconv.Itoa(want) {
-		t.Errorf("charts drawn %q of %q, want 4 of 4 (body %v)", data["charts"], data["charts-expected"], data)
+	if want != 5 || data["charts"] != strconv.Itoa(want) {
+		t.Errorf("charts drawn %q of %q, want 5 of 5 (body %v)", data["charts"], data["charts-expected"], data)
 	}
 	if data["pwned"] != "" || strings.Contains(dom, "<img src=\"x\"") {
 		t.Error("a hostile request name became markup")

@@ -50,7 +50,7 @@
     ctx.restore();
   }
 
-  function chart(id, title, yLabel, series, data, extraAxes, extraScales) {
+  function chart(id, title, yLabel, series, data, extraAxes, extraScales, noShade) {
     var el = document.getElementById(id);
     if (!el) return;
     expected++;
@@ -59,7 +59,7 @@
     for (var k in extraScales || {}) scales[k] = extraScales[k];
     var axes = [
       {
-        label: "time since start (m:ss)",
+        label: noShade ? "time since the ramp started (m:ss)" : "time since start (m:ss)",
         incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400],
         values: function (u, vals) { return vals.map(fmtT); }
       },
@@ -77,7 +77,7 @@
       axes: axes,
       series: [{ label: "t", value: function (u, v) { return fmtT(v); } }].concat(series),
       hooks: {
-        drawClear: [shade],
+        drawClear: noShade ? [] : [shade],
         draw: [function () {
           if (first) {
             first = false;
@@ -124,6 +124,18 @@
         data.push(reqs[i].p99);
       }
       chart("chart-requests", "p99 latency per request", "ms", series, data);
+    }
+
+    var C = D.capacity;
+    if (C) {
+      chart("chart-capacity", "Capacity ramp: " + C.rps.toFixed(1) + "/s found", "requests/s", [
+        { label: "offered", stroke: palette[7], width: 2, dash: [6, 4], value: rps },
+        { label: "good", stroke: palette[2], width: 1.5, value: rps },
+        { label: "shed", stroke: palette[1], width: 1.5, value: rps },
+        { label: "errors", stroke: palette[3], width: 1.5, value: rps },
+        { label: C.label, stroke: palette[4], width: 1, scale: "ms", value: msv }
+      ], [C.t, C.planned, C.good, C.shed, C.errors, C.p],
+        [{ scale: "ms", side: 1, label: "ms", grid: { show: false }, size: 60 }], {}, true);
     }
   } catch (e) {
     errors.push("report.js: " + (e && e.stack ? e.stack : String(e)));
