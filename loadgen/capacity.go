@@ -61,9 +61,9 @@ type CapacitySecond struct {
 }
 
 // MeasureCapacity sends spec's workload at a rate ramping as spec.Capacity says and returns
-// the capacity it found. opts are those of the run to follow (base URL, seed, the write log,
-// which records the ramp's writes too); its Registry, Windows, Results and Every are not used. The ramp stops after three
-// saturated seconds in a row (see CapacitySecond).
+// the capacity it found. opts are those of the run to follow (base URL, seed, the write
+// log, which records the ramp's writes too); its Registry, Windows, Results and Every are
+// not used. The ramp stops after three saturated seconds in a row (see CapacitySecond).
 func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*CapacityResult, error) {
 	c := spec.Capacity
 	if c == nil {
