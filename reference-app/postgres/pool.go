@@ -140,16 +140,17 @@ type poolRows struct {
 	c *pgxpool.Conn
 }
 
-func (r *poolRows) release() {
-	if r.c != nil {
-		r.c.Release()
-		r.c = nil
+// releaseOnce gives *c back to its pool, the first time only.
+func releaseOnce(c **pgxpool.Conn) {
+	if *c != nil {
+		(*c).Release()
+		*c = nil
 	}
 }
 
 func (r *poolRows) Close() {
 	r.Rows.Close()
-	r.release()
+	releaseOnce(&r.c)
 }
 
 func (r *poolRows) Next() bool {
@@ -184,10 +185,7 @@ type poolRow struct {
 
 func (r *poolRow) Scan(dest ...any) error {
 	err := r.r.Scan(dest...)
-	if r.c != nil {
-		r.c.Release()
-		r.c = nil
-	}
+	releaseOnce(&r.c)
 	return err
 }
 
@@ -198,22 +196,16 @@ type poolTx struct {
 	c *pgxpool.Conn
 }
 
-func (tx *poolTx) release() {
-	if tx.c != nil {
-		tx.c.Release()
-		tx.c = nil
-	}
-}
 
 func (tx *poolTx) Commit(ctx context.Context) error {
 	err := tx.Tx.Commit(ctx)
-	tx.release()
+	releaseOnce(&tx.c)
 	return err
 }
 
 func (tx *poolTx) Rollback(ctx context.Context) error {
 	err := tx.Tx.Rollback(ctx)
-	tx.release()
+	releaseOnce(&tx.c)
 	return err
 }
 
