@@ -81,13 +81,7 @@ func th(metric string, tags map[string]string, agg string, pct float64, op strin
 func TestEvaluate(t *testing.T) {
 	req := func(n string) map[string]string { return map[string]string{"request": n} }
 	win := func(n string) map[string]string { return map[string]string{"window": n} }
-	tests := []struct {
-		name     string
-		th       *scenarios.Threshold
-		measured float64 // in the reported unit
-		unit     string
-		pass     bool
-	}{
+	tests := []evalCase{
 		// latency, every aggregation (values are in seconds; measured in ms). HDR keeps 3 significant
 		// digits: percentiles and max report the highest value equivalent to the recorded one
 		// (50 ms reads 50.015 ms), min the lowest (51 ms reads 50.976 ms); bounds allow for that.
@@ -145,11 +139,24 @@ func TestEvaluate(t *testing.T) {
 		// unknown pairs fail rather than pass
 		{"unsupported", th("errors", nil, "p", 99, "<", 1), 0, "unsupported", false},
 	}
-	res := fixture()
-	for _, tt := range tests {
+	checkEval(t, fixture(), tests)
+}
+
+// evalCase is one threshold evaluated against a result, with what it must measure.
+type evalCase struct {
+	name     string
+	th       *scenarios.Threshold
+	measured float64 // in the reported unit
+	unit     string
+	pass     bool
+}
+
+// checkEval evaluates each case's threshold alone against res.
+func checkEval(t *testing.T, res *loadgen.Result, cases []evalCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{tt.th}}
-			got := reports.Evaluate(spec, res)
+			got := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{tt.th}}, res)
 			if len(got) != 1 {
 				t.Fatalf("got %d results, want 1", len(got))
 			}
@@ -302,13 +309,7 @@ func TestEvaluateShedGoodputAdmittedWebSocket(t *testing.T) {
 	enroll := map[string]string{"request": "enroll"}
 	capped := th("goodput", nil, "rate", 0, ">=", 0.8)
 	capped.OfCapacity = true
-	tests := []struct {
-		name     string
-		th       *scenarios.Threshold
-		measured float64
-		unit     string
-		pass     bool
-	}{
+	checkEval(t, res, []evalCase{
 		{"shed rate", th("shed", nil, "rate", 0, "<", 0.05), 0.03, "ratio", true},
 		{"shed count", th("shed", req, "count", 0, ">", 0), 3, "count", true},
 		{"goodput rate", th("goodput", nil, "rate", 0, ">=", 9.5), 9.5, "rps", true},
@@ -324,16 +325,7 @@ func TestEvaluateShedGoodputAdmittedWebSocket(t *testing.T) {
 		{"drops count", th("drops", nil, "count", 0, "==", 0), 10, "count", false},
 		// a multiple of a capacity that was never measured fails
 		{"unresolved capacity", capped, 0, "no data", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{tt.th}}, res)
-			g := got[0]
-			if g.Unit != tt.unit || g.Pass != tt.pass || !near(g.Measured, tt.measured) {
-				t.Errorf("got measured %v %s pass %v, want %v %s pass %v", g.Measured, g.Unit, g.Pass, tt.measured, tt.unit, tt.pass)
-			}
-		})
-	}
+	})
 	// Without any WebSocket request the run-wide metrics have no data.
 	res.WebSocket = nil
 	if g := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{th("connections", nil, "max", 0, ">=", 0)}}, res)[0]; g.Unit != "no data" || g.Pass {
