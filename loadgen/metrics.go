@@ -78,8 +78,10 @@ func register[C prometheus.Collector](reg prometheus.Registerer, errs *[]error, 
 // observe records one response; called by the recorder goroutine.
 func (m *metrics) observe(name, status string, s *sample) {
 	m.responses.WithLabelValues(name, status).Inc()
-	m.duration.WithLabelValues(name).Observe(s.latency.Seconds())
-	m.service.WithLabelValues(name).Observe(s.service.Seconds())
+	if !s.noLatency { // a dropped WebSocket connection: an error, not a latency
+		m.duration.WithLabelValues(name).Observe(s.latency.Seconds())
+		m.service.WithLabelValues(name).Observe(s.service.Seconds())
+	}
 	if s.checkFailed {
 		m.checkFails.WithLabelValues(name).Inc()
 	}

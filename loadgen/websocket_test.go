@@ -132,7 +132,8 @@ func TestWebSocketDropsCounted(t *testing.T) {
   - {name: chat, request: {kind: websocket, url: "/ws?ticket=t", interval: 50ms, hold: 800ms}}
 load: {executor: constant-arrival-rate, rate: 10, duration: 1s}
 `)
-	res := run(t, spec, loadgen.Options{})
+	reg := prometheus.NewRegistry()
+	res := run(t, spec, loadgen.Options{Registry: reg})
 	ws, chat := res.WebSocket, stats(t, res, "chat")
 	if ws.Opened != 10 || ws.Drops != 5 {
 		t.Fatalf("opened %d dropped %d, want 10 and 5 (every second connection closed by the server)", ws.Opened, ws.Drops)
@@ -144,5 +145,16 @@ load: {executor: constant-arrival-rate, rate: 10, duration: 1s}
 	// A drop is not a message: it must not sit among the delivery latencies.
 	if n := chat.LatencyHist.TotalCount(); uint64(n) != ws.Delivered+ws.Lost {
 		t.Errorf("latency samples %d, want delivered %d + lost %d (drops %d are not messages)", n, ws.Delivered, ws.Lost, ws.Drops)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "loadgen_request_duration_seconds" {
+			if n := mf.GetMetric()[0].GetHistogram().GetSampleCount(); n != ws.Delivered+ws.Lost {
+				t.Errorf("loadgen_request_duration_seconds has %d samples, want delivered + lost %d", n, ws.Delivered+ws.Lost)
+			}
+		}
 	}
 }
