@@ -291,9 +291,9 @@ func hasWebSocket(s *Spec) bool {
 	return false
 }
 
-// checkUptime reports run-wide thresholds that can't be measured: uptime without a probe,
+// checkRunWide reports run-wide thresholds that can't be measured: uptime without a probe,
 // connections or drops without a websocket request, and any of them with tags.
-func (l *loader) checkUptime(s *Spec) {
+func (l *loader) checkRunWide(s *Spec) {
 	for _, th := range s.Thresholds {
 		why, runWide := runMetrics[th.Metric]
 		if !runWide {

@@ -462,7 +462,7 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 	if n := f.get("verify"); n != nil {
 		s.Verify = l.verify(n)
 	}
-	l.checkUptime(s)
+	l.checkRunWide(s)
 	l.checkCapacity(s)
 	return s
 }
