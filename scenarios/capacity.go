@@ -156,7 +156,6 @@ func (s *Spec) NeedsCapacity() bool { return s.Capacity != nil }
 // capacity are resolved with capacity c (requests per second). s is not modified.
 func (s *Spec) WithCapacity(c float64) *Spec {
 	out := *s
-	out.Load = s.Load
 	if s.Load.RateOfCapacity {
 		out.Load.Rate = s.Load.Rate * c * s.Load.TimeUnit.Seconds()
 		out.Load.RateOfCapacity = false
