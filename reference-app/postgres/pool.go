@@ -196,7 +196,6 @@ type poolTx struct {
 	c *pgxpool.Conn
 }
 
-
 func (tx *poolTx) Commit(ctx context.Context) error {
 	err := tx.Tx.Commit(ctx)
 	releaseOnce(&tx.c)
