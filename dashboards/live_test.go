@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/trendtactics/loadlab/dashboards"
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 )
 
@@ -89,26 +90,9 @@ func liveStack(t *testing.T) *stack {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.Buffer
 	done chan struct{}
 	err  error // of Wait, once done is closed
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // run starts a child. Its stdout and stderr go to lines (when not nil) and to its buffer.
@@ -116,7 +100,7 @@ func (s *stack) run(name string, lines chan<- string, path string, args ...strin
 	cmd := exec.Command(path, args...)
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = childAttr()
-	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, out: &testutil.Buffer{}, done: make(chan struct{})}
 	var w io.Writer = p.out
 	var pw *io.PipeWriter
 	if lines != nil {

@@ -11,12 +11,12 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 )
 
@@ -26,32 +26,14 @@ func skipWithoutPostgres(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start runs the command line in the background and returns the first line
 // of its stdout, a function that stops it (as SIGINT would) and returns the
 // exit code, and its stderr.
-func start(t *testing.T, args ...string) (string, func() int, *syncBuffer) {
+func start(t *testing.T, args ...string) (string, func() int, *testutil.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
+	stderr := &testutil.Buffer{}
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, args, strings.NewReader(""), pw, stderr, func(string) string { return "" })

@@ -14,13 +14,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trendtactics/loadlab/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp files of the scripts in testdata/script")
@@ -95,7 +96,7 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 // working directory and variables; its output is kept in files NAME.stdout and NAME.stderr.
 type subprocess struct {
 	cmd            *exec.Cmd
-	stdout, stderr lockedBuffer
+	stdout, stderr testutil.Buffer
 }
 
 func startSub(ts *testscript.TestScript, args []string, stderr io.Writer) *subprocess {
@@ -238,22 +239,4 @@ func cmdVegetaResult(ts *testscript.TestScript, neg bool, args []string) {
 	if n < min {
 		ts.Fatalf("%d results, want at least %d", n, min)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for the child's writers and the test's reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.buf.Bytes()...)
 }
