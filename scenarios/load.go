@@ -605,27 +605,6 @@ func (ld Load) Total() time.Duration {
 	return ld.Duration
 }
 
-// Iterations is the number of iterations an arrival-rate executor plans
-// (0 for constant-vus, whose count depends on the target).
-func (ld Load) Iterations() float64 {
-	unit := ld.TimeUnit
-	if unit <= 0 {
-		unit = time.Second
-	}
-	switch ld.Executor {
-	case "constant-arrival-rate":
-		return ld.Rate * float64(ld.Duration) / float64(unit)
-	case "ramping-arrival-rate":
-		total, from := 0.0, ld.StartRate
-		for _, s := range ld.Stages {
-			total += (from + s.Target) / 2 * float64(s.Duration) / float64(unit)
-			from = s.Target
-		}
-		return total
-	}
-	return 0
-}
-
 func (l *loader) load(n *yaml.Node) Load {
 	ld := Load{TimeUnit: time.Second, MaxInFlight: 1000}
 	f, ok := l.mapping(n, "load", "executor", "rate", "timeUnit", "duration", "startRate", "stages", "vus", "maxInFlight")
