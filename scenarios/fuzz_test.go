@@ -3,6 +3,7 @@ package scenarios_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trendtactics/loadlab/scenarios"
@@ -47,9 +48,16 @@ func FuzzLoad(f *testing.F) {
 					if r == nil {
 						t.Fatalf("item %s: nil request in a valid spec", item.Name)
 					}
-					if req, err := r.Build(it, "http://127.0.0.1:1"); err == nil {
-						_ = req
+					req, err := r.Build(it, "http://127.0.0.1:1")
+					if err != nil && r.URL.IsLiteral() {
+						t.Fatalf("item %s: the loader accepted url %q that cannot be sent: %v", item.Name, r.URL.Source, err)
 					}
+					for name, h := range r.Headers {
+						if h.IsLiteral() && strings.ContainsFunc(h.Source, func(c rune) bool { return c != '\t' && (c < ' ' || c == 0x7f) }) {
+							t.Fatalf("item %s: the loader accepted header %s: %q with a control character", item.Name, name, h.Source)
+						}
+					}
+					_ = req
 					r.Expect.Check(200, nil, []byte(`{"id":1}`), 0)
 				}
 				for _, s := range item.Flow {

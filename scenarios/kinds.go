@@ -244,7 +244,10 @@ func (l *loader) probe(n *yaml.Node, defaults Defaults) *Probe {
 	p := &Probe{Interval: DefaultProbeInterval, Pos: Pos{f.node.Line, f.node.Column}}
 	if n := l.require(f, "url"); n != nil {
 		if v, ok := l.str(n, "probe.url"); ok {
+			c, hasControl := firstControl(v, false)
 			switch {
+			case hasControl:
+				l.errorf(n, "probe.url", "%s", urlControlMsg(v, c))
 			case strings.HasPrefix(v, "/"):
 			case isAbsURL(v):
 				if u, err := parseAbsURL(v); err != nil || u == "" {

@@ -133,7 +133,12 @@ func (l *loader) errorf(n *yaml.Node, field, format string, args ...any) {
 	l.errs = append(l.errs, e)
 }
 
+// join appends a field name to a path; a name with a control character is quoted,
+// so that a message never carries one.
 func join(path, name string) string {
+	if _, ok := firstControl(name, false); ok {
+		name = strconv.Quote(name)
+	}
 	if path == "" {
 		return name
 	}

@@ -2,9 +2,11 @@ package scenarios
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -190,7 +192,7 @@ func validHeaderName(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r > 127 || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+		if r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
 			return false
 		}
 	}
@@ -274,9 +276,15 @@ func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope)
 	return r
 }
 
-// checkURL checks a URL template: relative (starting with / or ?) or absolute http(s).
+// checkURL checks a URL template: relative (starting with / or ?) or absolute http(s),
+// with no control character in its literal text (values of {{ }} are rendered at run time).
+// A literal URL is parsed as Request.Build parses it.
 func (l *loader) checkURL(n *yaml.Node, path string, t *Template) {
 	src := t.Source
+	if c, ok := t.literalControl(false); ok {
+		l.errorf(n, path, "%s", urlControlMsg(src, c))
+		return
+	}
 	if isAbsURL(src) {
 		if t.IsLiteral() {
 			if u, err := parseAbsURL(src); err != nil || u == "" {
@@ -285,10 +293,50 @@ func (l *loader) checkURL(n *yaml.Node, path string, t *Template) {
 		}
 		return
 	}
-	if strings.HasPrefix(src, "{{") || strings.HasPrefix(src, "/") || strings.HasPrefix(src, "?") {
+	if strings.HasPrefix(src, "{{") {
 		return
 	}
-	l.errorf(n, path, "url %q must start with / (relative to the target) or http:// or https://", src)
+	if !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, "?") {
+		l.errorf(n, path, "url %q must start with / (relative to the target) or http:// or https://", src)
+		return
+	}
+	if t.IsLiteral() {
+		if _, err := url.Parse(joinURL("http://target", src)); err != nil {
+			l.errorf(n, path, "bad url %q: %v", src, errors.Unwrap(err))
+		}
+	}
+}
+
+// urlControlMsg says that the URL u has the control character c.
+func urlControlMsg(u string, c byte) string {
+	return fmt.Sprintf("url %q has control character %U; percent-encode it (%%%02X) if it belongs there", u, c, c)
+}
+
+// isControl reports whether b is an ASCII control character (C0 or DEL), which no URL,
+// header name or header value may carry as it is (a header value may carry a tab).
+func isControl(b byte) bool { return b < ' ' || b == 0x7f }
+
+// firstControl returns the first control character of s; a tab passes when tab is set.
+func firstControl(s string, tab bool) (byte, bool) {
+	for i := 0; i < len(s); i++ {
+		if isControl(s[i]) && !(tab && s[i] == '\t') {
+			return s[i], true
+		}
+	}
+	return 0, false
+}
+
+// literalControl returns the first control character of the template's literal text.
+func (t *Template) literalControl(tab bool) (byte, bool) {
+	for _, p := range t.parts {
+		if p.kind != partLit {
+			continue
+		}
+		if c, ok := firstControl(p.text, tab); ok {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 func parseAbsURL(s string) (string, error) {
@@ -328,9 +376,15 @@ func (l *loader) headers(n *yaml.Node, path string, sc *scope) map[string]*Templ
 			l.errorf(kv[0], p, "duplicate header %s", canon)
 			continue
 		}
-		if t := l.template(kv[1], p, v, false, s); t != nil {
-			out[canon] = t
+		t := l.template(kv[1], p, v, false, s)
+		if t == nil {
+			continue
 		}
+		if c, bad := t.literalControl(true); bad {
+			l.errorf(kv[1], p, "header value has control character %U (a tab is the only one allowed)", c)
+			continue
+		}
+		out[canon] = t
 	}
 	return out
 }
