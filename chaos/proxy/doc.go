@@ -27,7 +27,10 @@
 // at all). Optional behaviour is a second interface checked at run time: Stateful (state per
 // connection and direction), Finisher (acts when a direction ends), Ender (ends connections on
 // a timer, with or without data), Refuser (makes the proxy refuse new connections).
-// ToxicSpec describes a toxic (NewToxic builds it; Proxy.AddToxic adds it). The kinds:
+// ToxicSpec describes a toxic (NewToxic builds it; Proxy.AddToxic adds it). Its shared
+// fields (name, direction, toxicity) are checked in spec.go; each kind has a file of its own
+// (latency.go, bandwidth.go, ...) with its type, its Kind constant and the constructor that
+// checks its parameters, and one line in the registry of kinds (kinds.go). Kinds lists them:
 //
 //	kind        params                 effect on each covered direction
 //	latency     latency, jitter        every chunk is delayed by latency ± a uniform jitter, counted from

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,22 +25,6 @@ const (
 // covers reports whether a toxic declared for d acts on the one-way stream dir.
 func (d Direction) covers(dir Direction) bool {
 	return d == Both || d == dir
-}
-
-// The toxic kinds NewToxic understands.
-const (
-	KindLatency   = "latency"
-	KindBandwidth = "bandwidth"
-	KindSlowClose = "slow-close"
-	KindTimeout   = "timeout"
-	KindReset     = "reset"
-	KindLimitData = "limit-data"
-	KindDown      = "down"
-)
-
-// Kinds returns the toxic kinds in a stable order.
-func Kinds() []string {
-	return []string{KindLatency, KindBandwidth, KindSlowClose, KindTimeout, KindReset, KindLimitData, KindDown}
 }
 
 // ToxicSpec describes one toxic: what it does, to which direction and to which share of
@@ -72,38 +57,50 @@ type ToxicSpec struct {
 	Delay time.Duration
 }
 
-// kindParams lists the parameter fields a kind accepts; ok is false for an unknown kind.
-func kindParams(kind string) (names []string, ok bool) {
-	switch kind {
-	case KindLatency:
-		return []string{"latency", "jitter"}, true
-	case KindBandwidth:
-		return []string{"rate"}, true
-	case KindSlowClose:
-		return []string{"delay"}, true
-	case KindTimeout, KindReset:
-		return []string{"timeout"}, true
-	case KindLimitData:
-		return []string{"bytes"}, true
-	case KindDown:
-		return nil, true
+// params reports which parameter fields of the spec are set, in a fixed order.
+func (s ToxicSpec) params() []string {
+	var set []string
+	for _, p := range []struct {
+		name string
+		set  bool
+	}{
+		{"latency", s.Latency != 0},
+		{"jitter", s.Jitter != 0},
+		{"rate", s.Rate != 0},
+		{"bytes", s.Bytes != 0},
+		{"timeout", s.Timeout != 0},
+		{"delay", s.Delay != 0},
+	} {
+		if p.set {
+			set = append(set, p.name)
+		}
 	}
-	return nil, false
+	return set
 }
 
 // Validate checks the spec and reports every problem at once.
 func (s ToxicSpec) Validate() error {
+	_, err := s.build()
+	return err
+}
+
+// NewToxic validates spec and builds the toxic it describes.
+func NewToxic(spec ToxicSpec) (Toxic, error) { return spec.build() }
+
+// build checks the fields every kind shares, then lets the kind check its parameters and
+// make the toxic. The error lists every problem.
+func (s ToxicSpec) build() (Toxic, error) {
 	var errs []error
 	add := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format, args...))
 	}
-	allowed, known := kindParams(s.Kind)
-	if !known {
-		if s.Kind == "" {
-			add("toxic kind is missing (want one of %s)", strings.Join(Kinds(), ", "))
-		} else {
-			add("unknown toxic kind %q (want one of %s)", s.Kind, strings.Join(Kinds(), ", "))
-		}
+	kind, known := lookupKind(s.Kind)
+	switch {
+	case known:
+	case s.Kind == "":
+		add("toxic kind is missing (want one of %s)", strings.Join(Kinds(), ", "))
+	default:
+		add("unknown toxic kind %q (want one of %s)", s.Kind, strings.Join(Kinds(), ", "))
 	}
 	if strings.ContainsAny(s.Name, " \t\n/") {
 		add("toxic name %q: must not contain spaces or slashes", s.Name)
@@ -116,90 +113,29 @@ func (s ToxicSpec) Validate() error {
 	if math.IsNaN(s.Toxicity) || s.Toxicity < 0 || s.Toxicity > 1 {
 		add("toxicity %v: must be between 0 and 1", s.Toxicity)
 	}
-
-	set := map[string]bool{
-		"latency": s.Latency != 0,
-		"jitter":  s.Jitter != 0,
-		"rate":    s.Rate != 0,
-		"bytes":   s.Bytes != 0,
-		"timeout": s.Timeout != 0,
-		"delay":   s.Delay != 0,
+	if !known {
+		return nil, fmt.Errorf("invalid unknown toxic: %w", errors.Join(errs...))
 	}
-	if known {
-		for _, p := range []string{"latency", "jitter", "rate", "bytes", "timeout", "delay"} {
-			if set[p] && !contains(allowed, p) {
-				if len(allowed) == 0 {
-					add("%s: not a parameter of %s, which takes none", p, s.Kind)
-				} else {
-					add("%s: not a parameter of %s (it takes %s)", p, s.Kind, strings.Join(allowed, ", "))
-				}
-			}
+	for _, p := range s.params() {
+		switch {
+		case slices.Contains(kind.params, p):
+		case len(kind.params) == 0:
+			add("%s: not a parameter of %s, which takes none", p, s.Kind)
+		default:
+			add("%s: not a parameter of %s (it takes %s)", p, s.Kind, strings.Join(kind.params, ", "))
 		}
 	}
-	if s.Latency < 0 {
-		add("latency %v: must not be negative", s.Latency)
+	t, err := kind.build(s)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return nil, fmt.Errorf("invalid %s toxic: %w", s.Kind, err)
 	}
-	if s.Jitter < 0 {
-		add("jitter %v: must not be negative", s.Jitter)
-	}
-	if s.Kind == KindLatency && s.Latency == 0 && s.Jitter == 0 {
-		add("latency: a latency toxic needs latency or jitter above zero")
-	}
-	if s.Rate < 0 || (s.Kind == KindBandwidth && s.Rate == 0) {
-		add("rate %d: must be above zero bytes per second", s.Rate)
-	}
-	if s.Bytes < 0 {
-		add("bytes %d: must not be negative", s.Bytes)
-	}
-	if s.Timeout < 0 {
-		add("timeout %v: must not be negative", s.Timeout)
-	}
-	if s.Delay < 0 || (s.Kind == KindSlowClose && s.Delay == 0) {
-		add("delay %v: must be above zero", s.Delay)
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("invalid %s toxic: %w", kindOrToxic(s.Kind), errors.Join(errs...))
+	return t, nil
 }
 
-func kindOrToxic(kind string) string {
-	if _, ok := kindParams(kind); ok {
-		return kind
+// negative reports a parameter that must not be negative and is.
+func negative[T ~int64](name string, v T) error {
+	if v < 0 {
+		return fmt.Errorf("%s %v: must not be negative", name, v)
 	}
-	return "unknown"
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// NewToxic validates spec and builds the toxic it describes.
-func NewToxic(spec ToxicSpec) (Toxic, error) {
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	switch spec.Kind {
-	case KindLatency:
-		return &Latency{Latency: spec.Latency, Jitter: spec.Jitter}, nil
-	case KindBandwidth:
-		return &Bandwidth{Rate: spec.Rate}, nil
-	case KindSlowClose:
-		return &SlowClose{Delay: spec.Delay}, nil
-	case KindTimeout:
-		return &Timeout{Timeout: spec.Timeout}, nil
-	case KindReset:
-		return &Reset{Timeout: spec.Timeout}, nil
-	case KindLimitData:
-		return &LimitData{Bytes: spec.Bytes}, nil
-	case KindDown:
-		return &Down{}, nil
-	}
-	// Unreachable: Validate rejects unknown kinds.
-	return nil, fmt.Errorf("unknown toxic kind %q", spec.Kind)
+	return nil
 }

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,56 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		if _, err := proxy.New(tc.name, tc.listen, tc.ups); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%q, %q, %q) = %v, want %q", tc.name, tc.listen, tc.ups, err, tc.want)
 		}
+	}
+}
+
+// TestEveryKindTakesItsOwnParams checks the registry of kinds against ToxicSpec: each kind
+// accepts the parameters it lists and rejects each of the others by name.
+func TestEveryKindTakesItsOwnParams(t *testing.T) {
+	takes := map[string][]string{
+		proxy.KindLatency:   {"latency", "jitter"},
+		proxy.KindBandwidth: {"rate"},
+		proxy.KindSlowClose: {"delay"},
+		proxy.KindTimeout:   {"timeout"},
+		proxy.KindReset:     {"timeout"},
+		proxy.KindLimitData: {"bytes"},
+		proxy.KindDown:      nil,
+	}
+	if len(proxy.Kinds()) != len(takes) {
+		t.Fatalf("Kinds() = %v, want the %d kinds of this test", proxy.Kinds(), len(takes))
+	}
+	all := proxy.ToxicSpec{Latency: time.Millisecond, Jitter: time.Millisecond, Rate: 1, Bytes: 1, Timeout: time.Millisecond, Delay: time.Millisecond}
+	for _, kind := range proxy.Kinds() {
+		own, ok := takes[kind]
+		if !ok {
+			t.Errorf("Kinds() lists %q, which this test does not know", kind)
+			continue
+		}
+		spec := all
+		spec.Kind = kind
+		err := spec.Validate()
+		if err == nil {
+			t.Errorf("%s with every parameter set: Validate() = nil", kind)
+			continue
+		}
+		for _, p := range []string{"latency", "jitter", "rate", "bytes", "timeout", "delay"} {
+			foreign := p + ": not a parameter of " + kind
+			switch {
+			case slices.Contains(own, p) && strings.Contains(err.Error(), foreign):
+				t.Errorf("%s rejects its own parameter %s: %v", kind, p, err)
+			case !slices.Contains(own, p) && !strings.Contains(err.Error(), foreign):
+				t.Errorf("%s does not reject %s: %v", kind, p, err)
+			}
+		}
+	}
+}
+
+// TestForeignParamIsOneProblem checks that a parameter a kind does not take is reported
+// once, as foreign, and not checked again as if the kind took it.
+func TestForeignParamIsOneProblem(t *testing.T) {
+	err := proxy.ToxicSpec{Kind: "bandwidth", Rate: 10, Latency: -time.Millisecond}.Validate()
+	want := "invalid bandwidth toxic: latency: not a parameter of bandwidth (it takes rate)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Validate() = %v\nwant %s", err, want)
 	}
 }
