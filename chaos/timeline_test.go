@@ -3,9 +3,12 @@ package chaos_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,50 +56,62 @@ func fault(name string, at, d time.Duration) *scenarios.Fault {
 		Params: map[string]string{"latency": "50ms"}}
 }
 
+// TestTimelineSchedule runs in a synctest bubble: its clock is fake and moves only when every
+// goroutine of the test waits, so the times below are exact however busy the machine is.
 func TestTimelineSchedule(t *testing.T) {
-	a, b := &recorder{}, &recorder{}
-	reg := prometheus.NewRegistry()
-	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("b", 400*time.Millisecond, 100*time.Millisecond), fault("a", 50*time.Millisecond, 300*time.Millisecond)},
-		resolver{"a": a, "b": b}, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	done := make(chan error)
-	go func() { done <- tl.Run(context.Background(), start) }()
-	time.Sleep(200 * time.Millisecond)
-	if got := gauge(t, reg, "a"); got != 1 {
-		t.Errorf("fault a active gauge = %v during its window, want 1", got)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	for name, r := range map[string]*recorder{"a": a, "b": b} {
-		if r.injected != 1 || r.rolled != 1 {
-			t.Errorf("%s: injected %d rolled back %d times, want 1 and 1", name, r.injected, r.rolled)
+	synctest.Test(t, func(t *testing.T) {
+		a, b := &recorder{}, &recorder{}
+		reg := prometheus.NewRegistry()
+		tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("b", 400*time.Millisecond, 100*time.Millisecond), fault("a", 50*time.Millisecond, 300*time.Millisecond)},
+			resolver{"a": a, "b": b}, reg)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !r.rollAt.After(r.injectAt) {
-			t.Errorf("%s: rolled back at %v, before it was injected at %v", name, r.rollAt, r.injectAt)
+		start := time.Now()
+		done := make(chan error)
+		go func() { done <- tl.Run(context.Background(), start) }()
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		if got := gauge(t, reg, "a"); got != 1 {
+			t.Errorf("fault a active gauge = %v during its window, want 1", got)
 		}
-	}
-	if a.injectAt.Sub(start) < 50*time.Millisecond || b.injectAt.Sub(start) < 400*time.Millisecond {
-		t.Errorf("faults started early: a after %v, b after %v", a.injectAt.Sub(start), b.injectAt.Sub(start))
-	}
-	if a.rollAt.Sub(start) < 350*time.Millisecond || b.rollAt.Sub(start) < 500*time.Millisecond {
-		t.Errorf("faults ended early: a after %v, b after %v (want 350ms and 500ms)", a.rollAt.Sub(start), b.rollAt.Sub(start))
-	}
-	ev := tl.Events()
-	var kinds []string
-	for _, e := range ev {
-		kinds = append(kinds, e.Fault+":"+e.Kind)
-	}
-	want := []string{"a:fault.start", "a:fault.end", "b:fault.start", "b:fault.end"}
-	if len(kinds) != 4 || kinds[0] != want[0] || kinds[1] != want[1] || kinds[2] != want[2] || kinds[3] != want[3] {
-		t.Errorf("events %v, want %v", kinds, want)
-	}
-	if got := gauge(t, reg, "a"); got != 0 {
-		t.Errorf("fault a active gauge = %v after the run, want 0", got)
-	}
+		if got := gauge(t, reg, "b"); got != 0 {
+			t.Errorf("fault b active gauge = %v before its window, want 0", got)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range map[string]*recorder{"a": a, "b": b} {
+			if r.injected != 1 || r.rolled != 1 {
+				t.Errorf("%s: injected %d rolled back %d times, want 1 and 1", name, r.injected, r.rolled)
+			}
+		}
+		for _, c := range []struct {
+			what string
+			got  time.Time
+			want time.Duration
+		}{
+			{"a injected", a.injectAt, 50 * time.Millisecond},
+			{"a rolled back", a.rollAt, 350 * time.Millisecond},
+			{"b injected", b.injectAt, 400 * time.Millisecond},
+			{"b rolled back", b.rollAt, 500 * time.Millisecond},
+		} {
+			if got := c.got.Sub(start); got != c.want {
+				t.Errorf("%s after %v, want %v", c.what, got, c.want)
+			}
+		}
+		var got []string
+		for _, e := range tl.Events() {
+			got = append(got, fmt.Sprintf("%s:%s@%v", e.Fault, e.Kind, e.At))
+		}
+		want := []string{"a:fault.start@50ms", "a:fault.end@350ms", "b:fault.start@400ms", "b:fault.end@500ms"}
+		if !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
+		if got := gauge(t, reg, "a"); got != 0 {
+			t.Errorf("fault a active gauge = %v after the run, want 0", got)
+		}
+	})
 }
 
 func gauge(t *testing.T, reg *prometheus.Registry, fault string) float64 {
@@ -118,32 +133,36 @@ func gauge(t *testing.T, reg *prometheus.Registry, fault string) float64 {
 	return 0
 }
 
+// TestTimelineCancelRollsBack runs in a synctest bubble, so the fault due at 0 has surely
+// been injected when the context is cancelled 50ms later.
 func TestTimelineCancelRollsBack(t *testing.T) {
-	a := &recorder{}
-	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("a", 0, time.Hour), fault("later", time.Hour, time.Minute)},
-		resolver{"a": a, "later": &recorder{}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tl.Run(ctx, time.Now()) }()
-	time.Sleep(50 * time.Millisecond)
-	cancel()
-	select {
-	case err := <-done:
+	synctest.Test(t, func(t *testing.T) {
+		a := &recorder{}
+		tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("a", 0, time.Hour), fault("later", time.Hour, time.Minute)},
+			resolver{"a": a, "later": &recorder{}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
-	if a.injected != 1 || a.rolled != 1 {
-		t.Fatalf("injected %d, rolled back %d: want the active fault rolled back once", a.injected, a.rolled)
-	}
-	if err := tl.Rollback(context.Background()); err != nil || a.rolled != 1 {
-		t.Fatalf("second Rollback: err %v, rolled %d times; want idempotent", err, a.rolled)
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- tl.Run(ctx, time.Now()) }()
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return after cancel")
+		}
+		if a.injected != 1 || a.rolled != 1 {
+			t.Fatalf("injected %d, rolled back %d: want the active fault rolled back once", a.injected, a.rolled)
+		}
+		if err := tl.Rollback(context.Background()); err != nil || a.rolled != 1 {
+			t.Fatalf("second Rollback: err %v, rolled %d times; want idempotent", err, a.rolled)
+		}
+	})
 }
 
 func TestTimelineInjectErrorStillRollsBack(t *testing.T) {
