@@ -144,7 +144,7 @@ func (l *loader) checkCapacity(s *Spec) {
 		}
 		return
 	}
-	if s.Load.Executor == "constant-vus" {
+	if s.Load.Executor == ExecutorConstantVUs {
 		l.errorf(l.capacityNode, "capacity", "capacity is measured with an arrival rate: it does not apply to the constant-vus executor")
 	}
 }

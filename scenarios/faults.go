@@ -47,6 +47,28 @@ type FaultKind struct {
 	DefaultMode string
 }
 
+// Fault kinds (Fault.Kind); FaultKinds describes each.
+const (
+	FaultNetworkDelay     = "network.delay"
+	FaultNetworkBandwidth = "network.bandwidth"
+	FaultNetworkDown      = "network.down"
+	FaultNetworkReset     = "network.reset"
+	FaultNetworkTimeout   = "network.timeout"
+	FaultNetworkSlowClose = "network.slow-close"
+	FaultNetworkLimitData = "network.limit-data"
+	FaultNetworkLoss      = "network.loss"
+	FaultNetworkCorrupt   = "network.corrupt"
+	FaultProcessKill      = "process.kill"
+	FaultProcessPause     = "process.pause"
+	FaultHTTPAbort        = "http.abort"
+	FaultHTTPDelay        = "http.delay"
+	FaultHTTPStatus       = "http.status"
+	FaultHTTPDropWrite    = "http.drop-write"
+	FaultStressCPU        = "stress.cpu"
+	FaultClockSkew        = "clock.skew"
+	FaultDNSError         = "dns.error"
+)
+
 // FaultKinds returns the known fault kinds by name (a fresh map on every call).
 func FaultKinds() map[string]FaultKind {
 	network := []string{"edge", "app", "database", "cache"}
@@ -59,26 +81,26 @@ func FaultKinds() map[string]FaultKind {
 	httpScope := []FaultParam{opt("route", ParamRoute, ""), opt("method", ParamMethod, ""), opt("percent", ParamPercent, "100%")}
 	dir := opt("direction", ParamDirection, "")
 	ks := []FaultKind{
-		{Name: "network.delay", Local: true, Kubernetes: true, Targets: network, Params: []FaultParam{req("latency", ParamDuration), opt("jitter", ParamDurationOrZero, "0s"), dir}},
-		{Name: "network.bandwidth", Local: true, Kubernetes: true, Targets: network, Params: []FaultParam{req("rate", ParamByteRate), dir}},
-		{Name: "network.down", Local: true, Kubernetes: true, Targets: network, Params: []FaultParam{dir}},
-		{Name: "network.reset", Local: true, Targets: network, Params: []FaultParam{opt("after", ParamDurationOrZero, "0s"), dir}},
-		{Name: "network.timeout", Local: true, Targets: network, Params: []FaultParam{opt("timeout", ParamDurationOrZero, "0s"), dir}},
-		{Name: "network.slow-close", Local: true, Targets: network, Params: []FaultParam{req("delay", ParamDuration), dir}},
-		{Name: "network.limit-data", Local: true, Targets: network, Params: []FaultParam{req("bytes", ParamBytes), dir}},
-		{Name: "network.loss", Kubernetes: true, Targets: network, Params: []FaultParam{req("loss", ParamPercent), opt("correlation", ParamPercent, "0%")}},
-		{Name: "network.corrupt", Kubernetes: true, Targets: network, Params: []FaultParam{req("corrupt", ParamPercent), opt("correlation", ParamPercent, "0%")}},
-		{Name: "process.kill", Local: true, Kubernetes: true, Targets: procs, DefaultMode: "one", Params: []FaultParam{opt("restart-after", ParamDurationOrZero, "0s")}},
-		{Name: "process.pause", Local: true, Kubernetes: true, Targets: procs, DefaultMode: "one"},
-		{Name: "http.abort", Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{opt("status", ParamStatus, "503")}, httpScope...)},
-		{Name: "http.delay", Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{req("delay", ParamDuration)}, httpScope...)},
-		{Name: "http.status", Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{req("status", ParamStatus)}, httpScope...)},
+		{Name: FaultNetworkDelay, Local: true, Kubernetes: true, Targets: network, Params: []FaultParam{req("latency", ParamDuration), opt("jitter", ParamDurationOrZero, "0s"), dir}},
+		{Name: FaultNetworkBandwidth, Local: true, Kubernetes: true, Targets: network, Params: []FaultParam{req("rate", ParamByteRate), dir}},
+		{Name: FaultNetworkDown, Local: true, Kubernetes: true, Targets: network, Params: []FaultParam{dir}},
+		{Name: FaultNetworkReset, Local: true, Targets: network, Params: []FaultParam{opt("after", ParamDurationOrZero, "0s"), dir}},
+		{Name: FaultNetworkTimeout, Local: true, Targets: network, Params: []FaultParam{opt("timeout", ParamDurationOrZero, "0s"), dir}},
+		{Name: FaultNetworkSlowClose, Local: true, Targets: network, Params: []FaultParam{req("delay", ParamDuration), dir}},
+		{Name: FaultNetworkLimitData, Local: true, Targets: network, Params: []FaultParam{req("bytes", ParamBytes), dir}},
+		{Name: FaultNetworkLoss, Kubernetes: true, Targets: network, Params: []FaultParam{req("loss", ParamPercent), opt("correlation", ParamPercent, "0%")}},
+		{Name: FaultNetworkCorrupt, Kubernetes: true, Targets: network, Params: []FaultParam{req("corrupt", ParamPercent), opt("correlation", ParamPercent, "0%")}},
+		{Name: FaultProcessKill, Local: true, Kubernetes: true, Targets: procs, DefaultMode: "one", Params: []FaultParam{opt("restart-after", ParamDurationOrZero, "0s")}},
+		{Name: FaultProcessPause, Local: true, Kubernetes: true, Targets: procs, DefaultMode: "one"},
+		{Name: FaultHTTPAbort, Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{opt("status", ParamStatus, "503")}, httpScope...)},
+		{Name: FaultHTTPDelay, Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{req("delay", ParamDuration)}, httpScope...)},
+		{Name: FaultHTTPStatus, Local: true, Kubernetes: true, Targets: http, Params: append([]FaultParam{req("status", ParamStatus)}, httpScope...)},
 		// http.drop-write is the academy's test-only fault: enrollments answered 201 and not
 		// stored, so that a run can prove its verification detects lost writes (lab only).
-		{Name: "http.drop-write", Local: true, Targets: http, Params: httpScope},
-		{Name: "stress.cpu", Kubernetes: true, Targets: procs, Params: []FaultParam{opt("workers", ParamCount, "1"), opt("load", ParamPercent, "100%")}},
-		{Name: "clock.skew", Kubernetes: true, Targets: procs, Params: []FaultParam{req("offset", ParamSignedDuration)}},
-		{Name: "dns.error", Kubernetes: true, Targets: []string{"app"}, Params: []FaultParam{opt("pattern", ParamString, "*")}},
+		{Name: FaultHTTPDropWrite, Local: true, Targets: http, Params: httpScope},
+		{Name: FaultStressCPU, Kubernetes: true, Targets: procs, Params: []FaultParam{opt("workers", ParamCount, "1"), opt("load", ParamPercent, "100%")}},
+		{Name: FaultClockSkew, Kubernetes: true, Targets: procs, Params: []FaultParam{req("offset", ParamSignedDuration)}},
+		{Name: FaultDNSError, Kubernetes: true, Targets: []string{"app"}, Params: []FaultParam{opt("pattern", ParamString, "*")}},
 	}
 	m := make(map[string]FaultKind, len(ks))
 	for _, k := range ks {

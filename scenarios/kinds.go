@@ -294,22 +294,23 @@ func hasWebSocket(s *Spec) bool {
 	return false
 }
 
-// checkRunWide reports run-wide thresholds that can't be measured: uptime without a probe,
-// connections or drops without a websocket request, and any of them with tags.
+// checkRunWide reports thresholds that can't be measured: a metric without what it needs
+// (uptime without a probe, connections or drops without a websocket request), and a
+// run-wide metric that takes no tags, with tags.
 func (l *loader) checkRunWide(s *Spec) {
 	for _, th := range s.Thresholds {
-		why, runWide := runMetrics[th.Metric]
-		if !runWide {
+		def, ok := LookupMetric(th.Metric)
+		if !ok {
 			continue
 		}
 		e := &Error{File: l.file, Line: th.Pos.Line, Column: th.Pos.Column, Field: "thresholds." + th.Metric}
 		switch {
-		case th.Metric == "uptime" && s.Probe == nil:
-			e.Msg = "uptime is measured by probes: add probe: {url: /healthz, interval: 1s}"
-		case th.Metric != "uptime" && !hasWebSocket(s):
+		case def.Needs == NeedsProbe && s.Probe == nil:
+			e.Msg = th.Metric + " is measured by probes: add probe: {url: /healthz, interval: 1s}"
+		case def.Needs == NeedsWebSocket && !hasWebSocket(s):
 			e.Msg = th.Metric + " is measured on WebSocket connections: the workload has no request of kind websocket"
-		case len(th.Tags) > 0:
-			e.Msg = th.Metric + " takes no tags: " + why
+		case len(th.Tags) > 0 && len(def.Tags) == 0:
+			e.Msg = th.Metric + " takes no tags: " + def.RunWide
 		default:
 			continue
 		}

@@ -598,9 +598,21 @@ func KnownVerifications() []string {
 	return []string{"enrollments-durable", "seats-never-oversold", "progress-monotonic"}
 }
 
+// Executors (Load.Executor).
+const (
+	ExecutorConstantArrivalRate = "constant-arrival-rate" // Rate iterations per TimeUnit for Duration (open model)
+	ExecutorRampingArrivalRate  = "ramping-arrival-rate"  // from StartRate through Stages (open model)
+	ExecutorConstantVUs         = "constant-vus"          // VUs in a closed loop for Duration
+)
+
+// Executors lists the executors a load: section may name.
+func Executors() []string {
+	return []string{ExecutorConstantArrivalRate, ExecutorRampingArrivalRate, ExecutorConstantVUs}
+}
+
 // Total is the load's length: the duration, or the sum of the stages.
 func (ld Load) Total() time.Duration {
-	if ld.Executor == "ramping-arrival-rate" {
+	if ld.Executor == ExecutorRampingArrivalRate {
 		var t time.Duration
 		for _, s := range ld.Stages {
 			t += s.Duration
@@ -616,14 +628,13 @@ func (l *loader) load(n *yaml.Node) Load {
 	if !ok {
 		return ld
 	}
-	executors := []string{"constant-arrival-rate", "ramping-arrival-rate", "constant-vus"}
 	if n := l.require(f, "executor"); n != nil {
-		ld.Executor, _ = l.oneOf(n, "load.executor", executors...)
+		ld.Executor, _ = l.oneOf(n, "load.executor", Executors()...)
 	}
 	uses := map[string][]string{
-		"constant-arrival-rate": {"rate", "timeUnit", "duration"},
-		"ramping-arrival-rate":  {"startRate", "timeUnit", "stages"},
-		"constant-vus":          {"vus", "duration"},
+		ExecutorConstantArrivalRate: {"rate", "timeUnit", "duration"},
+		ExecutorRampingArrivalRate:  {"startRate", "timeUnit", "stages"},
+		ExecutorConstantVUs:         {"vus", "duration"},
 	}[ld.Executor]
 	if uses != nil {
 		for _, k := range []string{"rate", "timeUnit", "duration", "startRate", "stages", "vus"} {

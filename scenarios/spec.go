@@ -131,7 +131,7 @@ type Capture struct {
 
 // Load is the executor and its schedule (the load: section; LoadFile loads a whole file).
 type Load struct {
-	Executor string  // constant-arrival-rate | ramping-arrival-rate | constant-vus
+	Executor string  // one of Executors: ExecutorConstantArrivalRate, ...
 	Rate     float64 // iterations per TimeUnit (constant-arrival-rate)
 	// RateOfCapacity says Rate is a multiple of the measured capacity (see Spec.WithCapacity);
 	// so does StartRateOfCapacity for StartRate and Stage.OfCapacity for a stage's Target.
@@ -155,13 +155,13 @@ type Stage struct {
 
 // Threshold is one parsed k6-style expression on a metric, e.g. latency{request:enroll} p(99) < 250ms.
 type Threshold struct {
-	Metric      string            // latency | service_time | errors | checks | throughput | availability
-	Tags        map[string]string // request, window
+	Metric      string            // one of Metrics: MetricLatency, ...
+	Tags        map[string]string // TagRequest, TagWindow, TagProcess (as the metric's MetricDef allows)
 	Source      string            // the expression as written
-	Aggregation string            // p | avg | min | max | med | rate | count
+	Aggregation string            // AggPercentile, AggRate, ... (as the metric's MetricDef allows)
 	Percentile  float64           // for p(N)
 	Op          string            // < <= > >= == !=
-	Value       float64           // seconds for durations, a fraction for percentages, a count otherwise
+	Value       float64           // in the Unit of the aggregation's AggregationDef: seconds, a fraction, a count, per second or bytes
 	// OfCapacity says Value is a multiple of the measured capacity (throughput, goodput).
 	OfCapacity     bool
 	AbortOnFail    bool
@@ -172,7 +172,7 @@ type Threshold struct {
 // Fault is a scheduled fault (executed by the chaos issues; validated here).
 type Fault struct {
 	Name     string
-	Kind     string // network.delay, process.kill, http.abort, ...
+	Kind     string // FaultNetworkDelay, FaultProcessKill, ...; see FaultKinds
 	Target   string // edge | app | database | cache | a route
 	At       time.Duration
 	Duration time.Duration

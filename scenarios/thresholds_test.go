@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,6 +115,109 @@ func TestThresholdPass(t *testing.T) {
 		for i, v := range []float64{0.05, 0.1, 0.2} {
 			if th.Pass(v) != want[i] {
 				t.Errorf("%s %v: got %v", op, v, !want[i])
+			}
+		}
+	}
+}
+
+// TestMetricsTable loads a threshold for every metric of scenarios.Metrics with every
+// aggregation any metric has, and with each tag: the loader accepts exactly what the table says.
+func TestMetricsTable(t *testing.T) {
+	value := map[scenarios.Unit]string{
+		scenarios.UnitSeconds:   "100ms",
+		scenarios.UnitFraction:  "1%",
+		scenarios.UnitCount:     "5",
+		scenarios.UnitPerSecond: "10/s",
+		scenarios.UnitBytes:     "256MB",
+	}
+	load := func(key, expr string, capacity bool) (*scenarios.Spec, error) {
+		doc := `version: 1
+name: t
+target: {lab: {}}
+workload:
+  - {name: catalog, request: {url: /v1/courses}}
+  - {name: chat, request: {kind: websocket, url: /ws, hold: 1s}}
+probe: {url: /healthz}
+load: {executor: constant-arrival-rate, rate: 1, duration: 1m}
+faults:
+  - {name: slow-db, kind: network.delay, target: database, duration: 10s, params: {latency: 10ms}}
+thresholds:
+  "` + key + `": ["` + expr + `"]
+`
+		if capacity {
+			doc += "capacity: {to: 50, duration: 10s, latency: \"p(99) < 1s\"}\n"
+		}
+		return scenarios.LoadBytes("t.yaml", []byte(doc), "")
+	}
+	all := map[string]bool{}
+	for _, m := range scenarios.Metrics() {
+		for _, a := range m.Aggregations {
+			all[a.Name] = true
+		}
+	}
+	metrics := scenarios.Metrics()
+	if len(metrics) == 0 {
+		t.Fatal("no metrics")
+	}
+	for _, m := range metrics {
+		if got, ok := scenarios.LookupMetric(m.Name); !ok || got.Name != m.Name {
+			t.Errorf("LookupMetric(%q) = %v, %v", m.Name, got.Name, ok)
+		}
+		base := m.Name
+		for _, tag := range m.RequiredTags {
+			if tag != scenarios.TagProcess {
+				t.Fatalf("%s requires tag %s: the test knows values for process only", m.Name, tag)
+			}
+			base += "{process:academy}"
+		}
+		for agg := range all {
+			expr := agg
+			if agg == scenarios.AggPercentile {
+				expr = "p(99)"
+			}
+			def, allowed := m.Aggregation(agg)
+			v, ok := value[def.Unit]
+			if allowed && !ok {
+				t.Errorf("%s %s: unit %q has no example value", m.Name, agg, def.Unit)
+				continue
+			}
+			if !allowed {
+				v = "1"
+			}
+			spec, err := load(base, expr+" < "+v, false)
+			if allowed != (err == nil) {
+				t.Errorf("%s %s < %s: allowed %v by the table, loader error %v", base, expr, v, allowed, err)
+				continue
+			}
+			if allowed && (spec.Thresholds[0].Metric != m.Name || spec.Thresholds[0].Aggregation != agg) {
+				t.Errorf("%s %s: loaded as %s %s", m.Name, agg, spec.Thresholds[0].Metric, spec.Thresholds[0].Aggregation)
+			}
+			if def.OfCapacity {
+				if _, err := load(base, expr+" >= 80% capacity", true); err != nil {
+					t.Errorf("%s %s: the table allows a multiple of the capacity: %v", m.Name, agg, err)
+				}
+			} else if allowed {
+				if _, err := load(base, expr+" >= 80% capacity", true); err == nil {
+					t.Errorf("%s %s: a multiple of the capacity loaded; the table does not allow it", m.Name, agg)
+				}
+			}
+		}
+		agg := m.Aggregations[0]
+		expr := agg.Name + " < " + value[agg.Unit]
+		if agg.Name == scenarios.AggPercentile {
+			expr = "p(99) < " + value[agg.Unit]
+		}
+		for tag, val := range map[string]string{scenarios.TagRequest: "catalog", scenarios.TagWindow: "slow-db", scenarios.TagProcess: "loadgen"} {
+			if slices.Contains(m.RequiredTags, tag) {
+				continue
+			}
+			key := m.Name + "{" + tag + ":" + val + "}"
+			if len(m.RequiredTags) > 0 {
+				key = m.Name + "{process:academy," + tag + ":" + val + "}"
+			}
+			_, err := load(key, expr, false)
+			if want := slices.Contains(m.Tags, tag); want != (err == nil) {
+				t.Errorf("%s %s: tag allowed %v by the table, loader error %v", key, expr, want, err)
 			}
 		}
 	}
