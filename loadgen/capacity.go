@@ -8,6 +8,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -18,53 +19,11 @@ const capacitySpan = 3
 // rampSeedMix derives the capacity ramp's seed from the run's.
 const rampSeedMix = 0x5eed_ca9a_c17e
 
-// CapacityResult is the capacity measured before the load (scenarios.Capacity).
-type CapacityResult struct {
-	// RPS is the capacity: the highest goodput (expected, not shed, answers per second)
-	// averaged over three consecutive seconds that each kept the objective.
-	RPS float64 `json:"rps"`
-	// Saturated is true when the ramp found the knee: three seconds in a row were not all
-	// served within the objective (see CapacitySecond) after RPS was reached. False means the ramp ended first and RPS is
-	// only a lower bound: what is offered as "2x capacity" may not overload the service.
-	Saturated bool    `json:"saturated"`
-	Objective string  `json:"objective"`
-	FromRPS   float64 `json:"from_rps"`
-	ToRPS     float64 `json:"to_rps"`
-	// RampS is how long the ramp was planned to last; StoppedS when it ended (early when
-	// Saturated).
-	RampS    float64 `json:"ramp_s"`
-	StoppedS float64 `json:"stopped_s"`
-	// At is the second (of the ramp) that ended the best three.
-	At float64 `json:"at_s"`
-	// Valid is false when the generator could not hold the ramp's schedule; Reasons says why.
-	Valid   bool     `json:"valid"`
-	Reasons []string `json:"reasons,omitempty"`
-	// Seconds are the ramp's seconds as judged.
-	Seconds []CapacitySecond `json:"seconds"`
-}
-
-// CapacitySecond is one second of the capacity ramp.
-type CapacitySecond struct {
-	T       int     `json:"t"`
-	Planned uint64  `json:"planned"`
-	Answers uint64  `json:"answers"`
-	Good    uint64  `json:"good"`
-	Shed    uint64  `json:"shed"`
-	Errors  uint64  `json:"errors"`
-	PMS     float64 `json:"p_ms"` // the objective's percentile of the admitted latency
-	// Kept: the admitted requests kept the latency objective and errors (answers neither
-	// good nor shed) stayed within the bound. Only kept seconds count for the capacity.
-	Kept bool `json:"kept"`
-	// Saturated: not everything offered was served within the objective (latency missed,
-	// or errors and sheds beyond the bound). Three in a row end the ramp.
-	Saturated bool `json:"saturated"`
-}
-
 // MeasureCapacity sends spec's workload at a rate ramping as spec.Capacity says and returns
 // the capacity it found. opts are those of the run to follow (base URL, seed, the write
 // log, which records the ramp's writes too); its Registry, Windows, Results and Every are
 // not used. The ramp stops after three saturated seconds in a row (see CapacitySecond).
-func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*CapacityResult, error) {
+func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.CapacityResult, error) {
 	c := spec.Capacity
 	if c == nil {
 		return nil, fmt.Errorf("measure capacity: the scenario has no capacity: block")
@@ -74,7 +33,7 @@ func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*
 	ramp.Load = scenarios.Load{Executor: "ramping-arrival-rate", TimeUnit: time.Second,
 		StartRate: c.From, Stages: []scenarios.Stage{{Duration: c.Duration, Target: c.To}},
 		MaxInFlight: spec.Load.MaxInFlight}
-	out := &CapacityResult{Objective: c.String(), FromRPS: c.From, ToRPS: c.To, RampS: c.Duration.Seconds()}
+	out := &result.CapacityResult{Objective: c.String(), FromRPS: c.From, ToRPS: c.To, RampS: c.Duration.Seconds()}
 	j := &capacityJudge{c: c, res: out}
 	// The ramp draws its own random stream: with the run's seed its {{ uuid }}s would be the
 	// load's first ones, and a unique key the ramp used would conflict in the load.
@@ -110,18 +69,18 @@ func isDropReason(r string) bool { return strings.Contains(r, "were never sent")
 // capacityJudge judges the ramp second by second from the engine's snapshots.
 type capacityJudge struct {
 	c    *scenarios.Capacity
-	res  *CapacityResult
-	prev *RequestStats // the previous snapshot's total
-	miss int           // seconds in a row that missed the objective
+	res  *result.CapacityResult
+	prev *result.RequestStats // the previous snapshot's total
+	miss int                  // seconds in a row that missed the objective
 }
 
 // every is Options.Every of the ramp: it judges the second that just ended.
-func (j *capacityJudge) every(elapsed time.Duration, snap *Result) (bool, string) {
+func (j *capacityJudge) every(elapsed time.Duration, snap *result.Result) (bool, string) {
 	cur := snap.Total
 	if cur == nil {
 		return false, ""
 	}
-	s := CapacitySecond{T: len(j.res.Seconds)}
+	s := result.CapacitySecond{T: len(j.res.Seconds)}
 	if n := len(snap.Timeline); n > 0 {
 		s.Planned = snap.Timeline[n-1].Planned
 	}
@@ -137,7 +96,7 @@ func (j *capacityJudge) every(elapsed time.Duration, snap *Result) (bool, string
 	}
 	delta := subtract(admittedOf(cur), prevAdm)
 	if delta != nil && delta.TotalCount() > 0 {
-		s.PMS = ms(delta.ValueAtQuantile(j.c.Percentile))
+		s.PMS = result.MS(delta.ValueAtQuantile(j.c.Percentile))
 	}
 	// Errors here are the answers neither good nor shed: a shed is the service protecting
 	// itself, which keeps the objective; a time-out or a 500 does not.
@@ -175,7 +134,7 @@ func (j *capacityJudge) every(elapsed time.Duration, snap *Result) (bool, string
 }
 
 // admittedOf returns the admitted latency histogram of a snapshot's stats.
-func admittedOf(st *RequestStats) *hdrhistogram.Histogram {
+func admittedOf(st *result.RequestStats) *hdrhistogram.Histogram {
 	if st.AdmittedHist != nil {
 		return st.AdmittedHist
 	}

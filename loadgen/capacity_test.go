@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // bucket is a token bucket of rate tokens per second (burst tokens at most): a request that
@@ -167,7 +168,7 @@ func TestCapacityRampRecordsWrites(t *testing.T) {
 load: {executor: constant-arrival-rate, rate: 1x capacity, duration: 1s}
 capacity: {from: 10, to: 20, duration: 3s, latency: "p(99) < 1s"}
 `)
-	log := &loadgen.WriteLog{}
+	log := &result.WriteLog{}
 	c, err := loadgen.MeasureCapacity(context.Background(), spec, loadgen.Options{BaseURL: srv.URL, Writes: log})
 	if err != nil {
 		t.Fatal(err)

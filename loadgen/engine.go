@@ -16,6 +16,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -47,28 +48,24 @@ type Options struct {
 	TTY      bool
 	// Windows are named time windows (fault windows) with their own stats; the window
 	// "steady" (outside all windows) is added unless one of that name is given.
-	Windows []Window
+	Windows []result.Window
 	// Every is called once per second, on the recorder goroutine, with a snapshot of the
 	// cumulative stats (histograms are copies; HDR strings are left empty); returning
 	// stop=true ends the load early (abortOnFail) with the reason recorded.
-	Every func(elapsed time.Duration, snap *Result) (stop bool, reason string)
+	Every func(elapsed time.Duration, snap *result.Result) (stop bool, reason string)
+	// Intervals, when set, is called once per second, on the recorder goroutine, with the
+	// interval record of the second just closed (result.Recorder.Tick): what a worker
+	// streams to its coordinator. result.Merge of a run's intervals gives the run's counts,
+	// histograms and timeline exactly. The record is the callee's.
+	Intervals func(*result.Result)
 	// MaxLateness overrides DefaultMaxLateness.
 	MaxLateness time.Duration
 	// Writes, when set, records every request marked `write:` with its outcome (writes.go).
-	Writes *WriteLog
+	Writes *result.WriteLog
 
 	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
 	slowDispatch time.Duration
 }
-
-// Window is a named span of the run, as offsets from the run start.
-type Window struct {
-	Name       string
-	Start, End time.Duration
-}
-
-// SteadyWindow names the window outside all given windows.
-const SteadyWindow = "steady"
 
 // engine is the state of one Run.
 type engine struct {
@@ -124,7 +121,7 @@ type estep struct {
 // (and not counted), and the partial result is returned with Interrupted set and a nil
 // error. An error is returned when the spec can't run; a result together with an error
 // when the run completed but writing Options.Results failed.
-func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*Result, error) {
+func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Result, error) {
 	e, err := newEngine(spec, opts)
 	if err != nil {
 		return nil, err
@@ -169,10 +166,9 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*Result, erro
 	<-probeDone
 	close(e.samples)
 	<-recDone
-	end := time.Now()
 	prog.stop()
 
-	res := rec.result(true, end)
+	res := rec.result(true, rec.end)
 	res.Interrupted = ctx.Err() != nil && !rec.aborted()
 	return res, rec.writeErr
 }
@@ -256,8 +252,8 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	for _, ss := range e.steps {
 		e.firstStep = append(e.firstStep, ss[0].idx)
 	}
-	e.lateAll = newHist()
-	e.lateOwn = newHist()
+	e.lateAll = result.NewHistogram()
+	e.lateOwn = result.NewHistogram()
 	if spec.Probe != nil {
 		e.probe = newProber(spec.Probe, e.base, e.transport)
 	}
@@ -441,8 +437,8 @@ func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration) 
 
 func (e *engine) recordLateness(late, own time.Duration) {
 	e.lateMu.Lock()
-	_ = e.lateAll.RecordValue(toMicros(late))
-	_ = e.lateOwn.RecordValue(toMicros(own))
+	_ = e.lateAll.RecordValue(result.Micros(late))
+	_ = e.lateOwn.RecordValue(result.Micros(own))
 	e.lateMu.Unlock()
 	if e.met != nil {
 		e.met.lateness.Observe(max(late, 0).Seconds())

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/result"
+
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -47,7 +49,7 @@ func TestRunCountsAndResult(t *testing.T) {
 	if len(res.Requests) != 3 || res.Requests[0].Name != "fail" || res.Requests[1].Name != "gone" || res.Requests[2].Name != "ok" {
 		t.Fatalf("requests not sorted by name: %v", names(res.Requests))
 	}
-	byName := map[string]*loadgen.RequestStats{}
+	byName := map[string]*result.RequestStats{}
 	var sum uint64
 	for _, r := range res.Requests {
 		byName[r.Name] = r
@@ -68,11 +70,11 @@ func TestRunCountsAndResult(t *testing.T) {
 	if res.Total.LatencyHist == nil || res.Total.LatencyHist.TotalCount() != 200 || res.Total.Latency.P99 <= 0 {
 		t.Fatalf("total latency hist missing or empty: %+v", res.Total.Latency)
 	}
-	h, err := loadgen.DecodeHistogram(res.Total.LatencyHDR)
+	h, err := result.DecodeHistogram(res.Total.LatencyHDR)
 	if err != nil || !h.Equals(res.Total.LatencyHist) {
 		t.Fatalf("decoded HDR differs from the live histogram (err %v)", err)
 	}
-	if _, err := loadgen.DecodeHistogram(res.Requests[0].ServiceHDR); err != nil {
+	if _, err := result.DecodeHistogram(res.Requests[0].ServiceHDR); err != nil {
 		t.Fatal(err)
 	}
 	// Timeline: dense seconds; counts and planned add up.
@@ -129,7 +131,7 @@ func TestRunCountsAndResult(t *testing.T) {
 	}
 }
 
-func names(rs []*loadgen.RequestStats) []string {
+func names(rs []*result.RequestStats) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.Name)
@@ -254,15 +256,15 @@ func TestDecodeHistogram(t *testing.T) {
 	for i := int64(1); i <= 1000; i++ {
 		_ = h.RecordValue(i * 100)
 	}
-	s, err := loadgen.EncodeHistogram(h)
+	s, err := result.EncodeHistogram(h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := loadgen.DecodeHistogram(s)
+	back, err := result.DecodeHistogram(s)
 	if err != nil || !back.Equals(h) {
 		t.Fatalf("round trip failed: %v", err)
 	}
-	if _, err := loadgen.DecodeHistogram("not a histogram"); err == nil {
+	if _, err := result.DecodeHistogram("not a histogram"); err == nil {
 		t.Fatal("garbage decoded")
 	}
 }

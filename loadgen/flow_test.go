@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -65,7 +66,7 @@ func TestFlowCapturesCookiesAndSkips(t *testing.T) {
 		}},
 	)
 	res := run(t, spec, loadgen.Options{BaseURL: url, Seed: 3})
-	by := map[string]*loadgen.RequestStats{}
+	by := map[string]*result.RequestStats{}
 	for _, r := range res.Requests {
 		by[r.Name] = r
 	}
@@ -104,7 +105,7 @@ func TestTimeoutsAndTransportErrors(t *testing.T) {
 	dead := get("dead", "http://127.0.0.1:1/") // nothing listens on port 1
 	spec := constant(20, time.Second, 0, slow, dead)
 	res := run(t, spec, loadgen.Options{BaseURL: srv.URL})
-	by := map[string]*loadgen.RequestStats{}
+	by := map[string]*result.RequestStats{}
 	for _, r := range res.Requests {
 		by[r.Name] = r
 	}
@@ -126,7 +127,7 @@ func TestTimeoutsAndTransportErrors(t *testing.T) {
 func TestWindows(t *testing.T) {
 	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	res := run(t, constant(100, 2*time.Second, 0, get("a", "/a"), get("b", "/b")), loadgen.Options{BaseURL: srv.URL,
-		Windows: []loadgen.Window{{Name: "slow-db", Start: 500 * time.Millisecond, End: 1500 * time.Millisecond}}})
+		Windows: []result.Window{{Name: "slow-db", Start: 500 * time.Millisecond, End: 1500 * time.Millisecond}}})
 	if len(res.Windows) != 2 || res.Windows[0].Name != "slow-db" || res.Windows[1].Name != "steady" {
 		t.Fatalf("windows: %+v", res.Windows)
 	}
@@ -145,7 +146,7 @@ func TestWindows(t *testing.T) {
 func TestEveryAbortsTheRun(t *testing.T) {
 	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	var calls int
-	every := func(elapsed time.Duration, snap *loadgen.Result) (bool, string) {
+	every := func(elapsed time.Duration, snap *result.Result) (bool, string) {
 		calls++
 		if snap.Total.LatencyHist == nil || snap.Total.Count == 0 {
 			t.Errorf("snapshot without data at %v", elapsed)

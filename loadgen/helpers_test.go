@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -36,7 +37,7 @@ func serve(t testing.TB, h http.Handler) *httptest.Server {
 }
 
 // run runs a spec against srv, failing the test on an error.
-func run(t testing.TB, spec *scenarios.Spec, opts loadgen.Options) *loadgen.Result {
+func run(t testing.TB, spec *scenarios.Spec, opts loadgen.Options) *result.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

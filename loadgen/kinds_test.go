@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -24,7 +25,7 @@ func load(t *testing.T, url, src string) *scenarios.Spec {
 	return spec
 }
 
-func stats(t *testing.T, res *loadgen.Result, name string) *loadgen.RequestStats {
+func stats(t *testing.T, res *result.Result, name string) *result.RequestStats {
 	t.Helper()
 	for _, r := range res.Requests {
 		if r.Name == name {

@@ -9,25 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
-
-// UptimeStats are the results of the spec's uptime probe (Result.Uptime): one GET of
-// probe.url every probe.interval beside the load, not counted in the load's stats. A probe
-// succeeds with a 2xx or 3xx status within probe.timeout. Rate is OK / Probes (1 when no
-// probe completed).
-type UptimeStats struct {
-	URL        string  `json:"url"`
-	IntervalMS float64 `json:"interval_ms"`
-	Probes     uint64  `json:"probes"` // completed (cancelled ones at the end of a run are not counted)
-	OK         uint64  `json:"ok"`
-	Failed     uint64  `json:"failed"`
-	Rate       float64 `json:"rate"` // share of probes that succeeded: the uptime thresholds judge this
-	// LongestOutageS is the longest run of consecutive failed probes, in seconds (count × interval).
-	LongestOutageS float64 `json:"longest_outage_s"`
-	// FirstFailureS is when the first failed probe was sent, seconds since the run start (-1: none).
-	FirstFailureS float64 `json:"first_failure_s"`
-}
 
 // prober sends the uptime probes; its counters are safe for concurrent use.
 type prober struct {
@@ -119,8 +103,8 @@ func (p *prober) once(ctx context.Context, seq uint64, at time.Duration) {
 	}
 }
 
-func (p *prober) stats() *UptimeStats {
-	s := &UptimeStats{URL: p.probe.URL, IntervalMS: float64(p.probe.Interval) / float64(time.Millisecond),
+func (p *prober) stats() *result.UptimeStats {
+	s := &result.UptimeStats{URL: p.probe.URL, IntervalMS: float64(p.probe.Interval) / float64(time.Millisecond),
 		Probes: p.probes.Load(), OK: p.ok.Load(), Rate: 1, FirstFailureS: -1}
 	s.Failed = s.Probes - s.OK
 	if s.Probes > 0 {

@@ -14,6 +14,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // TestKnownLatencyDistribution checks the measured percentiles against what the server
@@ -140,9 +141,11 @@ func TestStallShowsInLatency(t *testing.T) {
 	}
 }
 
-// TestGeneratorThatCannotKeepUpIsInvalid: one worker can't send 50,000 requests a second.
+// TestGeneratorThatCannotKeepUpIsInvalid: one worker can't send 50,000 requests a second
+// to a server that takes a millisecond each (without the sleep, a fast machine without the
+// race detector sent all 50,000 within the grace second).
 func TestGeneratorThatCannotKeepUpIsInvalid(t *testing.T) {
-	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(time.Millisecond) }))
 	res := run(t, constant(50000, time.Second, 1, get("x", "/")), loadgen.Options{BaseURL: srv.URL})
 	g := res.Generator
 	t.Logf("generator: %+v", g)
@@ -197,7 +200,7 @@ func TestMemoryDoesNotGrowWithRunLength(t *testing.T) {
 	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	var heap []uint64
 	var counts []uint64
-	every := func(elapsed time.Duration, snap *loadgen.Result) (bool, string) {
+	every := func(elapsed time.Duration, snap *result.Result) (bool, string) {
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -26,19 +27,6 @@ const (
 	maxEchoWait = 5 * time.Second
 	wsReadLimit = 1 << 20
 )
-
-// WebSocketStats are the connection figures of a run's websocket requests (Result.WebSocket).
-// Delivery latencies and errors are in the request's RequestStats, under its name.
-type WebSocketStats struct {
-	Opened          uint64 `json:"opened"`           // handshakes that succeeded
-	ConnectFailures uint64 `json:"connect_failures"` // handshakes that failed (also errors of the request)
-	Open            int64  `json:"open"`             // connections open now (0 at the end of a run)
-	Peak            int64  `json:"peak"`             // most connections open at once
-	Drops           uint64 `json:"drops"`            // closed by the server or the network before their hold ended
-	Sent            uint64 `json:"sent"`             // chat messages sent
-	Delivered       uint64 `json:"delivered"`        // chat messages whose echo came back
-	Lost            uint64 `json:"lost"`             // chat messages without an echo (dropped connection, or none within the wait)
-}
 
 // wsState counts the run's WebSocket connections; its methods are safe for concurrent use.
 type wsState struct {
@@ -65,8 +53,8 @@ func newWSState(reg prometheus.Registerer) (*wsState, error) {
 	return w, nil
 }
 
-func (w *wsState) stats() *WebSocketStats {
-	return &WebSocketStats{
+func (w *wsState) stats() *result.WebSocketStats {
+	return &result.WebSocketStats{
 		Opened: w.opened.Load(), ConnectFailures: w.connectFailures.Load(),
 		Open: w.open.Load(), Peak: w.peak.Load(), Drops: w.drops.Load(),
 		Sent: w.sent.Load(), Delivered: w.delivered.Load(), Lost: w.lostMsgs.Load(),

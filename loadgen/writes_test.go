@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -50,7 +51,7 @@ load: {executor: constant-arrival-rate, rate: 200, duration: 1s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &loadgen.WriteLog{}
+	log := &result.WriteLog{}
 	res := run(t, spec, loadgen.Options{Seed: 3, Writes: log})
 	ws := log.Writes()
 	var enrolls uint64
@@ -62,17 +63,17 @@ load: {executor: constant-arrival-rate, rate: 200, duration: 1s}
 	if len(ws) == 0 || uint64(len(ws)) != enrolls {
 		t.Fatalf("%d writes recorded, %d enroll requests", len(ws), enrolls)
 	}
-	seen := map[loadgen.Outcome]int{}
+	seen := map[result.Outcome]int{}
 	keys := map[string]bool{}
 	for _, w := range ws {
-		var want loadgen.Outcome
+		var want result.Outcome
 		switch {
 		case strings.Contains(w.Path, "/c1/"):
-			want = loadgen.OutcomeOK
+			want = result.OutcomeOK
 		case strings.Contains(w.Path, "/c2/"):
-			want = loadgen.OutcomeFailed
+			want = result.OutcomeFailed
 		default:
-			want = loadgen.OutcomeUnknown // 503 or time-out
+			want = result.OutcomeUnknown // 503 or time-out
 		}
 		if w.Outcome != want || w.Kind != "enrollment" || w.Subject != "user-7" || len(w.Key) != 36 || keys[w.Key] {
 			t.Fatalf("write %+v: want outcome %s, kind enrollment, subject user-7, a fresh uuid key", w, want)
@@ -86,9 +87,9 @@ load: {executor: constant-arrival-rate, rate: 200, duration: 1s}
 }
 
 func TestWriteLogBound(t *testing.T) {
-	l := &loadgen.WriteLog{Max: 2}
+	l := &result.WriteLog{Max: 2}
 	for range 5 {
-		l.Add(loadgen.Write{Key: "k"})
+		l.Add(result.Write{Key: "k"})
 	}
 	if len(l.Writes()) != 2 || l.Dropped() != 3 {
 		t.Fatalf("kept %d, dropped %d; want 2 and 3", len(l.Writes()), l.Dropped())

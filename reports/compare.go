@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // Compared figures of a request, in the order they are listed.
@@ -158,7 +158,7 @@ func nonNegative(s string) (float64, error) {
 
 // Comparison is the difference between a base result and a new one.
 type Comparison struct {
-	Base, New  *loadgen.Result
+	Base, New  *result.Result
 	Allowances Allowances
 	// Deltas lists every compared figure: per request present in both (by name), then total.
 	Deltas []Delta
@@ -191,9 +191,9 @@ func (c *Comparison) Regressions() int {
 
 // Compare compares each request present in both results (by name), and the totals, figure by
 // figure, against the allowances. Requests in only one result are listed, not judged.
-func Compare(base, next *loadgen.Result, allow Allowances) *Comparison {
+func Compare(base, next *result.Result, allow Allowances) *Comparison {
 	c := &Comparison{Base: base, New: next, Allowances: allow}
-	newByName := map[string]*loadgen.RequestStats{}
+	newByName := map[string]*result.RequestStats{}
 	for _, st := range next.Requests {
 		if st != nil {
 			newByName[st.Name] = st
@@ -223,7 +223,7 @@ func Compare(base, next *loadgen.Result, allow Allowances) *Comparison {
 	return c
 }
 
-func compareStats(name string, b, n *loadgen.RequestStats, allow Allowances) []Delta {
+func compareStats(name string, b, n *result.RequestStats, allow Allowances) []Delta {
 	out := make([]Delta, 0, len(compareMetrics))
 	noData := b.Count == 0 || n.Count == 0
 	for _, m := range compareMetrics {
@@ -259,7 +259,7 @@ func compareStats(name string, b, n *loadgen.RequestStats, allow Allowances) []D
 	return out
 }
 
-func latencyOf(s loadgen.Summary, m string) float64 {
+func latencyOf(s result.Summary, m string) float64 {
 	switch m {
 	case "p50":
 		return s.P50
@@ -343,7 +343,7 @@ func (c *Comparison) Summary() string {
 	return fmt.Sprintf("compare: OK (%d figures within their allowance)", judged)
 }
 
-func runLabel(r *loadgen.Result) string {
+func runLabel(r *result.Result) string {
 	s := r.Scenario
 	if !r.Start.IsZero() {
 		s += " " + r.Start.UTC().Format("2006-01-02T15:04:05Z")
@@ -362,7 +362,7 @@ func (c *Comparison) notes() []string {
 	}
 	for _, r := range []struct {
 		which string
-		res   *loadgen.Result
+		res   *result.Result
 	}{{"base", c.Base}, {"new", c.New}} {
 		switch r.res.Verdict {
 		case Invalid:

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 )
 
 func TestParseAllowances(t *testing.T) {
@@ -57,7 +57,7 @@ func TestParseAllowances(t *testing.T) {
 }
 
 // copyResult returns a deep enough copy of res for editing request figures.
-func copyResult(res *loadgen.Result) *loadgen.Result {
+func copyResult(res *result.Result) *result.Result {
 	c := *res
 	c.Requests = nil
 	for _, st := range res.Requests {

@@ -9,7 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -36,7 +36,7 @@ const (
 // interrupted, else INVALID if the generator was not valid (never PASS), else FAIL
 // if any threshold failed or the verification of the data failed, else PASS. It reads
 // res.Thresholds and res.Verification: call it after Evaluate and the verification.
-func Verdict(res *loadgen.Result) string {
+func Verdict(res *result.Result) string {
 	switch {
 	case res.Interrupted:
 		return Interrupted
@@ -51,8 +51,8 @@ func Verdict(res *loadgen.Result) string {
 
 // Evaluate evaluates every threshold of spec against res, in spec order.
 // It does not modify res.
-func Evaluate(spec *scenarios.Spec, res *loadgen.Result) []loadgen.ThresholdResult {
-	out := make([]loadgen.ThresholdResult, 0, len(spec.Thresholds))
+func Evaluate(spec *scenarios.Spec, res *result.Result) []result.ThresholdResult {
+	out := make([]result.ThresholdResult, 0, len(spec.Thresholds))
 	run := runSeconds(res, 0)
 	for _, th := range spec.Thresholds {
 		out = append(out, evaluate(th, res, run))
@@ -61,7 +61,7 @@ func Evaluate(spec *scenarios.Spec, res *loadgen.Result) []loadgen.ThresholdResu
 }
 
 // runSeconds is how long the run lasted (or has lasted, for a live snapshot).
-func runSeconds(res *loadgen.Result, elapsed time.Duration) float64 {
+func runSeconds(res *result.Result, elapsed time.Duration) float64 {
 	if elapsed > 0 {
 		return elapsed.Seconds()
 	}
@@ -115,8 +115,8 @@ func source(th *scenarios.Threshold) string {
 	return s
 }
 
-func evaluate(th *scenarios.Threshold, res *loadgen.Result, run float64) loadgen.ThresholdResult {
-	tr := loadgen.ThresholdResult{Metric: MetricName(th), Source: source(th)}
+func evaluate(th *scenarios.Threshold, res *result.Result, run float64) result.ThresholdResult {
+	tr := result.ThresholdResult{Metric: MetricName(th), Source: source(th)}
 	var v float64
 	var unit string
 	if th.OfCapacity { // the capacity was never measured (Spec.WithCapacity resolves these)
@@ -150,10 +150,10 @@ func evaluate(th *scenarios.Threshold, res *loadgen.Result, run float64) loadgen
 
 // selectStats returns the stats the tags select and the time they span in seconds,
 // or nil when the selection does not exist.
-func selectStats(res *loadgen.Result, tags map[string]string, run float64) (*loadgen.RequestStats, float64) {
+func selectStats(res *result.Result, tags map[string]string, run float64) (*result.RequestStats, float64) {
 	total, requests, span := res.Total, res.Requests, run
 	if name, ok := tags["window"]; ok {
-		var win *loadgen.WindowStats
+		var win *result.WindowStats
 		for _, w := range res.Windows {
 			if w != nil && w.Name == name {
 				win = w
@@ -168,7 +168,7 @@ func selectStats(res *loadgen.Result, tags map[string]string, run float64) (*loa
 			end = run // the run ended (or the snapshot was taken) inside the window
 		}
 		total, requests, span = win.Total, win.Requests, end-win.Start
-		if win.Name == loadgen.SteadyWindow {
+		if win.Name == result.SteadyWindow {
 			span -= covered(res.Windows, win.Start, end)
 		}
 	}
@@ -185,11 +185,11 @@ func selectStats(res *loadgen.Result, tags map[string]string, run float64) (*loa
 
 // covered returns how much of [from, to] the windows other than steady cover (their
 // union): the steady window is the run outside every other window.
-func covered(ws []*loadgen.WindowStats, from, to float64) float64 {
+func covered(ws []*result.WindowStats, from, to float64) float64 {
 	type span struct{ a, b float64 }
 	var spans []span
 	for _, w := range ws {
-		if w == nil || w.Name == loadgen.SteadyWindow {
+		if w == nil || w.Name == result.SteadyWindow {
 			continue
 		}
 		a, b := max(w.Start, from), min(w.End, to)
@@ -212,7 +212,7 @@ func covered(ws []*loadgen.WindowStats, from, to float64) float64 {
 
 // measureUptime measures the uptime metric: the share (rate) or number (count) of the
 // health probes that succeeded. It takes no tags (the loader refuses them).
-func measureUptime(th *scenarios.Threshold, up *loadgen.UptimeStats) (float64, string) {
+func measureUptime(th *scenarios.Threshold, up *result.UptimeStats) (float64, string) {
 	if up == nil || up.Probes == 0 {
 		return 0, UnitNoData
 	}
@@ -222,7 +222,7 @@ func measureUptime(th *scenarios.Threshold, up *loadgen.UptimeStats) (float64, s
 // measureMemory measures the memory of the processes the process tag names (academy
 // names every replica: academy-1, academy-2, ...): the largest growth among them (a
 // fraction, see loadgen.ProcessMemory.Growth) or the largest resident size (bytes).
-func measureMemory(th *scenarios.Threshold, mem []loadgen.ProcessMemory) (float64, string) {
+func measureMemory(th *scenarios.Threshold, mem []result.ProcessMemory) (float64, string) {
 	want := th.Tags["process"]
 	found := false
 	var worst float64
@@ -257,7 +257,7 @@ func measureMemory(th *scenarios.Threshold, mem []loadgen.ProcessMemory) (float6
 
 // measureWebSocket measures the run-wide WebSocket metrics: connections (the peak held at
 // once) and drops (the share, or number, of opened connections dropped before their hold).
-func measureWebSocket(th *scenarios.Threshold, ws *loadgen.WebSocketStats) (float64, string) {
+func measureWebSocket(th *scenarios.Threshold, ws *result.WebSocketStats) (float64, string) {
 	if ws == nil {
 		return 0, UnitNoData
 	}
@@ -269,7 +269,7 @@ func measureWebSocket(th *scenarios.Threshold, ws *loadgen.WebSocketStats) (floa
 
 // measure returns the measured value in the threshold's unit of comparison
 // (seconds for durations) and the unit to report it in.
-func measure(th *scenarios.Threshold, st *loadgen.RequestStats, span float64) (float64, string) {
+func measure(th *scenarios.Threshold, st *result.RequestStats, span float64) (float64, string) {
 	if st == nil {
 		return 0, UnitNoData
 	}
@@ -328,7 +328,7 @@ func measure(th *scenarios.Threshold, st *loadgen.RequestStats, span float64) (f
 
 // unavailable counts the responses that show the service was not available:
 // 5xx statuses and transport errors (no response). Never more than st.Count.
-func unavailable(st *loadgen.RequestStats) uint64 {
+func unavailable(st *result.RequestStats) uint64 {
 	var n uint64
 	for code, c := range st.Statuses {
 		if code == "error" {
@@ -379,7 +379,7 @@ func aggregate(h *hdrhistogram.Histogram, agg string, pct float64) (float64, boo
 }
 
 // latencyHist returns the live latency (or service time) histogram of st.
-func latencyHist(st *loadgen.RequestStats, service bool) *hdrhistogram.Histogram {
+func latencyHist(st *result.RequestStats, service bool) *hdrhistogram.Histogram {
 	if service {
 		return metricHist(st, "service_time")
 	}
@@ -390,7 +390,7 @@ func latencyHist(st *loadgen.RequestStats, service bool) *hdrhistogram.Histogram
 // service_time, admitted_latency), or decodes the encoded one (a result read back from
 // JSON). The admitted latency is the latency when nothing was shed. It returns nil when
 // there is neither or the encoded one is corrupt (ReadJSON reports corrupt histograms).
-func metricHist(st *loadgen.RequestStats, metric string) *hdrhistogram.Histogram {
+func metricHist(st *result.RequestStats, metric string) *hdrhistogram.Histogram {
 	h, enc := st.LatencyHist, st.LatencyHDR
 	switch {
 	case metric == "service_time":
@@ -401,7 +401,7 @@ func metricHist(st *loadgen.RequestStats, metric string) *hdrhistogram.Histogram
 	if h != nil || enc == "" {
 		return h
 	}
-	h, err := decodeHist(enc)
+	h, err := result.DecodeHistogram(enc)
 	if err != nil {
 		return nil
 	}

@@ -8,8 +8,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -41,8 +41,8 @@ func halves(v []float64) []float64 {
 	return out
 }
 
-func stats(name string, lat []float64, errs uint64, statuses map[string]uint64, checks, checkFails uint64) *loadgen.RequestStats {
-	return &loadgen.RequestStats{
+func stats(name string, lat []float64, errs uint64, statuses map[string]uint64, checks, checkFails uint64) *result.RequestStats {
+	return &result.RequestStats{
 		Name: name, Count: uint64(len(lat)), Errors: errs, Statuses: statuses,
 		Checks: checks, CheckFailures: checkFails,
 		LatencyHist: hist(lat...), ServiceHist: hist(halves(lat)...),
@@ -52,7 +52,7 @@ func stats(name string, lat []float64, errs uint64, statuses map[string]uint64, 
 // fixture is a 10 s run: catalog 1..50 ms (5 errors, of which 3 are 503s and 2 transport errors),
 // enroll 51..100 ms; a window slow-db from 2 s to 6 s with enroll at 300 ms (10 samples)
 // and catalog at 200 ms (10 samples, 4 of them 500s).
-func fixture() *loadgen.Result {
+func fixture() *result.Result {
 	catalog := stats("catalog", span(1, 50), 5, map[string]uint64{"200": 45, "503": 3, "error": 2}, 50, 5)
 	enroll := stats("enroll", span(51, 100), 0, map[string]uint64{"201": 40, "409": 10}, 100, 0)
 	total := stats("total", span(1, 100), 5, map[string]uint64{"200": 45, "201": 40, "409": 10, "503": 3, "error": 2}, 150, 5)
@@ -60,17 +60,17 @@ func fixture() *loadgen.Result {
 	wCatalog := stats("catalog", []float64{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, 4, map[string]uint64{"200": 6, "500": 4}, 10, 4)
 	wEnroll := stats("enroll", []float64{300, 300, 300, 300, 300, 300, 300, 300, 300, 300}, 0, map[string]uint64{"201": 10}, 10, 0)
 	wTotal := stats("total", append(make([]float64, 0, 20), 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 300, 300, 300, 300, 300, 300, 300, 300, 300, 300), 4, map[string]uint64{"200": 6, "500": 4, "201": 10}, 20, 4)
-	return &loadgen.Result{
-		Schema: loadgen.ResultSchema, Scenario: "fixture", DurationMS: 10000,
-		Total: total, Requests: []*loadgen.RequestStats{catalog, enroll},
-		Windows: []*loadgen.WindowStats{
-			{Name: "slow-db", Start: 2, End: 6, Total: wTotal, Requests: []*loadgen.RequestStats{wCatalog, wEnroll}},
-			{Name: "late", Start: 8, End: 20, Total: &loadgen.RequestStats{Name: "total"}},
-			{Name: "overlap", Start: 5, End: 7, Total: &loadgen.RequestStats{Name: "total"}},
+	return &result.Result{
+		Schema: result.Schema, Scenario: "fixture", DurationMS: 10000,
+		Total: total, Requests: []*result.RequestStats{catalog, enroll},
+		Windows: []*result.WindowStats{
+			{Name: "slow-db", Start: 2, End: 6, Total: wTotal, Requests: []*result.RequestStats{wCatalog, wEnroll}},
+			{Name: "late", Start: 8, End: 20, Total: &result.RequestStats{Name: "total"}},
+			{Name: "overlap", Start: 5, End: 7, Total: &result.RequestStats{Name: "total"}},
 			// steady: 0-10 s outside slow-db (2-6), overlap (5-7) and late (8-10, cut at the run's end): 3 s
 			{Name: "steady", Start: 0, End: 10, Total: stats("total", span(1, 60), 0, map[string]uint64{"200": 60}, 0, 0)},
 		},
-		Generator: loadgen.Health{Valid: true},
+		Generator: result.Health{Valid: true},
 	}
 }
 
@@ -152,7 +152,7 @@ type evalCase struct {
 }
 
 // checkEval evaluates each case's threshold alone against res.
-func checkEval(t *testing.T, res *loadgen.Result, cases []evalCase) {
+func checkEval(t *testing.T, res *result.Result, cases []evalCase) {
 	t.Helper()
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +179,7 @@ func near(got, want float64) bool {
 func TestEvaluateFromEncodedHistograms(t *testing.T) {
 	res := fixture()
 	var buf strings.Builder
-	if err := reports.WriteJSON(&buf, res); err != nil {
+	if err := result.WriteJSON(&buf, res); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range res.Requests {
@@ -212,13 +212,13 @@ func TestMetricNameAndSource(t *testing.T) {
 }
 
 func TestVerdict(t *testing.T) {
-	pass := []loadgen.ThresholdResult{{Pass: true}}
-	fail := []loadgen.ThresholdResult{{Pass: true}, {Pass: false}}
+	pass := []result.ThresholdResult{{Pass: true}}
+	fail := []result.ThresholdResult{{Pass: true}, {Pass: false}}
 	tests := []struct {
 		name        string
 		interrupted bool
 		valid       bool
-		ths         []loadgen.ThresholdResult
+		ths         []result.ThresholdResult
 		want        string
 	}{
 		{"pass", false, true, pass, "PASS"},
@@ -229,7 +229,7 @@ func TestVerdict(t *testing.T) {
 		{"interrupted beats all", true, false, fail, "INTERRUPTED"},
 	}
 	for _, tt := range tests {
-		res := &loadgen.Result{Interrupted: tt.interrupted, Generator: loadgen.Health{Valid: tt.valid}, Thresholds: tt.ths}
+		res := &result.Result{Interrupted: tt.interrupted, Generator: result.Health{Valid: tt.valid}, Thresholds: tt.ths}
 		if got := reports.Verdict(res); got != tt.want {
 			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
 		}
@@ -279,7 +279,7 @@ func TestEvaluateUptime(t *testing.T) {
 		th("rate >= 90%", "rate", ">=", 0.9),
 		th("count > 100", "count", ">", 100),
 	}}
-	res := &loadgen.Result{Total: &loadgen.RequestStats{}, Uptime: &loadgen.UptimeStats{Probes: 120, OK: 114, Failed: 6}}
+	res := &result.Result{Total: &result.RequestStats{}, Uptime: &result.UptimeStats{Probes: 120, OK: 114, Failed: 6}}
 	got := reports.Evaluate(spec, res)
 	want := []struct {
 		pass bool
@@ -304,7 +304,7 @@ func TestEvaluateShedGoodputAdmittedWebSocket(t *testing.T) {
 	cat.Shed, cat.Good = 3, 45
 	cat.AdmittedHist = hist(span(4, 50)...)
 	res.Total.Shed, res.Total.Good = 3, 95
-	res.WebSocket = &loadgen.WebSocketStats{Opened: 200, Peak: 150, Drops: 10}
+	res.WebSocket = &result.WebSocketStats{Opened: 200, Peak: 150, Drops: 10}
 	req := map[string]string{"request": "catalog"}
 	enroll := map[string]string{"request": "enroll"}
 	capped := th("goodput", nil, "rate", 0, ">=", 0.8)
@@ -334,15 +334,15 @@ func TestEvaluateShedGoodputAdmittedWebSocket(t *testing.T) {
 }
 
 func TestEvaluateMemory(t *testing.T) {
-	series := func(name string, from, to int64) loadgen.ProcessMemory {
-		m := loadgen.ProcessMemory{Name: name}
+	series := func(name string, from, to int64) result.ProcessMemory {
+		m := result.ProcessMemory{Name: name}
 		for i := range int64(100) { // 100 s, linear from → to
-			m.Samples = append(m.Samples, loadgen.MemSample{T: float64(i), RSS: from + (to-from)*i/99})
+			m.Samples = append(m.Samples, result.MemSample{T: float64(i), RSS: from + (to-from)*i/99})
 		}
 		return m
 	}
 	res := fixture()
-	res.Memory = []loadgen.ProcessMemory{series("academy-1", 100e6, 100e6), series("academy-2", 100e6, 160e6), series("loadgen", 20e6, 20e6)}
+	res.Memory = []result.ProcessMemory{series("academy-1", 100e6, 100e6), series("academy-2", 100e6, 160e6), series("loadgen", 20e6, 20e6)}
 	proc := func(p string) map[string]string { return map[string]string{"process": p} }
 	tests := []struct {
 		name     string
@@ -367,7 +367,7 @@ func TestEvaluateMemory(t *testing.T) {
 		})
 	}
 	// Too few samples to judge growth: no data, not a pass.
-	res.Memory = []loadgen.ProcessMemory{{Name: "loadgen", Samples: []loadgen.MemSample{{T: 0, RSS: 1}, {T: 1, RSS: 1}}}}
+	res.Memory = []result.ProcessMemory{{Name: "loadgen", Samples: []result.MemSample{{T: 0, RSS: 1}, {T: 1, RSS: 1}}}}
 	if g := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{th("memory", proc("loadgen"), "growth", 0, "<", 1)}}, res)[0]; g.Pass {
 		t.Errorf("two samples judged: %+v", g)
 	}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // Format is one way of writing a result: its name on the command line, the file it is
@@ -15,13 +15,13 @@ import (
 type Format struct {
 	Name  string // json, junit, md, html, text
 	File  string // result.json, junit.xml, summary.md, report.html, summary.txt
-	Write func(io.Writer, *loadgen.Result) error
+	Write func(io.Writer, *result.Result) error
 }
 
 // Formats returns every output format, in the order they are written.
 func Formats() []Format {
 	return []Format{
-		{Name: "json", File: "result.json", Write: WriteJSON},
+		{Name: "json", File: "result.json", Write: result.WriteJSON},
 		{Name: "junit", File: "junit.xml", Write: WriteJUnit},
 		{Name: "md", File: "summary.md", Write: WriteMarkdown},
 		{Name: "html", File: "report.html", Write: WriteHTML},
@@ -89,7 +89,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // capacityLine describes the capacity measured before the load ("" when none was).
-func capacityLine(res *loadgen.Result) string {
+func capacityLine(res *result.Result) string {
 	c := res.Capacity
 	if c == nil {
 		return ""
@@ -109,7 +109,7 @@ func capacityLine(res *loadgen.Result) string {
 }
 
 // shedLine describes load shedding over the run ("" when nothing was shed).
-func shedLine(res *loadgen.Result) string {
+func shedLine(res *result.Result) string {
 	t := res.Total
 	if t == nil || t.Shed == 0 || t.Count == 0 {
 		return ""

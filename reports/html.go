@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // The HTML report inlines uPlot (MIT, see assets/README.md), its own script and styles,
@@ -227,7 +227,7 @@ type htmlFaultSpan struct {
 // Once every chart is drawn the page's body carries data-charts (charts drawn),
 // data-charts-expected, and data-errors (a JSON array of script errors and
 // console.error messages, [] when none), so a headless browser can check it.
-func WriteHTML(w io.Writer, res *loadgen.Result) error {
+func WriteHTML(w io.Writer, res *result.Result) error {
 	tmpl, err := template.New("report").Parse(htmlTemplate)
 	if err != nil {
 		return fmt.Errorf("write html: %w", err)
@@ -242,7 +242,7 @@ func WriteHTML(w io.Writer, res *loadgen.Result) error {
 	return nil
 }
 
-func newHTMLPage(res *loadgen.Result) *htmlPage {
+func newHTMLPage(res *result.Result) *htmlPage {
 	p := &htmlPage{
 		Scenario: res.Scenario, Path: res.Path, Schema: res.Schema, Seed: res.Seed,
 		Verdict:     verdictOf(res),
@@ -267,7 +267,7 @@ func newHTMLPage(res *loadgen.Result) *htmlPage {
 		p.Thresholds = append(p.Thresholds, htmlThreshold{Pass: t.Pass, Aborted: t.Aborted,
 			Metric: t.Metric, Source: t.Source, Measured: FormatMeasured(t)})
 	}
-	rows := append([]*loadgen.RequestStats(nil), res.Requests...)
+	rows := append([]*result.RequestStats(nil), res.Requests...)
 	if res.Total != nil && len(res.Requests) != 1 {
 		rows = append(rows, res.Total)
 	}
@@ -327,7 +327,7 @@ func newHTMLPage(res *loadgen.Result) *htmlPage {
 // htmlJournal is one line of the game-day journal.
 type htmlJournal struct{ Time, Text string }
 
-func htmlGenerator(g loadgen.Health) []htmlRow {
+func htmlGenerator(g result.Health) []htmlRow {
 	limit := "unbounded"
 	if g.InFlightLimit > 0 {
 		limit = strconv.Itoa(g.InFlightLimit)
@@ -350,7 +350,7 @@ func htmlGenerator(g loadgen.Health) []htmlRow {
 }
 
 // htmlTimeline turns the per-second timeline (all requests, and each request's) into columns.
-func htmlTimeline(res *loadgen.Result) htmlData {
+func htmlTimeline(res *result.Result) htmlData {
 	n := len(res.Timeline)
 	d := htmlData{
 		T: make([]int, n), P50: make([]*float64, n), P90: make([]*float64, n), P99: make([]*float64, n),

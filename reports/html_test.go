@@ -14,23 +14,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // withTimeline gives the fixture ten seconds of timeline, in total and per request,
 // with the slow-db window (2 s to 6 s) visibly slower and failing.
-func withTimeline(res *loadgen.Result) *loadgen.Result {
+func withTimeline(res *result.Result) *result.Result {
 	res.Timeline = nil
 	for _, st := range res.Requests {
 		st.Timeline = nil
 	}
 	for s := 0; s < 10; s++ {
 		slow := s >= 2 && s < 6
-		var total loadgen.Point
+		var total result.Point
 		total.T = s
 		for i, st := range res.Requests {
-			p := loadgen.Point{T: s, Planned: 5, Sent: 5, Count: 5, P50: 20 + 10*float64(i), P90: 40 + 10*float64(i), P99: 50 + 10*float64(i)}
+			p := result.Point{T: s, Planned: 5, Sent: 5, Count: 5, P50: 20 + 10*float64(i), P90: 40 + 10*float64(i), P99: 50 + 10*float64(i)}
 			if slow {
 				p.P50, p.P90, p.P99, p.Errors = p.P50*4, p.P90*5, p.P99*6, uint64(i+1)
 			}
@@ -48,7 +48,7 @@ func withTimeline(res *loadgen.Result) *loadgen.Result {
 	return res
 }
 
-func writeHTML(t testing.TB, res *loadgen.Result) []byte {
+func writeHTML(t testing.TB, res *result.Result) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := reports.WriteHTML(&buf, res); err != nil {
@@ -156,9 +156,9 @@ func TestHTMLInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	res := withTimeline(evaluated(t))
 	res.Requests[0].Name = hostile
-	res.Capacity = &loadgen.CapacityResult{RPS: 25, Saturated: true, Objective: "p(99) < 500ms, errors < 1%", Valid: true}
+	res.Capacity = &result.CapacityResult{RPS: 25, Saturated: true, Objective: "p(99) < 500ms, errors < 1%", Valid: true}
 	for i := range 6 {
-		res.Capacity.Seconds = append(res.Capacity.Seconds, loadgen.CapacitySecond{T: i, Planned: uint64(5 + 5*i),
+		res.Capacity.Seconds = append(res.Capacity.Seconds, result.CapacitySecond{T: i, Planned: uint64(5 + 5*i),
 			Answers: uint64(5 + 5*i), Good: uint64(min(5+5*i, 25)), Shed: uint64(max(0, 5*i-20)), PMS: float64(80 + 10*i)})
 	}
 	file := filepath.Join(dir, "report.html")
@@ -209,14 +209,14 @@ func TestHTMLInBrowser(t *testing.T) {
 
 // oneHour is a one-hour result: 3600 seconds of timeline, 10 request names with their
 // own timelines and histograms, 3 faults with windows.
-func oneHour(tb testing.TB) *loadgen.Result {
+func oneHour(tb testing.TB) *result.Result {
 	tb.Helper()
 	res := evaluated(&testing.T{})
 	res.DurationMS = 3600_000
 	res.End = res.Start.Add(time.Hour)
 	res.Requests = nil
 	res.Timeline = nil
-	faults := []loadgen.FaultResult{
+	faults := []result.FaultResult{
 		{Name: "slow-db", Kind: "network.delay", Target: "database", Start: 600, End: 900, Injected: true, RecoveryS: 4},
 		{Name: "kill-app", Kind: "process.kill", Target: "app", Start: 1800, End: 1830, Injected: true, RecoveryS: 12},
 		{Name: "cache-down", Kind: "network.down", Target: "cache", Start: 3000, End: 3300, Injected: true, RecoveryS: -1},
@@ -230,7 +230,7 @@ func oneHour(tb testing.TB) *loadgen.Result {
 		}
 		return false
 	}
-	total := make([]loadgen.Point, 3600)
+	total := make([]result.Point, 3600)
 	for r := 0; r < 10; r++ {
 		lat := make([]float64, 0, 2000)
 		for i := 0; i < 2000; i++ {
@@ -239,7 +239,7 @@ func oneHour(tb testing.TB) *loadgen.Result {
 		st := stats(fmt.Sprintf("request-%02d", r), lat, uint64(r), map[string]uint64{"200": 2000 - uint64(r), "503": uint64(r)}, 2000, uint64(r))
 		summarize(st)
 		for s := 0; s < 3600; s++ {
-			p := loadgen.Point{T: s, Planned: 100, Sent: 100, Count: 100, P50: float64(10 + r), P90: float64(20 + r), P99: float64(40 + r + s%7)}
+			p := result.Point{T: s, Planned: 100, Sent: 100, Count: 100, P50: float64(10 + r), P90: float64(20 + r), P99: float64(40 + r + s%7)}
 			if inFault(s) {
 				p.P99 *= 5
 				p.Errors = uint64(r)

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // JournalEntry is one line of a run's game-day journal.
@@ -17,7 +17,7 @@ type JournalEntry struct {
 // Journal is the game-day record of a run, in time order: the hypothesis (the thresholds
 // and the verification), what was injected and when, what clients saw in each fault's
 // window, each rollback and recovery, the verification and the verdict.
-func Journal(res *loadgen.Result) []JournalEntry {
+func Journal(res *result.Result) []JournalEntry {
 	var j []JournalEntry
 	for _, t := range res.Thresholds {
 		j = append(j, JournalEntry{-1, fmt.Sprintf("hypothesis: %s %s", t.Metric, t.Source)})
@@ -31,13 +31,13 @@ func Journal(res *loadgen.Result) []JournalEntry {
 		j = append(j, JournalEntry{0, "before the load: " + l})
 	}
 	j = append(j, JournalEntry{0, fmt.Sprintf("load started: %d iterations planned", res.Generator.Planned)})
-	windows := map[string]*loadgen.WindowStats{}
+	windows := map[string]*result.WindowStats{}
 	for _, w := range res.Windows {
 		if w != nil {
 			windows[w.Name] = w
 		}
 	}
-	recovery := map[string]loadgen.FaultResult{}
+	recovery := map[string]result.FaultResult{}
 	for _, f := range res.Faults {
 		recovery[f.Name] = f
 	}

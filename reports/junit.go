@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // The JUnit XML written by WriteJUnit is the common Jenkins/Ant format that GitHub
@@ -80,7 +80,7 @@ type junitProblem struct {
 // the scenario's name and the section's.
 type junitSection struct {
 	name  string
-	cases func(res *loadgen.Result) []junitCase
+	cases func(res *result.Result) []junitCase
 }
 
 func junitSections() []junitSection {
@@ -96,7 +96,7 @@ func junitSections() []junitSection {
 // WriteJUnit writes res as JUnit XML: one test suite for the scenario, with a test case
 // per threshold, per request's checks, per fault, and for the run itself (the generator
 // held the schedule, the run was not interrupted). See the comment above junitSuites.
-func WriteJUnit(w io.Writer, res *loadgen.Result) error {
+func WriteJUnit(w io.Writer, res *result.Result) error {
 	scenario := res.Scenario
 	if scenario == "" {
 		scenario = "scenario"
@@ -157,7 +157,7 @@ func WriteJUnit(w io.Writer, res *loadgen.Result) error {
 	return nil
 }
 
-func thresholdCases(res *loadgen.Result) []junitCase {
+func thresholdCases(res *result.Result) []junitCase {
 	var out []junitCase
 	for _, t := range res.Thresholds {
 		c := junitCase{Name: t.Metric + " " + t.Source}
@@ -179,7 +179,7 @@ func thresholdCases(res *loadgen.Result) []junitCase {
 	return out
 }
 
-func checkCases(res *loadgen.Result) []junitCase {
+func checkCases(res *result.Result) []junitCase {
 	var out []junitCase
 	for _, st := range res.Requests {
 		if st == nil {
@@ -205,7 +205,7 @@ func checkCases(res *loadgen.Result) []junitCase {
 }
 
 // statusLine lists the statuses of st in order: "statuses: 200×45, 503×3, error×2".
-func statusLine(st *loadgen.RequestStats) string {
+func statusLine(st *result.RequestStats) string {
 	keys := sortedKeys(st.Statuses)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
@@ -217,7 +217,7 @@ func statusLine(st *loadgen.RequestStats) string {
 	return "statuses: " + strings.Join(parts, ", ")
 }
 
-func faultCases(res *loadgen.Result) []junitCase {
+func faultCases(res *result.Result) []junitCase {
 	var out []junitCase
 	for _, f := range res.Faults {
 		c := junitCase{
@@ -241,7 +241,7 @@ func faultCases(res *loadgen.Result) []junitCase {
 }
 
 // recoveryText says how long clients took to recover after a fault.
-func recoveryText(f loadgen.FaultResult) string {
+func recoveryText(f result.FaultResult) string {
 	switch {
 	case !f.Injected:
 		return "not injected"
@@ -251,7 +251,7 @@ func recoveryText(f loadgen.FaultResult) string {
 	return "recovered " + seconds(f.RecoveryS) + " after the fault ended"
 }
 
-func runCases(res *loadgen.Result) []junitCase {
+func runCases(res *result.Result) []junitCase {
 	g := res.Generator
 	gen := junitCase{
 		Name: "generator held the schedule",
@@ -294,7 +294,7 @@ func secondsAttr(s float64) string {
 }
 
 // verdictOf returns res.Verdict, or computes it when empty.
-func verdictOf(res *loadgen.Result) string {
+func verdictOf(res *result.Result) string {
 	if res.Verdict != "" {
 		return res.Verdict
 	}

@@ -9,30 +9,30 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // junitVariants are the fixture and its edits whose JUnit output is checked.
 var junitVariants = []struct {
 	name string
-	edit func(*loadgen.Result)
+	edit func(*result.Result)
 }{
-	{"fail", func(*loadgen.Result) {}},
-	{"pass", func(r *loadgen.Result) {
+	{"fail", func(*result.Result) {}},
+	{"pass", func(r *result.Result) {
 		r.Thresholds, r.StopReason, r.Faults = r.Thresholds[:1], "", r.Faults[:1]
 		for _, st := range r.Requests {
 			st.CheckFailures = 0
 		}
 	}},
-	{"invalid", func(r *loadgen.Result) {
+	{"invalid", func(r *result.Result) {
 		r.Generator.Valid = false
 		r.Generator.Reasons = []string{"sent 80 of 100 planned requests", "send lateness p99 120ms over 10ms"}
 	}},
-	{"interrupted", func(r *loadgen.Result) { r.Interrupted, r.StopReason = true, "" }},
+	{"interrupted", func(r *result.Result) { r.Interrupted, r.StopReason = true, "" }},
 }
 
-func writeJUnit(t *testing.T, res *loadgen.Result) []byte {
+func writeJUnit(t *testing.T, res *result.Result) []byte {
 	t.Helper()
 	res.Verdict = reports.Verdict(res)
 	var buf bytes.Buffer
@@ -168,7 +168,7 @@ func TestJUnitSchema(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
-	empty := &loadgen.Result{Schema: loadgen.ResultSchema, Generator: loadgen.Health{Valid: true}}
+	empty := &result.Result{Schema: result.Schema, Generator: result.Health{Valid: true}}
 	if err := validate("empty.xml", writeJUnit(t, empty)); err != nil {
 		t.Errorf("empty result: %v", err)
 	}
@@ -187,7 +187,7 @@ func (e *xmllintError) Error() string { return "xmllint: " + strings.TrimSpace(e
 func TestJUnitCapacityCase(t *testing.T) {
 	for _, valid := range []bool{true, false} {
 		res := evaluated(t)
-		res.Capacity = &loadgen.CapacityResult{RPS: 25, Saturated: true, Objective: "p(99) < 500ms, errors < 1%",
+		res.Capacity = &result.CapacityResult{RPS: 25, Saturated: true, Objective: "p(99) < 500ms, errors < 1%",
 			FromRPS: 5, ToRPS: 150, RampS: 40, StoppedS: 9, Valid: valid}
 		if !valid {
 			res.Capacity.Reasons = []string{"send lateness p99 40ms"}

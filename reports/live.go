@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -16,7 +16,7 @@ type Aborter struct {
 
 	mu    sync.Mutex
 	fired int // index into spec.Thresholds of the threshold that stopped the run, -1 if none
-	at    loadgen.ThresholdResult
+	at    result.ThresholdResult
 }
 
 // NewAborter returns an Aborter for the abortOnFail thresholds of spec.
@@ -28,7 +28,7 @@ func NewAborter(spec *scenarios.Spec) *Aborter {
 // against snap, and asks the engine to stop at the first that fails on real data
 // (a selection with no data yet, such as a window that has not begun, never
 // stops the run). It has the signature of loadgen.Options.Every.
-func (a *Aborter) Every(elapsed time.Duration, snap *loadgen.Result) (stop bool, reason string) {
+func (a *Aborter) Every(elapsed time.Duration, snap *result.Result) (stop bool, reason string) {
 	if a == nil || snap == nil {
 		return false, ""
 	}
@@ -57,7 +57,7 @@ func (a *Aborter) reason() string {
 }
 
 // Fired returns the threshold result that stopped the run, as measured then.
-func (a *Aborter) Fired() (loadgen.ThresholdResult, bool) {
+func (a *Aborter) Fired() (result.ThresholdResult, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.at, a.fired >= 0
@@ -65,7 +65,7 @@ func (a *Aborter) Fired() (loadgen.ThresholdResult, bool) {
 
 // Mark marks, in results (as returned by Evaluate for the same spec), the threshold
 // that stopped the run: Aborted, failed, with the value measured when it fired.
-func (a *Aborter) Mark(results []loadgen.ThresholdResult) {
+func (a *Aborter) Mark(results []result.ThresholdResult) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.fired < 0 || a.fired >= len(results) {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // WriteMarkdown writes res as a GitHub-flavoured Markdown page for a CI job summary
@@ -15,7 +15,7 @@ import (
 // values, a per-request table, time windows, faults with their windows and recovery
 // times, and the generator's health. Names from the scenario are escaped, so a name
 // cannot inject markup.
-func WriteMarkdown(w io.Writer, res *loadgen.Result) error {
+func WriteMarkdown(w io.Writer, res *result.Result) error {
 	bw := bufio.NewWriter(w)
 	v := verdictOf(res)
 	fmt.Fprintf(bw, "## %s %s: %s\n\n", verdictEmoji(v), v, mdText(res.Scenario))
@@ -65,7 +65,7 @@ func verdictEmoji(v string) string {
 	return "❔"
 }
 
-func mdThresholds(w io.Writer, res *loadgen.Result) {
+func mdThresholds(w io.Writer, res *result.Result) {
 	if len(res.Thresholds) == 0 {
 		fmt.Fprint(w, "\n### Thresholds\n\nnone\n")
 		return
@@ -91,11 +91,11 @@ func mdThresholds(w io.Writer, res *loadgen.Result) {
 	}
 }
 
-func mdRequests(w io.Writer, res *loadgen.Result) {
+func mdRequests(w io.Writer, res *result.Result) {
 	fmt.Fprint(w, "\n### Requests\n\nLatency in ms from the intended send time (corrected for coordinated omission).\n\n")
 	fmt.Fprint(w, "| request | count | rate/s | errors | checks failed | p50 | p90 | p95 | p99 | max | statuses |\n")
 	fmt.Fprint(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
-	rows := append([]*loadgen.RequestStats(nil), res.Requests...)
+	rows := append([]*result.RequestStats(nil), res.Requests...)
 	if res.Total != nil && len(res.Requests) != 1 {
 		total := *res.Total
 		total.Name = "total"
@@ -120,7 +120,7 @@ func mdRequests(w io.Writer, res *loadgen.Result) {
 	}
 }
 
-func mdWindows(w io.Writer, res *loadgen.Result) {
+func mdWindows(w io.Writer, res *result.Result) {
 	if len(res.Windows) == 0 {
 		return
 	}
@@ -135,7 +135,7 @@ func mdWindows(w io.Writer, res *loadgen.Result) {
 	}
 }
 
-func mdFaults(w io.Writer, res *loadgen.Result) {
+func mdFaults(w io.Writer, res *result.Result) {
 	if len(res.Faults) == 0 {
 		return
 	}
@@ -156,7 +156,7 @@ func mdFaults(w io.Writer, res *loadgen.Result) {
 	}
 }
 
-func mdGenerator(w io.Writer, res *loadgen.Result) {
+func mdGenerator(w io.Writer, res *result.Result) {
 	g := res.Generator
 	limit := "unbounded"
 	if g.InFlightLimit > 0 {
@@ -222,7 +222,7 @@ func mdCode(s string) string {
 }
 
 // mdJournal writes the game-day journal: the run as a timeline, from hypothesis to verdict.
-func mdJournal(w io.Writer, res *loadgen.Result) {
+func mdJournal(w io.Writer, res *result.Result) {
 	fmt.Fprint(w, "\n### Game-day journal\n\n| time | |\n|--:|---|\n")
 	for _, e := range Journal(res) {
 		fmt.Fprintf(w, "| %s | %s |\n", journalTime(e), mdText(e.Text))

@@ -3,7 +3,7 @@ package reports
 import (
 	"math"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -23,7 +23,7 @@ const DefaultRecoveryErrorRate = 0.01
 // request tag (unscoped or {window:steady}); without one, twice the p99 of the seconds
 // before the first fault. The error limit is the tightest `errors` rate threshold without a
 // request tag, else DefaultRecoveryErrorRate.
-func Recover(spec *scenarios.Spec, res *loadgen.Result) {
+func Recover(spec *scenarios.Spec, res *result.Result) {
 	latLimit, errLimit := recoveryLimits(spec, res)
 	for i := range res.Faults {
 		f := &res.Faults[i]
@@ -31,10 +31,10 @@ func Recover(spec *scenarios.Spec, res *loadgen.Result) {
 	}
 }
 
-func recoveryLimits(spec *scenarios.Spec, res *loadgen.Result) (latMS, errRate float64) {
+func recoveryLimits(spec *scenarios.Spec, res *result.Result) (latMS, errRate float64) {
 	latMS, errRate = math.Inf(1), math.Inf(1)
 	for _, th := range spec.Thresholds {
-		if th.Tags["request"] != "" || (th.Tags["window"] != "" && th.Tags["window"] != loadgen.SteadyWindow) {
+		if th.Tags["request"] != "" || (th.Tags["window"] != "" && th.Tags["window"] != result.SteadyWindow) {
 			continue
 		}
 		if th.Op != "<" && th.Op != "<=" {
@@ -57,7 +57,7 @@ func recoveryLimits(spec *scenarios.Spec, res *loadgen.Result) (latMS, errRate f
 }
 
 // baselineP99 is the highest per-second p99 before the first fault (or of the whole run).
-func baselineP99(spec *scenarios.Spec, res *loadgen.Result) float64 {
+func baselineP99(spec *scenarios.Spec, res *result.Result) float64 {
 	first := math.Inf(1)
 	for _, f := range spec.Faults {
 		first = min(first, f.At.Seconds())
@@ -75,7 +75,7 @@ func baselineP99(spec *scenarios.Spec, res *loadgen.Result) float64 {
 }
 
 // recoveryAfter scans the timeline from the first whole second after end.
-func recoveryAfter(tl []loadgen.Point, end, latMS, errRate float64) float64 {
+func recoveryAfter(tl []result.Point, end, latMS, errRate float64) float64 {
 	for i, pt := range tl {
 		if float64(pt.T) < end {
 			continue

@@ -4,15 +4,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
-func timeline(p99 []float64, errs []uint64) []loadgen.Point {
-	tl := make([]loadgen.Point, len(p99))
+func timeline(p99 []float64, errs []uint64) []result.Point {
+	tl := make([]result.Point, len(p99))
 	for i := range p99 {
-		tl[i] = loadgen.Point{T: i, Count: 100, Errors: errs[i], P99: p99[i]}
+		tl[i] = result.Point{T: i, Count: 100, Errors: errs[i], P99: p99[i]}
 	}
 	return tl
 }
@@ -38,7 +38,7 @@ func TestRecover(t *testing.T) {
 		{"never", []float64{10, 10, 300, 300, 300, 300, 300}, []uint64{0, 0, 0, 0, 0, 0, 0}, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := &loadgen.Result{Timeline: timeline(tc.p99, tc.errs), Faults: []loadgen.FaultResult{{Name: "f", Start: 2, End: 4}}}
+			res := &result.Result{Timeline: timeline(tc.p99, tc.errs), Faults: []result.FaultResult{{Name: "f", Start: 2, End: 4}}}
 			reports.Recover(spec, res)
 			if got := res.Faults[0].RecoveryS; got != tc.want {
 				t.Errorf("recovery %v, want %v", got, tc.want)
@@ -49,9 +49,9 @@ func TestRecover(t *testing.T) {
 
 func TestRecoverWithoutThresholdsUsesBaseline(t *testing.T) {
 	spec := &scenarios.Spec{Faults: []*scenarios.Fault{{Name: "f", At: 2 * time.Second, Duration: time.Second}}}
-	res := &loadgen.Result{
+	res := &result.Result{
 		Timeline: timeline([]float64{20, 25, 400, 60, 45, 40, 40}, make([]uint64, 7)),
-		Faults:   []loadgen.FaultResult{{Name: "f", Start: 2, End: 3}},
+		Faults:   []result.FaultResult{{Name: "f", Start: 2, End: 3}},
 	}
 	reports.Recover(spec, res) // limit: 2 × 25 ms
 	if got := res.Faults[0].RecoveryS; got != 1 {

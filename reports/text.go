@@ -8,13 +8,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // WriteText writes the terminal summary of an evaluated result: per-request
 // figures, thresholds with measured values and verdicts, generator health, and
 // the verdict line. An empty res.Verdict is computed with Verdict.
-func WriteText(w io.Writer, res *loadgen.Result) error {
+func WriteText(w io.Writer, res *result.Result) error {
 	bw := bufio.NewWriter(w)
 	writeHeader(bw, res)
 	if l := capacityLine(res); l != "" {
@@ -40,7 +40,7 @@ func WriteText(w io.Writer, res *loadgen.Result) error {
 	return nil
 }
 
-func writeHeader(w io.Writer, res *loadgen.Result) {
+func writeHeader(w io.Writer, res *result.Result) {
 	fmt.Fprintf(w, "scenario %s  seed %d  duration %s", res.Scenario, res.Seed, seconds(res.DurationMS/1000))
 	if !res.Start.IsZero() {
 		fmt.Fprintf(w, "  started %s", res.Start.UTC().Format("2006-01-02T15:04:05Z"))
@@ -48,10 +48,10 @@ func writeHeader(w io.Writer, res *loadgen.Result) {
 	fmt.Fprintln(w)
 }
 
-func writeRequests(w io.Writer, res *loadgen.Result) {
+func writeRequests(w io.Writer, res *result.Result) {
 	fmt.Fprintln(w, "\nrequests (latency from the intended send time, service time from the actual send; ms)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	rows := append([]*loadgen.RequestStats(nil), res.Requests...)
+	rows := append([]*result.RequestStats(nil), res.Requests...)
 	if res.Total != nil && len(res.Requests) != 1 {
 		total := *res.Total
 		total.Name = "total"
@@ -78,7 +78,7 @@ func writeRequests(w io.Writer, res *loadgen.Result) {
 }
 
 // writeWindows prints one line per time window (faults and steady), all requests together.
-func writeWindows(w io.Writer, res *loadgen.Result) {
+func writeWindows(w io.Writer, res *result.Result) {
 	if len(res.Windows) == 0 {
 		return
 	}
@@ -104,7 +104,7 @@ func writeWindows(w io.Writer, res *loadgen.Result) {
 
 // writeFaults prints the fault timeline: when each fault was active and how long
 // clients took to recover after it ended.
-func writeFaults(w io.Writer, res *loadgen.Result) {
+func writeFaults(w io.Writer, res *result.Result) {
 	if len(res.Faults) == 0 {
 		return
 	}
@@ -128,7 +128,7 @@ func writeFaults(w io.Writer, res *loadgen.Result) {
 }
 
 // writeProbesAndSockets prints the uptime probes and the WebSocket connections, when the run had them.
-func writeProbesAndSockets(w io.Writer, res *loadgen.Result) {
+func writeProbesAndSockets(w io.Writer, res *result.Result) {
 	if u := res.Uptime; u != nil {
 		fmt.Fprintf(w, "\nuptime      %s of %d probes of %s succeeded", percent(u.Rate), u.Probes, u.URL)
 		if u.Failed > 0 {
@@ -153,21 +153,21 @@ func writeProbesAndSockets(w io.Writer, res *loadgen.Result) {
 }
 
 // lat renders a latency of st in ms, or "-" when st has no sample.
-func lat(st *loadgen.RequestStats, v float64) string {
+func lat(st *result.RequestStats, v float64) string {
 	if st.Count == 0 {
 		return "-"
 	}
 	return ms(v)
 }
 
-func errorsCell(st *loadgen.RequestStats) string {
+func errorsCell(st *result.RequestStats) string {
 	if st.Count == 0 {
 		return strconv.FormatUint(st.Errors, 10)
 	}
 	return fmt.Sprintf("%d (%s)", st.Errors, percent(float64(st.Errors)/float64(st.Count)))
 }
 
-func writeThresholds(w io.Writer, res *loadgen.Result) {
+func writeThresholds(w io.Writer, res *result.Result) {
 	if len(res.Thresholds) == 0 {
 		fmt.Fprintln(w, "\nthresholds: none")
 		return
@@ -194,7 +194,7 @@ func writeThresholds(w io.Writer, res *loadgen.Result) {
 	tw.Flush()
 }
 
-func writeGenerator(w io.Writer, res *loadgen.Result) {
+func writeGenerator(w io.Writer, res *result.Result) {
 	g := res.Generator
 	limit := "unbounded"
 	if g.InFlightLimit > 0 {
@@ -226,7 +226,7 @@ func writeGenerator(w io.Writer, res *loadgen.Result) {
 	}
 }
 
-func verdictLine(res *loadgen.Result) string {
+func verdictLine(res *result.Result) string {
 	v := res.Verdict
 	if v == "" {
 		v = Verdict(res)
@@ -268,7 +268,7 @@ func verdictLine(res *loadgen.Result) string {
 
 // FormatMeasured renders a threshold's measured value with its unit:
 // "83.2ms", "0.25%", "120.0/s", "17", or "no data".
-func FormatMeasured(t loadgen.ThresholdResult) string {
+func FormatMeasured(t result.ThresholdResult) string {
 	switch t.Unit {
 	case UnitMS:
 		return ms(t.Measured) + "ms"

@@ -7,16 +7,16 @@ import (
 	"io"
 	"strings"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // VerificationFailed reports whether the result carries a failed verification of the data.
-func VerificationFailed(res *loadgen.Result) bool {
+func VerificationFailed(res *result.Result) bool {
 	return res.Verification != nil && !res.Verification.Pass
 }
 
 // thresholdsFailed counts the failed thresholds.
-func thresholdsFailed(res *loadgen.Result) int {
+func thresholdsFailed(res *result.Result) int {
 	n := 0
 	for _, t := range res.Thresholds {
 		if !t.Pass {
@@ -27,14 +27,14 @@ func thresholdsFailed(res *loadgen.Result) int {
 }
 
 // checkFigures renders a verification check's counts: "lost 0 · unexpected 0 · ...".
-func checkFigures(c loadgen.VerificationCheck) string {
+func checkFigures(c result.VerificationCheck) string {
 	if c.Name == "enrollments-durable" {
 		return fmt.Sprintf("lost %d · unexpected %d · recovered %d · duplicated %d", c.Lost, c.Unexpected, c.Recovered, c.Duplicated)
 	}
 	return fmt.Sprintf("violations %d of %d checked", c.Violations, c.Checked)
 }
 
-func writesLine(v *loadgen.VerificationResult) string {
+func writesLine(v *result.VerificationResult) string {
 	w := v.Writes
 	s := fmt.Sprintf("%d writes: %d ok, %d failed, %d unknown", w.Total, w.OK, w.Failed, w.Unknown)
 	if w.Unrecorded > 0 {
@@ -51,7 +51,7 @@ func passWord(ok bool) string {
 }
 
 // writeVerification writes the text section of the verification.
-func writeVerification(w io.Writer, res *loadgen.Result) {
+func writeVerification(w io.Writer, res *result.Result) {
 	v := res.Verification
 	if v == nil {
 		return
@@ -73,7 +73,7 @@ func writeVerification(w io.Writer, res *loadgen.Result) {
 
 // verificationCases are the JUnit test cases of the verification: one per check, plus one
 // error case when the state could not be read.
-func verificationCases(res *loadgen.Result) []junitCase {
+func verificationCases(res *result.Result) []junitCase {
 	v := res.Verification
 	if v == nil {
 		return nil
@@ -94,7 +94,7 @@ func verificationCases(res *loadgen.Result) []junitCase {
 }
 
 // mdVerification writes the Markdown section of the verification.
-func mdVerification(w io.Writer, res *loadgen.Result) {
+func mdVerification(w io.Writer, res *result.Result) {
 	v := res.Verification
 	if v == nil {
 		return
@@ -122,7 +122,7 @@ func mdVerification(w io.Writer, res *loadgen.Result) {
 }
 
 // htmlVerification renders the HTML section of the verification (escaped here).
-func htmlVerification(res *loadgen.Result) template.HTML {
+func htmlVerification(res *result.Result) template.HTML {
 	v := res.Verification
 	if v == nil {
 		return ""

@@ -5,16 +5,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // lostWrites is a verification that found two acknowledged enrollments missing.
-func lostWrites() *loadgen.VerificationResult {
-	return &loadgen.VerificationResult{
+func lostWrites() *result.VerificationResult {
+	return &result.VerificationResult{
 		Pass: false, Source: "database", ReadyAfterS: 0.4,
-		Writes: loadgen.WriteCounts{Total: 40, OK: 30, Failed: 8, Unknown: 2},
-		Checks: []loadgen.VerificationCheck{
+		Writes: result.WriteCounts{Total: 40, OK: 30, Failed: 8, Unknown: 2},
+		Checks: []result.VerificationCheck{
 			{Name: "enrollments-durable", Pass: false, Lost: 2, Recovered: 1, Checked: 40,
 				Detail:  "38 pairs attempted, 29 present",
 				Samples: []string{"key 0b6c (user u1 course course-1)", "key 9f1e (user u2 course course-3)"}},
@@ -35,12 +35,12 @@ func TestVerificationRendered(t *testing.T) {
 	var text, junit, md, html bytes.Buffer
 	for _, w := range []struct {
 		b *bytes.Buffer
-		f func(*bytes.Buffer, *loadgen.Result) error
+		f func(*bytes.Buffer, *result.Result) error
 	}{
-		{&text, func(b *bytes.Buffer, r *loadgen.Result) error { return reports.WriteText(b, r) }},
-		{&junit, func(b *bytes.Buffer, r *loadgen.Result) error { return reports.WriteJUnit(b, r) }},
-		{&md, func(b *bytes.Buffer, r *loadgen.Result) error { return reports.WriteMarkdown(b, r) }},
-		{&html, func(b *bytes.Buffer, r *loadgen.Result) error { return reports.WriteHTML(b, r) }},
+		{&text, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteText(b, r) }},
+		{&junit, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteJUnit(b, r) }},
+		{&md, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteMarkdown(b, r) }},
+		{&html, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteHTML(b, r) }},
 	} {
 		if err := w.f(w.b, res); err != nil {
 			t.Fatal(err)
@@ -64,8 +64,8 @@ func TestVerificationRendered(t *testing.T) {
 // TestVerificationPassKeepsPass: a passed verification does not change a PASS.
 func TestVerificationPassKeepsPass(t *testing.T) {
 	res := passing(t)
-	res.Verification = &loadgen.VerificationResult{Pass: true, Source: "database",
-		Checks: []loadgen.VerificationCheck{{Name: "enrollments-durable", Pass: true}}}
+	res.Verification = &result.VerificationResult{Pass: true, Source: "database",
+		Checks: []result.VerificationCheck{{Name: "enrollments-durable", Pass: true}}}
 	if v := reports.Verdict(res); v != reports.Pass {
 		t.Fatalf("verdict %s, want PASS", v)
 	}
@@ -77,7 +77,7 @@ func TestVerificationPassKeepsPass(t *testing.T) {
 }
 
 // passing is the evaluated fixture with every threshold marked passed.
-func passing(t *testing.T) *loadgen.Result {
+func passing(t *testing.T) *result.Result {
 	res := evaluated(t)
 	for i := range res.Thresholds {
 		res.Thresholds[i].Pass, res.Thresholds[i].Aborted = true, false

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -36,12 +36,12 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // summarize fills the Summary fields from the histograms, as the engine does.
-func summarize(st *loadgen.RequestStats) {
+func summarize(st *result.RequestStats) {
 	if st == nil {
 		return
 	}
 	for _, x := range []struct {
-		sum  *loadgen.Summary
+		sum  *result.Summary
 		hist interface {
 			ValueAtQuantile(float64) int64
 			Mean() float64
@@ -50,7 +50,7 @@ func summarize(st *loadgen.RequestStats) {
 		}
 	}{{&st.Latency, st.LatencyHist}, {&st.ServiceTime, st.ServiceHist}} {
 		h := x.hist
-		*x.sum = loadgen.Summary{
+		*x.sum = result.Summary{
 			Min: float64(h.Min()) / 1000, Mean: h.Mean() / 1000,
 			P50: float64(h.ValueAtQuantile(50)) / 1000, P90: float64(h.ValueAtQuantile(90)) / 1000,
 			P95: float64(h.ValueAtQuantile(95)) / 1000, P99: float64(h.ValueAtQuantile(99)) / 1000,
@@ -61,7 +61,7 @@ func summarize(st *loadgen.RequestStats) {
 }
 
 // evaluated returns the fixture with summaries, a fixed clock, thresholds evaluated and a verdict.
-func evaluated(t *testing.T) *loadgen.Result {
+func evaluated(t *testing.T) *result.Result {
 	t.Helper()
 	res := fixture()
 	res.Seed = 1
@@ -77,14 +77,14 @@ func evaluated(t *testing.T) *loadgen.Result {
 			summarize(w.Total)
 		}
 	}
-	res.Generator = loadgen.Health{Planned: 100, Sent: 100, Completed: 100, MaxInFlight: 7, InFlightLimit: 1000,
+	res.Generator = result.Health{Planned: 100, Sent: 100, Completed: 100, MaxInFlight: 7, InFlightLimit: 1000,
 		LatenessP99MS: 0.42, LatenessMaxMS: 3.1, GeneratorLatenessP99MS: 0.3, LatenessBound: 25, Valid: true}
 	res.StopReason = "threshold latency{window:slow-db} p(99) < 250ms failed (measured 300ms)"
-	res.Timeline = []loadgen.Point{{T: 0, Planned: 10, Sent: 10, Count: 10, P50: 5, P90: 9, P99: 10, Max: 10}}
-	res.Events = []loadgen.Event{{At: 2, Kind: "fault.start", Name: "slow-db"}, {At: 6, Kind: "fault.end", Name: "slow-db"}}
-	res.Uptime = &loadgen.UptimeStats{URL: "/healthz", IntervalMS: 1000, Probes: 10, OK: 9, Failed: 1, Rate: 0.9, LongestOutageS: 1, FirstFailureS: 3}
-	res.WebSocket = &loadgen.WebSocketStats{Opened: 20, Peak: 18, Drops: 1, Sent: 200, Delivered: 198, Lost: 2}
-	res.Faults = []loadgen.FaultResult{
+	res.Timeline = []result.Point{{T: 0, Planned: 10, Sent: 10, Count: 10, P50: 5, P90: 9, P99: 10, Max: 10}}
+	res.Events = []result.Event{{At: 2, Kind: "fault.start", Name: "slow-db"}, {At: 6, Kind: "fault.end", Name: "slow-db"}}
+	res.Uptime = &result.UptimeStats{URL: "/healthz", IntervalMS: 1000, Probes: 10, OK: 9, Failed: 1, Rate: 0.9, LongestOutageS: 1, FirstFailureS: 3}
+	res.WebSocket = &result.WebSocketStats{Opened: 20, Peak: 18, Drops: 1, Sent: 200, Delivered: 198, Lost: 2}
+	res.Faults = []result.FaultResult{
 		{Name: "slow-db", Kind: "network.delay", Target: "database", Start: 2, End: 6, Injected: true, RecoveryS: 1.5},
 		{Name: "kill-one", Kind: "process.kill", Target: "app", Start: 7, End: 8, Injected: true, RecoveryS: -1},
 		{Name: "abort", Kind: "http.abort", Target: "/v1/courses", Start: 8, End: 9, Error: "admin API: 403"},
@@ -106,30 +106,30 @@ func evaluated(t *testing.T) *loadgen.Result {
 func TestWriteText(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		edit func(*loadgen.Result)
+		edit func(*result.Result)
 	}{
-		{"fail", func(*loadgen.Result) {}},
-		{"pass", func(r *loadgen.Result) { r.Thresholds, r.StopReason = r.Thresholds[:1], "" }},
-		{"invalid", func(r *loadgen.Result) {
+		{"fail", func(*result.Result) {}},
+		{"pass", func(r *result.Result) { r.Thresholds, r.StopReason = r.Thresholds[:1], "" }},
+		{"invalid", func(r *result.Result) {
 			r.StopReason = ""
 			r.Generator.Valid = false
 			r.Generator.Sent, r.Generator.Completed, r.Generator.Dropped, r.Generator.PoolFull = 80, 80, 20, 75
 			r.Generator.Reasons = []string{"sent 80 of 100 planned requests", "send lateness p99 120ms over 10ms"}
 		}},
-		{"interrupted", func(r *loadgen.Result) { r.Interrupted, r.StopReason, r.Generator.Cancelled = true, "", 3 }},
-		{"overload", func(r *loadgen.Result) {
+		{"interrupted", func(r *result.Result) { r.Interrupted, r.StopReason, r.Generator.Cancelled = true, "", 3 }},
+		{"overload", func(r *result.Result) {
 			r.StopReason = ""
-			r.Capacity = &loadgen.CapacityResult{RPS: 25.3, Saturated: true, Objective: "p(99) < 500ms, errors < 1%",
+			r.Capacity = &result.CapacityResult{RPS: 25.3, Saturated: true, Objective: "p(99) < 500ms, errors < 1%",
 				FromRPS: 5, ToRPS: 150, RampS: 40, StoppedS: 9, At: 9, Valid: true}
 			r.Total.Shed, r.Total.Good = 3, 85
-			a := loadgen.Summary{P50: 12, P99: 95}
+			a := result.Summary{P50: 12, P99: 95}
 			r.Total.Admitted = &a
-			var mem loadgen.ProcessMemory
+			var mem result.ProcessMemory
 			mem.Name = "academy-1"
 			for i := range 20 {
-				mem.Samples = append(mem.Samples, loadgen.MemSample{T: float64(i), RSS: 20e6 + int64(i)*1e5})
+				mem.Samples = append(mem.Samples, result.MemSample{T: float64(i), RSS: 20e6 + int64(i)*1e5})
 			}
-			r.Memory = []loadgen.ProcessMemory{mem, {Name: "redis", Samples: mem.Samples[:3]}}
+			r.Memory = []result.ProcessMemory{mem, {Name: "redis", Samples: mem.Samples[:3]}}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestWriteText(t *testing.T) {
 
 func TestWriteJSONGolden(t *testing.T) {
 	var buf bytes.Buffer
-	if err := reports.WriteJSON(&buf, evaluated(t)); err != nil {
+	if err := result.WriteJSON(&buf, evaluated(t)); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "TestWriteJSON.json", buf.Bytes())
@@ -156,10 +156,10 @@ func TestWriteJSONGolden(t *testing.T) {
 func TestJSONRoundTrip(t *testing.T) {
 	res := evaluated(t)
 	var buf bytes.Buffer
-	if err := reports.WriteJSON(&buf, res); err != nil {
+	if err := result.WriteJSON(&buf, res); err != nil {
 		t.Fatal(err)
 	}
-	back, err := reports.ReadJSON(&buf)
+	back, err := result.ReadJSON(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +172,10 @@ func TestJSONRoundTrip(t *testing.T) {
 	// The admitted histogram (present once something was shed) survives too.
 	res.Requests[0].AdmittedHist = res.Requests[0].LatencyHist.Clone()
 	buf.Reset()
-	if err := reports.WriteJSON(&buf, res); err != nil {
+	if err := result.WriteJSON(&buf, res); err != nil {
 		t.Fatal(err)
 	}
-	if back2, err := reports.ReadJSON(&buf); err != nil || back2.Requests[0].AdmittedHist == nil ||
+	if back2, err := result.ReadJSON(&buf); err != nil || back2.Requests[0].AdmittedHist == nil ||
 		!back2.Requests[0].AdmittedHist.Equals(res.Requests[0].AdmittedHist) {
 		t.Errorf("admitted histogram did not survive the round trip (err %v)", err)
 	}
@@ -202,7 +202,7 @@ func TestReadJSONRejects(t *testing.T) {
 		{"garbage histogram", `{"schema":"loadlab.result/v1","requests":[{"name":"a","service_time_hdr":"HISTFAAAAB94nJNpmSzMwMDAxQABzFCaEUzOmNZg"}]}`, `read result: service time histogram of "a": `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := reports.ReadJSON(strings.NewReader(tc.in))
+			_, err := result.ReadJSON(strings.NewReader(tc.in))
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("got %v, want prefix %q", err, tc.want)
 			}

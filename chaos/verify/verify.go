@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // Names of the checks (scenarios.KnownVerifications).
@@ -26,10 +25,10 @@ const maxSamples = 5
 
 // Input is what Check compares the state with.
 type Input struct {
-	Checks     []string        // the scenario's verify: list
-	Writes     []loadgen.Write // the run's recorded writes
-	Unrecorded uint64          // writes the log could not keep
-	Since      time.Time       // the run's start: claims older than this are not the run's
+	Checks     []string       // the scenario's verify: list
+	Writes     []result.Write // the run's recorded writes
+	Unrecorded uint64         // writes the log could not keep
+	Since      time.Time      // the run's start: claims older than this are not the run's
 }
 
 // WaitReady polls baseURL/readyz until it answers 200 or timeout passes; it returns how
@@ -61,8 +60,8 @@ func WaitReady(ctx context.Context, baseURL string, timeout time.Duration) (time
 
 // Check reads the state from the database at databaseURL and runs in.Checks.
 // It never returns nil; a state that cannot be read is a failed verification with Error set.
-func Check(ctx context.Context, databaseURL string, in Input) *loadgen.VerificationResult {
-	res := &loadgen.VerificationResult{Source: "database", Writes: count(in.Writes, in.Unrecorded)}
+func Check(ctx context.Context, databaseURL string, in Input) *result.VerificationResult {
+	res := &result.VerificationResult{Source: "database", Writes: count(in.Writes, in.Unrecorded)}
 	if databaseURL == "" {
 		res.Error = "no database to read the state from: run in a lab, or pass --verify-database URL"
 		return res
@@ -74,7 +73,7 @@ func Check(ctx context.Context, databaseURL string, in Input) *loadgen.Verificat
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	for _, name := range in.Checks {
-		var c loadgen.VerificationCheck
+		var c result.VerificationCheck
 		var err error
 		switch name {
 		case EnrollmentsDurable:
@@ -117,13 +116,13 @@ func connect(ctx context.Context, url string) (*pgx.Conn, error) {
 	}
 }
 
-func count(ws []loadgen.Write, unrecorded uint64) loadgen.WriteCounts {
-	c := loadgen.WriteCounts{Total: len(ws), Unrecorded: unrecorded}
+func count(ws []result.Write, unrecorded uint64) result.WriteCounts {
+	c := result.WriteCounts{Total: len(ws), Unrecorded: unrecorded}
 	for _, w := range ws {
 		switch w.Outcome {
-		case loadgen.OutcomeOK:
+		case result.OutcomeOK:
 			c.OK++
-		case loadgen.OutcomeFailed:
+		case result.OutcomeFailed:
 			c.Failed++
 		default:
 			c.Unknown++
@@ -151,8 +150,8 @@ func CoursePath(path string) (string, bool) {
 	return course, ok && tail == "enrollments" && course != ""
 }
 
-func enrollments(ctx context.Context, conn *pgx.Conn, in Input) (loadgen.VerificationCheck, error) {
-	var c loadgen.VerificationCheck
+func enrollments(ctx context.Context, conn *pgx.Conn, in Input) (result.VerificationCheck, error) {
+	var c result.VerificationCheck
 	tried := map[pair]*attempts{}
 	users := map[string]bool{}
 	skipped := 0
@@ -169,10 +168,10 @@ func enrollments(ctx context.Context, conn *pgx.Conn, in Input) (loadgen.Verific
 			tried[p] = a
 		}
 		switch w.Outcome {
-		case loadgen.OutcomeOK:
+		case result.OutcomeOK:
 			a.ok++
 			a.okKeys = append(a.okKeys, w.Key)
-		case loadgen.OutcomeFailed:
+		case result.OutcomeFailed:
 			a.failed++
 		default:
 			a.unknown++
@@ -302,8 +301,8 @@ func enrollments(ctx context.Context, conn *pgx.Conn, in Input) (loadgen.Verific
 	return c, nil
 }
 
-func seats(ctx context.Context, conn *pgx.Conn) (loadgen.VerificationCheck, error) {
-	var c loadgen.VerificationCheck
+func seats(ctx context.Context, conn *pgx.Conn) (result.VerificationCheck, error) {
+	var c result.VerificationCheck
 	rows, err := conn.Query(ctx, `SELECT c.slug, c.capacity, c.seats_taken,
 		(SELECT count(*) FROM seat_claims s WHERE s.course_id = c.id) FROM courses c ORDER BY c.slug`)
 	if err != nil {
@@ -341,8 +340,8 @@ func seats(ctx context.Context, conn *pgx.Conn) (loadgen.VerificationCheck, erro
 	return c, nil
 }
 
-func progress(ctx context.Context, conn *pgx.Conn) (loadgen.VerificationCheck, error) {
-	var c loadgen.VerificationCheck
+func progress(ctx context.Context, conn *pgx.Conn) (result.VerificationCheck, error) {
+	var c result.VerificationCheck
 	rows, err := conn.Query(ctx, `SELECT user_id::text, lesson_id::text, percent, completed_at IS NOT NULL,
 		coalesce(completed_at <= updated_at, true) FROM lesson_progress`)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/chaos/verify"
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 )
 
 func TestCoursePath(t *testing.T) {
@@ -49,7 +49,7 @@ func TestWaitReady(t *testing.T) {
 // TestCheckWithoutDatabase: no state to read is a failed verification, never a pass.
 func TestCheckWithoutDatabase(t *testing.T) {
 	v := verify.Check(context.Background(), "", verify.Input{Checks: []string{verify.EnrollmentsDurable},
-		Writes: []loadgen.Write{{Outcome: loadgen.OutcomeOK}, {Outcome: loadgen.OutcomeUnknown}}})
+		Writes: []result.Write{{Outcome: result.OutcomeOK}, {Outcome: result.OutcomeUnknown}}})
 	if v.Pass || v.Error == "" || v.Writes.OK != 1 || v.Writes.Unknown != 1 {
 		t.Fatalf("%+v", v)
 	}

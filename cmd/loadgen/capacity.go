@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
 // measureCapacity runs the scenario's capacity ramp, prints what it found, and rests for
 // the cooldown. It fails when no capacity was found: then "2x capacity" means nothing.
-func measureCapacity(ctx context.Context, e *env, spec *scenarios.Spec, opts loadgen.Options) (*loadgen.CapacityResult, error) {
+func measureCapacity(ctx context.Context, e *env, spec *scenarios.Spec, opts loadgen.Options) (*result.CapacityResult, error) {
 	c := spec.Capacity
 	fmt.Fprintf(e.stderr, "capacity: ramping %g → %g/s over %s until three seconds in a row are saturated under %s\n",
 		c.From, c.To, c.Duration, c)

@@ -66,7 +66,7 @@
 // # report
 //
 // loadgen report RESULT.json renders a result written by run again, with the figures and the
-// verdict it recorded (reports.ReadJSON refuses another schema or a corrupt histogram):
+// verdict it recorded (result.ReadJSON refuses another schema or a corrupt histogram):
 //
 //	--format FORMATS  comma-separated: text (default), json, junit, md, html
 //	--out DIR         write each format to its file in DIR (as run --report names them) and print

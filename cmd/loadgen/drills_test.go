@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -18,7 +18,7 @@ const drillScale = "0.25"
 
 // runLab runs a scenario file in a lab through the real binaries and returns the exit
 // code, the result and the output.
-func runLab(t *testing.T, file string, args ...string) (int, *loadgen.Result, string) {
+func runLab(t *testing.T, file string, args ...string) (int, *result.Result, string) {
 	t.Helper()
 	loadgenBin, academyBin := binaries(t)
 	out := t.TempDir()
@@ -35,7 +35,7 @@ func runLab(t *testing.T, file string, args ...string) (int, *loadgen.Result, st
 	if err != nil {
 		t.Fatalf("no result (exit %d): %v\n%s", code, err, output)
 	}
-	var res loadgen.Result
+	var res result.Result
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func runLab(t *testing.T, file string, args ...string) (int, *loadgen.Result, st
 	return code, &res, string(output)
 }
 
-func check(res *loadgen.Result, name string) *loadgen.VerificationCheck {
+func check(res *result.Result, name string) *result.VerificationCheck {
 	if res.Verification == nil {
 		return nil
 	}
@@ -142,19 +142,19 @@ func TestScaleSpec(t *testing.T) {
 }
 
 func TestExitFor(t *testing.T) {
-	failedTh := []loadgen.ThresholdResult{{Pass: false}}
-	passedTh := []loadgen.ThresholdResult{{Pass: true}}
-	bad := &loadgen.VerificationResult{Pass: false}
+	failedTh := []result.ThresholdResult{{Pass: false}}
+	passedTh := []result.ThresholdResult{{Pass: true}}
+	bad := &result.VerificationResult{Pass: false}
 	for _, c := range []struct {
-		res  loadgen.Result
+		res  result.Result
 		want int
 	}{
-		{loadgen.Result{Verdict: "PASS", Thresholds: passedTh}, exitPass},
-		{loadgen.Result{Verdict: "FAIL", Thresholds: failedTh}, exitThresholds},
-		{loadgen.Result{Verdict: "FAIL", Thresholds: passedTh, Verification: bad}, exitVerification},
-		{loadgen.Result{Verdict: "FAIL", Thresholds: failedTh, Verification: bad}, exitThresholds},
-		{loadgen.Result{Verdict: "INVALID", Verification: bad}, exitInvalidRun},
-		{loadgen.Result{Verdict: "INTERRUPTED", Verification: bad}, exitInterrupted},
+		{result.Result{Verdict: "PASS", Thresholds: passedTh}, exitPass},
+		{result.Result{Verdict: "FAIL", Thresholds: failedTh}, exitThresholds},
+		{result.Result{Verdict: "FAIL", Thresholds: passedTh, Verification: bad}, exitVerification},
+		{result.Result{Verdict: "FAIL", Thresholds: failedTh, Verification: bad}, exitThresholds},
+		{result.Result{Verdict: "INVALID", Verification: bad}, exitInvalidRun},
+		{result.Result{Verdict: "INTERRUPTED", Verification: bad}, exitInterrupted},
 	} {
 		if got := exitFor(&c.res); got != c.want {
 			t.Errorf("verdict %s, thresholds %v, verification %v: exit %d, want %d", c.res.Verdict, c.res.Thresholds, c.res.Verification, got, c.want)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/chaos/lab"
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -119,7 +119,7 @@ func (fr *faultRun) stop() error {
 }
 
 // record puts the fault events and per-fault windows into the result.
-func (fr *faultRun) record(res *loadgen.Result) {
+func (fr *faultRun) record(res *result.Result) {
 	type span struct {
 		start, end float64
 		ok         bool
@@ -127,7 +127,7 @@ func (fr *faultRun) record(res *loadgen.Result) {
 	}
 	spans := map[string]*span{}
 	for _, ev := range fr.tl.Events() {
-		res.Events = append(res.Events, loadgen.Event{At: ev.At.Seconds(), Kind: ev.Kind, Name: ev.Fault, Detail: ev.Detail})
+		res.Events = append(res.Events, result.Event{At: ev.At.Seconds(), Kind: ev.Kind, Name: ev.Fault, Detail: ev.Detail})
 		s := spans[ev.Fault]
 		if s == nil {
 			s = &span{}
@@ -144,7 +144,7 @@ func (fr *faultRun) record(res *loadgen.Result) {
 		}
 	}
 	for _, f := range fr.spec.Faults {
-		fres := loadgen.FaultResult{Name: f.Name, Kind: f.Kind, Target: f.Target,
+		fres := result.FaultResult{Name: f.Name, Kind: f.Kind, Target: f.Target,
 			Start: f.At.Seconds(), End: f.End().Seconds(), RecoveryS: -1}
 		if s := spans[f.Name]; s != nil {
 			fres.Injected, fres.Error = s.ok, s.err

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/procfs"
 
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -35,7 +35,7 @@ type memWatch struct {
 	wg    sync.WaitGroup
 
 	mu     sync.Mutex
-	series map[string]*loadgen.ProcessMemory
+	series map[string]*result.ProcessMemory
 }
 
 // startMemWatch starts sampling; start is the run's start, to which sample times are relative.
@@ -44,7 +44,7 @@ func startMemWatch(start time.Time, pids func() map[string]int) (*memWatch, erro
 	if err != nil {
 		return nil, err
 	}
-	w := &memWatch{start: start, pids: pids, fs: fs, done: make(chan struct{}), series: map[string]*loadgen.ProcessMemory{}}
+	w := &memWatch{start: start, pids: pids, fs: fs, done: make(chan struct{}), series: map[string]*result.ProcessMemory{}}
 	w.wg.Add(1)
 	go func() { // ends when stop closes w.done
 		defer w.wg.Done()
@@ -83,19 +83,19 @@ func (w *memWatch) sample() {
 		w.mu.Lock()
 		s := w.series[name]
 		if s == nil {
-			s = &loadgen.ProcessMemory{Name: name}
+			s = &result.ProcessMemory{Name: name}
 			w.series[name] = s
 		}
-		s.Samples = append(s.Samples, loadgen.MemSample{T: at, RSS: int64(st.ResidentMemory())})
+		s.Samples = append(s.Samples, result.MemSample{T: at, RSS: int64(st.ResidentMemory())})
 		w.mu.Unlock()
 	}
 }
 
 // stop ends the sampling and returns the series, sorted by process name.
-func (w *memWatch) stop() []loadgen.ProcessMemory {
+func (w *memWatch) stop() []result.ProcessMemory {
 	close(w.done)
 	w.wg.Wait()
-	out := make([]loadgen.ProcessMemory, 0, len(w.series))
+	out := make([]result.ProcessMemory, 0, len(w.series))
 	for _, s := range w.series {
 		out = append(out, *s)
 	}

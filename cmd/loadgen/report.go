@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 )
 
 type reportFlags struct {
@@ -76,13 +76,13 @@ func renderReport(e *env, path string, f reportFlags) error {
 }
 
 // readResult reads a result file written by run.
-func readResult(path string) (*loadgen.Result, error) {
+func readResult(path string) (*result.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
 	defer f.Close()
-	res, err := reports.ReadJSON(bufio.NewReader(f))
+	res, err := result.ReadJSON(bufio.NewReader(f))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -90,7 +90,7 @@ func readResult(path string) (*loadgen.Result, error) {
 }
 
 // writeReports writes res in each format to its file in dir, and returns the files written.
-func writeReports(dir string, formats []reports.Format, res *loadgen.Result) ([]string, error) {
+func writeReports(dir string, formats []reports.Format, res *result.Result) ([]string, error) {
 	var files []string
 	for _, f := range formats {
 		file := filepath.Join(dir, f.File)

@@ -22,6 +22,7 @@ import (
 	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -136,9 +137,9 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		opts.Progress = e.stderr
 		opts.TTY = isTerminal(e.stderr) && e.getenv("CI") == "" && e.getenv("TERM") != "dumb"
 	}
-	var writes *loadgen.WriteLog
+	var writes *result.WriteLog
 	if len(spec.Verify) > 0 {
-		writes = &loadgen.WriteLog{}
+		writes = &result.WriteLog{}
 		opts.Writes = writes
 	}
 	verifyDB := f.verifyDB
@@ -203,7 +204,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 			verifyDB = l.DatabaseURL()
 		}
 	}
-	var capacity *loadgen.CapacityResult
+	var capacity *result.CapacityResult
 	if spec.NeedsCapacity() {
 		if capacity, err = measureCapacity(ctx, e, spec, opts.Options); err != nil {
 			if ctx.Err() != nil {
@@ -319,10 +320,10 @@ type runOptions struct {
 }
 
 // faultWindows returns one window per fault, named after it, for windowed thresholds.
-func faultWindows(spec *scenarios.Spec) []loadgen.Window {
-	var ws []loadgen.Window
+func faultWindows(spec *scenarios.Spec) []result.Window {
+	var ws []result.Window
 	for _, f := range spec.Faults {
-		ws = append(ws, loadgen.Window{Name: f.Name, Start: f.At, End: f.At + f.Duration})
+		ws = append(ws, result.Window{Name: f.Name, Start: f.At, End: f.At + f.Duration})
 	}
 	return ws
 }
@@ -353,7 +354,7 @@ func serveMetrics(e *env, addr string, reg *prometheus.Registry) (stop func(), e
 }
 
 // writeResult writes the result file atomically: a reader never sees half a file.
-func writeResult(path string, res *loadgen.Result) error {
+func writeResult(path string, res *result.Result) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*.json")
 	if err != nil {
 		return fmt.Errorf("write result: %w", err)
@@ -364,7 +365,7 @@ func writeResult(path string, res *loadgen.Result) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	bw := bufio.NewWriter(tmp)
-	if err := reports.WriteJSON(bw, res); err != nil {
+	if err := result.WriteJSON(bw, res); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/chaos/verify"
-	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -17,7 +17,7 @@ const readyTimeout = 60 * time.Second
 // verifyRun runs the scenario's verify: checks after the load, once the faults have been
 // rolled back: it waits (bounded) for the service's /readyz, then reads the state from
 // databaseURL and compares it with the recorded writes. An interrupted run is not verified.
-func verifyRun(ctx context.Context, spec *scenarios.Spec, res *loadgen.Result, base, databaseURL string, log *loadgen.WriteLog) {
+func verifyRun(ctx context.Context, spec *scenarios.Spec, res *result.Result, base, databaseURL string, log *result.WriteLog) {
 	if len(spec.Verify) == 0 || res.Interrupted || ctx.Err() != nil {
 		return
 	}
@@ -38,7 +38,7 @@ func verifyRun(ctx context.Context, spec *scenarios.Spec, res *loadgen.Result, b
 // exitFor maps a verdict to the exit code: INTERRUPTED 130, INVALID 4, FAIL 3 when a
 // threshold failed (also when the verification failed too), FAIL 5 when only the
 // verification failed, PASS 0.
-func exitFor(res *loadgen.Result) int {
+func exitFor(res *result.Result) int {
 	switch res.Verdict {
 	case "INTERRUPTED":
 		return exitInterrupted

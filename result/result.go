@@ -1,4 +1,4 @@
-package loadgen
+package result
 
 import (
 	"slices"
@@ -7,8 +7,8 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// ResultSchema names the version of the JSON result layout (documented in loadgen/RESULT.md).
-const ResultSchema = "loadlab.result/v1"
+// Schema names the version of the JSON result layout (documented in reports/RESULT.md).
+const Schema = "loadlab.result/v1"
 
 // Result is everything a run measured. It is written as JSON by the CLI and read back by
 // `loadgen report` and `loadgen compare`. Durations in JSON are milliseconds (float64).
@@ -165,6 +165,9 @@ type Point struct {
 	P90     float64 `json:"p90_ms"`
 	P99     float64 `json:"p99_ms"`
 	Max     float64 `json:"max_ms"`
+	// HDR is the second's latency histogram (encoded as the *_hdr fields), so timelines
+	// merge exactly; empty when the second recorded no latency.
+	HDR string `json:"hdr,omitempty"`
 }
 
 // Health is how well the generator held its schedule.
@@ -191,6 +194,11 @@ type Health struct {
 	GeneratorLatenessP99MS float64 `json:"generator_lateness_p99_ms"`
 	// LatenessBound is the bound on GeneratorLatenessP99MS above which the run is invalid.
 	LatenessBound float64 `json:"lateness_bound_ms"`
+	// LatenessHDR and GeneratorLatenessHDR are the send-lateness histograms behind
+	// LatenessP99MS and GeneratorLatenessP99MS, so the health of several generators
+	// merges exactly; empty for a closed model.
+	LatenessHDR          string `json:"lateness_hdr,omitempty"`
+	GeneratorLatenessHDR string `json:"generator_lateness_hdr,omitempty"`
 }
 
 // ThresholdResult is one evaluated threshold expression.
@@ -284,3 +292,92 @@ func median(v []int64) int64 {
 	slices.Sort(v)
 	return v[len(v)/2]
 }
+
+// CapacityResult is the capacity measured before the load (scenarios.Capacity).
+type CapacityResult struct {
+	// RPS is the capacity: the highest goodput (expected, not shed, answers per second)
+	// averaged over three consecutive seconds that each kept the objective.
+	RPS float64 `json:"rps"`
+	// Saturated is true when the ramp found the knee: three seconds in a row were not all
+	// served within the objective (see CapacitySecond) after RPS was reached. False means the ramp ended first and RPS is
+	// only a lower bound: what is offered as "2x capacity" may not overload the service.
+	Saturated bool    `json:"saturated"`
+	Objective string  `json:"objective"`
+	FromRPS   float64 `json:"from_rps"`
+	ToRPS     float64 `json:"to_rps"`
+	// RampS is how long the ramp was planned to last; StoppedS when it ended (early when
+	// Saturated).
+	RampS    float64 `json:"ramp_s"`
+	StoppedS float64 `json:"stopped_s"`
+	// At is the second (of the ramp) that ended the best three.
+	At float64 `json:"at_s"`
+	// Valid is false when the generator could not hold the ramp's schedule; Reasons says why.
+	Valid   bool     `json:"valid"`
+	Reasons []string `json:"reasons,omitempty"`
+	// Seconds are the ramp's seconds as judged.
+	Seconds []CapacitySecond `json:"seconds"`
+}
+
+// CapacitySecond is one second of the capacity ramp.
+type CapacitySecond struct {
+	T       int     `json:"t"`
+	Planned uint64  `json:"planned"`
+	Answers uint64  `json:"answers"`
+	Good    uint64  `json:"good"`
+	Shed    uint64  `json:"shed"`
+	Errors  uint64  `json:"errors"`
+	PMS     float64 `json:"p_ms"` // the objective's percentile of the admitted latency
+	// Kept: the admitted requests kept the latency objective and errors (answers neither
+	// good nor shed) stayed within the bound. Only kept seconds count for the capacity.
+	Kept bool `json:"kept"`
+	// Saturated: not everything offered was served within the objective (latency missed,
+	// or errors and sheds beyond the bound). Three in a row end the ramp.
+	Saturated bool `json:"saturated"`
+}
+
+// UptimeStats are the results of the spec's uptime probe (Result.Uptime): one GET of
+// probe.url every probe.interval beside the load, not counted in the load's stats. A probe
+// succeeds with a 2xx or 3xx status within probe.timeout. Rate is OK / Probes (1 when no
+// probe completed).
+type UptimeStats struct {
+	URL        string  `json:"url"`
+	IntervalMS float64 `json:"interval_ms"`
+	Probes     uint64  `json:"probes"` // completed (cancelled ones at the end of a run are not counted)
+	OK         uint64  `json:"ok"`
+	Failed     uint64  `json:"failed"`
+	Rate       float64 `json:"rate"` // share of probes that succeeded: the uptime thresholds judge this
+	// LongestOutageS is the longest run of consecutive failed probes, in seconds (count × interval).
+	LongestOutageS float64 `json:"longest_outage_s"`
+	// FirstFailureS is when the first failed probe was sent, seconds since the run start (-1: none).
+	FirstFailureS float64 `json:"first_failure_s"`
+}
+
+// WebSocketStats are the connection figures of a run's websocket requests (Result.WebSocket).
+// Delivery latencies and errors are in the request's RequestStats, under its name.
+type WebSocketStats struct {
+	Opened          uint64 `json:"opened"`           // handshakes that succeeded
+	ConnectFailures uint64 `json:"connect_failures"` // handshakes that failed (also errors of the request)
+	Open            int64  `json:"open"`             // connections open now (0 at the end of a run)
+	Peak            int64  `json:"peak"`             // most connections open at once
+	Drops           uint64 `json:"drops"`            // closed by the server or the network before their hold ended
+	Sent            uint64 `json:"sent"`             // chat messages sent
+	Delivered       uint64 `json:"delivered"`        // chat messages whose echo came back
+	Lost            uint64 `json:"lost"`             // chat messages without an echo (dropped connection, or none within the wait)
+}
+
+// Window is a named span of the run, as offsets from the run start.
+type Window struct {
+	Name       string
+	Start, End time.Duration
+}
+
+// SteadyWindow names the window outside all given windows.
+const SteadyWindow = "steady"
+
+// Event kinds (Event.Kind).
+const (
+	EventAbort      = "abort"       // abortOnFail stopped the load
+	EventFaultStart = "fault.start" // a fault took effect
+	EventFaultEnd   = "fault.end"   // a fault was rolled back
+	EventFaultError = "fault.error" // a fault could not be injected or rolled back
+)
