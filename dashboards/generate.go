@@ -2,8 +2,12 @@ package dashboards
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
 // File is one generated file: its path below the dashboards directory and its content.
@@ -12,23 +16,37 @@ type File struct {
 	Data []byte
 }
 
-// Dashboards returns every dashboard, keyed by its file name below grafana/.
-func Dashboards() map[string]*Dashboard {
-	return map[string]*Dashboard{
-		"academy.json":  Academy(),
-		"load-run.json": LoadRun(),
+// Dashboards builds every dashboard, keyed by its file name below grafana/.
+func Dashboards() (map[string]dashboard.Dashboard, error) {
+	builders := map[string]func() (dashboard.Dashboard, error){
+		"academy.json":  Academy,
+		"load-run.json": LoadRun,
 	}
+	ds := make(map[string]dashboard.Dashboard, len(builders))
+	for name, build := range builders {
+		d, err := build()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		ds[name] = d
+	}
+	return ds, nil
 }
 
 // RulesPath is where the rule file goes below the dashboards directory; prometheus.yml
 // names it relative to itself.
 const RulesPath = "prometheus/rules/slo.rules.yml"
 
-// Render returns every generated file, in a fixed order.
+// Render returns every generated file, in a fixed order: the dashboards by file name, then
+// the rules.
 func Render() ([]File, error) {
+	ds, err := Dashboards()
+	if err != nil {
+		return nil, err
+	}
 	var files []File
-	for _, name := range []string{"academy.json", "load-run.json"} {
-		b, err := Dashboards()[name].JSON()
+	for _, name := range slices.Sorted(maps.Keys(ds)) {
+		b, err := JSON(ds[name])
 		if err != nil {
 			return nil, err
 		}

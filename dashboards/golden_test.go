@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
 	"github.com/trendtactics/loadlab/dashboards"
 )
 
@@ -62,16 +64,21 @@ func TestRenderIsStable(t *testing.T) {
 // uids are unique, since Grafana keys provisioned dashboards by uid.
 func TestProvisioningFindsDashboards(t *testing.T) {
 	uids := map[string]string{}
-	for name, d := range dashboards.Dashboards() {
+	for name, d := range builtDashboards(t) {
 		if _, err := os.Stat(filepath.Join("grafana", name)); err != nil {
 			t.Errorf("dashboard %s: %v", name, err)
 		}
-		if other, dup := uids[d.UID]; dup {
-			t.Errorf("dashboards %s and %s share uid %q", name, other, d.UID)
+		if d.Uid == nil || *d.Uid == "" {
+			t.Errorf("dashboard %s has no uid", name)
+			continue
 		}
-		uids[d.UID] = name
-		if len(d.UID) > 40 {
-			t.Errorf("uid %q is longer than Grafana's 40 characters", d.UID)
+		uid := *d.Uid
+		if other, dup := uids[uid]; dup {
+			t.Errorf("dashboards %s and %s share uid %q", name, other, uid)
+		}
+		uids[uid] = name
+		if len(uid) > 40 {
+			t.Errorf("uid %q is longer than Grafana's 40 characters", uid)
 		}
 	}
 	for _, p := range []string{"grafana/provisioning/dashboards/loadlab.yaml", "grafana/provisioning/datasources/prometheus.yaml"} {
@@ -91,10 +98,61 @@ func TestReadmeNamesEveryPanel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, d := range dashboards.Dashboards() {
+	for name, d := range builtDashboards(t) {
 		for _, p := range d.Panels {
-			if !bytes.Contains(readme, []byte("| "+p.Title+" |")) {
-				t.Errorf("README.md does not describe %s panel %q", name, p.Title)
+			title := "(untitled)"
+			switch {
+			case p.Panel != nil && p.Panel.Title != nil:
+				title = *p.Panel.Title
+			case p.RowPanel != nil && p.RowPanel.Title != nil:
+				title = *p.RowPanel.Title
+			}
+			if !bytes.Contains(readme, []byte("| "+title+" |")) {
+				t.Errorf("README.md does not describe %s panel %q", name, title)
+			}
+		}
+	}
+}
+
+// builtDashboards returns every dashboard as the SDK's builders made it.
+func builtDashboards(t *testing.T) map[string]dashboard.Dashboard {
+	t.Helper()
+	ds, err := dashboards.Dashboards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// TestPanelsFitTheGrid checks the layout the SDK's builder made: it places each panel after
+// the previous one and starts a new line only once a line is full, so a line whose widths do
+// not add up to 24 would push a panel past the right edge or over another.
+func TestPanelsFitTheGrid(t *testing.T) {
+	for name, d := range builtDashboards(t) {
+		taken := map[[2]uint32]uint32{} // cell (x, y) -> panel id
+		for _, p := range d.Panels {
+			var g *dashboard.GridPos
+			var id uint32
+			switch {
+			case p.Panel != nil:
+				g, id = p.Panel.GridPos, *p.Panel.Id
+			case p.RowPanel != nil:
+				g, id = p.RowPanel.GridPos, p.RowPanel.Id
+			}
+			if g == nil {
+				t.Errorf("%s: panel %d has no position", name, id)
+				continue
+			}
+			if g.X+g.W > 24 {
+				t.Errorf("%s: panel %d spans columns %d to %d, beyond 24", name, id, g.X, g.X+g.W)
+			}
+			for x := g.X; x < g.X+g.W; x++ {
+				for y := g.Y; y < g.Y+g.H; y++ {
+					if other, ok := taken[[2]uint32{x, y}]; ok {
+						t.Errorf("%s: panels %d and %d overlap at (%d, %d)", name, other, id, x, y)
+					}
+					taken[[2]uint32{x, y}] = id
+				}
 			}
 		}
 	}

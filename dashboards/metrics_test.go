@@ -81,7 +81,7 @@ func TestFaultGaugeIsWhatChaosExports(t *testing.T) {
 	e := exported{}
 	e.add(faultGaugeFromChaos(t))
 	n := 0
-	for _, q := range allQueries() {
+	for _, q := range allQueries(t) {
 		ss, err := selectors(expand(q.Expr, "15s", "1h"))
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +134,7 @@ func TestQueriesNameExportedMetrics(t *testing.T) {
 	}
 	recorded := dashboards.Rules().Recorded()
 	used := map[string]bool{}
-	for _, q := range allQueries() {
+	for _, q := range allQueries(t) {
 		ss, err := selectors(expand(q.Expr, "15s", "1h"))
 		if err != nil {
 			t.Errorf("%s: %v", q.Where, err)

@@ -114,7 +114,7 @@ func TestQueriesReturnData(t *testing.T) {
 	defer cancel()
 	exempt := emptyAllowed(s)
 	seen := map[string]bool{}
-	for _, q := range allQueries() {
+	for _, q := range allQueries(t) {
 		expr := expand(q.Expr, "5s", "1m")
 		var samples, numbers int
 		var err error

@@ -2,28 +2,37 @@ package dashboards_test
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/loki"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/trendtactics/loadlab/dashboards"
 )
 
-// allQueries returns every PromQL expression of every dashboard and of the rules.
-func allQueries() []dashboards.Query {
-	var qs []dashboards.Query
-	ds := dashboards.Dashboards()
-	names := make([]string, 0, len(ds))
-	for n := range ds {
-		names = append(names, n)
+// allQueries returns every PromQL expression of every dashboard, as the SDK built it, and of
+// the rules.
+func allQueries(t testing.TB) []dashboards.Query {
+	t.Helper()
+	ds, err := dashboards.Dashboards()
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		for _, q := range ds[n].Queries() {
+	var qs []dashboards.Query
+	for _, n := range slices.Sorted(maps.Keys(ds)) {
+		dqs, err := dashboards.Queries(ds[n])
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		for _, q := range dqs {
 			q.Where = n + ": " + q.Where
 			qs = append(qs, q)
 		}
@@ -83,7 +92,7 @@ func selectors(expr string) ([]selector, error) {
 // TestQueriesParse checks that every dashboard and rule expression is valid PromQL once the
 // Grafana variables are set, and names the metric of each selector.
 func TestQueriesParse(t *testing.T) {
-	qs := allQueries()
+	qs := allQueries(t)
 	if len(qs) < 60 {
 		t.Errorf("found %d queries, want the dashboards' and rules' 60 or more", len(qs))
 	}
@@ -122,5 +131,36 @@ func TestSelectorsSeeThroughFunctions(t *testing.T) {
 	}
 	if _, err := selectors(`sum(rate(a_total[5m])`); err == nil {
 		t.Error("an unbalanced expression was accepted")
+	}
+}
+
+// TestQueriesWalksRowsAndRefusesOtherQueries checks the reader of built dashboards on what
+// the two dashboards do not have: a collapsed row's panels, and a query that is not PromQL.
+func TestQueriesWalksRowsAndRefusesOtherQueries(t *testing.T) {
+	d, err := dashboard.NewDashboardBuilder("t").
+		WithRow(dashboard.NewRowBuilder("r").Collapsed(true).
+			WithPanel(timeseries.NewPanelBuilder().Title("p").
+				WithTarget(prometheus.NewDataqueryBuilder().RefId("A").Expr("up")))).
+		Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := dashboards.Queries(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 1 || qs[0] != (dashboards.Query{Where: `panel "p" A`, Expr: "up"}) {
+		t.Errorf("Queries = %+v, want the row's panel's query", qs)
+	}
+
+	d, err = dashboard.NewDashboardBuilder("t").
+		WithPanel(timeseries.NewPanelBuilder().Title("logs").
+			WithTarget(loki.NewDataqueryBuilder().RefId("A").Expr(`{job="x"}`))).
+		Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dashboards.Queries(d); err == nil || !strings.Contains(err.Error(), `panel "logs"`) {
+		t.Errorf("Queries of a Loki target: error %v, want one naming the panel", err)
 	}
 }
