@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -124,11 +123,11 @@ func evaluate(th *scenarios.Threshold, res *result.Result, run float64) result.T
 		return tr
 	}
 	switch th.Metric {
-	case "uptime":
+	case scenarios.MetricUptime:
 		v, unit = measureUptime(th, res.Uptime)
-	case "connections", "drops":
+	case scenarios.MetricConnections, scenarios.MetricDrops:
 		v, unit = measureWebSocket(th, res.WebSocket)
-	case "memory":
+	case scenarios.MetricMemory:
 		v, unit = measureMemory(th, res.Memory)
 	default:
 		stats, span := selectStats(res, th.Tags, run)
@@ -152,7 +151,7 @@ func evaluate(th *scenarios.Threshold, res *result.Result, run float64) result.T
 // or nil when the selection does not exist.
 func selectStats(res *result.Result, tags map[string]string, run float64) (*result.RequestStats, float64) {
 	total, requests, span := res.Total, res.Requests, run
-	if name, ok := tags["window"]; ok {
+	if name, ok := tags[scenarios.TagWindow]; ok {
 		var win *result.WindowStats
 		for _, w := range res.Windows {
 			if w != nil && w.Name == name {
@@ -172,7 +171,7 @@ func selectStats(res *result.Result, tags map[string]string, run float64) (*resu
 			span -= covered(res.Windows, win.Start, end)
 		}
 	}
-	if name, ok := tags["request"]; ok {
+	if name, ok := tags[scenarios.TagRequest]; ok {
 		for _, r := range requests {
 			if r != nil && r.Name == name {
 				return r, span
@@ -223,7 +222,7 @@ func measureUptime(th *scenarios.Threshold, up *result.UptimeStats) (float64, st
 // names every replica: academy-1, academy-2, ...): the largest growth among them (a
 // fraction, see loadgen.ProcessMemory.Growth) or the largest resident size (bytes).
 func measureMemory(th *scenarios.Threshold, mem []result.ProcessMemory) (float64, string) {
-	want := th.Tags["process"]
+	want := th.Tags[scenarios.TagProcess]
 	found := false
 	var worst float64
 	for _, m := range mem {
@@ -231,7 +230,7 @@ func measureMemory(th *scenarios.Threshold, mem []result.ProcessMemory) (float64
 			continue
 		}
 		switch th.Aggregation {
-		case "growth":
+		case scenarios.AggGrowth:
 			g, _, _, ok := m.Growth()
 			if !ok {
 				continue
@@ -239,7 +238,7 @@ func measureMemory(th *scenarios.Threshold, mem []result.ProcessMemory) (float64
 			if !found || g > worst {
 				worst = g
 			}
-		case "max":
+		case scenarios.AggMax:
 			worst = max(worst, float64(m.Max()))
 		default:
 			return 0, UnitUnsupported
@@ -249,7 +248,7 @@ func measureMemory(th *scenarios.Threshold, mem []result.ProcessMemory) (float64
 	switch {
 	case !found:
 		return 0, UnitNoData
-	case th.Aggregation == "max":
+	case th.Aggregation == scenarios.AggMax:
 		return worst, UnitBytes
 	}
 	return worst, UnitRatio
@@ -261,7 +260,7 @@ func measureWebSocket(th *scenarios.Threshold, ws *result.WebSocketStats) (float
 	if ws == nil {
 		return 0, UnitNoData
 	}
-	if th.Metric == "connections" {
+	if th.Metric == scenarios.MetricConnections { // its one aggregation is max
 		return float64(ws.Peak), UnitCount
 	}
 	return ratioOrCount(th.Aggregation, ws.Drops, ws.Opened)
@@ -274,49 +273,46 @@ func measure(th *scenarios.Threshold, st *result.RequestStats, span float64) (fl
 		return 0, UnitNoData
 	}
 	switch th.Metric {
-	case "latency", "service_time", "admitted_latency":
+	case scenarios.MetricLatency, scenarios.MetricServiceTime, scenarios.MetricAdmittedLatency:
 		h := metricHist(st, th.Metric)
 		if h == nil || h.TotalCount() == 0 {
 			return 0, UnitNoData
-		}
-		if th.Aggregation == "count" {
-			return float64(h.TotalCount()), UnitCount
 		}
 		v, ok := aggregate(h, th.Aggregation, th.Percentile)
 		if !ok {
 			return 0, UnitUnsupported
 		}
 		return v, UnitMS
-	case "errors":
+	case scenarios.MetricErrors:
 		return ratioOrCount(th.Aggregation, st.Errors, st.Count)
-	case "shed":
+	case scenarios.MetricShed:
 		return ratioOrCount(th.Aggregation, st.Shed, st.Count)
-	case "goodput":
+	case scenarios.MetricGoodput:
 		if st.Count == 0 {
 			return 0, UnitNoData
 		}
-		if th.Aggregation == "count" {
+		if th.Aggregation == scenarios.AggCount {
 			return float64(st.Good), UnitCount
 		}
 		if span <= 0 {
 			return 0, UnitNoData
 		}
 		return float64(st.Good) / span, UnitRPS
-	case "checks":
+	case scenarios.MetricChecks:
 		if st.CheckFailures > st.Checks {
 			return 0, UnitUnsupported
 		}
 		return ratioOrCount(th.Aggregation, st.Checks-st.CheckFailures, st.Checks)
-	case "availability":
+	case scenarios.MetricAvailability:
 		return ratioOrCount(th.Aggregation, st.Count-unavailable(st), st.Count)
-	case "throughput":
+	case scenarios.MetricThroughput:
 		if st.Count == 0 {
 			return 0, UnitNoData
 		}
 		switch th.Aggregation {
-		case "count":
+		case scenarios.AggCount:
 			return float64(st.Count), UnitCount
-		case "rate":
+		case scenarios.AggRate:
 			if span <= 0 {
 				return 0, UnitNoData
 			}
@@ -347,9 +343,9 @@ func ratioOrCount(agg string, num, den uint64) (float64, string) {
 		return 0, UnitNoData
 	}
 	switch agg {
-	case "rate":
+	case scenarios.AggRate:
 		return float64(num) / float64(den), UnitRatio
-	case "count":
+	case scenarios.AggCount:
 		return float64(num), UnitCount
 	}
 	return 0, UnitUnsupported
@@ -359,31 +355,20 @@ func ratioOrCount(agg string, num, den uint64) (float64, string) {
 func aggregate(h *hdrhistogram.Histogram, agg string, pct float64) (float64, bool) {
 	var us float64
 	switch agg {
-	case "p":
-		if pct < 0 || pct > 100 || math.IsNaN(pct) {
-			return 0, false
-		}
+	case scenarios.AggPercentile: // the loader checked 0 < pct <= 100
 		us = float64(h.ValueAtQuantile(pct))
-	case "med":
+	case scenarios.AggMed:
 		us = float64(h.ValueAtQuantile(50))
-	case "avg":
+	case scenarios.AggAvg:
 		us = h.Mean()
-	case "min":
+	case scenarios.AggMin:
 		us = float64(h.Min())
-	case "max":
+	case scenarios.AggMax:
 		us = float64(h.Max())
 	default:
 		return 0, false
 	}
 	return us / 1e6, true
-}
-
-// latencyHist returns the live latency (or service time) histogram of st.
-func latencyHist(st *result.RequestStats, service bool) *hdrhistogram.Histogram {
-	if service {
-		return metricHist(st, "service_time")
-	}
-	return metricHist(st, "latency")
 }
 
 // metricHist returns the live histogram of a latency metric of st (latency,
@@ -393,9 +378,9 @@ func latencyHist(st *result.RequestStats, service bool) *hdrhistogram.Histogram 
 func metricHist(st *result.RequestStats, metric string) *hdrhistogram.Histogram {
 	h, enc := st.LatencyHist, st.LatencyHDR
 	switch {
-	case metric == "service_time":
+	case metric == scenarios.MetricServiceTime:
 		h, enc = st.ServiceHist, st.ServiceHDR
-	case metric == "admitted_latency" && (st.AdmittedHist != nil || st.AdmittedHDR != ""):
+	case metric == scenarios.MetricAdmittedLatency && (st.AdmittedHist != nil || st.AdmittedHDR != ""):
 		h, enc = st.AdmittedHist, st.AdmittedHDR
 	}
 	if h != nil || enc == "" {

@@ -100,7 +100,8 @@ func TestEvaluate(t *testing.T) {
 		{"min != fails", th("latency", nil, "min", 0, "!=", 0.001), 1, "ms", false},
 		{"max !=", th("latency", nil, "max", 0, "!=", 0.001), 100, "ms", true},
 		{"max <", th("latency", nil, "max", 0, "<", 0.1), 100, "ms", false},
-		{"count", th("latency", nil, "count", 0, "==", 100), 100, "count", true},
+		// count is no latency aggregation (the loader refuses it): a hand-made one fails
+		{"count", th("latency", nil, "count", 0, "==", 100), 0, "unsupported", false},
 		// service time is half of latency in the fixture
 		{"service p99", th("service_time", nil, "p", 99, "<", 0.05), 49.5, "ms", true},
 		{"service max fails", th("service_time", nil, "max", 0, "<", 0.04), 50, "ms", false},
@@ -221,12 +222,12 @@ func TestVerdict(t *testing.T) {
 		ths         []result.ThresholdResult
 		want        string
 	}{
-		{"pass", false, true, pass, "PASS"},
-		{"no thresholds", false, true, nil, "PASS"},
-		{"fail", false, true, fail, "FAIL"},
-		{"invalid beats pass", false, false, pass, "INVALID"},
-		{"invalid beats fail", false, false, fail, "INVALID"},
-		{"interrupted beats all", true, false, fail, "INTERRUPTED"},
+		{"pass", false, true, pass, reports.Pass},
+		{"no thresholds", false, true, nil, reports.Pass},
+		{"fail", false, true, fail, reports.Fail},
+		{"invalid beats pass", false, false, pass, reports.Invalid},
+		{"invalid beats fail", false, false, fail, reports.Invalid},
+		{"interrupted beats all", true, false, fail, reports.Interrupted},
 	}
 	for _, tt := range tests {
 		res := &result.Result{Interrupted: tt.interrupted, Generator: result.Health{Valid: tt.valid}, Thresholds: tt.ths}
@@ -265,7 +266,7 @@ func TestAborter(t *testing.T) {
 		t.Errorf("after Mark: %+v", results)
 	}
 	final.Thresholds = results
-	if got := reports.Verdict(final); got != "FAIL" {
+	if got := reports.Verdict(final); got != reports.Fail {
 		t.Errorf("verdict %s, want FAIL", got)
 	}
 }
@@ -370,5 +371,73 @@ func TestEvaluateMemory(t *testing.T) {
 	res.Memory = []result.ProcessMemory{{Name: "loadgen", Samples: []result.MemSample{{T: 0, RSS: 1}, {T: 1, RSS: 1}}}}
 	if g := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{th("memory", proc("loadgen"), "growth", 0, "<", 1)}}, res)[0]; g.Pass {
 		t.Errorf("two samples judged: %+v", g)
+	}
+}
+
+// TestEvaluateEveryAcceptedPair evaluates every metric with every aggregation and tag the
+// threshold loader accepts (scenarios.Metrics) on a result that has data for all of them:
+// none is unsupported or without data, and each is reported in the unit of its definition.
+func TestEvaluateEveryAcceptedPair(t *testing.T) {
+	st := func(name string) *result.RequestStats {
+		s := stats(name, span(1, 100), 5, map[string]uint64{"200": 90, "503": 5, "error": 5}, 100, 5)
+		s.Shed, s.Good, s.AdmittedHist = 5, 90, hist(span(6, 100)...)
+		return s
+	}
+	mem := result.ProcessMemory{Name: "loadgen"}
+	for i := range 20 {
+		mem.Samples = append(mem.Samples, result.MemSample{T: float64(i), RSS: 20e6})
+	}
+	res := &result.Result{
+		Schema: result.Schema, DurationMS: 10000, Total: st("total"), Requests: []*result.RequestStats{st("a")},
+		Windows: []*result.WindowStats{
+			{Name: "slow-db", Start: 2, End: 4, Total: st("total"), Requests: []*result.RequestStats{st("a")}},
+			{Name: result.SteadyWindow, Start: 0, End: 10, Total: st("total"), Requests: []*result.RequestStats{st("a")}},
+		},
+		Uptime:    &result.UptimeStats{Probes: 10, OK: 9, Failed: 1, Rate: 0.9},
+		WebSocket: &result.WebSocketStats{Opened: 10, Peak: 8, Drops: 1},
+		Memory:    []result.ProcessMemory{mem},
+		Generator: result.Health{Valid: true},
+	}
+	want := map[scenarios.Unit]string{
+		scenarios.UnitSeconds: reports.UnitMS, scenarios.UnitFraction: reports.UnitRatio, scenarios.UnitCount: reports.UnitCount,
+		scenarios.UnitPerSecond: reports.UnitRPS, scenarios.UnitBytes: reports.UnitBytes,
+	}
+	tagValue := map[string]string{scenarios.TagRequest: "a", scenarios.TagWindow: "slow-db", scenarios.TagProcess: "loadgen"}
+	for _, m := range scenarios.Metrics() {
+		// the selections: each allowed tag alone, and none unless a tag is required
+		var selections []map[string]string
+		if len(m.RequiredTags) == 0 {
+			selections = append(selections, nil)
+		}
+		for _, tag := range m.Tags {
+			tags := map[string]string{tag: tagValue[tag]}
+			for _, req := range m.RequiredTags {
+				tags[req] = tagValue[req]
+			}
+			selections = append(selections, tags)
+		}
+		if len(m.Tags) > 1 {
+			all := map[string]string{}
+			for _, tag := range m.Tags {
+				all[tag] = tagValue[tag]
+			}
+			selections = append(selections, all)
+		}
+		for _, a := range m.Aggregations {
+			unit, ok := want[a.Unit]
+			if !ok {
+				t.Errorf("%s %s: unit %q has no report unit in this test", m.Name, a.Name, a.Unit)
+				continue
+			}
+			for _, tags := range selections {
+				thr := th(m.Name, tags, a.Name, 99, ">=", 0)
+				t.Run(reports.MetricName(thr)+"/"+a.Name, func(t *testing.T) {
+					got := reports.Evaluate(&scenarios.Spec{Thresholds: []*scenarios.Threshold{thr}}, res)[0]
+					if got.Unit != unit || !got.Pass {
+						t.Errorf("got %+v, want a value in %s that passes >= 0", got, unit)
+					}
+				})
+			}
+		}
 	}
 }

@@ -44,13 +44,13 @@ func Journal(res *result.Result) []JournalEntry {
 	var timed []JournalEntry
 	for _, ev := range res.Events {
 		switch ev.Kind {
-		case "fault.start":
+		case result.EventFaultStart:
 			text := "injected " + ev.Name
 			if ev.Detail != "" {
 				text += ": " + ev.Detail
 			}
 			timed = append(timed, JournalEntry{ev.At, text})
-		case "fault.end":
+		case result.EventFaultEnd:
 			text := "rolled back " + ev.Name
 			if w := windows[ev.Name]; w != nil && w.Total != nil {
 				t := w.Total
@@ -64,7 +64,7 @@ func Journal(res *result.Result) []JournalEntry {
 				}
 			}
 			timed = append(timed, JournalEntry{ev.At, text})
-		case "fault.error":
+		case result.EventFaultError:
 			timed = append(timed, JournalEntry{ev.At, "fault " + ev.Name + " failed: " + ev.Detail})
 		default:
 			text := ev.Kind

@@ -56,13 +56,6 @@ func (a *Aborter) reason() string {
 	return fmt.Sprintf("threshold %s %s failed (measured %s)", a.at.Metric, a.at.Source, FormatMeasured(a.at))
 }
 
-// Fired returns the threshold result that stopped the run, as measured then.
-func (a *Aborter) Fired() (result.ThresholdResult, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.at, a.fired >= 0
-}
-
 // Mark marks, in results (as returned by Evaluate for the same spec), the threshold
 // that stopped the run: Aborted, failed, with the value measured when it fired.
 func (a *Aborter) Mark(results []result.ThresholdResult) {

@@ -34,16 +34,16 @@ func Recover(spec *scenarios.Spec, res *result.Result) {
 func recoveryLimits(spec *scenarios.Spec, res *result.Result) (latMS, errRate float64) {
 	latMS, errRate = math.Inf(1), math.Inf(1)
 	for _, th := range spec.Thresholds {
-		if th.Tags["request"] != "" || (th.Tags["window"] != "" && th.Tags["window"] != result.SteadyWindow) {
+		if w := th.Tags[scenarios.TagWindow]; th.Tags[scenarios.TagRequest] != "" || (w != "" && w != result.SteadyWindow) {
 			continue
 		}
 		if th.Op != "<" && th.Op != "<=" {
 			continue
 		}
 		switch {
-		case th.Metric == "latency" && th.Aggregation == "p" && th.Percentile == 99:
+		case th.Metric == scenarios.MetricLatency && th.Aggregation == scenarios.AggPercentile && th.Percentile == 99:
 			latMS = min(latMS, th.Value*1000)
-		case th.Metric == "errors" && th.Aggregation == "rate":
+		case th.Metric == scenarios.MetricErrors && th.Aggregation == scenarios.AggRate:
 			errRate = min(errRate, th.Value)
 		}
 	}

@@ -81,7 +81,7 @@ func evaluated(t *testing.T) *result.Result {
 		LatenessP99MS: 0.42, LatenessMaxMS: 3.1, GeneratorLatenessP99MS: 0.3, LatenessBound: 25, Valid: true}
 	res.StopReason = "threshold latency{window:slow-db} p(99) < 250ms failed (measured 300ms)"
 	res.Timeline = []result.Point{{T: 0, Planned: 10, Sent: 10, Count: 10, P50: 5, P90: 9, P99: 10, Max: 10}}
-	res.Events = []result.Event{{At: 2, Kind: "fault.start", Name: "slow-db"}, {At: 6, Kind: "fault.end", Name: "slow-db"}}
+	res.Events = []result.Event{{At: 2, Kind: result.EventFaultStart, Name: "slow-db"}, {At: 6, Kind: result.EventFaultEnd, Name: "slow-db"}}
 	res.Uptime = &result.UptimeStats{URL: "/healthz", IntervalMS: 1000, Probes: 10, OK: 9, Failed: 1, Rate: 0.9, LongestOutageS: 1, FirstFailureS: 3}
 	res.WebSocket = &result.WebSocketStats{Opened: 20, Peak: 18, Drops: 1, Sent: 200, Delivered: 198, Lost: 2}
 	res.Faults = []result.FaultResult{
