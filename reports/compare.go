@@ -330,7 +330,10 @@ func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // Summary is the comparison's last line: "compare: OK (28 figures within their allowance)"
 // or "compare: REGRESSION (2 of 28 figures beyond their allowance)".
-func (c *Comparison) Summary() string {
+func (c *Comparison) Summary() string { return "compare: " + c.judgement() }
+
+// judgement is the comparison's outcome: "OK (28 figures within their allowance)".
+func (c *Comparison) judgement() string {
 	judged := 0
 	for _, d := range c.Deltas {
 		if !d.NoData && d.Allowed != "off" {
@@ -338,9 +341,9 @@ func (c *Comparison) Summary() string {
 		}
 	}
 	if n := c.Regressions(); n > 0 {
-		return fmt.Sprintf("compare: REGRESSION (%d of %d figures beyond their allowance)", n, judged)
+		return fmt.Sprintf("REGRESSION (%d of %d figures beyond their allowance)", n, judged)
 	}
-	return fmt.Sprintf("compare: OK (%d figures within their allowance)", judged)
+	return fmt.Sprintf("OK (%d figures within their allowance)", judged)
 }
 
 func runLabel(r *result.Result) string {
@@ -418,7 +421,7 @@ func WriteComparisonMarkdown(w io.Writer, c *Comparison) error {
 	if c.Regressions() > 0 {
 		emoji = "❌"
 	}
-	fmt.Fprintf(bw, "## %s %s\n\n", emoji, mdText(strings.TrimPrefix(c.Summary(), "compare: ")))
+	fmt.Fprintf(bw, "## %s %s\n\n", emoji, mdText(c.judgement()))
 	fmt.Fprintf(bw, "base: %s · new: %s\n", mdText(runLabel(c.Base)), mdText(runLabel(c.New)))
 	for _, n := range c.notes() {
 		fmt.Fprintf(bw, "\n**Note:** %s\n", mdText(n))

@@ -88,13 +88,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// capacityLine describes the capacity measured before the load ("" when none was).
+// capacityLine describes the capacity measured before the load ("" when none was):
+// "capacity " and capacityFigures.
 func capacityLine(res *result.Result) string {
-	c := res.Capacity
-	if c == nil {
+	if res.Capacity == nil {
 		return ""
 	}
-	s := fmt.Sprintf("capacity %.1f/s, measured by a ramp %s → %s/s (%s of %s) keeping %s",
+	return "capacity " + capacityFigures(res.Capacity)
+}
+
+// capacityFigures says what the capacity ramp found: "120.0/s, measured by a ramp ...".
+func capacityFigures(c *result.CapacityResult) string {
+	s := fmt.Sprintf("%.1f/s, measured by a ramp %s → %s/s (%s of %s) keeping %s",
 		c.RPS, strconv.FormatFloat(c.FromRPS, 'f', -1, 64), strconv.FormatFloat(c.ToRPS, 'f', -1, 64),
 		seconds(c.StoppedS), seconds(c.RampS), c.Objective)
 	if c.Saturated {

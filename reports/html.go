@@ -36,7 +36,7 @@ const htmlTemplate = `<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="loadlab">
-<title>{{.Verdict}} · {{.Scenario}} · loadlab report</title>
+<title>{{.Headline}} · {{.Scenario}} · loadlab report</title>
 <script>
 (function () {
   var errs = [];
@@ -65,7 +65,7 @@ const htmlTemplate = `<!DOCTYPE html>
 </head>
 <body>
 <header>
-<h1><span class="badge {{.Verdict}}">{{.Verdict}}</span>{{.Scenario}}</h1>
+<h1><span class="badge {{.Badge}}">{{.Headline}}</span>{{.Scenario}}</h1>
 <div>{{.VerdictLine}}</div>
 <div class="meta">{{if .Path}}scenario <code>{{.Path}}</code> · {{end}}seed {{.Seed}} · duration {{.Duration}}{{if .Started}} · started {{.Started}}{{end}}</div>
 {{if .StopReason}}<p class="warn"><strong>Stopped early:</strong> {{.StopReason}}</p>{{end}}
@@ -106,7 +106,14 @@ const htmlTemplate = `<!DOCTYPE html>
 <table>
 <tr><th>fault</th><th>kind</th><th>target</th><th>from</th><th>to</th><th>recovery</th></tr>
 {{range .Faults}}<tr><td><code>{{.Name}}</code></td><td><code>{{.Kind}}</code></td><td><code>{{.Target}}</code></td><td class="num">{{.From}}</td><td class="num">{{.To}}</td><td class="{{.Class}}">{{.Recovery}}</td></tr>
-{{end}}</table>{{end}}{{.Verification}}
+{{end}}</table>{{end}}{{with .Verification}}<h2>Verification</h2>
+<p class="note">{{.Writes}}; state read from the {{.Source}}.</p>
+{{if .Error}}<p class="bad">{{.Error}}</p>
+{{end}}{{if .Checks}}<table>
+<tr><th></th><th>check</th><th>figures</th><th>detail</th></tr>
+{{range .Checks}}<tr><td class="{{if .Pass}}ok{{else}}bad{{end}}">{{if .Pass}}✓ pass{{else}}✗ fail{{end}}</td><td><code>{{.Name}}</code></td><td>{{.Figures}}</td><td>{{.Detail}}{{range .Samples}}<br><code>{{.}}</code>{{end}}</td></tr>
+{{end}}</table>
+{{end}}{{end}}
 
 <h2>Generator</h2>
 <table>
@@ -131,22 +138,23 @@ const htmlTemplate = `<!DOCTYPE html>
 `
 
 type htmlPage struct {
-	Scenario, Path, Schema, Verdict, VerdictLine string
-	Seed                                         int64
-	Duration, Started, StopReason                string
-	Passed                                       int
-	Thresholds                                   []htmlThreshold
-	Verification                                 template.HTML
-	Requests                                     []htmlRequest
-	Windows                                      []htmlWindow
-	Faults                                       []htmlFault
-	Generator                                    []htmlRow
-	Journal                                      []htmlJournal
-	HasTimeline                                  bool
-	Data                                         htmlData
-	License                                      string
-	UPlotJS, ReportJS                            template.JS
-	UPlotCSS, ReportCSS                          template.CSS
+	Scenario, Path, Schema, Headline, VerdictLine string
+	Badge                                         string // the badge's class: the verdict, or none
+	Seed                                          int64
+	Duration, Started, StopReason                 string
+	Passed                                        int
+	Thresholds                                    []htmlThreshold
+	Verification                                  *htmlVerification // nil without a verification
+	Requests                                      []htmlRequest
+	Windows                                       []htmlWindow
+	Faults                                        []htmlFault
+	Generator                                     []htmlRow
+	Journal                                       []htmlJournal
+	HasTimeline                                   bool
+	Data                                          htmlData
+	License                                       string
+	UPlotJS, ReportJS                             template.JS
+	UPlotCSS, ReportCSS                           template.CSS
 }
 
 type htmlThreshold struct {
@@ -245,8 +253,9 @@ func WriteHTML(w io.Writer, res *result.Result) error {
 func newHTMLPage(res *result.Result) *htmlPage {
 	p := &htmlPage{
 		Scenario: res.Scenario, Path: res.Path, Schema: res.Schema, Seed: res.Seed,
-		Verdict:     verdictOf(res),
-		VerdictLine: strings.TrimPrefix(verdictLine(res), "verdict: "),
+		Headline:    verdictHeadline(res),
+		Badge:       verdictOf(res),
+		VerdictLine: verdictSummary(res),
 		Duration:    seconds(res.DurationMS / 1000),
 		StopReason:  res.StopReason,
 		HasTimeline: len(res.Timeline) > 0,
@@ -257,13 +266,14 @@ func newHTMLPage(res *result.Result) *htmlPage {
 		UPlotCSS:    template.CSS(uplotCSS),
 		ReportCSS:   template.CSS(reportCSS),
 	}
+	if unjudged(res) {
+		p.Badge = "none"
+	}
 	if !res.Start.IsZero() {
 		p.Started = res.Start.UTC().Format("2006-01-02 15:04:05Z")
 	}
+	p.Passed = len(res.Thresholds) - thresholdsFailed(res)
 	for _, t := range res.Thresholds {
-		if t.Pass {
-			p.Passed++
-		}
 		p.Thresholds = append(p.Thresholds, htmlThreshold{Pass: t.Pass, Aborted: t.Aborted,
 			Metric: t.Metric, Source: t.Source, Measured: FormatMeasured(t)})
 	}
@@ -284,7 +294,7 @@ func newHTMLPage(res *result.Result) *htmlPage {
 			Count: st.Count, Rate: strconv.FormatFloat(st.Rate, 'f', 1, 64), Errors: errorsCell(st), Checks: checks,
 			P50: lat(st, st.Latency.P50), P90: lat(st, st.Latency.P90), P95: lat(st, st.Latency.P95),
 			P99: lat(st, st.Latency.P99), Max: lat(st, st.Latency.Max), SvcP99: lat(st, st.ServiceTime.P99),
-			Statuses: strings.TrimPrefix(statusLine(st), "statuses: "),
+			Statuses: statusList(st),
 		})
 	}
 	for _, win := range res.Windows {
@@ -311,17 +321,40 @@ func newHTMLPage(res *result.Result) *htmlPage {
 		p.Faults = append(p.Faults, hf)
 	}
 	p.Generator = htmlGenerator(res.Generator)
-	if l := capacityLine(res); l != "" {
-		p.Generator = append(p.Generator, htmlRow{Name: "capacity", Value: strings.TrimPrefix(l, "capacity ")})
+	if c := res.Capacity; c != nil {
+		p.Generator = append(p.Generator, htmlRow{Name: "capacity", Value: capacityFigures(c)})
 	}
 	if l := shedLine(res); l != "" {
 		p.Generator = append(p.Generator, htmlRow{Name: "shedding", Value: l})
 	}
-	p.Verification = htmlVerification(res)
+	p.Verification = newHTMLVerification(res.Verification)
 	for _, e := range Journal(res) {
 		p.Journal = append(p.Journal, htmlJournal{Time: journalTime(e), Text: e.Text})
 	}
 	return p
+}
+
+// htmlVerification is the verification section: the writes, and one row per check.
+type htmlVerification struct {
+	Writes, Source, Error string
+	Checks                []htmlCheck
+}
+
+type htmlCheck struct {
+	Pass                  bool
+	Name, Figures, Detail string
+	Samples               []string
+}
+
+func newHTMLVerification(v *result.VerificationResult) *htmlVerification {
+	if v == nil {
+		return nil
+	}
+	hv := &htmlVerification{Writes: writesLine(v), Source: v.Source, Error: v.Error}
+	for _, c := range v.Checks {
+		hv.Checks = append(hv.Checks, htmlCheck{Pass: c.Pass, Name: c.Name, Figures: checkFigures(c), Detail: c.Detail, Samples: c.Samples})
+	}
+	return hv
 }
 
 // htmlJournal is one line of the game-day journal.

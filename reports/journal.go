@@ -100,7 +100,7 @@ func Journal(res *result.Result) []JournalEntry {
 				c.Name, state, c.Lost, c.Unexpected, c.Recovered, c.Duplicated)})
 		}
 	}
-	j = append(j, JournalEntry{end, "verdict: " + strings.TrimPrefix(verdictLine(res), "verdict: ")})
+	j = append(j, JournalEntry{end, "verdict: " + verdictSummary(res)})
 	return j
 }
 

@@ -194,7 +194,7 @@ func checkCases(res *result.Result) []junitCase {
 		if st.Skipped > 0 {
 			detail += fmt.Sprintf("; %d flow steps skipped", st.Skipped)
 		}
-		c := junitCase{Name: st.Name, SystemOut: detail + "\n" + statusLine(st) + "\n"}
+		c := junitCase{Name: st.Name, SystemOut: detail + "\nstatuses: " + statusList(st) + "\n"}
 		if st.CheckFailures > 0 {
 			msg := fmt.Sprintf("%s: %d of %d checks failed (%d errors)", st.Name, st.CheckFailures, st.Checks, st.Errors)
 			c.Failure = &junitProblem{Message: msg, Type: "check", Text: detail + "\n"}
@@ -204,17 +204,17 @@ func checkCases(res *result.Result) []junitCase {
 	return out
 }
 
-// statusLine lists the statuses of st in order: "statuses: 200×45, 503×3, error×2".
-func statusLine(st *result.RequestStats) string {
+// statusList lists the statuses of st in order: "200×45, 503×3, error×2", or "none".
+func statusList(st *result.RequestStats) string {
 	keys := sortedKeys(st.Statuses)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s×%d", k, st.Statuses[k])
 	}
 	if len(parts) == 0 {
-		return "statuses: none"
+		return "none"
 	}
-	return "statuses: " + strings.Join(parts, ", ")
+	return strings.Join(parts, ", ")
 }
 
 func faultCases(res *result.Result) []junitCase {

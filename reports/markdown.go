@@ -17,9 +17,12 @@ import (
 // cannot inject markup.
 func WriteMarkdown(w io.Writer, res *result.Result) error {
 	bw := bufio.NewWriter(w)
-	v := verdictOf(res)
-	fmt.Fprintf(bw, "## %s %s: %s\n\n", verdictEmoji(v), v, mdText(res.Scenario))
-	fmt.Fprintf(bw, "%s\n\n", mdText(strings.TrimPrefix(verdictLine(res), "verdict: ")))
+	emoji := verdictEmoji(verdictOf(res))
+	if unjudged(res) {
+		emoji = "➖"
+	}
+	fmt.Fprintf(bw, "## %s %s: %s\n\n", emoji, verdictHeadline(res), mdText(res.Scenario))
+	fmt.Fprintf(bw, "%s\n\n", mdText(verdictSummary(res)))
 	var meta []string
 	if res.Path != "" {
 		meta = append(meta, "scenario "+mdCode(res.Path))
@@ -70,12 +73,7 @@ func mdThresholds(w io.Writer, res *result.Result) {
 		fmt.Fprint(w, "\n### Thresholds\n\nnone\n")
 		return
 	}
-	failed := 0
-	for _, t := range res.Thresholds {
-		if !t.Pass {
-			failed++
-		}
-	}
+	failed := thresholdsFailed(res)
 	fmt.Fprintf(w, "\n### Thresholds (%d of %d passed)\n\n", len(res.Thresholds)-failed, len(res.Thresholds))
 	fmt.Fprint(w, "| | metric | threshold | measured |\n|---|---|---|--:|\n")
 	for _, t := range res.Thresholds {
@@ -116,7 +114,7 @@ func mdRequests(w io.Writer, res *result.Result) {
 		fmt.Fprintf(w, "| %s | %d | %.1f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			name, st.Count, st.Rate, mdText(errorsCell(st)), checks,
 			lat(st, st.Latency.P50), lat(st, st.Latency.P90), lat(st, st.Latency.P95), lat(st, st.Latency.P99), lat(st, st.Latency.Max),
-			mdText(strings.TrimPrefix(statusLine(st), "statuses: ")))
+			mdText(statusList(st)))
 	}
 }
 

@@ -33,7 +33,7 @@ func WriteText(w io.Writer, res *result.Result) error {
 	if res.StopReason != "" {
 		fmt.Fprintf(bw, "\nstopped early: %s\n", res.StopReason)
 	}
-	fmt.Fprintf(bw, "\n%s\n", verdictLine(res))
+	fmt.Fprintf(bw, "\nverdict: %s\n", verdictSummary(res))
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
@@ -172,12 +172,7 @@ func writeThresholds(w io.Writer, res *result.Result) {
 		fmt.Fprintln(w, "\nthresholds: none")
 		return
 	}
-	failed := 0
-	for _, t := range res.Thresholds {
-		if !t.Pass {
-			failed++
-		}
-	}
+	failed := thresholdsFailed(res)
 	fmt.Fprintf(w, "\nthresholds (%d of %d passed)\n", len(res.Thresholds)-failed, len(res.Thresholds))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range res.Thresholds {
@@ -226,44 +221,74 @@ func writeGenerator(w io.Writer, res *result.Result) {
 	}
 }
 
-func verdictLine(res *result.Result) string {
-	v := res.Verdict
-	if v == "" {
-		v = Verdict(res)
-	}
-	failed := 0
-	for _, t := range res.Thresholds {
-		if !t.Pass {
-			failed++
-		}
-	}
+// verdictSummary says the verdict and why, in one line that every writer shows:
+// "FAIL (2 of 5 thresholds failed)". A run that passed without thresholds or a verification
+// judged nothing: it says "no thresholds", and the share of requests that failed, if any
+// did (the verdict stays PASS, as k6's, but no writer says PASS for it).
+func verdictSummary(res *result.Result) string {
+	failed := thresholdsFailed(res)
 	n := len(res.Thresholds)
-	switch v {
+	switch v := verdictOf(res); v {
 	case Interrupted:
-		return fmt.Sprintf("verdict: INTERRUPTED (stopped by a signal after %s; %d of %d thresholds failed so far)", seconds(res.DurationMS/1000), failed, n)
+		return fmt.Sprintf("%s (stopped by a signal after %s; %d of %d thresholds failed so far)", v, seconds(res.DurationMS/1000), failed, n)
 	case Invalid:
-		return "verdict: INVALID (the generator could not hold the schedule; the measurements cannot be trusted)"
+		return v + " (the generator could not hold the schedule; the measurements cannot be trusted)"
 	case Fail:
 		for _, t := range res.Thresholds {
 			if t.Aborted {
-				return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed; %s %s aborted the run after %s)",
-					failed, n, t.Metric, t.Source, seconds(res.DurationMS/1000))
+				return fmt.Sprintf("%s (%d of %d thresholds failed; %s %s aborted the run after %s)",
+					v, failed, n, t.Metric, t.Source, seconds(res.DurationMS/1000))
 			}
 		}
 		if VerificationFailed(res) {
-			return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed; verification of the data failed)", failed, n)
+			return fmt.Sprintf("%s (%d of %d thresholds failed; verification of the data failed)", v, failed, n)
 		}
-		return fmt.Sprintf("verdict: FAIL (%d of %d thresholds failed)", failed, n)
+		return fmt.Sprintf("%s (%d of %d thresholds failed)", v, failed, n)
 	case Pass:
-		if res.Verification != nil {
-			return fmt.Sprintf("verdict: PASS (%d of %d thresholds passed; verification passed)", n, n)
+		switch {
+		case n == 0 && res.Verification == nil:
+			if share := failedShare(res); share != "" {
+				return "no thresholds (" + share + ")"
+			}
+			return "no thresholds"
+		case n == 0:
+			s := v + " (no thresholds; verification passed"
+			if share := failedShare(res); share != "" {
+				s += "; " + share
+			}
+			return s + ")"
+		case res.Verification != nil:
+			return fmt.Sprintf("%s (%d of %d thresholds passed; verification passed)", v, n, n)
 		}
-		if n == 0 {
-			return "verdict: PASS (no thresholds)"
-		}
-		return fmt.Sprintf("verdict: PASS (%d of %d thresholds passed)", n, n)
+		return fmt.Sprintf("%s (%d of %d thresholds passed)", v, n, n)
+	default:
+		return v
 	}
-	return "verdict: " + v
+}
+
+// verdictHeadline is the word a report leads with: the verdict, or "no thresholds" for a
+// run that judged nothing (see unjudged).
+func verdictHeadline(res *result.Result) string {
+	if unjudged(res) {
+		return "no thresholds"
+	}
+	return verdictOf(res)
+}
+
+// unjudged reports whether res passed without judging anything: no threshold, no
+// verification. Its writers then say "no thresholds" where they would say PASS.
+func unjudged(res *result.Result) bool {
+	return verdictOf(res) == Pass && len(res.Thresholds) == 0 && res.Verification == nil
+}
+
+// failedShare says which share of the requests failed ("100% of requests failed"), or ""
+// when none did.
+func failedShare(res *result.Result) string {
+	t := res.Total
+	if t == nil || t.Errors == 0 || t.Count == 0 {
+		return ""
+	}
+	return percent(float64(t.Errors)/float64(t.Count)) + " of requests failed"
 }
 
 // FormatMeasured renders a threshold's measured value with its unit:

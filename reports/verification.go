@@ -2,8 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"html"
-	"html/template"
 	"io"
 	"strings"
 
@@ -119,34 +117,4 @@ func mdVerification(w io.Writer, res *result.Result) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mark, mdCode(c.Name), mdText(checkFigures(c)), mdText(detail))
 	}
-}
-
-// htmlVerification renders the HTML section of the verification (escaped here).
-func htmlVerification(res *result.Result) template.HTML {
-	v := res.Verification
-	if v == nil {
-		return ""
-	}
-	var b strings.Builder
-	e := html.EscapeString
-	fmt.Fprintf(&b, "<h2>Verification</h2>\n<p class=\"note\">%s; state read from the %s.</p>\n", e(writesLine(v)), e(v.Source))
-	if v.Error != "" {
-		fmt.Fprintf(&b, "<p class=\"bad\">%s</p>\n", e(v.Error))
-	}
-	if len(v.Checks) > 0 {
-		b.WriteString("<table>\n<tr><th></th><th>check</th><th>figures</th><th>detail</th></tr>\n")
-		for _, c := range v.Checks {
-			cls, word := "ok", "✓ pass"
-			if !c.Pass {
-				cls, word = "bad", "✗ fail"
-			}
-			detail := e(c.Detail)
-			for _, s := range c.Samples {
-				detail += "<br><code>" + e(s) + "</code>"
-			}
-			fmt.Fprintf(&b, "<tr><td class=\"%s\">%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>\n", cls, word, e(c.Name), e(checkFigures(c)), detail)
-		}
-		b.WriteString("</table>\n")
-	}
-	return template.HTML(b.String())
 }

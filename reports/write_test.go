@@ -3,6 +3,7 @@ package reports_test
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,5 +208,57 @@ func TestReadJSONRejects(t *testing.T) {
 				t.Errorf("got %v, want prefix %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestNoThresholdsSaysSo: a run without thresholds whose every request failed passes (k6's
+// convention, exit 0), but no writer says PASS for it: each says "no thresholds" and the
+// share of requests that failed.
+func TestNoThresholdsSaysSo(t *testing.T) {
+	res := &result.Result{
+		Schema: result.Schema, Scenario: "all-errors", DurationMS: 10000,
+		Total:     &result.RequestStats{Name: "total", Count: 40, Errors: 40, Statuses: map[string]uint64{"error": 40}},
+		Generator: result.Health{Planned: 40, Sent: 40, Completed: 40, Valid: true},
+	}
+	res.Requests = []*result.RequestStats{{Name: "catalog", Count: 40, Errors: 40, Statuses: map[string]uint64{"error": 40}}}
+	res.Verdict = reports.Verdict(res)
+	if res.Verdict != reports.Pass {
+		t.Fatalf("verdict %s, want PASS (no thresholds)", res.Verdict)
+	}
+	const line = "no thresholds (100% of requests failed)"
+	for _, tt := range []struct {
+		name       string
+		write      func(io.Writer, *result.Result) error
+		want, deny []string
+	}{
+		{"text", reports.WriteText, []string{"\nverdict: " + line + "\n"}, []string{"PASS"}},
+		{"md", reports.WriteMarkdown, []string{"## ➖ no thresholds: all-errors\n\n" + line + "\n"}, []string{"PASS"}},
+		{"html", reports.WriteHTML, []string{`<span class="badge none">no thresholds</span>`, "<div>" + line + "</div>", "<title>no thresholds ·"},
+			[]string{`badge PASS`, "<title>PASS"}},
+		{"junit", reports.WriteJUnit, []string{"verdict: " + line}, nil},
+	} {
+		var b strings.Builder
+		if err := tt.write(&b, res); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: no %q in\n%s", tt.name, w, b.String())
+			}
+		}
+		for _, d := range tt.deny {
+			if strings.Contains(b.String(), d) {
+				t.Errorf("%s: says %q for a run that judged nothing:\n%s", tt.name, d, b.String())
+			}
+		}
+	}
+	// Without failures it says no thresholds alone.
+	res.Total.Errors, res.Requests[0].Errors = 0, 0
+	var b strings.Builder
+	if err := reports.WriteText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(b.String(), "\nverdict: no thresholds\n") {
+		t.Errorf("text without failures ends\n%s", b.String())
 	}
 }
