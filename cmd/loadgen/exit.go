@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/trendtactics/loadlab/loadgen/pipeline"
+	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
 )
 
 // Exit codes of loadgen (documented in doc.go and in the root help).
@@ -69,4 +73,44 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "loadgen: %v\nRun 'loadgen --help' for usage.\n", err)
 	return exitUsage
+}
+
+// exitFor maps a verdict to the exit code: INTERRUPTED 130, INVALID 4, FAIL 3 when a
+// threshold failed (also when the verification failed too), FAIL 5 when only the
+// verification failed, PASS 0.
+func exitFor(res *result.Result) int {
+	switch res.Verdict {
+	case reports.Interrupted:
+		return exitInterrupted
+	case reports.Invalid:
+		return exitInvalidRun
+	case reports.Fail:
+		for _, t := range res.Thresholds {
+			if !t.Pass {
+				return exitThresholds
+			}
+		}
+		if res.Verification != nil && !res.Verification.Pass {
+			return exitVerification
+		}
+		return exitThresholds
+	}
+	return exitPass
+}
+
+// exitForError maps an error of pipeline.Run (a run without a result) to its exit code.
+func exitForError(err error) int {
+	var pe *pipeline.Error
+	if !errors.As(err, &pe) {
+		return exitInternal
+	}
+	switch pe.Kind {
+	case pipeline.Usage:
+		return exitUsage
+	case pipeline.InvalidRun:
+		return exitInvalidRun
+	case pipeline.Interrupted:
+		return exitInterrupted
+	}
+	return exitInternal
 }

@@ -10,20 +10,43 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(osProcess()))
+}
+
+// process is what the CLI takes from the operating system, injected (k6's GlobalState
+// habit) so that tests drive signals and the emergency exit in-process.
+type process struct {
+	args           []string
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// notify delivers SIGINT and SIGTERM to c until the returned stop is called.
+	notify func(c chan<- os.Signal) (stop func())
+	// exit ends the process at once with code (the second signal); it does not return.
+	exit func(code int)
+}
+
+// osProcess is the real process: its arguments, streams, environment and signals.
+func osProcess() *process {
+	return &process{
+		args: os.Args[1:], stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		notify: func(c chan<- os.Signal) func() {
+			signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+			return func() { signal.Stop(c) }
+		},
+		exit: os.Exit,
+	}
 }
 
 // run executes the CLI and returns the process exit code (see doc.go).
 // The first SIGINT or SIGTERM cancels the context: the run stops its load and
-// still writes its result (exit 130). A second signal exits at once.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	// Count signals on a second channel: the first is NotifyContext's, the second exits now.
+// still writes its result (exit 130). A second signal runs the emergency cleanups
+// (faults rolled back, the lab stopped) and exits at once with 130.
+func run(p *process) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	stop := p.notify(sigs)
+	defer stop()
 	done := make(chan struct{})
 	defer close(done)
 	onExit := &cleanups{}
@@ -36,17 +59,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			case <-sigs:
 				n++
 				if n == 1 {
-					fmt.Fprintln(stderr, "loadgen: interrupted: stopping the load and writing the result (interrupt again to exit now)")
+					fmt.Fprintln(p.stderr, "loadgen: interrupted: stopping the load and writing the result (interrupt again to exit now)")
+					cancel()
 					continue
 				}
-				fmt.Fprintln(stderr, "loadgen: interrupted again: rolling back faults and stopping the lab, then exiting")
+				fmt.Fprintln(p.stderr, "loadgen: interrupted again: rolling back faults and stopping the lab, then exiting")
 				onExit.run()
-				os.Exit(exitInterrupted)
+				p.exit(exitInterrupted)
+				return
 			}
 		}
 	}()
 
-	root := newRoot(stdin, stdout, stderr, getenv, onExit)
-	root.SetArgs(args)
-	return exitCode(root.ExecuteContext(ctx), stderr)
+	root := newRoot(p.stdout, p.stderr, p.getenv, onExit)
+	root.SetArgs(p.args)
+	return exitCode(root.ExecuteContext(ctx), p.stderr)
 }

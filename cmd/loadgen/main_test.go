@@ -28,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the cmp files of the scripts in
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"loadgen": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)) },
+		"loadgen": func() { os.Exit(run(osProcess())) },
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 
 // env is what the commands get from the process: streams and environment.
 type env struct {
-	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// onExit holds best-effort cleanups (fault rollback, stopping the lab) that a second
@@ -56,8 +55,8 @@ func (c *cleanups) run() {
 
 // newRoot builds the command tree. It reads nothing from the process itself:
 // streams and environment come in as arguments.
-func newRoot(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, onExit *cleanups) *cobra.Command {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, onExit: onExit}
+func newRoot(stdout, stderr io.Writer, getenv func(string) string, onExit *cleanups) *cobra.Command {
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, onExit: onExit}
 	root := &cobra.Command{
 		Use:   "loadgen",
 		Short: "Load tests and chaos drills from one scenario file",
@@ -73,7 +72,6 @@ and the thresholds (SLOs) that must hold. It answers PASS or FAIL with evidence.
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

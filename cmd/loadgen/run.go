@@ -19,11 +19,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/loadgen/pipeline"
 	"github.com/trendtactics/loadlab/reports"
 	"github.com/trendtactics/loadlab/result"
-	"github.com/trendtactics/loadlab/scenarios"
 )
 
 // defaultSeed is the seed of a run without --seed: fixed, so that two runs of a
@@ -97,13 +96,20 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	if f.timeScale <= 0 || f.timeScale > 1000 {
 		return usageErrorf("--time-scale must be above 0 and at most 1000, got %g", f.timeScale)
 	}
+	if f.target != "" {
+		u, err := url.Parse(f.target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErrorf("--target %q: want an absolute http or https URL", f.target)
+		}
+		f.target = strings.TrimRight(f.target, "/")
+	}
 	spec, err := loadSpec(path)
 	if err != nil {
 		reportProblems(e.stderr, path, err)
 		return withCode(exitUsage, nil)
 	}
-	spec = scaleSpec(spec, f.timeScale)
-	base, err := targetURL(spec, f.target)
+	spec = spec.Scaled(f.timeScale)
+	base, err := pipeline.TargetURL(spec, f.target)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -111,12 +117,10 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		writePlan(e.stdout, spec, base)
 		return nil
 	}
-	useLab := base == "" // a lab target without --target
-	if len(spec.Faults) > 0 && !useLab && !f.noFaults {
-		return usageErrorf("faults against a URL target need Chaos Mesh, which this build cannot drive yet: " +
-			"run the scenario's lab target, or pass --no-faults to send the load and measure the fault windows without injecting")
-	}
 
+	if err := pipeline.Check(spec, pipeline.Config{BaseURL: f.target, NoFaults: f.noFaults}); err != nil {
+		return withCode(exitForError(err), err)
+	}
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("results", fmt.Sprintf("%s-%s", spec.Name, time.Now().UTC().Format("20060102T150405Z")))
@@ -126,33 +130,40 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	opts := runOptions{Options: loadgen.Options{
-		BaseURL:  base,
-		Seed:     f.seed,
-		Registry: reg,
-		Windows:  faultWindows(spec),
-	}}
-	opts.MaxLateness = f.maxLateness
+	cfg := pipeline.Config{
+		BaseURL:        f.target,
+		Seed:           f.seed,
+		MaxLateness:    f.maxLateness,
+		Registry:       reg,
+		Warn:           e.stderr,
+		NoFaults:       f.noFaults,
+		VerifyDatabase: f.verifyDB,
+		OnCleanup:      e.onExit.add,
+	}
 	if !f.quiet {
-		opts.Progress = e.stderr
-		opts.TTY = isTerminal(e.stderr) && e.getenv("CI") == "" && e.getenv("TERM") != "dumb"
+		cfg.Progress, cfg.Status = e.stderr, e.stderr
+		cfg.TTY = isTerminal(e.stderr) && e.getenv("CI") == "" && e.getenv("TERM") != "dumb"
 	}
-	var writes *result.WriteLog
-	if len(spec.Verify) > 0 {
-		writes = &result.WriteLog{}
-		opts.Writes = writes
+	if base == "" { // a lab
+		if cfg.Academy, err = academyCommand(f.academy); err != nil {
+			return withCode(exitUsage, err)
+		}
+		if f.labLog != "" {
+			lf, err := os.Create(f.labLog)
+			if err != nil {
+				return usageErrorf("--lab-log: %w", err)
+			}
+			defer lf.Close() // after the lab has stopped (pipeline.Run stops it)
+			cfg.LabLog = lf
+		}
 	}
-	verifyDB := f.verifyDB
-	aborter := reports.NewAborter(spec)
-	opts.Every = aborter.Every
-
 	if f.results != "" {
 		rf, err := os.Create(f.results)
 		if err != nil {
 			return internalErrorf("create results file: %w", err)
 		}
 		bw := bufio.NewWriterSize(rf, 64<<10)
-		opts.Results = bw
+		cfg.Results = bw
 		defer func() {
 			// Flushed and closed after the run; an error here loses raw results only, not the verdict.
 			if err := bw.Flush(); err != nil {
@@ -163,7 +174,6 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 			}
 		}()
 	}
-
 	if f.metricsAddr != "" {
 		stop, err := serveMetrics(e, f.metricsAddr, reg)
 		if err != nil {
@@ -172,103 +182,10 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		defer stop()
 	}
 
-	var labPIDs func() map[string]int // the lab's processes, for the memory watch
-	if useLab {
-		if _, err := academyCommand(f.academy); err != nil {
-			return withCode(exitUsage, err)
-		}
-		l, err := startLab(ctx, e, spec, f, reg)
-		if err != nil {
-			if ctx.Err() != nil {
-				return withCode(exitInterrupted, fmt.Errorf("interrupted while starting the lab"))
-			}
-			return internalErrorf("start the lab: %w", err)
-		}
-		stopLab := func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			l.Stop(sctx)
-		}
-		removeCleanup := e.onExit.add(stopLab)
-		defer func() {
-			removeCleanup()
-			stopLab()
-			if !f.quiet {
-				fmt.Fprintln(e.stderr, "lab: stopped")
-			}
-		}()
-		opts.BaseURL = l.URL()
-		opts.Resolver = l
-		labPIDs = l.PIDs
-		if verifyDB == "" {
-			verifyDB = l.DatabaseURL()
-		}
+	res, err := pipeline.Run(ctx, spec, cfg)
+	if err != nil {
+		return withCode(exitForError(err), err)
 	}
-	var capacity *result.CapacityResult
-	if spec.NeedsCapacity() {
-		if capacity, err = measureCapacity(ctx, e, spec, opts.Options); err != nil {
-			if ctx.Err() != nil {
-				return withCode(exitInterrupted, fmt.Errorf("interrupted while measuring the capacity"))
-			}
-			return withCode(exitInvalidRun, err)
-		}
-		spec = spec.WithCapacity(capacity.RPS)
-	}
-	var faults *faultRun
-	if len(spec.Faults) > 0 && opts.Resolver != nil && !f.noFaults {
-		faults, err = startFaults(ctx, spec, opts.Resolver, reg)
-		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("faults: %w", err))
-		}
-		removeCleanup := e.onExit.add(func() { faults.stop() })
-		defer removeCleanup()
-	}
-
-	var mem *memWatch
-	if needsMemory(spec) {
-		if mem, err = startMemWatch(time.Now(), labPIDs); err != nil {
-			fmt.Fprintf(e.stderr, "loadgen: memory is not watched (its thresholds will have no data): %v\n", err)
-		}
-	}
-	res, err := loadgen.Run(ctx, spec, opts.Options)
-	if mem != nil {
-		if m := mem.stop(); res != nil {
-			res.Memory = m
-		}
-	}
-	if faults != nil {
-		if ferr := faults.stop(); ferr != nil {
-			fmt.Fprintf(e.stderr, "loadgen: faults: %v\n", ferr)
-		}
-	}
-	switch {
-	case err != nil && res == nil:
-		return internalErrorf("run %s: %w", path, err)
-	case err != nil:
-		// The run completed but the raw results file could not be written: judge the run anyway.
-		fmt.Fprintf(e.stderr, "loadgen: %v\n", err)
-	}
-	if res.Path == "" {
-		res.Path = path
-	}
-	if capacity != nil {
-		res.Capacity = capacity
-		if !capacity.Valid {
-			res.Generator.Valid = false
-			for _, r := range capacity.Reasons {
-				res.Generator.Reasons = append(res.Generator.Reasons, "capacity measurement: "+r)
-			}
-		}
-	}
-	if faults != nil {
-		faults.record(res)
-		reports.Recover(spec, res)
-	}
-	res.Thresholds = reports.Evaluate(spec, res)
-	aborter.Mark(res.Thresholds)
-	verifyRun(ctx, spec, res, opts.BaseURL, verifyDB, writes)
-	res.Verdict = reports.Verdict(res)
-
 	file := filepath.Join(dir, "result.json")
 	if err := writeResult(file, res); err != nil {
 		return internalErrorf("%w", err)
@@ -293,39 +210,6 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return withCode(code, nil)
 	}
 	return nil
-}
-
-// targetURL returns the base URL of the run: --target, else target.url.
-func targetURL(spec *scenarios.Spec, override string) (string, error) {
-	if override != "" {
-		u, err := url.Parse(override)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", fmt.Errorf("--target %q: want an absolute http or https URL", override)
-		}
-		return strings.TrimRight(override, "/"), nil
-	}
-	if spec.Target.URL != "" {
-		return spec.Target.URL, nil
-	}
-	if spec.Target.Lab != nil {
-		return "", nil // the lab's edge, known once it has started
-	}
-	return "", errors.New("the scenario has no target: set target.url or use --target URL")
-}
-
-// runOptions are the engine's options plus where the faults go.
-type runOptions struct {
-	loadgen.Options
-	Resolver chaos.Resolver
-}
-
-// faultWindows returns one window per fault, named after it, for windowed thresholds.
-func faultWindows(spec *scenarios.Spec) []result.Window {
-	var ws []result.Window
-	for _, f := range spec.Faults {
-		ws = append(ws, result.Window{Name: f.Name, Start: f.At, End: f.At + f.Duration})
-	}
-	return ws
 }
 
 // serveMetrics serves reg at http://addr/metrics until the returned stop is called.

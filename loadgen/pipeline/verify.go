@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"context"
@@ -16,10 +16,11 @@ const readyTimeout = 60 * time.Second
 
 // verifyRun runs the scenario's verify: checks after the load, once the faults have been
 // rolled back: it waits (bounded) for the service's /readyz, then reads the state from
-// databaseURL and compares it with the recorded writes. An interrupted run is not verified.
-func verifyRun(ctx context.Context, spec *scenarios.Spec, res *result.Result, base, databaseURL string, log *result.WriteLog) {
+// databaseURL and compares it with the recorded writes. An interrupted run is not
+// verified (nil).
+func verifyRun(ctx context.Context, spec *scenarios.Spec, res *result.Result, base, databaseURL string, log *result.WriteLog) *result.VerificationResult {
 	if len(spec.Verify) == 0 || res.Interrupted || ctx.Err() != nil {
-		return
+		return nil
 	}
 	ready, err := verify.WaitReady(ctx, base, readyTimeout)
 	in := verify.Input{Checks: spec.Verify, Since: res.Start}
@@ -32,28 +33,5 @@ func verifyRun(ctx context.Context, spec *scenarios.Spec, res *result.Result, ba
 		v.Error = fmt.Sprintf("after the load: %v", err)
 		v.Pass = false
 	}
-	res.Verification = v
-}
-
-// exitFor maps a verdict to the exit code: INTERRUPTED 130, INVALID 4, FAIL 3 when a
-// threshold failed (also when the verification failed too), FAIL 5 when only the
-// verification failed, PASS 0.
-func exitFor(res *result.Result) int {
-	switch res.Verdict {
-	case "INTERRUPTED":
-		return exitInterrupted
-	case "INVALID":
-		return exitInvalidRun
-	case "FAIL":
-		for _, t := range res.Thresholds {
-			if !t.Pass {
-				return exitThresholds
-			}
-		}
-		if res.Verification != nil && !res.Verification.Pass {
-			return exitVerification
-		}
-		return exitThresholds
-	}
-	return exitPass
+	return v
 }
