@@ -57,7 +57,7 @@ var (
 	ErrNotFound          = &Error{Kind: KindNotFound, Code: "not_found", Message: "not found"}
 	ErrCourseNotFound    = &Error{Kind: KindNotFound, Code: "course_not_found", Message: "course not found"}
 	ErrLessonNotFound    = &Error{Kind: KindNotFound, Code: "lesson_not_found", Message: "lesson not found"}
-	ErrNotEnrolled       = &Error{Kind: KindNotFound, Code: "not_enrolled", Message: "not enrolled in this course"}
+	ErrNotEnrolled       = &Error{Kind: KindForbidden, Code: "not_enrolled", Message: "enroll in the course first"}
 	ErrCourseFull        = &Error{Kind: KindConflict, Code: "course_full", Message: "course is full"}
 	ErrLiveSessionFull   = &Error{Kind: KindConflict, Code: "live_session_full", Message: "live session is full"}
 	ErrEmailTaken        = &Error{Kind: KindConflict, Code: "email_taken", Message: "email already registered"}

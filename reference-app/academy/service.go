@@ -564,7 +564,7 @@ func (s *Service) SetProgress(ctx context.Context, p Principal, lessonID string,
 func (s *Service) requireEnrolled(ctx context.Context, p Principal, courseID uuid.UUID) error {
 	if _, err := s.store.Enrollment(ctx, p.UserID, courseID); err != nil {
 		if errors.Is(err, ErrEnrollmentMissing) {
-			return &Error{Kind: KindForbidden, Code: "not_enrolled", Message: "enroll in the course first"}
+			return ErrNotEnrolled
 		}
 		return err
 	}

@@ -126,8 +126,12 @@ func TestProgressNeverMovesBackwardsOverHTTP(t *testing.T) {
 	var lessons struct{ Lessons []academy.Lesson }
 	e.do("GET", "/v1/courses/course-1/lessons", "", nil).json(t, &lessons)
 	lesson := lessons.Lessons[0].ID.String()
-	if r := e.do("PUT", "/v1/lessons/"+lesson+"/progress", tok, map[string]int{"percent": 10}); r.status != http.StatusForbidden {
-		t.Fatalf("progress before enrolling: %d, want 403", r.status)
+	if r := e.do("PUT", "/v1/lessons/"+lesson+"/progress", tok, map[string]int{"percent": 10}); r.status != http.StatusForbidden || r.errorCode(t) != "not_enrolled" {
+		t.Fatalf("progress before enrolling: %d %s, want 403 not_enrolled", r.status, r.body)
+	}
+	answers := map[string]any{"answers": make([]int, lessons.Lessons[0].QuizQuestions)}
+	if r := e.do("POST", "/v1/lessons/"+lesson+"/quiz-attempts", tok, answers); r.status != http.StatusForbidden || r.errorCode(t) != "not_enrolled" {
+		t.Fatalf("quiz before enrolling: %d %s, want 403 not_enrolled", r.status, r.body)
 	}
 	e.do("POST", "/v1/courses/course-1/enrollments", tok, nil)
 	var wg sync.WaitGroup

@@ -189,6 +189,14 @@ func (r response) json(t testing.TB, v any) {
 	}
 }
 
+// errorCode returns the code of r's JSON error body.
+func (r response) errorCode(t testing.TB) string {
+	t.Helper()
+	var body struct{ Error struct{ Code string } }
+	r.json(t, &body)
+	return body.Error.Code
+}
+
 // do sends a request; body may be nil, a string (sent as is) or a value
 // encoded as JSON.
 func (e *env) do(method, path, token string, body any, headers ...string) response {

@@ -33,9 +33,7 @@ func concurrently(n int, req func(i int) response) []response {
 // usual JSON error body.
 func checkShed(t *testing.T, what string, r response) {
 	t.Helper()
-	var body struct{ Error struct{ Code string } }
-	r.json(t, &body)
-	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" || body.Error.Code != "overloaded" {
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" || r.errorCode(t) != "overloaded" {
 		t.Errorf("%s: %d, Retry-After %q, %s: want 503 overloaded with Retry-After: 1", what, r.status, r.header.Get("Retry-After"), r.body)
 	}
 }

@@ -45,7 +45,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, sessionID string) 
 		reject(http.StatusUnauthorized, "invalid_ticket", err.Error())
 		return
 	}
-	now := time.Now()
+	now := h.opts.Now()
 	if !now.Before(expiry(c)) {
 		reject(http.StatusUnauthorized, "ticket_expired", "ticket expired at "+expiry(c).UTC().Format(time.RFC3339Nano))
 		return

@@ -52,6 +52,10 @@ type Options struct {
 	// MaxMessageBytes is the largest message a client may send; a larger one
 	// closes the connection with 1009 (message too big). Default 4 KiB.
 	MaxMessageBytes int64
+	// Now is the clock of tickets: their expiry, the check of it and the
+	// forgetting of expired ones (default time.Now). Network deadlines and
+	// pings use the real clock.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 4 << 10
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if len(o.Secret) == 0 {
 		o.Secret = make([]byte, 32)
@@ -186,13 +193,13 @@ func (h *Hub) Issue(sessionID, userID string, capacity int) (ticket string, expi
 	}
 	var nonce [16]byte
 	rand.Read(nonce[:])
+	now := h.opts.Now()
 	c := claims{
 		Session: sessionID,
 		User:    userID,
-		Expires: time.Now().Add(h.opts.TicketTTL).UnixMilli(),
+		Expires: now.Add(h.opts.TicketTTL).UnixMilli(),
 		Nonce:   base64.RawURLEncoding.EncodeToString(nonce[:]),
 	}
-	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {

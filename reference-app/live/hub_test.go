@@ -21,6 +21,11 @@ import (
 	"github.com/trendtactics/loadlab/reference-app/live"
 )
 
+// patience bounds every wait of these tests for something that should come
+// soon: a reply, a join, a close. It is generous so that a loaded machine
+// slows the tests down instead of failing them; a passing test never spends it.
+const patience = 30 * time.Second
+
 // lab is a hub mounted on the academy's route, on a real loopback server.
 type lab struct {
 	hub *live.Hub
@@ -55,7 +60,7 @@ func newLab(t *testing.T, opts live.Options, small bool) *lab {
 	}
 	srv.Start()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
 		if err := hub.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
@@ -73,7 +78,7 @@ func (l *lab) url(session, ticket string) string {
 func (l *lab) dial(t *testing.T, d *websocket.Dialer, session, ticket string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	if d == nil {
-		d = &websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+		d = &websocket.Dialer{HandshakeTimeout: patience}
 	}
 	c, resp, err := d.Dial(l.url(session, ticket), nil)
 	if c != nil {
@@ -98,7 +103,7 @@ func (l *lab) join(t *testing.T, d *websocket.Dialer, session, user string) *web
 
 func readMsg(t *testing.T, c *websocket.Conn) (live.Message, error) {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c.SetReadDeadline(time.Now().Add(patience))
 	var m live.Message
 	err := c.ReadJSON(&m)
 	return m, err
@@ -120,13 +125,36 @@ func next(t *testing.T, c *websocket.Conn, typ string) live.Message {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// clock is a manual clock for Options.Now: it stands still until the test
+// advances it, so that ticket expiry is tested without waiting.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock {
+	return &clock{now: time.Date(2025, 1, 2, 15, 4, 5, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func errorCode(t *testing.T, resp *http.Response) string {
@@ -146,13 +174,14 @@ func errorCode(t *testing.T, resp *http.Response) string {
 
 func TestTicketRejected(t *testing.T) {
 	secret := []byte("test-secret")
-	l := newLab(t, live.Options{Secret: secret, TicketTTL: time.Second}, false)
+	clk := newClock()
+	l := newLab(t, live.Options{Secret: secret, TicketTTL: time.Second, Now: clk.Now}, false)
 	good, expires, err := l.hub.Issue("s1", "alice", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Until(expires); d <= 0 || d > time.Second {
-		t.Errorf("expires in %v, want within the 1 s TTL", d)
+	if want := clk.Now().Add(time.Second); !expires.Equal(want) {
+		t.Errorf("expires at %v, want %v (issued at %v, TTL 1 s)", expires, want, clk.Now())
 	}
 	other, _, _ := live.NewHub(live.Options{Secret: []byte("other-secret")}, nil).Issue("s1", "mallory", 0)
 	body, sig, _ := strings.Cut(good, ".")
@@ -206,27 +235,48 @@ func TestTicketRejected(t *testing.T) {
 	}
 
 	// A replica sharing the secret accepts the ticket (once).
-	l2 := newLab(t, live.Options{Secret: secret}, false)
+	l2 := newLab(t, live.Options{Secret: secret, Now: clk.Now}, false)
 	shared, _, _ := l.hub.Issue("s1", "carol", 0)
 	if _, _, err := l2.dial(t, nil, "s1", shared); err != nil {
 		t.Errorf("ticket on a replica with the same secret: %v", err)
 	}
+}
 
-	// Expiry.
-	short := newLab(t, live.Options{TicketTTL: 50 * time.Millisecond}, false)
-	stale, _, _ := short.hub.Issue("s1", "dave", 0)
-	time.Sleep(80 * time.Millisecond)
-	_, resp, err = short.dial(t, nil, "s1", stale)
-	if err == nil || resp.StatusCode != 401 || errorCode(t, resp) != "ticket_expired" {
-		t.Errorf("expired ticket: err %v, response %v, want 401 ticket_expired", err, resp)
+func TestTicketExpiry(t *testing.T) {
+	const ttl = time.Minute
+	clk := newClock()
+	l := newLab(t, live.Options{TicketTTL: ttl, Now: clk.Now}, false)
+	last, _, err := l.hub.Issue("s1", "dave", 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := value(t, short.reg, "academy_ws_rejected_total", "reason", "ticket_expired"); got != 1 {
+	stale, expires, err := l.hub.Issue("s1", "erin", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(ttl - time.Millisecond)
+	if _, _, err := l.dial(t, nil, "s1", last); err != nil {
+		t.Errorf("ticket in its last millisecond: %v", err)
+	}
+
+	clk.Advance(time.Millisecond) // now == expires
+	if !clk.Now().Equal(expires) {
+		t.Fatalf("clock at %v, ticket expires at %v", clk.Now(), expires)
+	}
+	_, resp, err := l.dial(t, nil, "s1", stale)
+	if err == nil || resp == nil || resp.StatusCode != 401 || errorCode(t, resp) != "ticket_expired" {
+		t.Errorf("ticket at its expiry: err %v, response %v, want 401 ticket_expired", err, resp)
+	}
+	if got := value(t, l.reg, "academy_ws_rejected_total", "reason", "ticket_expired"); got != 1 {
 		t.Errorf("rejected{reason=ticket_expired} = %v, want 1", got)
 	}
 }
 
 func TestCapacity(t *testing.T) {
-	l := newLab(t, live.Options{TicketTTL: 200 * time.Millisecond}, false)
+	const ttl = time.Minute
+	clk := newClock()
+	l := newLab(t, live.Options{TicketTTL: ttl, Now: clk.Now}, false)
 	t1, _, err := l.hub.Issue("room", "u1", 2)
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +298,11 @@ func TestCapacity(t *testing.T) {
 	if _, _, err := l.hub.Issue("room", "u3", 2); !errors.Is(err, live.ErrFull) {
 		t.Fatalf("one connected, one outstanding ticket, capacity 2: %v, want ErrFull", err)
 	}
-	time.Sleep(250 * time.Millisecond) // u2's ticket expires unused
+	clk.Advance(ttl - time.Millisecond)
+	if _, _, err := l.hub.Issue("room", "u3", 2); !errors.Is(err, live.ErrFull) {
+		t.Fatalf("u2's ticket in its last millisecond: %v, want ErrFull", err)
+	}
+	clk.Advance(time.Millisecond) // u2's ticket expires unused
 	if _, _, err := l.hub.Issue("room", "u3", 2); err != nil {
 		t.Fatalf("after the unused ticket expired: %v", err)
 	}
@@ -267,13 +321,14 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 		fast     = 50
 		messages = 200
 	)
-	// A long write timeout: the slow client is to be caught by its queue
-	// overflowing, never by a write timing out, however loaded the machine.
-	l := newLab(t, live.Options{WriteTimeout: 30 * time.Second}, true)
+	// A write timeout longer than any run of this test: the slow client is
+	// to be caught by its queue overflowing, never by a write timing out,
+	// however loaded the machine (its first write blocks from the start).
+	l := newLab(t, live.Options{WriteTimeout: 10 * time.Minute}, true)
 
 	// The slow client's socket takes little before it pushes back, and it
 	// never reads until the end.
-	slowDialer := &websocket.Dialer{HandshakeTimeout: 5 * time.Second, NetDial: func(network, addr string) (net.Conn, error) {
+	slowDialer := &websocket.Dialer{HandshakeTimeout: patience, NetDial: func(network, addr string) (net.Conn, error) {
 		c, err := net.Dial(network, addr)
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetReadBuffer(4 << 10)
@@ -334,12 +389,12 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 	slowResult := make(chan slowEnd, 1)
 	go func() { // ends on the close frame or a read error
 		var r slowEnd
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(patience)
 		for value(t, l.reg, "academy_ws_slow_client_disconnects_total") == 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		for {
-			slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+			slow.SetReadDeadline(time.Now().Add(patience))
 			_, _, err := slow.ReadMessage()
 			if err == nil {
 				r.got++
@@ -369,7 +424,7 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 			for range 8 {
 				select {
 				case <-echoes:
-				case <-time.After(10 * time.Second):
+				case <-time.After(patience):
 					t.Fatal("no echo of the sender's chat")
 				}
 			}
@@ -408,7 +463,7 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 			t.Errorf("slow client closed with %d %q, want 1008", r.code, r.text)
 		}
 		t.Logf("slow client got %d messages, then close %d %q", r.got, r.code, r.text)
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("the slow client was not closed")
 	}
 	waitFor(t, "the slow client to leave", func() bool { return l.hub.Members("class") == fast })
@@ -477,7 +532,7 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 		t.Errorf("academy_ws_connections = %v, want %d", got, n+1)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if err := hub.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
@@ -504,7 +559,7 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 	mute.Close()
 	srv.Close()
 	http.DefaultClient.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(patience)
 	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -585,27 +640,43 @@ func TestProtocol(t *testing.T) {
 }
 
 func TestIdleClientsArePinged(t *testing.T) {
-	l := newLab(t, live.Options{PingInterval: 300 * time.Millisecond}, false)
+	// A client has PingInterval to answer each ping: a second, not a
+	// scheduler hiccup, so that the pinged client is never dropped by a
+	// loaded machine.
+	const interval = time.Second
+	l := newLab(t, live.Options{PingInterval: interval}, false)
 	alive := l.join(t, nil, "s", "alive")
 	pings := make(chan struct{}, 100)
 	alive.SetPingHandler(func(data string) error {
 		pings <- struct{}{}
-		return alive.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		return alive.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(patience))
 	})
+	pongs := make(chan live.Message, 100)
 	go func() { // ends when the connection closes at cleanup
 		for {
-			if _, _, err := alive.ReadMessage(); err != nil {
+			var m live.Message
+			if err := alive.ReadJSON(&m); err != nil {
 				return
+			}
+			if m.Type == "pong" {
+				pongs <- m
 			}
 		}
 	}()
 	l.join(t, nil, "s", "silent") // never reads, so never answers a ping
 	waitFor(t, "the silent client to be dropped", func() bool { return l.hub.Members("s") == 1 })
-	time.Sleep(1500 * time.Millisecond) // five ping intervals
+	// The silent client went after two intervals; the fourth ping comes
+	// after four, so the pinged client outlived it by its pongs alone.
+	waitFor(t, "four pings", func() bool { return len(pings) >= 4 })
 	if got := l.hub.Members("s"); got != 1 {
 		t.Errorf("%d members, want the pinged client still there", got)
 	}
-	if len(pings) < 3 {
-		t.Errorf("%d pings in over 1.5 s at a 300 ms interval", len(pings))
+	if err := alive.WriteJSON(map[string]string{"type": "ping", "sent_at": "2025-01-02T15:04:05Z"}); err != nil {
+		t.Fatalf("the pinged client was dropped: %v", err)
+	}
+	select {
+	case <-pongs:
+	case <-time.After(patience):
+		t.Fatal("the pinged client was dropped: no pong")
 	}
 }
