@@ -30,7 +30,7 @@ func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*
 	}
 	ramp := *spec
 	ramp.Capacity, ramp.Faults, ramp.Thresholds, ramp.Probe, ramp.Verify = nil, nil, nil, nil, nil
-	ramp.Load = scenarios.Load{Executor: "ramping-arrival-rate", TimeUnit: time.Second,
+	ramp.Load = scenarios.Load{Executor: scenarios.ExecutorRampingArrivalRate, TimeUnit: time.Second,
 		StartRate: c.From, Stages: []scenarios.Stage{{Duration: c.Duration, Target: c.To}},
 		MaxInFlight: spec.Load.MaxInFlight}
 	out := &result.CapacityResult{Objective: c.String(), FromRPS: c.From, ToRPS: c.To, RampS: c.Duration.Seconds()}

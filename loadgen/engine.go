@@ -198,9 +198,9 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
-	if executorOf(l) == ConstantVUs {
+	if executorOf(l) == scenarios.ExecutorConstantVUs {
 		if l.VUs <= 0 || l.Duration <= 0 {
-			return nil, fmt.Errorf("%s needs vus and duration above zero", ConstantVUs)
+			return nil, fmt.Errorf("%s needs vus and duration above zero", scenarios.ExecutorConstantVUs)
 		}
 		e.vus, e.duration = l.VUs, l.Duration
 		e.maxInFlight = l.VUs

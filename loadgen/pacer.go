@@ -9,13 +9,6 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// Executors understood by the engine (k6 names).
-const (
-	ConstantArrivalRate = "constant-arrival-rate"
-	RampingArrivalRate  = "ramping-arrival-rate"
-	ConstantVUs         = "constant-vus"
-)
-
 // DefaultMaxInFlight bounds concurrent iterations when Load.MaxInFlight is zero.
 const DefaultMaxInFlight = 1000
 
@@ -96,10 +89,10 @@ func PacerFor(l scenarios.Load) (*StagePacer, error) {
 	}
 	perSec := func(r float64) float64 { return r / unit.Seconds() }
 	switch executorOf(l) {
-	case ConstantArrivalRate:
+	case scenarios.ExecutorConstantArrivalRate:
 		r := perSec(l.Rate)
 		return NewStagePacer([]RateStage{{Duration: l.Duration, From: r, To: r}}), nil
-	case RampingArrivalRate:
+	case scenarios.ExecutorRampingArrivalRate:
 		segs := make([]RateStage, 0, len(l.Stages))
 		prev := perSec(l.StartRate)
 		for _, s := range l.Stages {
@@ -108,8 +101,8 @@ func PacerFor(l scenarios.Load) (*StagePacer, error) {
 			prev = to
 		}
 		return NewStagePacer(segs), nil
-	case ConstantVUs:
-		return nil, fmt.Errorf("executor %s has no arrival rate", ConstantVUs)
+	case scenarios.ExecutorConstantVUs:
+		return nil, fmt.Errorf("executor %s has no arrival rate", scenarios.ExecutorConstantVUs)
 	default:
 		return nil, fmt.Errorf("unknown executor %q", l.Executor)
 	}
@@ -122,11 +115,11 @@ func executorOf(l scenarios.Load) string {
 	}
 	switch {
 	case len(l.Stages) > 0:
-		return RampingArrivalRate
+		return scenarios.ExecutorRampingArrivalRate
 	case l.VUs > 0:
-		return ConstantVUs
+		return scenarios.ExecutorConstantVUs
 	default:
-		return ConstantArrivalRate
+		return scenarios.ExecutorConstantArrivalRate
 	}
 }
 
@@ -233,7 +226,7 @@ type PlanStage struct {
 func Plan(spec *scenarios.Spec) PlanInfo {
 	l := spec.Load
 	pi := PlanInfo{Executor: executorOf(l), MaxInFlight: maxInFlight(l), StepsPerIt: meanSteps(spec.Workload)}
-	if pi.Executor == ConstantVUs {
+	if pi.Executor == scenarios.ExecutorConstantVUs {
 		pi.VUs = l.VUs
 		pi.Duration = l.Duration
 		pi.Stages = []PlanStage{{Duration: l.Duration}}
