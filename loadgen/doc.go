@@ -1,5 +1,7 @@
 // Package loadgen is loadlab's load engine: it turns a scenario's load and workload into
-// HTTP traffic against a target and measures it truthfully.
+// HTTP traffic against a target and measures it truthfully. Its figures are package
+// result's types; running a whole scenario (lab, faults, verification, verdict) is package
+// loadgen/pipeline.
 //
 // It is built on vegeta's library: the schedule is a vegeta.Pacer (StagePacer), raw results
 // are vegeta Results written with vegeta.NewEncoder (so `vegeta report` and `vegeta plot`
@@ -31,14 +33,17 @@
 //     user's think time, not a schedule).
 //   - service time: from the actual send to the end of the response body, for every request.
 //
-// Both go into HdrHistograms (microseconds, 1 µs to 1 h, 3 significant digits) per request
-// name and in total, and per time window (Options.Windows, by the request's latency origin;
-// "steady" is outside all windows). The per-second timeline (by completion time) summarises a
-// per-second histogram that is reset every second, so memory is bounded by the number of
-// request names and windows, plus one Point per second and name, never by the request count.
-// Workers send compact samples over a channel to one recorder goroutine that owns every
-// histogram; nothing on the hot path takes a lock except the dispatch-lateness histogram of
-// the scheduling loop.
+// Both go into HdrHistograms (microseconds, 1 µs to 1 h, 3 significant digits; package
+// result's geometry) per request name and in total, and per time window (Options.Windows, by
+// the request's latency origin; "steady" is outside all windows). Workers send compact
+// samples over a channel to one recorder goroutine that owns a result.Recorder: samples go
+// into the second being filled, and each second, when it closes, is added to the run's
+// figures by the same exact merge that joins the results of several workers (result.Merge),
+// becomes a timeline Point (by completion time, with the second's histogram encoded), and,
+// with Options.Intervals, is handed out as an interval record. Memory is bounded by the
+// number of request names and windows, plus one Point per second and name, never by the
+// request count. Nothing on the hot path takes a lock except the dispatch-lateness
+// histogram of the scheduling loop.
 //
 // Flows: one iteration is one user journey with its own cookie jar and captured values.
 // A transport error, a timeout, or a capture that finds nothing ends the iteration; its
