@@ -31,7 +31,8 @@ type Config struct {
 	Replicas int    // academy replicas, at least 1
 	Cache    string // redis | memory | none
 	Seed     scenarios.LabSeed
-	// Academy is the command that runs the academy CLI, e.g. {"/path/loadgen", "academy"}.
+	// Academy is the command that runs the academy CLI (cmd/academy), e.g. {"/path/bin/academy"};
+	// the lab adds `postgres ...` to start the database and `serve ...` for each replica.
 	Academy []string
 	// Log receives the children's output, one prefixed line each (io.Discard if nil).
 	Log io.Writer
@@ -66,7 +67,9 @@ type Lab struct {
 
 	mu       sync.Mutex
 	replicas []*replica
-	stopOnce sync.Once
+	stopped  chan struct{}      // made by the first Stop, closed when it is done
+	hurry    context.CancelFunc // ends the first Stop's context: kill what is left now
+	stopErr  error              // written before stopped is closed
 }
 
 type replica struct {
@@ -303,35 +306,64 @@ func (l *Lab) admin(ctx context.Context, addr, method, path string, body []byte,
 	return nil
 }
 
-// Stop stops everything the lab started, in reverse order. It is idempotent.
+// Stop stops everything the lab started, in reverse order: each child gets SIGTERM and some
+// seconds to exit before SIGKILL. When ctx is done, Stop waits no longer: whatever is still
+// running is killed at once (SIGKILL), and the error names it. Stop is idempotent; a call
+// while another is under way waits for it, and its ctx ending hurries that one too.
 func (l *Lab) Stop(ctx context.Context) error {
-	l.stopOnce.Do(func() {
-		if l.edge != nil {
-			l.edge.Close()
+	l.mu.Lock()
+	first := l.stopped == nil
+	if first {
+		l.stopped = make(chan struct{})
+		ctx, l.hurry = context.WithCancel(ctx)
+	}
+	stopped, hurry := l.stopped, l.hurry
+	l.mu.Unlock()
+	if !first {
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			hurry()
+			<-stopped
 		}
-		l.mu.Lock()
-		reps := l.replicas
-		l.mu.Unlock()
-		var wg sync.WaitGroup
-		for _, r := range reps {
-			wg.Add(1)
-			go func() { defer wg.Done(); r.stop(10 * time.Second) }()
+		return l.stopErr
+	}
+	defer close(stopped)
+	defer hurry()
+	l.stopErr = l.stop(ctx)
+	return l.stopErr
+}
+
+// stop does the work of Stop, once.
+func (l *Lab) stop(ctx context.Context) error {
+	if l.edge != nil {
+		l.edge.Close()
+	}
+	l.mu.Lock()
+	reps := l.replicas
+	l.mu.Unlock()
+	errs := make([]error, len(reps))
+	var wg sync.WaitGroup
+	for i, r := range reps {
+		wg.Go(func() { errs[i] = r.stop(ctx, 10*time.Second) })
+	}
+	wg.Wait()
+	for _, p := range []*proxy.Proxy{l.cacheProxy, l.dbProxy} {
+		if p != nil {
+			p.Close()
 		}
-		wg.Wait()
-		for _, p := range []*proxy.Proxy{l.cacheProxy, l.dbProxy} {
-			if p != nil {
-				p.Close()
-			}
+	}
+	for _, p := range []*process{l.redis, l.db} {
+		if p != nil {
+			errs = append(errs, p.stop(ctx, 15*time.Second))
 		}
-		for _, p := range []*process{l.redis, l.db} {
-			if p != nil {
-				p.stop(15 * time.Second)
-			}
-		}
-		if l.dbDir != "" {
-			os.RemoveAll(l.dbDir) // the database removes it when it stops; this is for one that could not
-		}
-	})
+	}
+	if l.dbDir != "" {
+		os.RemoveAll(l.dbDir) // the database removes it when it stops; this is for one that could not
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("lab: stop cut short: %w", err)
+	}
 	return nil
 }
 

@@ -45,7 +45,9 @@ func TestMain(m *testing.M) {
 
 func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
 	t.Helper()
-	cfg.Academy = []string{academyBin}
+	if cfg.Academy == nil {
+		cfg.Academy = []string{academyBin}
+	}
 	if testing.Verbose() {
 		cfg.Log = os.Stderr
 	}
@@ -101,13 +103,71 @@ func TestLabServesAndStopsClean(t *testing.T) {
 	}
 	url := l.URL()
 	l.Stop(context.Background())
+	noneAlive(t, pids)
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Errorf("edge %s still answers after Stop", url)
+	}
+}
+
+// stubbornAcademy returns an academy command whose replicas outlive SIGTERM: after the
+// academy has shut down, its wrapper stays, ignoring SIGTERM, until it is killed.
+func stubbornAcademy(t *testing.T) []string {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "stubborn-academy")
+	body := fmt.Sprintf("#!/bin/sh\nif [ \"$1\" = serve ]; then trap '' TERM; '%s' \"$@\"; exec sleep 3600; fi\nexec '%s' \"$@\"\n", academyBin, academyBin)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{script}
+}
+
+func TestStopKillsWhatIsLeftWhenTheContextEnds(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "none", Academy: stubbornAcademy(t)})
+	pids := l.PIDs()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	begin := time.Now()
+	err := l.Stop(ctx)
+	if took := time.Since(begin); took > 6*time.Second {
+		t.Errorf("Stop took %v with a 1s context; want it to kill what is left once the context ends", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "academy-1 killed: context deadline exceeded") {
+		t.Errorf("Stop() = %v, want it to name the replica it killed", err)
+	}
+	noneAlive(t, pids)
+	if err := l.Stop(context.Background()); err == nil {
+		t.Error("a second Stop returned nil, want the first one's error")
+	}
+}
+
+func TestSecondStopHurriesTheFirst(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "none", Academy: stubbornAcademy(t)})
+	pids := l.PIDs()
+	first := make(chan error, 1)
+	go func() { first <- l.Stop(context.Background()) }()
+	time.Sleep(500 * time.Millisecond) // the first Stop now waits for the replica's grace period
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a second Ctrl-C: stop now
+	begin := time.Now()
+	l.Stop(ctx)
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Errorf("a Stop with a cancelled context took %v while another Stop was under way", took)
+	}
+	select {
+	case <-first:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first Stop did not return after the second one's context ended")
+	}
+	noneAlive(t, pids)
+}
+
+// noneAlive reports each child of PIDs that is still alive after Stop.
+func noneAlive(t *testing.T, pids map[string]int) {
+	t.Helper()
 	for name, pid := range pids {
 		if alive(pid) {
 			t.Errorf("%s (pid %d) still alive after Stop", name, pid)
 		}
-	}
-	if _, err := http.Get(url + "/healthz"); err == nil {
-		t.Errorf("edge %s still answers after Stop", url)
 	}
 }
 

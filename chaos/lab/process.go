@@ -36,10 +36,11 @@ type process struct {
 }
 
 // start starts the child and waits until ready reports true (or the child exits, or ctx ends).
+// The lock is not held while it waits, so that stop and kill can end a child that is starting.
 func (p *process) start(ctx context.Context) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.stopped {
+		p.mu.Unlock()
 		return fmt.Errorf("%s: lab is stopping", p.name)
 	}
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
@@ -48,9 +49,11 @@ func (p *process) start(ctx context.Context) error {
 	cmd.Stderr = prefixWriter(p.log, p.name)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		p.mu.Unlock()
 		return err
 	}
 	if err := cmd.Start(); err != nil {
+		p.mu.Unlock()
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	p.cmd = cmd
@@ -77,13 +80,18 @@ func (p *process) start(ctx context.Context) error {
 		cmd.Wait()
 		close(done)
 	}()
+	p.mu.Unlock()
 	select {
 	case <-readyc:
 		return nil
 	case <-done:
 		return fmt.Errorf("%s exited before it was ready: %v", p.name, cmd.ProcessState)
 	case <-ctx.Done():
-		p.killLocked()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.cmd == cmd {
+			p.killLocked()
+		}
 		return ctx.Err()
 	}
 }
@@ -160,27 +168,36 @@ func (p *process) running() bool {
 }
 
 // stop ends the child for good: SIGCONT (a paused child can't act on SIGTERM), SIGTERM,
-// then SIGKILL after grace. No later start succeeds.
-func (p *process) stop(grace time.Duration) {
+// then SIGKILL after grace or as soon as ctx is done (at once if it already is). No later
+// start succeeds. The error says that the child was killed because ctx ended.
+func (p *process) stop(ctx context.Context, grace time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stopped = true
 	if p.cmd == nil {
-		return
+		return nil
 	}
 	select {
 	case <-p.done:
-		return
+		return nil
 	default:
 	}
-	p.signalLocked(syscall.SIGCONT)
-	p.signalLocked(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		p.signalLocked(syscall.SIGKILL)
-		<-p.done
+	if ctx.Err() == nil {
+		p.signalLocked(syscall.SIGCONT)
+		p.signalLocked(syscall.SIGTERM)
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-p.done:
+			return nil
+		case <-timer.C:
+			p.killLocked()
+			return nil
+		case <-ctx.Done():
+		}
 	}
+	p.killLocked()
+	return fmt.Errorf("%s killed: %w", p.name, ctx.Err())
 }
 
 func (p *process) pid() int {
