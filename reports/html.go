@@ -82,6 +82,7 @@ const htmlTemplate = `<!DOCTYPE html>
 <noscript><p class="warn">The charts need JavaScript (inlined in this file; nothing is fetched).</p></noscript>
 <div id="chart-latency" class="chart"></div>
 <div id="chart-throughput" class="chart"></div>
+<div id="chart-requests-sent" class="chart"></div>
 <div id="chart-errors" class="chart"></div>
 {{if .Data.Requests}}<div id="chart-requests" class="chart"></div>{{end}}
 {{if .Data.Capacity}}<h2>Capacity ramp</h2>
@@ -97,8 +98,8 @@ const htmlTemplate = `<!DOCTYPE html>
 
 {{if .Windows}}<h2>Windows</h2>
 <table>
-<tr><th>window</th><th>from</th><th>to</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>
-{{range .Windows}}<tr><td><code>{{.Name}}</code></td><td class="num">{{.From}}</td><td class="num">{{.To}}</td><td class="num">{{.Count}}</td><td class="num">{{.Errors}}</td><td class="num">{{.P50}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
+<tr><th>window</th><th>when</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>
+{{range .Windows}}<tr><td><code>{{.Name}}</code></td><td class="num">{{.When}}</td><td class="num">{{.Count}}</td><td class="num">{{.Errors}}</td><td class="num">{{.P50}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
 {{end}}</table>{{end}}
 
 {{if .Faults}}<h2>Faults and recovery</h2>
@@ -170,10 +171,10 @@ type htmlRequest struct {
 }
 
 type htmlWindow struct {
-	Name, From, To string
-	Count          uint64
-	Errors         string
-	P50, P99, Max  string
+	Name, When    string
+	Count         uint64
+	Errors        string
+	P50, P99, Max string
 }
 
 type htmlFault struct {
@@ -185,17 +186,18 @@ type htmlRow struct{ Name, Value, Class string }
 // htmlData is the timeline for the charts, as columns (uPlot's layout): one entry per
 // second; latencies are null in seconds without responses.
 type htmlData struct {
-	T        []int           `json:"t"`
-	P50      []*float64      `json:"p50"`
-	P90      []*float64      `json:"p90"`
-	P99      []*float64      `json:"p99"`
-	Planned  []uint64        `json:"planned"`
-	Sent     []uint64        `json:"sent"`
-	Count    []uint64        `json:"count"`
-	Errors   []uint64        `json:"errors"`
-	ErrorPct []*float64      `json:"errorPct"`
-	Requests []htmlSeries    `json:"requests"`
-	Faults   []htmlFaultSpan `json:"faults"`
+	T   []int      `json:"t"`
+	P50 []*float64 `json:"p50"`
+	P90 []*float64 `json:"p90"`
+	P99 []*float64 `json:"p99"`
+	// Iterations are planned against sent iterations; Answers are requests sent against
+	// responses: each chart plots one unit.
+	Iterations htmlRates       `json:"iterations"`
+	Answers    htmlRates       `json:"answers"`
+	Errors     []uint64        `json:"errors"`
+	ErrorPct   []*float64      `json:"errorPct"`
+	Requests   []htmlSeries    `json:"requests"`
+	Faults     []htmlFaultSpan `json:"faults"`
 	// Capacity is the capacity ramp, second by second (nil without capacity:).
 	Capacity *htmlCapacity `json:"capacity,omitempty"`
 }
@@ -213,6 +215,20 @@ type htmlCapacity struct {
 	Label   string     `json:"label"`
 }
 
+// htmlRates is a chart of counts per second, every series in the one unit the y axis names.
+type htmlRates struct {
+	Title  string     `json:"title"`
+	Unit   string     `json:"unit"` // iterations/s, requests/s
+	Series []htmlRate `json:"series"`
+}
+
+// htmlRate is one series of an htmlRates chart; a planned series is drawn dashed.
+type htmlRate struct {
+	Label   string   `json:"label"`
+	Planned bool     `json:"planned,omitempty"`
+	Values  []uint64 `json:"values"`
+}
+
 type htmlSeries struct {
 	Name string     `json:"name"`
 	P99  []*float64 `json:"p99"`
@@ -226,8 +242,9 @@ type htmlFaultSpan struct {
 }
 
 // WriteHTML writes res as one self-contained HTML page: the verdict, thresholds with
-// measured values, charts over time (latency p50/p90/p99, planned against achieved
-// throughput, errors, p99 per request) with fault windows shaded, per-request and window
+// measured values, charts over time (latency p50/p90/p99, planned against sent
+// iterations, sent requests against responses, errors, p99 per request) with fault
+// windows shaded, per-request and window
 // tables, faults with recovery times, and the generator's health. uPlot, the page's
 // script and styles, and the data are inlined; nothing is fetched. Every value from the
 // result is escaped by html/template (the data as JSON inside the script).
@@ -302,7 +319,7 @@ func newHTMLPage(res *result.Result) *htmlPage {
 			continue
 		}
 		t := win.Total
-		p.Windows = append(p.Windows, htmlWindow{Name: win.Name, From: seconds(win.Start), To: seconds(win.End),
+		p.Windows = append(p.Windows, htmlWindow{Name: win.Name, When: windowSpan(win),
 			Count: t.Count, Errors: errorsCell(t), P50: lat(t, t.Latency.P50), P99: lat(t, t.Latency.P99), Max: lat(t, t.Latency.Max)})
 	}
 	for _, f := range res.Faults {
@@ -387,31 +404,49 @@ func htmlTimeline(res *result.Result) htmlData {
 	n := len(res.Timeline)
 	d := htmlData{
 		T: make([]int, n), P50: make([]*float64, n), P90: make([]*float64, n), P99: make([]*float64, n),
-		Planned: make([]uint64, n), Sent: make([]uint64, n), Count: make([]uint64, n), Errors: make([]uint64, n),
-		ErrorPct: make([]*float64, n), Requests: []htmlSeries{}, Faults: []htmlFaultSpan{},
+		Errors: make([]uint64, n), ErrorPct: make([]*float64, n), Requests: []htmlSeries{}, Faults: []htmlFaultSpan{},
 	}
+	planned, sent, answered := make([]uint64, n), make([]uint64, n), make([]uint64, n)
 	index := make(map[int]int, n)
 	for i, pt := range res.Timeline {
 		index[pt.T] = i
 		d.T[i] = pt.T
-		d.Planned[i], d.Sent[i], d.Count[i], d.Errors[i] = pt.Planned, pt.Sent, pt.Count, pt.Errors
+		planned[i], sent[i], answered[i], d.Errors[i] = pt.Planned, pt.Sent, pt.Count, pt.Errors
 		if pt.Count > 0 {
 			d.P50[i], d.P90[i], d.P99[i] = num(pt.P50), num(pt.P90), num(pt.P99)
 			d.ErrorPct[i] = num(100 * float64(pt.Errors) / float64(pt.Count))
 		}
 	}
+	d.Iterations = htmlRates{Title: "Throughput: planned against sent iterations", Unit: "iterations/s",
+		Series: []htmlRate{{Label: "planned", Planned: true, Values: planned}, {Label: "sent", Values: sent}}}
+	// A request's timeline counts the requests of its name sent (a flow's later steps too):
+	// their sum is every request sent, the unit of the responses.
+	var requestsSent []uint64
 	for _, st := range res.Requests {
 		if st == nil || len(st.Timeline) == 0 || n == 0 {
 			continue
 		}
+		if requestsSent == nil {
+			requestsSent = make([]uint64, n)
+		}
 		s := htmlSeries{Name: st.Name, P99: make([]*float64, n)}
 		for _, pt := range st.Timeline {
-			if i, ok := index[pt.T]; ok && pt.Count > 0 {
+			i, ok := index[pt.T]
+			if !ok {
+				continue
+			}
+			requestsSent[i] += pt.Sent
+			if pt.Count > 0 {
 				s.P99[i] = num(pt.P99)
 			}
 		}
 		d.Requests = append(d.Requests, s)
 	}
+	d.Answers = htmlRates{Title: "Requests: sent against answered", Unit: "requests/s"}
+	if requestsSent != nil {
+		d.Answers.Series = append(d.Answers.Series, htmlRate{Label: "sent", Values: requestsSent})
+	}
+	d.Answers.Series = append(d.Answers.Series, htmlRate{Label: "responses", Values: answered})
 	for _, f := range res.Faults {
 		d.Faults = append(d.Faults, htmlFaultSpan{Name: f.Name, Start: f.Start, End: f.End, Injected: f.Injected})
 	}

@@ -3,6 +3,7 @@ package reports_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"os"
@@ -171,8 +172,8 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Errorf("script errors in the report: %s", data["errors"])
 	}
 	want, _ := strconv.Atoi(data["charts-expected"])
-	if want != 5 || data["charts"] != strconv.Itoa(want) {
-		t.Errorf("charts drawn %q of %q, want 5 of 5 (body %v)", data["charts"], data["charts-expected"], data)
+	if want != 6 || data["charts"] != strconv.Itoa(want) {
+		t.Errorf("charts drawn %q of %q, want 6 of 6 (body %v)", data["charts"], data["charts-expected"], data)
 	}
 	if data["pwned"] != "" || strings.Contains(dom, "<img src=\"x\"") {
 		t.Error("a hostile request name became markup")
@@ -291,5 +292,66 @@ func BenchmarkRenderOneHour(b *testing.B) {
 	b.Run("all", func(b *testing.B) { render(b, reports.Formats()) })
 	for _, f := range reports.Formats() {
 		b.Run(f.Name, func(b *testing.B) { render(b, []reports.Format{f}) })
+	}
+}
+
+// reportData returns the chart data a report embeds (window.LOADLAB).
+func reportData(t *testing.T, page []byte) map[string]json.RawMessage {
+	t.Helper()
+	m := regexp.MustCompile(`<script>window\.LOADLAB = (.*);</script>`).FindSubmatch(page)
+	if m == nil {
+		t.Fatal("no window.LOADLAB in the report")
+	}
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(m[1], &d); err != nil {
+		t.Fatalf("window.LOADLAB: %v", err)
+	}
+	return d
+}
+
+// TestHTMLThroughputLikeWithLike: a flow of two requests plans and sends 5 iterations a
+// second and so 10 requests, answered 10 times. Planned iterations are plotted against sent
+// iterations, sent requests against responses: never responses against planned iterations.
+func TestHTMLThroughputLikeWithLike(t *testing.T) {
+	res := evaluated(t)
+	res.Timeline = nil
+	res.Requests[0].Timeline, res.Requests[1].Timeline = nil, nil
+	for s := range 3 {
+		res.Timeline = append(res.Timeline, result.Point{T: s, Planned: 5, Sent: 5, Count: 10, P99: 50})
+		res.Requests[0].Timeline = append(res.Requests[0].Timeline, result.Point{T: s, Planned: 5, Sent: 5, Count: 5, P99: 50})
+		res.Requests[1].Timeline = append(res.Requests[1].Timeline, result.Point{T: s, Planned: 0, Sent: 5, Count: 5, P99: 50})
+	}
+	type chart struct {
+		Unit   string `json:"unit"`
+		Series []struct {
+			Label  string   `json:"label"`
+			Values []uint64 `json:"values"`
+		} `json:"series"`
+	}
+	d := reportData(t, writeHTML(t, res))
+	want := map[string]struct {
+		unit   string
+		series map[string]uint64 // label: the value of every second
+	}{
+		"iterations": {"iterations/s", map[string]uint64{"planned": 5, "sent": 5}},
+		"answers":    {"requests/s", map[string]uint64{"sent": 10, "responses": 10}},
+	}
+	for key, w := range want {
+		var c chart
+		if err := json.Unmarshal(d[key], &c); err != nil || c.Unit != w.unit {
+			t.Errorf("chart %s: unit %q (%v), want %q", key, c.Unit, err, w.unit)
+			continue
+		}
+		got := map[string]uint64{}
+		for _, s := range c.Series {
+			if len(s.Values) != 3 || s.Values[0] != s.Values[1] || s.Values[1] != s.Values[2] {
+				t.Errorf("chart %s series %s: %v, want 3 equal seconds", key, s.Label, s.Values)
+				continue
+			}
+			got[s.Label] = s.Values[0]
+		}
+		if fmt.Sprint(got) != fmt.Sprint(w.series) {
+			t.Errorf("chart %s (%s): %v, want %v", key, c.Unit, got, w.series)
+		}
 	}
 }

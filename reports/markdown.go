@@ -122,13 +122,13 @@ func mdWindows(w io.Writer, res *result.Result) {
 	if len(res.Windows) == 0 {
 		return
 	}
-	fmt.Fprint(w, "\n### Windows\n\n| window | from | to | count | errors | p50 | p99 | max |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	fmt.Fprint(w, "\n### Windows\n\n| window | when | count | errors | p50 | p99 | max |\n|---|--:|--:|--:|--:|--:|--:|\n")
 	for _, win := range res.Windows {
 		if win == nil || win.Total == nil {
 			continue
 		}
 		t := win.Total
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s | %s | %s |\n", mdCode(win.Name), seconds(win.Start), seconds(win.End),
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s |\n", mdCode(win.Name), windowSpan(win),
 			t.Count, mdText(errorsCell(t)), lat(t, t.Latency.P50), lat(t, t.Latency.P99), lat(t, t.Latency.Max))
 	}
 }

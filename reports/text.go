@@ -90,14 +90,14 @@ func writeWindows(w io.Writer, res *result.Result) {
 			width = max(width, len(win.Name))
 		}
 	}
-	fmt.Fprintf(tw, "%-*s\tfrom\tto\tcount\terrors\t\tlat p50\tp99\tmax\t\n", width, "window")
+	fmt.Fprintf(tw, "%-*s\twhen\tcount\terrors\t\tlat p50\tp99\tmax\t\n", width, "window")
 	for _, win := range res.Windows {
 		if win == nil || win.Total == nil {
 			continue
 		}
 		t := win.Total
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%d\t%s\t\t%s\t%s\t%s\t\n", width, win.Name,
-			seconds(win.Start), seconds(win.End), t.Count, errorsCell(t), lat(t, t.Latency.P50), lat(t, t.Latency.P99), lat(t, t.Latency.Max))
+		fmt.Fprintf(tw, "%-*s\t%s\t%d\t%s\t\t%s\t%s\t%s\t\n", width, win.Name,
+			windowSpan(win), t.Count, errorsCell(t), lat(t, t.Latency.P50), lat(t, t.Latency.P99), lat(t, t.Latency.Max))
 	}
 	tw.Flush()
 }
@@ -150,6 +150,16 @@ func writeProbesAndSockets(w io.Writer, res *result.Result) {
 		fmt.Fprintf(w, "\nwebsocket   %d opened (peak %d at once), %d failed to connect, %d dropped; messages %d sent, %d delivered, %d lost\n",
 			ws.Opened, ws.Peak, ws.ConnectFailures, ws.Drops, ws.Sent, ws.Delivered, ws.Lost)
 	}
+}
+
+// windowSpan says what a window covers: "2.0s–6.0s" for a fault's, and for the steady
+// window, which leaves the fault windows out, "outside the fault windows, 0.0s–10.0s".
+func windowSpan(w *result.WindowStats) string {
+	s := seconds(w.Start) + "–" + seconds(w.End)
+	if w.Name == result.SteadyWindow {
+		return "outside the fault windows, " + s
+	}
+	return s
 }
 
 // lat renders a latency of st in ms, or "-" when st has no sample.

@@ -262,3 +262,26 @@ func TestNoThresholdsSaysSo(t *testing.T) {
 		t.Errorf("text without failures ends\n%s", b.String())
 	}
 }
+
+// TestSteadyWindowSaysWhatItCovers: the steady window leaves the fault windows out, so no
+// writer prints it as "from 0.0s to 10.0s".
+func TestSteadyWindowSaysWhatItCovers(t *testing.T) {
+	res := evaluated(t)
+	const want = "outside the fault windows, 0.0s–10.0s"
+	for name, write := range map[string]func(io.Writer, *result.Result) error{
+		"text": reports.WriteText, "md": reports.WriteMarkdown, "html": reports.WriteHTML,
+	} {
+		var b strings.Builder
+		if err := write(&b, res); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(b.String(), "\n") {
+			if strings.Contains(line, "steady") && !strings.Contains(line, want) {
+				t.Errorf("%s: the steady window's line does not say %q:\n%s", name, want, line)
+			}
+		}
+		if !strings.Contains(b.String(), "2.0s–6.0s") {
+			t.Errorf("%s: the slow-db window is not shown as 2.0s–6.0s", name)
+		}
+	}
+}

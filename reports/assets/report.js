@@ -103,11 +103,21 @@
     ], [t, D.p50 || [], D.p90 || [], D.p99 || []]);
 
     var rps = fmtNum(0, "/s");
-    chart("chart-throughput", "Throughput: planned against achieved", "requests/s", [
-      { label: "planned", stroke: palette[7], width: 2, dash: [6, 4], value: rps },
-      { label: "sent", stroke: palette[0], width: 1.5, value: rps },
-      { label: "responses", stroke: palette[2], width: 1.5, value: rps }
-    ], [t, D.planned || [], D.sent || [], D.count || []]);
+    // rates draws a chart of counts per second whose series share one unit (reports.htmlRates).
+    function rates(id, R, colors) {
+      if (!R || !R.series) return;
+      var series = [], data = [t];
+      for (var i = 0; i < R.series.length; i++) {
+        var s = R.series[i];
+        var unit = fmtNum(0, " " + R.unit);
+        series.push(s.planned ? { label: s.label, stroke: palette[7], width: 2, dash: [6, 4], value: unit }
+          : { label: s.label, stroke: colors[i % colors.length], width: 1.5, value: unit });
+        data.push(s.values);
+      }
+      chart(id, R.title, R.unit, series, data);
+    }
+    rates("chart-throughput", D.iterations, [palette[0], palette[0]]);
+    rates("chart-requests-sent", D.answers, [palette[0], palette[2]]);
 
     chart("chart-errors", "Errors per second", "errors/s", [
       { label: "errors", stroke: palette[3], width: 1.5, fill: "rgba(214, 39, 40, 0.15)", value: fmtNum(0, "/s") },
