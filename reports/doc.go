@@ -1,23 +1,32 @@
-// Package reports turns a run's measurements into answers: it evaluates the
-// scenario's thresholds against a loadgen.Result, decides the verdict, and
-// writes the result as JSON (the versioned schema documented in RESULT.md), as a
-// text summary for the terminal, and as reports for people and CI systems.
+// Package reports turns a run's measurements into answers: it evaluates the scenario's
+// thresholds against a result.Result, decides the verdict, sets the faults' recovery
+// times, and renders the result for people and CI systems. The result model itself (the
+// schema types, the JSON codec result.WriteJSON/ReadJSON, the HDR codec and Merge) lives
+// in package result; RESULT.md documents the schema.
 //
-// Writers (all func(io.Writer, *loadgen.Result) error; Formats lists them with their
-// file names, ParseFormats reads a list such as "json,junit,md,html"):
+// Writers (all func(io.Writer, *result.Result) error; Formats lists them with their file
+// names, ParseFormats reads a list such as "json,junit,md,html"):
 //
-//	WriteJSON      result.json   the versioned schema; ReadJSON reads it back
-//	WriteText      summary.txt   the terminal summary
-//	WriteJUnit     junit.xml     JUnit XML in the Jenkins/Ant layout: one test suite per scenario;
-//	                             a test case per threshold (the failure message gives the measured
-//	                             value against the threshold), per request's checks, per fault
-//	                             (an error when not injected) and for the run itself (an error when
-//	                             INVALID or INTERRUPTED); a verification section will add its own
-//	WriteMarkdown  summary.md    a CI job summary: verdict, thresholds, requests, faults, generator
-//	WriteHTML      report.html   one self-contained page: charts of latency percentiles, planned
-//	                             against achieved throughput and errors over time with fault windows
-//	                             shaded, and every table; uPlot (assets/, MIT) and the data inlined,
-//	                             nothing fetched; values escaped by html/template
+//	result.WriteJSON  result.json   the versioned schema (package result; listed in Formats)
+//	WriteText         summary.txt   the terminal summary
+//	WriteJUnit        junit.xml     JUnit XML in the Jenkins/Ant layout: one test suite per scenario;
+//	                                a test case per threshold (the failure message gives the measured
+//	                                value against the threshold), per request's checks, per fault
+//	                                (an error when not injected), per verification check, and for the
+//	                                run itself (an error when INVALID or INTERRUPTED)
+//	WriteMarkdown     summary.md    a CI job summary: verdict, thresholds, requests, windows, faults,
+//	                                verification, generator, game-day journal
+//	WriteHTML         report.html   one self-contained page: charts of latency percentiles, planned
+//	                                against sent iterations, sent requests against responses, and
+//	                                errors over time with fault windows shaded, and every table;
+//	                                uPlot (assets/, MIT) and the data inlined, nothing fetched;
+//	                                values escaped by html/template
+//
+// Each writer renders from the result itself, through shared helpers that compute a
+// figure or a phrase from it (verdictSummary, windowSpan, statusList, ...); none reads
+// another writer's output. A run that passed without thresholds or a verification judged
+// nothing: its verdict stays PASS (k6's convention, exit 0), but every writer says "no
+// thresholds" instead, with the share of requests that failed.
 //
 // Compare compares a base result with a new one per request name and in total (p50, p90,
 // p95, p99, max, error rate, throughput) against Allowances (DefaultAllowances,
@@ -29,20 +38,25 @@
 // encoded copies of a result read back from JSON), so a result file can be
 // re-evaluated later with exactly the numbers the run measured.
 //
-// Metrics and aggregations (k6 syntax, parsed by package scenarios):
+// Metrics, aggregations and tags are those of scenarios.Metrics (k6 syntax, parsed and
+// checked by package scenarios); Evaluate measures every pair the loader accepts:
 //
-//	latency        p(N) avg min max med count   from the intended send time (CO-corrected), reported in ms
-//	service_time   p(N) avg min max med count   from the actual send time, reported in ms
-//	errors         rate (errors/count) count (errors)
-//	checks         rate (passed/total checks) count (passed checks)
-//	throughput     rate (responses/s over the selection's duration) count (responses)
-//	availability   rate (answered without a 5xx or a transport error / count) count (such responses)
+//	latency, service_time,  p(N) avg min max med   from the intended send time (CO-corrected),
+//	admitted_latency                               the actual send, or without the sheds; in ms
+//	errors, checks,         rate count             errors/count, passed/checks,
+//	availability, shed                             (count − 5xx − transport errors)/count, shed/count
+//	throughput, goodput     rate count             responses or good answers per second of the
+//	                                               selection's duration (rps), or their count
+//	uptime, drops           rate count             ok/probes, drops/opened (run-wide)
+//	connections             max                    the most WebSocket connections at once (run-wide)
+//	memory{process:P}       growth max             the worst growth (ratio) or resident size (bytes)
 //
 // The count of a rate metric is always the numerator of its rate.
 //
 // Tags select what a threshold looks at: {request:NAME} the stats of one
 // request name, {window:NAME} the stats inside a named time window (a fault's
-// name, or "steady"); both together select the request inside the window.
+// name, or "steady": the run outside every fault window); both together select
+// the request inside the window.
 //
 // No data: a threshold whose selection is empty (no such request or window,
 // no responses, no checks) fails. Its ThresholdResult has Measured 0 and
