@@ -294,21 +294,11 @@ func newHTMLPage(res *result.Result) *htmlPage {
 		p.Thresholds = append(p.Thresholds, htmlThreshold{Pass: t.Pass, Aborted: t.Aborted,
 			Metric: t.Metric, Source: t.Source, Measured: FormatMeasured(t)})
 	}
-	rows := append([]*result.RequestStats(nil), res.Requests...)
-	if res.Total != nil && len(res.Requests) != 1 {
-		rows = append(rows, res.Total)
-	}
+	rows, total := requestRows(res)
 	for i, st := range rows {
-		if st == nil {
-			continue
-		}
-		checks := "–"
-		if st.Checks > 0 {
-			checks = fmt.Sprintf("%d of %d", st.CheckFailures, st.Checks)
-		}
 		p.Requests = append(p.Requests, htmlRequest{
-			Name: st.Name, Total: i == len(rows)-1 && st == res.Total,
-			Count: st.Count, Rate: strconv.FormatFloat(st.Rate, 'f', 1, 64), Errors: errorsCell(st), Checks: checks,
+			Name: st.Name, Total: total && i == len(rows)-1,
+			Count: st.Count, Rate: strconv.FormatFloat(st.Rate, 'f', 1, 64), Errors: errorsCell(st), Checks: checksCell(st),
 			P50: lat(st, st.Latency.P50), P90: lat(st, st.Latency.P90), P95: lat(st, st.Latency.P95),
 			P99: lat(st, st.Latency.P99), Max: lat(st, st.Latency.Max), SvcP99: lat(st, st.ServiceTime.P99),
 			Statuses: statusList(st),

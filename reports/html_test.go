@@ -37,16 +37,22 @@ func withTimeline(res *result.Result) *result.Result {
 			}
 			p.Max = p.P99 + 1
 			st.Timeline = append(st.Timeline, p)
-			total.Planned += p.Planned
-			total.Sent += p.Sent
-			total.Count += p.Count
-			total.Errors += p.Errors
-			total.P50, total.P90, total.P99, total.Max = max(total.P50, p.P50), max(total.P90, p.P90), max(total.P99, p.P99), max(total.Max, p.Max)
+			addPoint(&total, p)
 		}
 		res.Timeline = append(res.Timeline, total)
 	}
 	res.Timeline[9].Count = 0 // a second without responses: no latency point
 	return res
+}
+
+// addPoint adds a request's second to the total's: counts summed, latencies the worst
+// (enough for a chart's fixture; a real total merges histograms).
+func addPoint(total *result.Point, p result.Point) {
+	total.Planned += p.Planned
+	total.Sent += p.Sent
+	total.Count += p.Count
+	total.Errors += p.Errors
+	total.P50, total.P90, total.P99, total.Max = max(total.P50, p.P50), max(total.P90, p.P90), max(total.P99, p.P99), max(total.Max, p.Max)
 }
 
 func writeHTML(t testing.TB, res *result.Result) []byte {
@@ -247,13 +253,8 @@ func oneHour(tb testing.TB) *result.Result {
 			}
 			p.Max = p.P99 * 1.5
 			st.Timeline = append(st.Timeline, p)
-			tp := &total[s]
-			tp.T = s
-			tp.Planned += p.Planned
-			tp.Sent += p.Sent
-			tp.Count += p.Count
-			tp.Errors += p.Errors
-			tp.P50, tp.P90, tp.P99, tp.Max = max(tp.P50, p.P50), max(tp.P90, p.P90), max(tp.P99, p.P99), max(tp.Max, p.Max)
+			total[s].T = s
+			addPoint(&total[s], p)
 		}
 		res.Requests = append(res.Requests, st)
 	}

@@ -93,26 +93,14 @@ func mdRequests(w io.Writer, res *result.Result) {
 	fmt.Fprint(w, "\n### Requests\n\nLatency in ms from the intended send time (corrected for coordinated omission).\n\n")
 	fmt.Fprint(w, "| request | count | rate/s | errors | checks failed | p50 | p90 | p95 | p99 | max | statuses |\n")
 	fmt.Fprint(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
-	rows := append([]*result.RequestStats(nil), res.Requests...)
-	if res.Total != nil && len(res.Requests) != 1 {
-		total := *res.Total
-		total.Name = "total"
-		rows = append(rows, &total)
-	}
-	for _, st := range rows {
-		if st == nil {
-			continue
-		}
+	rows, total := requestRows(res)
+	for i, st := range rows {
 		name := mdCode(st.Name)
-		if st == rows[len(rows)-1] && st.Name == "total" && len(rows) > 1 {
+		if total && i == len(rows)-1 {
 			name = "**total**"
 		}
-		checks := "–"
-		if st.Checks > 0 {
-			checks = fmt.Sprintf("%d of %d", st.CheckFailures, st.Checks)
-		}
 		fmt.Fprintf(w, "| %s | %d | %.1f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			name, st.Count, st.Rate, mdText(errorsCell(st)), checks,
+			name, st.Count, st.Rate, mdText(errorsCell(st)), checksCell(st),
 			lat(st, st.Latency.P50), lat(st, st.Latency.P90), lat(st, st.Latency.P95), lat(st, st.Latency.P99), lat(st, st.Latency.Max),
 			mdText(statusList(st)))
 	}

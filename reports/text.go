@@ -51,30 +51,45 @@ func writeHeader(w io.Writer, res *result.Result) {
 func writeRequests(w io.Writer, res *result.Result) {
 	fmt.Fprintln(w, "\nrequests (latency from the intended send time, service time from the actual send; ms)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	rows := append([]*result.RequestStats(nil), res.Requests...)
-	if res.Total != nil && len(res.Requests) != 1 {
-		total := *res.Total
-		total.Name = "total"
-		rows = append(rows, &total)
-	}
+	rows, _ := requestRows(res)
 	// tabwriter aligns every column right (numbers); names are padded left by hand.
 	width := len("request")
 	for _, st := range rows {
-		if st != nil {
-			width = max(width, len(st.Name))
-		}
+		width = max(width, len(st.Name))
 	}
 	fmt.Fprintf(tw, "%-*s\tcount\trate/s\terrors\t\tlat p50\tp90\tp99\tmax\t\tsvc p50\tp90\tp99\tmax\t\n", width, "request")
 	for _, st := range rows {
-		if st == nil {
-			continue
-		}
 		fmt.Fprintf(tw, "%-*s\t%d\t%.1f\t%s\t\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t%s\t\n",
 			width, st.Name, st.Count, st.Rate, errorsCell(st),
 			lat(st, st.Latency.P50), lat(st, st.Latency.P90), lat(st, st.Latency.P99), lat(st, st.Latency.Max),
 			lat(st, st.ServiceTime.P50), lat(st, st.ServiceTime.P90), lat(st, st.ServiceTime.P99), lat(st, st.ServiceTime.Max))
 	}
 	tw.Flush()
+}
+
+// requestRows are the rows of a request table: each request, then all of them as a row
+// named "total" (total reports it) unless there is one request, whose figures it repeats.
+func requestRows(res *result.Result) (rows []*result.RequestStats, total bool) {
+	for _, st := range res.Requests {
+		if st != nil {
+			rows = append(rows, st)
+		}
+	}
+	if res.Total != nil && len(res.Requests) != 1 {
+		t := *res.Total
+		t.Name = "total"
+		rows = append(rows, &t)
+		total = true
+	}
+	return rows, total
+}
+
+// checksCell renders the checks of st that failed: "5 of 50", or "–" without checks.
+func checksCell(st *result.RequestStats) string {
+	if st.Checks == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%d of %d", st.CheckFailures, st.Checks)
 }
 
 // writeWindows prints one line per time window (faults and steady), all requests together.
