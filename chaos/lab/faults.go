@@ -21,14 +21,14 @@ var _ chaos.Resolver = (*Lab)(nil)
 
 // Resolve turns a scenario fault into an injector on this lab.
 func (l *Lab) Resolve(f *scenarios.Fault) (chaos.Injector, error) {
-	kind, sub, _ := strings.Cut(f.Kind, ".")
-	switch kind {
+	family, _, _ := strings.Cut(f.Kind, ".")
+	switch family {
 	case "network":
-		return l.networkFault(f, sub)
+		return l.networkFault(f)
 	case "process":
-		return l.processFault(f, sub)
+		return l.processFault(f)
 	case "http":
-		return l.httpFault(f, sub)
+		return l.httpFault(f)
 	}
 	return nil, fmt.Errorf("fault kind %s has no local equivalent in the lab", f.Kind)
 }
@@ -56,7 +56,7 @@ func (t *toxicFault) Rollback(ctx context.Context) error {
 	return err
 }
 
-func (l *Lab) networkFault(f *scenarios.Fault, sub string) (chaos.Injector, error) {
+func (l *Lab) networkFault(f *scenarios.Fault) (chaos.Injector, error) {
 	var p *proxy.Proxy
 	switch f.Target {
 	case "edge", "app":
@@ -73,28 +73,28 @@ func (l *Lab) networkFault(f *scenarios.Fault, sub string) (chaos.Injector, erro
 	}
 	spec := proxy.ToxicSpec{Name: f.Name, Toxicity: f.Toxicity, Direction: proxy.Direction(f.Params["direction"])}
 	var err error
-	switch sub {
-	case "delay":
+	switch f.Kind {
+	case scenarios.FaultNetworkDelay:
 		spec.Kind = proxy.KindLatency
 		spec.Latency, err = durationParam(f, "latency", true)
 		if err == nil {
 			spec.Jitter, err = durationParam(f, "jitter", false)
 		}
-	case "bandwidth":
+	case scenarios.FaultNetworkBandwidth:
 		spec.Kind = proxy.KindBandwidth
 		spec.Rate, err = byteParam(f, "rate")
-	case "down":
+	case scenarios.FaultNetworkDown:
 		spec.Kind = proxy.KindDown
-	case "reset":
+	case scenarios.FaultNetworkReset:
 		spec.Kind = proxy.KindReset
 		spec.Timeout, err = durationParam(f, "after", false)
-	case "timeout":
+	case scenarios.FaultNetworkTimeout:
 		spec.Kind = proxy.KindTimeout
 		spec.Timeout, err = durationParam(f, "timeout", false)
-	case "slow-close":
+	case scenarios.FaultNetworkSlowClose:
 		spec.Kind = proxy.KindSlowClose
 		spec.Delay, err = durationParam(f, "delay", true)
-	case "limit-data":
+	case scenarios.FaultNetworkLimitData:
 		spec.Kind = proxy.KindLimitData
 		spec.Bytes, err = byteParam(f, "bytes")
 	default:
@@ -182,17 +182,17 @@ func (p *processFault) Rollback(ctx context.Context) error {
 	return nil
 }
 
-func (l *Lab) processFault(f *scenarios.Fault, sub string) (chaos.Injector, error) {
+func (l *Lab) processFault(f *scenarios.Fault) (chaos.Injector, error) {
 	pf := &processFault{l: l}
-	switch sub {
-	case "kill":
+	switch f.Kind {
+	case scenarios.FaultProcessKill:
 		pf.kill = true
 		d, err := durationParam(f, "restart-after", false)
 		if err != nil {
 			return nil, err
 		}
 		pf.restartAfter = d
-	case "pause":
+	case scenarios.FaultProcessPause:
 	default:
 		return nil, fmt.Errorf("unknown process fault %s", f.Kind)
 	}
@@ -275,7 +275,7 @@ func (h *httpFault) Rollback(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (l *Lab) httpFault(f *scenarios.Fault, sub string) (chaos.Injector, error) {
+func (l *Lab) httpFault(f *scenarios.Fault) (chaos.Injector, error) {
 	route := f.Params["route"]
 	if route == "" && strings.HasPrefix(f.Target, "/") {
 		route = f.Target
@@ -290,24 +290,24 @@ func (l *Lab) httpFault(f *scenarios.Fault, sub string) (chaos.Injector, error) 
 	} else if f.Toxicity > 0 && f.Toxicity < 1 {
 		req["percent"] = f.Toxicity * 100
 	}
-	switch sub {
-	case "abort", "status":
+	switch f.Kind {
+	case scenarios.FaultHTTPAbort, scenarios.FaultHTTPStatus:
 		code, err := strconv.Atoi(f.Params["status"])
 		if err != nil || code < 400 || code > 599 {
-			if sub == "abort" && f.Params["status"] == "" {
+			if f.Kind == scenarios.FaultHTTPAbort && f.Params["status"] == "" {
 				code = 503
 			} else {
 				return nil, fmt.Errorf("params.status: %q is not an HTTP error status", f.Params["status"])
 			}
 		}
 		req["abort_status"] = code
-	case "drop-write":
+	case scenarios.FaultHTTPDropWrite:
 		// The academy's test-only fault (the lab allows it): enrollments answered 201, not stored.
 		req["kind"] = "drop-write"
 		if route == "" {
 			req["route"] = "/v1/courses/{course}/enrollments"
 		}
-	case "delay":
+	case scenarios.FaultHTTPDelay:
 		d, err := durationParam(f, "delay", true)
 		if err != nil {
 			return nil, err

@@ -422,3 +422,38 @@ func TestDatabaseKillRestartsWithItsData(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestResolvesEveryLocalFaultKind checks the lab against the fault kinds scenarios knows:
+// each kind the lab is said to inject resolves, each other kind is refused.
+func TestResolvesEveryLocalFaultKind(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "none"})
+	sample := map[scenarios.ParamKind]string{
+		scenarios.ParamDuration: "50ms", scenarios.ParamDurationOrZero: "0s", scenarios.ParamSignedDuration: "-5m",
+		scenarios.ParamByteRate: "1mb", scenarios.ParamBytes: "10kb", scenarios.ParamPercent: "50%",
+		scenarios.ParamStatus: "503", scenarios.ParamCount: "1", scenarios.ParamMethod: "GET",
+		scenarios.ParamRoute: "/v1/courses", scenarios.ParamString: "x", scenarios.ParamDirection: "both",
+	}
+	for name, kind := range scenarios.FaultKinds() {
+		params := map[string]string{}
+		for _, p := range kind.Params {
+			switch {
+			case p.Required:
+				params[p.Name] = sample[p.Kind]
+			case p.Default != "":
+				params[p.Name] = p.Default
+			}
+		}
+		target := "app"
+		if len(kind.Targets) > 0 && !strings.HasPrefix(kind.Targets[0], "/") {
+			target = kind.Targets[0]
+		}
+		f := &scenarios.Fault{Name: "f", Kind: name, Target: target, Duration: time.Second, Params: params, Mode: kind.DefaultMode}
+		_, err := l.Resolve(f)
+		if kind.Local && err != nil {
+			t.Errorf("Resolve(%s on %s %v) = %v, want an injector", name, target, params, err)
+		}
+		if !kind.Local && err == nil {
+			t.Errorf("Resolve(%s) = nil error, want it refused: the lab has no such fault", name)
+		}
+	}
+}
