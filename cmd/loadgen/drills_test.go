@@ -132,7 +132,7 @@ func TestDrills(t *testing.T) {
 func TestLostWritesFailVerification(t *testing.T) {
 	code, res, output := runLab(t, "testdata/verify/lost-write.yaml", "--report", "json,junit")
 	d := check(res, "enrollments-durable")
-	if code != exitVerification || res.Verdict != "FAIL" || d == nil || d.Lost == 0 || d.Pass {
+	if code != exitVerification || res.Verdict != reports.Fail || d == nil || d.Lost == 0 || d.Pass {
 		t.Fatalf("exit %d, verdict %s, check %+v; want exit 5 with lost > 0\n%s", code, res.Verdict, d, output)
 	}
 	for _, th := range res.Thresholds {
@@ -153,12 +153,12 @@ func TestExitFor(t *testing.T) {
 		res  result.Result
 		want int
 	}{
-		{result.Result{Verdict: "PASS", Thresholds: passedTh}, exitPass},
-		{result.Result{Verdict: "FAIL", Thresholds: failedTh}, exitThresholds},
-		{result.Result{Verdict: "FAIL", Thresholds: passedTh, Verification: bad}, exitVerification},
-		{result.Result{Verdict: "FAIL", Thresholds: failedTh, Verification: bad}, exitThresholds},
-		{result.Result{Verdict: "INVALID", Verification: bad}, exitInvalidRun},
-		{result.Result{Verdict: "INTERRUPTED", Verification: bad}, exitInterrupted},
+		{result.Result{Verdict: reports.Pass, Thresholds: passedTh}, exitPass},
+		{result.Result{Verdict: reports.Fail, Thresholds: failedTh}, exitThresholds},
+		{result.Result{Verdict: reports.Fail, Thresholds: passedTh, Verification: bad}, exitVerification},
+		{result.Result{Verdict: reports.Fail, Thresholds: failedTh, Verification: bad}, exitThresholds},
+		{result.Result{Verdict: reports.Invalid, Verification: bad}, exitInvalidRun},
+		{result.Result{Verdict: reports.Interrupted, Verification: bad}, exitInterrupted},
 	} {
 		if got := exitFor(&c.res); got != c.want {
 			t.Errorf("verdict %s, thresholds %v, verification %v: exit %d, want %d", c.res.Verdict, c.res.Thresholds, c.res.Verification, got, c.want)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trendtactics/loadlab/reports"
 )
 
 // The tests in this file run whole scenarios against real local labs through the real
@@ -134,7 +136,7 @@ func TestFaultScenarios(t *testing.T) {
 				t.Fatalf("loadgen run %s: %v\n%s", name, err, output)
 			}
 			res := readLabResult(t, filepath.Join(out, "result.json"))
-			if res.Verdict != "PASS" || len(res.Faults) != 1 || !res.Faults[0].Injected {
+			if res.Verdict != reports.Pass || len(res.Faults) != 1 || !res.Faults[0].Injected {
 				t.Fatalf("verdict %s, faults %+v\n%s", res.Verdict, res.Faults, output)
 			}
 			assertNothingLeft(t, filepath.Join(out, "lab.log"))
@@ -196,7 +198,7 @@ faults:
 				t.Fatalf("exit after %s: %v, want exit status 130", sig, err)
 			}
 			res := readLabResult(t, filepath.Join(out, "result.json"))
-			if !res.Interrupted || res.Verdict != "INTERRUPTED" {
+			if !res.Interrupted || res.Verdict != reports.Interrupted {
 				t.Errorf("result: interrupted %v, verdict %s", res.Interrupted, res.Verdict)
 			}
 			ended := map[string]bool{}
