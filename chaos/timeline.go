@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -29,7 +30,7 @@ type Resolver interface {
 // Event is a timestamped fault transition.
 type Event struct {
 	At     time.Duration // since the run start
-	Kind   string        // fault.start, fault.end, fault.error, fault.rollback
+	Kind   string        // result.EventFaultStart, EventFaultEnd, EventFaultError
 	Fault  string
 	Detail string
 }
@@ -124,11 +125,11 @@ func (t *Timeline) runOne(ctx context.Context, start time.Time, it item) error {
 	began := time.Since(start)
 	err := it.inj.Inject(ctx)
 	if err != nil {
-		t.record(start, "fault.error", f.Name, err.Error())
+		t.record(start, result.EventFaultError, f.Name, err.Error())
 		t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
 		return fmt.Errorf("inject fault %q: %w", f.Name, err)
 	}
-	t.recordAt(began, "fault.start", f.Name, describe(f))
+	t.recordAt(began, result.EventFaultStart, f.Name, describe(f))
 	t.setActive(f, 1)
 	sleepUntil(ctx, start.Add(f.At+f.Duration))
 	return t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
@@ -152,10 +153,10 @@ func (t *Timeline) rollbackOne(ctx context.Context, start time.Time, name string
 		}
 	}
 	if err != nil {
-		t.record(start, "fault.error", name, "rollback: "+err.Error())
+		t.record(start, result.EventFaultError, name, "rollback: "+err.Error())
 		return fmt.Errorf("roll back fault %q: %w", name, err)
 	}
-	t.record(start, "fault.end", name, "")
+	t.record(start, result.EventFaultEnd, name, "")
 	return nil
 }
 
