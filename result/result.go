@@ -380,4 +380,9 @@ const (
 	EventFaultStart = "fault.start" // a fault took effect
 	EventFaultEnd   = "fault.end"   // a fault was rolled back
 	EventFaultError = "fault.error" // a fault could not be injected or rolled back
+	// EventProcessStarted and EventProcessReady mark a process.kill fault's restart: the
+	// killed process was started again, and it answered its readiness check. Name is the
+	// fault's; Detail names the process.
+	EventProcessStarted = "process.started"
+	EventProcessReady   = "process.ready"
 )
