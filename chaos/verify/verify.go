@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-
 	"fmt"
 	"net/http"
 	"sort"
@@ -131,15 +130,6 @@ func count(ws []result.Write, unrecorded uint64) result.WriteCounts {
 	return c
 }
 
-// pair is a user and a course slug.
-type pair struct{ user, course string }
-
-// attempts is what the run did to one pair.
-type attempts struct {
-	ok, failed, unknown int
-	okKeys              []string
-}
-
 // CoursePath returns the course of an enrollment write's path /v1/courses/{course}/enrollments.
 func CoursePath(path string) (string, bool) {
 	rest, ok := strings.CutPrefix(path, "/v1/courses/")
@@ -150,155 +140,39 @@ func CoursePath(path string) (string, bool) {
 	return course, ok && tail == "enrollments" && course != ""
 }
 
+// enrollments reads the seat claims and enrollment rows of the run's users and classifies
+// the run's writes against them (Enrollments). Courses may be named by slug or id in the
+// URL: every row carries both.
 func enrollments(ctx context.Context, conn *pgx.Conn, in Input) (result.VerificationCheck, error) {
-	var c result.VerificationCheck
-	tried := map[pair]*attempts{}
-	users := map[string]bool{}
-	skipped := 0
-	for _, w := range in.Writes {
-		course, ok := CoursePath(w.Path)
-		if w.Kind != "enrollment" || !ok || w.Subject == "" {
-			skipped++
-			continue
-		}
-		p := pair{w.Subject, course}
-		a := tried[p]
-		if a == nil {
-			a = &attempts{}
-			tried[p] = a
-		}
-		switch w.Outcome {
-		case result.OutcomeOK:
-			a.ok++
-			a.okKeys = append(a.okKeys, w.Key)
-		case result.OutcomeFailed:
-			a.failed++
-		default:
-			a.unknown++
-		}
-		users[w.Subject] = true
-	}
-	c.Checked = len(in.Writes) - skipped
-	ids := make([]string, 0, len(users))
-	for u := range users {
-		ids = append(ids, u)
-	}
-
-	// The seat ledger: claims of the run's users, by course slug. Courses may be named by
-	// slug or id in the URL: both are indexed.
+	var st State
+	ids := runUsers(in.Writes)
 	rows, err := conn.Query(ctx, `SELECT c.slug, c.id::text, s.user_id::text, coalesce(s.idempotency_key, ''), s.created_at
 		FROM seat_claims s JOIN courses c ON c.id = s.course_id WHERE s.user_id::text = ANY($1)`, ids)
 	if err != nil {
-		return c, fmt.Errorf("read seat claims: %w", err)
+		return result.VerificationCheck{}, fmt.Errorf("read seat claims: %w", err)
 	}
-	claims := map[pair]int{}
-	keys := map[string]int{}
-	var unexpected []string
-	for rows.Next() {
-		var slug, id, user, key string
-		var at time.Time
-		if err := rows.Scan(&slug, &id, &user, &key, &at); err != nil {
-			rows.Close()
-			return c, fmt.Errorf("read seat claims: %w", err)
-		}
-		p := pair{user, slug}
-		if tried[pair{user, id}] != nil {
-			p.course = id
-		}
-		claims[p]++
-		if key != "" {
-			keys[user+"\x00"+key]++
-		}
-		a := tried[p]
-		if at.Before(in.Since.Add(-time.Second)) && a == nil {
-			continue // the user's enrollment from before the run
-		}
-		if a == nil || (a.ok == 0 && a.unknown == 0) {
-			if claims[p] == 1 {
-				unexpected = append(unexpected, fmt.Sprintf("user %s course %s key %q", user, slug, key))
-			}
-		}
+	st.Claims, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Claim, error) {
+		var cl Claim
+		err := r.Scan(&cl.Course, &cl.CourseID, &cl.User, &cl.Key, &cl.CreatedAt)
+		return cl, err
+	})
+	if err != nil {
+		return result.VerificationCheck{}, fmt.Errorf("read seat claims: %w", err)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return c, fmt.Errorf("read seat claims: %w", err)
-	}
-
-	// The user-shard enrollment rows.
-	enrolled := map[pair]int{}
 	rows, err = conn.Query(ctx, `SELECT e.user_id::text, c.slug, c.id::text FROM enrollments e JOIN courses c ON c.id = e.course_id
 		WHERE e.user_id::text = ANY($1)`, ids)
 	if err != nil {
-		return c, fmt.Errorf("read enrollments: %w", err)
+		return result.VerificationCheck{}, fmt.Errorf("read enrollments: %w", err)
 	}
-	for rows.Next() {
-		var user, slug, id string
-		if err := rows.Scan(&user, &slug, &id); err != nil {
-			rows.Close()
-			return c, fmt.Errorf("read enrollments: %w", err)
-		}
-		p := pair{user, slug}
-		if tried[pair{user, id}] != nil {
-			p.course = id
-		}
-		enrolled[p]++
+	st.Enrollments, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Enrollment, error) {
+		var e Enrollment
+		err := r.Scan(&e.User, &e.Course, &e.CourseID)
+		return e, err
+	})
+	if err != nil {
+		return result.VerificationCheck{}, fmt.Errorf("read enrollments: %w", err)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return c, fmt.Errorf("read enrollments: %w", err)
-	}
-
-	var lost, dup []string
-	for p, a := range tried {
-		present := claims[p] > 0
-		if present {
-			c.Present++
-		}
-		switch {
-		case a.ok > 0 && !present:
-			c.Lost += len(a.okKeys)
-			for _, k := range a.okKeys {
-				lost = append(lost, fmt.Sprintf("key %s (user %s course %s)", k, p.user, p.course))
-			}
-		case a.ok == 0 && a.unknown > 0 && present:
-			c.Recovered++
-		}
-	}
-	for p, n := range claims {
-		if n > 1 || enrolled[p] > 1 {
-			c.Duplicated++
-			dup = append(dup, fmt.Sprintf("user %s course %s: %d claims, %d enrollment rows", p.user, p.course, n, enrolled[p]))
-		}
-	}
-	for k, n := range keys {
-		if n > 1 {
-			c.Duplicated++
-			user, key, _ := strings.Cut(k, "\x00")
-			dup = append(dup, fmt.Sprintf("key %s of user %s on %d claims", key, user, n))
-		}
-	}
-	missing := 0
-	for p := range claims {
-		if enrolled[p] == 0 {
-			missing++
-		}
-	}
-	c.Unexpected = len(unexpected)
-	c.Pass = c.Lost == 0 && c.Unexpected == 0 && c.Duplicated == 0
-	c.Samples = samples(lost, unexpected, dup)
-	var notes []string
-	notes = append(notes, fmt.Sprintf("%d pairs attempted, %d present", len(tried), len(claims)))
-	if skipped > 0 {
-		notes = append(notes, fmt.Sprintf("%d writes without a user or an enrollment path not checked", skipped))
-	}
-	if missing > 0 {
-		notes = append(notes, fmt.Sprintf("%d claims without their user-shard enrollment row (repaired by the next enroll)", missing))
-	}
-	if in.Unrecorded > 0 {
-		notes = append(notes, fmt.Sprintf("%d writes beyond the write log's bound were not recorded", in.Unrecorded))
-	}
-	c.Detail = strings.Join(notes, "; ")
-	return c, nil
+	return Enrollments(in, st), nil
 }
 
 func seats(ctx context.Context, conn *pgx.Conn) (result.VerificationCheck, error) {
