@@ -9,13 +9,14 @@ import (
 // since the run start) and one FaultResult per scenario fault, in scenario order, with when
 // it took effect and when it was rolled back. A fault that never started has its planned
 // window and the error that kept it out ("not reached before the run ended" when no event
-// names it). Recovery times are left at -1: they are judged from the measured timeline
-// (reports.Recover).
+// names it). A restarted process (process.kill with restart-after) has ReadyS, when its
+// first process.ready event came, and TimeToRestartS, from the kill to then. Recovery times
+// are left at -1: they are judged from what was measured (reports.Recover).
 func Results(faults []*scenarios.Fault, events []Event) ([]result.Event, []result.FaultResult) {
 	type span struct {
-		start, end float64
-		ok         bool
-		err        string
+		start, end, ready float64
+		ok                bool
+		err               string
 	}
 	spans := map[string]*span{}
 	var evs []result.Event
@@ -34,6 +35,10 @@ func Results(faults []*scenarios.Fault, events []Event) ([]result.Event, []resul
 		case result.EventFaultError:
 			s.err = ev.Detail
 			s.end = ev.At.Seconds()
+		case result.EventProcessReady:
+			if s.ready == 0 {
+				s.ready = ev.At.Seconds()
+			}
 		}
 	}
 	var out []result.FaultResult
@@ -47,6 +52,9 @@ func Results(faults []*scenarios.Fault, events []Event) ([]result.Event, []resul
 			}
 			if s.end > 0 {
 				fr.End = s.end
+			}
+			if s.ok && s.ready > 0 {
+				fr.ReadyS, fr.TimeToRestartS = s.ready, s.ready-fr.Start
 			}
 		} else {
 			fr.Error = "not reached before the run ended"

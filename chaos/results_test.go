@@ -20,6 +20,8 @@ func TestResults(t *testing.T) {
 		{At: 10100 * time.Millisecond, Kind: result.EventFaultStart, Fault: "slow-db", Detail: "network.delay on database"},
 		{At: 15200 * time.Millisecond, Kind: result.EventFaultEnd, Fault: "slow-db"},
 		{At: 20 * time.Second, Kind: result.EventFaultStart, Fault: "kill"},
+		{At: 21 * time.Second, Kind: result.EventProcessStarted, Fault: "kill", Detail: "postgres"},
+		{At: 21500 * time.Millisecond, Kind: result.EventProcessReady, Fault: "kill", Detail: "postgres"},
 		{At: 22 * time.Second, Kind: result.EventFaultError, Fault: "kill", Detail: "rollback: restart failed"},
 		{At: 30 * time.Second, Kind: result.EventFaultError, Fault: "broken", Detail: "admin api: 404"},
 	}
@@ -29,7 +31,8 @@ func TestResults(t *testing.T) {
 	}
 	want := []result.FaultResult{
 		{Name: "slow-db", Kind: "network.delay", Target: "database", Start: 10.1, End: 15.2, Injected: true, RecoveryS: -1},
-		{Name: "kill", Kind: "process.kill", Target: "app", Start: 20, End: 22, Injected: true, Error: "rollback: restart failed", RecoveryS: -1},
+		{Name: "kill", Kind: "process.kill", Target: "app", Start: 20, End: 22, Injected: true, Error: "rollback: restart failed", RecoveryS: -1,
+			ReadyS: 21.5, TimeToRestartS: 1.5},
 		{Name: "late", Kind: "network.down", Target: "cache", Start: 90, End: 91, Error: "not reached before the run ended", RecoveryS: -1},
 		{Name: "broken", Kind: "http.abort", Target: "app", Start: 30, End: 30, Error: "admin api: 404", RecoveryS: -1},
 	}

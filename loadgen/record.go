@@ -219,7 +219,8 @@ func (r *recorder) aborted() bool {
 func (r *recorder) finish() {
 	now := time.Now()
 	r.end = now
-	if now.Sub(r.e.start.Add(time.Duration(r.acc.Second())*time.Second)) > 10*time.Millisecond || r.acc.Touched() {
+	r.acc.Last()
+	if now.Sub(r.e.start.Add(time.Duration(r.acc.Second())*time.Second)) > 10*time.Millisecond || r.acc.Pending() {
 		r.tick(now)
 	}
 	// The progress line's last word is about the whole run.

@@ -325,6 +325,7 @@ func newHTMLPage(res *result.Result) *htmlPage {
 		default:
 			hf.Recovery, hf.Class = seconds(f.RecoveryS), "ok"
 		}
+		hf.Recovery += restartNote(f)
 		p.Faults = append(p.Faults, hf)
 	}
 	p.Generator = htmlGenerator(res.Generator)

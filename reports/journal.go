@@ -66,6 +66,17 @@ func Journal(res *result.Result) []JournalEntry {
 			timed = append(timed, JournalEntry{ev.At, text})
 		case result.EventFaultError:
 			timed = append(timed, JournalEntry{ev.At, "fault " + ev.Name + " failed: " + ev.Detail})
+		case result.EventProcessStarted:
+			timed = append(timed, JournalEntry{ev.At, "restarted " + ev.Detail + " (" + ev.Name + ")"})
+		case result.EventProcessReady:
+			text := ev.Detail + " ready again (" + ev.Name + ")"
+			if f, ok := recovery[ev.Name]; ok && f.ReadyS > 0 {
+				text += fmt.Sprintf(", %s after the kill", seconds(f.TimeToRestartS))
+				if f.RecoveryAfterRestartS >= 0 {
+					text += fmt.Sprintf("; clients recovered %s after", seconds(f.RecoveryAfterRestartS))
+				}
+			}
+			timed = append(timed, JournalEntry{ev.At, text})
 		default:
 			text := ev.Kind
 			if ev.Name != "" {

@@ -248,7 +248,20 @@ func recoveryText(f result.FaultResult) string {
 	case f.RecoveryS < 0:
 		return "not recovered before the run ended"
 	}
-	return "recovered " + seconds(f.RecoveryS) + " after the fault ended"
+	return "recovered " + seconds(f.RecoveryS) + " after the fault ended" + restartNote(f)
+}
+
+// restartNote says, for a fault whose process was restarted, how long the restart took
+// and how long clients took to recover after it; "" for other faults.
+func restartNote(f result.FaultResult) string {
+	if f.ReadyS <= 0 {
+		return ""
+	}
+	rec := "not recovered after it"
+	if f.RecoveryAfterRestartS >= 0 {
+		rec = "recovered " + seconds(f.RecoveryAfterRestartS) + " after it"
+	}
+	return fmt.Sprintf(" (restarted and ready %s after the kill, %s)", seconds(f.TimeToRestartS), rec)
 }
 
 func runCases(res *result.Result) []junitCase {

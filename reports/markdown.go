@@ -137,6 +137,7 @@ func mdFaults(w io.Writer, res *result.Result) {
 		case f.RecoveryS >= 0:
 			rec = seconds(f.RecoveryS)
 		}
+		rec += restartNote(f)
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", mdCode(f.Name), mdCode(f.Kind), mdCode(f.Target),
 			seconds(f.Start), seconds(f.End), rec)
 	}

@@ -137,6 +137,7 @@ func writeFaults(w io.Writer, res *result.Result) {
 		case f.RecoveryS >= 0:
 			rec = seconds(f.RecoveryS)
 		}
+		rec += restartNote(f)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", f.Name, f.Kind, f.Target, seconds(f.Start), seconds(f.End), rec)
 	}
 	tw.Flush()

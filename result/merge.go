@@ -125,6 +125,9 @@ func addWindow(windows map[string]*WindowStats, order *[]string, w *WindowStats)
 	}
 	dst.Start, dst.End = min(dst.Start, w.Start), max(dst.End, w.End)
 	var err error
+	if dst.Slots, err = mergeSlots(dst.Slots, w.Slots); err != nil {
+		return err
+	}
 	if w.Total != nil {
 		if dst.Total == nil {
 			dst.Total = &RequestStats{Name: w.Total.Name, Statuses: map[string]uint64{}}

@@ -69,6 +69,9 @@ func record(t *testing.T, bySec ...[][]result.Sample) (*result.Result, []*result
 				r.Record(&in[sec][i])
 			}
 		}
+		if sec == secs-1 {
+			r.Last()
+		}
 		tEnd := start.Add(time.Duration(sec+1) * time.Second)
 		if tEnd.After(end) {
 			tEnd = end
@@ -106,6 +109,7 @@ func sameFigures(t *testing.T, got, want *result.Result) {
 			t.Errorf("window %d: %s %g..%g, want %s %g..%g", i, g.Name, g.Start, g.End, w.Name, w.Start, w.End)
 		}
 		sameStats(t, w.Name+"/total", g.Total, w.Total)
+		sameJSON(t, w.Name+"/slots", g.Slots, w.Slots)
 		for j := range w.Requests {
 			sameStats(t, w.Name+"/"+w.Requests[j].Name, g.Requests[j], w.Requests[j])
 		}
@@ -151,6 +155,9 @@ func sameJSON(t *testing.T, what string, got, want any) {
 func TestIntervalsMergeBackToTheRun(t *testing.T) {
 	in := samples(1, 5000, 9)
 	run, ivs := record(t, in)
+	if len(run.Windows[0].Slots) < 30 || run.Windows[0].Slots[0].T != 3 {
+		t.Fatalf("the slow-db window has %d slots: want one per 100 ms from 3 s to the run's end", len(run.Windows[0].Slots))
+	}
 	if run.Total.Shed == 0 || run.Total.Skipped == 0 || run.Total.CheckFailures == 0 || run.Requests[0].AdmittedHist == nil {
 		t.Fatalf("the samples should exercise sheds, skips and checks: %+v", run.Total)
 	}

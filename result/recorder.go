@@ -19,8 +19,10 @@ type Recorder struct {
 	windows []Window // the given windows, then SteadyWindow
 	total   *series
 	names   []*series
-	t       int  // the second being filled
-	touched bool // a sample (even a skipped one) went into second t
+	t       int           // the second being filled
+	touched bool          // a sample (even a skipped one) went into second t
+	last    bool          // the next Tick closes the run
+	slots   []*slotSeries // index of windows; nil for steady
 }
 
 // series are the figures of one request name, or of all requests.
@@ -50,6 +52,13 @@ func NewRecorder(start time.Time, names []string, windows []Window) *Recorder {
 		r.windows = append(r.windows, Window{Name: SteadyWindow})
 	}
 	r.total = newSeries("total", len(r.windows))
+	for _, w := range r.windows {
+		var ss *slotSeries
+		if w.Name != SteadyWindow {
+			ss = newSlotSeries(w)
+		}
+		r.slots = append(r.slots, ss)
+	}
 	for _, n := range names {
 		r.names = append(r.names, newSeries(n, len(r.windows)))
 	}
@@ -59,8 +68,19 @@ func NewRecorder(start time.Time, names []string, windows []Window) *Recorder {
 // Second is the second being filled, counted from the run start.
 func (r *Recorder) Second() int { return r.t }
 
-// Touched reports whether a sample went into the second being filled.
-func (r *Recorder) Touched() bool { return r.touched }
+// Pending reports whether a sample went into the second being filled, or a window slot
+// is still open: whether a last Tick has anything to close.
+func (r *Recorder) Pending() bool {
+	if r.touched {
+		return true
+	}
+	for _, ss := range r.slots {
+		if ss != nil && len(ss.open) > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // Record counts one sample in the second being filled.
 func (r *Recorder) Record(s *Sample) {
@@ -83,7 +103,17 @@ func (r *Recorder) Record(s *Sample) {
 	}
 	n.sec.record(s, key)
 	r.total.sec.record(s, key)
+	if s.Out != OutSkipped {
+		for _, ss := range r.slots {
+			if ss != nil {
+				ss.record(s)
+			}
+		}
+	}
 }
+
+// Last says that the next Tick is the run's last: it closes every window slot.
+func (r *Recorder) Last() { r.last = true }
 
 func (s *series) window(i int) *RequestStats {
 	if s.secWin[i] == nil {
@@ -115,11 +145,19 @@ func (r *Recorder) Tick(end time.Time, planned, sent uint64, plannedBy, sentBy [
 			iv.Requests = append(iv.Requests, st)
 		}
 	}
+	for _, ss := range r.slots {
+		if ss != nil {
+			ss.close(end.Sub(r.start)-slotLag, r.last)
+		}
+	}
 	if iv != nil {
 		iv.Total = total
 		iv.Timeline = total.Timeline
 		for i, w := range r.windows {
 			ws := &WindowStats{Name: w.Name, Start: w.Start.Seconds(), End: w.End.Seconds(), Total: r.total.intervalWindow(i)}
+			if ss := r.slots[i]; ss != nil {
+				ws.Slots = slices.Clone(ss.closed[ss.fresh:])
+			}
 			for _, n := range r.names {
 				ws.Requests = append(ws.Requests, n.intervalWindow(i))
 			}
@@ -202,6 +240,9 @@ func (r *Recorder) Result(end time.Time, final bool) *Result {
 	}
 	for i, w := range r.windows {
 		ws := &WindowStats{Name: w.Name, Start: w.Start.Seconds(), End: w.End.Seconds(), Total: r.total.win[i].snapshot(0, final)}
+		if ss := r.slots[i]; ss != nil {
+			ws.Slots = ss.slots(final)
+		}
 		for _, n := range r.names {
 			ws.Requests = append(ws.Requests, n.win[i].snapshot(0, final))
 		}

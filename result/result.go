@@ -140,6 +140,21 @@ type WindowStats struct {
 	End      float64         `json:"end_s"`
 	Total    *RequestStats   `json:"total"`
 	Requests []*RequestStats `json:"requests"`
+	// Slots are the window's request completions (all requests) in SlotWidth slots, from
+	// the window's start to RecoveryHorizon after its end (fault and marker windows; not
+	// steady), each with its latency histogram: what recovery times are measured from.
+	// Empty slots are left out.
+	Slots []Slot `json:"slots,omitempty"`
+}
+
+// Slot is SlotWidth of request completions.
+type Slot struct {
+	T      float64 `json:"t_s"` // the slot's start, seconds since the run start
+	Count  uint64  `json:"count"`
+	Errors uint64  `json:"errors"`
+	// HDR is the slot's latency histogram (encoded as the *_hdr fields); empty when no
+	// completion in it had a latency.
+	HDR string `json:"hdr,omitempty"`
 }
 
 // Summary is a latency distribution in milliseconds.
@@ -229,6 +244,13 @@ type FaultResult struct {
 	// Injected is false when the fault was not injected (an error, or a run without faults).
 	Injected bool   `json:"injected"`
 	Error    string `json:"error,omitempty"`
+	// ReadyS, for a process.kill fault with restart-after, is when the restarted process
+	// answered its readiness check (seconds since the run start; 0: no restart seen), and
+	// TimeToRestartS the time from the kill to then. RecoveryAfterRestartS is the time from
+	// ReadyS until clients were served within bounds again (-1: not before the run ended).
+	ReadyS                float64 `json:"ready_s,omitempty"`
+	TimeToRestartS        float64 `json:"time_to_restart_s,omitempty"`
+	RecoveryAfterRestartS float64 `json:"recovery_after_restart_s,omitempty"`
 	// RecoveryS is the time from the fault's end until the rolling p99 latency and error
 	// rate were back within their thresholds; -1 means not recovered before the run ended.
 	RecoveryS float64 `json:"recovery_s"`
