@@ -2,7 +2,6 @@ package dashboards_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,14 +9,13 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/trendtactics/loadlab/dashboards"
+	"github.com/trendtactics/loadlab/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the committed dashboards and rules from the code")
 
 // TestGenerated checks that the committed JSON and rule files are what the code produces;
 // go test ./dashboards -run TestGenerated -update (or go generate ./dashboards) rewrites them.
 func TestGenerated(t *testing.T) {
-	if *update {
+	if testutil.Update() {
 		if err := dashboards.Write("."); err != nil {
 			t.Fatal(err)
 		}

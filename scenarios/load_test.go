@@ -1,19 +1,16 @@
 package scenarios_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/scenarios"
 )
-
-var update = flag.Bool("update", false, "rewrite the want headers of testdata/*.bad.yaml and the golden files of *.good.yaml")
 
 // TestBadFixtures loads each testdata/*.bad.yaml and compares every problem
 // with the file's "# want: line:col: field: message" header lines, in order.
@@ -49,7 +46,7 @@ func TestBadFixtures(t *testing.T) {
 			for _, e := range es {
 				got = append(got, strings.TrimPrefix(e.Error(), f+":"))
 			}
-			if *update {
+			if testutil.Update() { // rewrite the want headers
 				var b strings.Builder
 				for _, g := range got {
 					b.WriteString("# want: " + g + "\n")
@@ -85,20 +82,7 @@ func TestGoodFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := strings.TrimSuffix(f, ".yaml") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("spec differs from %s (go test -update rewrites it); got:\n%s", golden, got)
-			}
+			testutil.Golden(t, strings.TrimSuffix(f, ".yaml")+".golden.json", got)
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +23,6 @@ import (
 	"github.com/trendtactics/loadlab/internal/testutil"
 )
 
-var update = flag.Bool("update", false, "rewrite the cmp files of the scripts in testdata/script")
-
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"loadgen": func() { os.Exit(run(osProcess())) },
@@ -35,7 +32,7 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
-		UpdateScripts: *update,
+		UpdateScripts: testutil.Update(), // -update rewrites the scripts' cmp files
 		Setup:         setup,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":     cmdExitcode,

@@ -4,24 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/video"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // newServer mounts a Library on the routes of the academy's HTTP contract.
 func newServer(t *testing.T, lib *video.Library) *httptest.Server {
@@ -113,7 +110,7 @@ func TestMasterListsEveryRendition(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.apple.mpegurl" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	golden(t, body)
+	testutil.Golden(t, filepath.Join("testdata", t.Name()+".golden.m3u8"), body)
 	var got []string
 	for _, e := range parsePlaylist(t, body) {
 		if e.uri == "" {
@@ -155,7 +152,7 @@ func TestMediaPlaylistMatchesDuration(t *testing.T) {
 			t.Fatalf("%s: status %d", lesson, resp.StatusCode)
 		}
 		if i == 0 {
-			golden(t, body)
+			testutil.Golden(t, filepath.Join("testdata", t.Name()+".golden.m3u8"), body)
 		}
 		var total float64
 		var segments int
@@ -378,26 +375,5 @@ func TestOptions(t *testing.T) {
 	_, body = get(t, srv.URL+"/v1/lessons/l/video/low/index.m3u8")
 	if !bytes.Contains(body, []byte("#EXT-X-TARGETDURATION:6\n")) {
 		t.Errorf("media playlist lacks target duration 6:\n%s", body)
-	}
-}
-
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name()+".golden.m3u8")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendered playlist:\n%s", path, got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"flag"
 	"image/png"
 	"io"
 	"net/http"
@@ -15,10 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/web"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // client sees responses as sent: no transparent gzip.
 var client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
@@ -68,7 +66,7 @@ func TestLandingPageAndAssets(t *testing.T) {
 	if !bytes.Contains(page, []byte("TrendTactics Academy")) {
 		t.Error("page does not name the academy")
 	}
-	golden(t, page)
+	testutil.Golden(t, filepath.Join("testdata", t.Name()+".golden.html"), page)
 
 	links := regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`).FindAllSubmatch(page, -1)
 	seen := map[string]bool{}
@@ -187,26 +185,5 @@ func TestNotFound(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: status %d, want 405", resp.StatusCode)
-	}
-}
-
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name()+".golden.html")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendered page:\n%s", path, got)
 	}
 }

@@ -1,0 +1,14 @@
+// Package testutil holds the helpers that the tests of several packages share, written once:
+//
+//   - Golden compares rendered output with a file in testdata/ and rewrites it with
+//     `go test -update` (the one -update flag, registered here);
+//   - StartRedis starts a throwaway redis-server on a loopback port;
+//   - PostgreSQL clusters are started by its subpackage pgtest (kept apart so that the
+//     tests that need no database do not depend on the database packages);
+//   - Sum and Value read a series of a Prometheus registry by its labels, what
+//     github.com/prometheus/client_golang/prometheus/testutil lacks (it reads a single
+//     collector, or compares whole families); use that package where it fits;
+//   - Buffer is a bytes.Buffer safe for a child process's output read by the test.
+//
+// It is imported by tests only (it imports testing).
+package testutil
