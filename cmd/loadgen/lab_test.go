@@ -144,13 +144,9 @@ func TestFaultScenarios(t *testing.T) {
 	}
 }
 
-// TestLabRunInterrupted stops a lab run in the middle of its fault with SIGINT and with
-// SIGTERM: the result is written and marked interrupted, the fault rolled back, every
-// child process gone.
-func TestLabRunInterrupted(t *testing.T) {
-	loadgenBin, academyBin := binaries(t)
-	scenario := filepath.Join(t.TempDir(), "long.yaml")
-	os.WriteFile(scenario, []byte(`version: 1
+// longLabScenario runs a minute of load in a lab with two faults active from its second
+// second on: a database delay and a paused replica.
+const longLabScenario = `version: 1
 name: long
 target:
   lab: {replicas: 2, cache: redis, seed: {users: 10, courses: 2, seed: 1}}
@@ -161,7 +157,15 @@ load: {executor: constant-arrival-rate, rate: 20, duration: 60s}
 faults:
   - {name: slow-db, kind: network.delay, target: database, at: 1s, duration: 50s, params: {latency: 20ms}}
   - {name: pause-one, kind: process.pause, target: app, mode: one, at: 1s, duration: 50s}
-`), 0o644)
+`
+
+// TestLabRunInterrupted stops a lab run in the middle of its fault with SIGINT and with
+// SIGTERM: the result is written and marked interrupted, the fault rolled back, every
+// child process gone.
+func TestLabRunInterrupted(t *testing.T) {
+	loadgenBin, academyBin := binaries(t)
+	scenario := filepath.Join(t.TempDir(), "long.yaml")
+	os.WriteFile(scenario, []byte(longLabScenario), 0o644)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			out := t.TempDir()

@@ -20,18 +20,7 @@ func TestSecondInterrupt(t *testing.T) {
 	_, academyBin := binaries(t)
 	dir := t.TempDir()
 	scenario := filepath.Join(dir, "long.yaml")
-	os.WriteFile(scenario, []byte(`version: 1
-name: long
-target:
-  lab: {replicas: 2, cache: redis, seed: {users: 10, courses: 2, seed: 1}}
-workload:
-  - name: catalog
-    request: {method: GET, url: /v1/courses}
-load: {executor: constant-arrival-rate, rate: 20, duration: 60s}
-faults:
-  - {name: slow-db, kind: network.delay, target: database, at: 1s, duration: 50s, params: {latency: 20ms}}
-  - {name: pause-one, kind: process.pause, target: app, mode: one, at: 1s, duration: 50s}
-`), 0o644)
+	os.WriteFile(scenario, []byte(longLabScenario), 0o644)
 	labLog := filepath.Join(dir, "lab.log")
 	sigs := make(chan chan<- os.Signal, 1)
 	exited := make(chan int, 1)
