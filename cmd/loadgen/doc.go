@@ -11,6 +11,10 @@
 //
 // # run
 //
+// run is package loadgen/pipeline's Run with the flags below: this command parses them,
+// prints, writes the reports and maps the outcome to an exit code; the run itself (lab,
+// capacity, faults, engine, verification, the finish step) is the library's.
+//
 //	--out DIR            output directory; default ./results/<scenario>-<UTC timestamp>
 //	                     (for example results/enroll-spike-20261125T220441Z). result.json is
 //	                     written there (schema loadlab.result/v1, see reports/RESULT.md) and
