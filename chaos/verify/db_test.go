@@ -2,54 +2,17 @@ package verify_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/trendtactics/loadlab/chaos/verify"
-	"github.com/trendtactics/loadlab/reference-app/postgres"
+	"github.com/trendtactics/loadlab/internal/testutil/pgtest"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 	"github.com/trendtactics/loadlab/result"
 )
-
-// startDB starts a throwaway PostgreSQL cluster with the academy's schema in a template
-// database, and returns a function that creates a fresh database from it. It skips the test
-// when PostgreSQL is not installed.
-func startDB(t *testing.T) func(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c, err := pgtemp.Start(ctx, pgtemp.Options{Databases: []string{"template_academy"}})
-	if errors.Is(err, pgtemp.ErrNotInstalled) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatalf("start cluster: %v", err)
-	}
-	t.Cleanup(func() { c.Stop() })
-	db, err := postgres.Open(ctx, []string{c.URL("template_academy")}, postgres.Options{MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Migrate(ctx)
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n atomic.Int64
-	return func(t *testing.T) string {
-		t.Helper()
-		name := fmt.Sprintf("v%d", n.Add(1))
-		if err := c.CreateDatabase(context.Background(), name, "template_academy"); err != nil {
-			t.Fatal(err)
-		}
-		return c.URL(name)
-	}
-}
 
 // uid returns the n-th test UUID.
 func uid(n int) string { return fmt.Sprintf("00000000-0000-0000-0000-%012d", n) }
@@ -73,7 +36,7 @@ func exec(t *testing.T, url string, stmts ...string) {
 // TestCheckReadsTheState runs Check against a real PostgreSQL with the academy's schema:
 // the seat ledger and enrollment rows written here are what the SQL reads back.
 func TestCheckReadsTheState(t *testing.T) {
-	newDB := startDB(t)
+	db := pgtest.Start(t, pgtemp.Options{})
 	since := time.Now()
 	courses := fmt.Sprintf(`INSERT INTO courses (id, slug, title, category, instructor_id, capacity, seats_taken) VALUES
 		('%s', 'course-1', 'One', 'go', '%s', 100, 0), ('%s', 'course-2', 'Two', 'go', '%s', 100, 0)`,
@@ -104,7 +67,7 @@ func TestCheckReadsTheState(t *testing.T) {
 	}
 
 	t.Run("set checker", func(t *testing.T) {
-		url := newDB(t)
+		url := db.NewDatabase(t)
 		exec(t, url, courses,
 			claim(1, 901, "k1", 0),         // ok, present
 			claim(3, 901, "k3", 0),         // unknown, present: recovered
@@ -141,7 +104,7 @@ func TestCheckReadsTheState(t *testing.T) {
 	// A seat claimed before the run is not the run's doing, whatever the run's attempt on
 	// it answered: a 429 for a user already enrolled is no unexpected write.
 	t.Run("failed write on a seat claimed before the run", func(t *testing.T) {
-		url := newDB(t)
+		url := db.NewDatabase(t)
 		exec(t, url, courses, claim(1, 901, "old", time.Hour))
 		c := check(t, url, verify.Input{Writes: []result.Write{enroll(1, "course-1", "k1", result.OutcomeFailed)}})
 		if !c.Pass || c.Unexpected != 0 || c.Present != 1 {
@@ -152,7 +115,7 @@ func TestCheckReadsTheState(t *testing.T) {
 	// Writes beyond the log's bound are not checked: a claim that only an unrecorded write
 	// can explain is not "never attempted".
 	t.Run("unrecorded writes", func(t *testing.T) {
-		url := newDB(t)
+		url := db.NewDatabase(t)
 		exec(t, url, courses, claim(1, 901, "k1", 0), claim(1, 902, "k2", 0))
 		c := check(t, url, verify.Input{Unrecorded: 1, Writes: []result.Write{enroll(1, "course-1", "k1", result.OutcomeOK)}})
 		if !c.Pass || c.Unexpected != 0 || c.Present != 1 {
@@ -163,7 +126,7 @@ func TestCheckReadsTheState(t *testing.T) {
 	// A service without the ledger's constraints: the same seat claimed twice, one key on
 	// two claims, two enrollment rows for one course without a claim.
 	t.Run("duplicates", func(t *testing.T) {
-		url := newDB(t)
+		url := db.NewDatabase(t)
 		exec(t, url, courses,
 			`ALTER TABLE seat_claims DROP CONSTRAINT seat_claims_pkey`,
 			`DROP INDEX seat_claims_idempotency`,

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -17,14 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/trendtactics/loadlab/internal/testutil"
-	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
+	"github.com/trendtactics/loadlab/internal/testutil/pgtest"
 )
-
-func skipWithoutPostgres(t *testing.T) {
-	if _, err := pgtemp.FindBinDir(); errors.Is(err, pgtemp.ErrNotInstalled) {
-		t.Skip(err)
-	}
-}
 
 // start runs the command line in the background and returns the first line
 // of its stdout, a function that stops it (as SIGINT would) and returns the
@@ -63,7 +56,7 @@ func start(t *testing.T, args ...string) (string, func() int, *testutil.Buffer) 
 }
 
 func TestServeOnThrowawayPostgres(t *testing.T) {
-	skipWithoutPostgres(t)
+	pgtest.NeedPostgres(t)
 	line, stop, stderr := start(t, "serve", "--addr", "127.0.0.1:0", "--seed-users", "5", "--seed-courses", "3", "--admin-token", "tok", "--rate-limit", "off",
 		"--db-queue-wait", "1s", "--hash-concurrency", "1", "--hash-wait", "2s")
 	base, ok := strings.CutPrefix(line, "listening on ")
@@ -111,7 +104,7 @@ func TestServeOnThrowawayPostgres(t *testing.T) {
 }
 
 func TestPostgresCommand(t *testing.T) {
-	skipWithoutPostgres(t)
+	pgtest.NeedPostgres(t)
 	line, stop, stderr := start(t, "postgres", "--shards", "2")
 	urls, ok := strings.CutPrefix(line, "DATABASE_URL=")
 	if !ok || len(strings.Split(urls, ",")) != 2 {

@@ -3,9 +3,6 @@ package cache_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,46 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/cache"
 )
-
-const redisServer = "/usr/bin/redis-server"
-
-// startRedis starts a throwaway redis-server on a free loopback port (or
-// port, when non-zero) and returns its URL and process.
-func startRedis(t *testing.T, port int) (string, *exec.Cmd) {
-	t.Helper()
-	if _, err := os.Stat(redisServer); err != nil {
-		t.Skipf("redis-server not installed at %s (apt-get install redis-server)", redisServer)
-	}
-	if port == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
-	}
-	cmd := exec.Command(redisServer, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("redis did not start: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return "redis://" + addr + "/0", cmd
-}
 
 func TestMemory(t *testing.T) {
 	ctx := context.Background()
@@ -89,7 +49,7 @@ func newRedis(t *testing.T, url string, reg prometheus.Registerer) *cache.Redis 
 }
 
 func TestRedisBasics(t *testing.T) {
-	url, _ := startRedis(t, 0)
+	url, _ := testutil.StartRedis(t, 0)
 	ctx := context.Background()
 	r := newRedis(t, url, prometheus.NewRegistry())
 	r.Set(ctx, "k", []byte("v"), time.Minute)
@@ -111,43 +71,15 @@ func TestRedisBasics(t *testing.T) {
 	}
 }
 
-// errorsAndSkips reads academy_cache_requests_total for get.
+// counts reads academy_cache_requests_total for get: the calls that failed and those skipped.
 func counts(t *testing.T, reg *prometheus.Registry) (errs, skipped float64) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "academy_cache_requests_total" {
-			continue
-		}
-		for _, m := range mf.Metric {
-			var op, result string
-			for _, l := range m.Label {
-				switch l.GetName() {
-				case "op":
-					op = l.GetValue()
-				case "result":
-					result = l.GetValue()
-				}
-			}
-			if op != "get" {
-				continue
-			}
-			switch result {
-			case "error":
-				errs += m.Counter.GetValue()
-			case "skipped":
-				skipped += m.Counter.GetValue()
-			}
-		}
-	}
-	return errs, skipped
+	return testutil.Sum(t, reg, "academy_cache_requests_total", prometheus.Labels{"op": "get", "result": "error"}),
+		testutil.Sum(t, reg, "academy_cache_requests_total", prometheus.Labels{"op": "get", "result": "skipped"})
 }
 
 func TestRedisPausedOpensBreakerAndRecoversClean(t *testing.T) {
-	url, cmd := startRedis(t, 0)
+	url, cmd := testutil.StartRedis(t, 0)
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
 	r := newRedis(t, url, reg)
@@ -170,7 +102,7 @@ func TestRedisPausedOpensBreakerAndRecoversClean(t *testing.T) {
 	if r.Status() != "degraded" || r.Check(ctx) == nil {
 		t.Fatalf("status %q while paused, want degraded", r.Status())
 	}
-	if got := degraded(t, reg); got != 1 {
+	if got := testutil.Value(t, reg, "academy_cache_degraded", nil); got != 1 {
 		t.Fatalf("academy_cache_degraded = %v, want 1", got)
 	}
 	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
@@ -192,7 +124,7 @@ func TestRedisPausedOpensBreakerAndRecoversClean(t *testing.T) {
 }
 
 func TestRedisKilled(t *testing.T) {
-	url, cmd := startRedis(t, 0)
+	url, cmd := testutil.StartRedis(t, 0)
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
 	r := newRedis(t, url, reg)
@@ -211,7 +143,7 @@ func TestRedisKilled(t *testing.T) {
 	port := strings.TrimSuffix(strings.TrimPrefix(url, "redis://127.0.0.1:"), "/0")
 	var p int
 	fmt.Sscan(port, &p)
-	startRedis(t, p)
+	testutil.StartRedis(t, p)
 	deadline := time.Now().Add(5 * time.Second)
 	for r.Check(ctx) != nil {
 		if time.Now().After(deadline) {
@@ -223,20 +155,4 @@ func TestRedisKilled(t *testing.T) {
 	if _, ok := r.Get(ctx, "k2"); !ok {
 		t.Fatal("miss after recovery")
 	}
-}
-
-// degraded reads the academy_cache_degraded gauge.
-func degraded(t *testing.T, reg *prometheus.Registry) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "academy_cache_degraded" {
-			return mf.Metric[0].Gauge.GetValue()
-		}
-	}
-	t.Fatal("academy_cache_degraded not exported")
-	return 0
 }

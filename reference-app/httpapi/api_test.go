@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/academy"
 	"github.com/trendtactics/loadlab/reference-app/httpapi"
 )
@@ -231,7 +232,7 @@ func TestProtection(t *testing.T) {
 	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusOK {
 		t.Fatalf("healthz: %d", r.status)
 	}
-	if got := metricValue(t, e.reg, "academy_rate_limited_total", map[string]string{"scope": "ip"}); got != float64(limited) {
+	if got := testutil.Sum(t, e.reg, "academy_rate_limited_total", map[string]string{"scope": "ip"}); got != float64(limited) {
 		t.Fatalf("academy_rate_limited_total = %v, want %d", got, limited)
 	}
 }
@@ -264,7 +265,7 @@ func TestAdmissionControlSheds(t *testing.T) {
 	if ok < 2 || shed == 0 || ok+shed != len(statuses) {
 		t.Fatalf("statuses %v: want 2+ served and the rest shed", statuses)
 	}
-	if got := metricValue(t, e.reg, "academy_shed_requests_total", nil); got != float64(shed) {
+	if got := testutil.Sum(t, e.reg, "academy_shed_requests_total", nil); got != float64(shed) {
 		t.Fatalf("academy_shed_requests_total = %v, want %d", got, shed)
 	}
 }
@@ -406,7 +407,7 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 	}
 	// Wait until all are in flight, then shut down.
 	deadline := time.Now().Add(5 * time.Second)
-	for metricValue(t, e.reg, "academy_http_requests_in_flight", map[string]string{"route": "POST /v1/courses/{course}/enrollments"}) < n {
+	for testutil.Sum(t, e.reg, "academy_http_requests_in_flight", map[string]string{"route": "POST /v1/courses/{course}/enrollments"}) < n {
 		if time.Now().After(deadline) {
 			t.Fatal("requests never got in flight")
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/academy"
 )
 
@@ -67,7 +68,7 @@ func TestEnrollNeverOversoldOverHTTP(t *testing.T) {
 			if found != seats {
 				t.Fatalf("%d of %d acknowledged enrollments readable", found, seats)
 			}
-			if got := metricValue(t, e.reg, "academy_enrollments_total", map[string]string{"result": "full"}); got < users-seats {
+			if got := testutil.Sum(t, e.reg, "academy_enrollments_total", map[string]string{"result": "full"}); got < users-seats {
 				t.Fatalf("academy_enrollments_total{result=full} = %v", got)
 			}
 		})

@@ -7,18 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/internal/testutil/pgtest"
 	"github.com/trendtactics/loadlab/reference-app/academy"
 	"github.com/trendtactics/loadlab/reference-app/cache"
 	"github.com/trendtactics/loadlab/reference-app/httpapi"
@@ -30,37 +27,11 @@ import (
 )
 
 // cluster is the package's one throwaway PostgreSQL (TestMain).
-var cluster *pgtemp.Cluster
+var cluster *pgtest.Cluster
 
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c, err := pgtemp.Start(ctx, pgtemp.Options{Databases: []string{"template_academy"}, MaxConnections: 300})
-	if errors.Is(err, pgtemp.ErrNotInstalled) {
-		fmt.Println("skipping httpapi tests:", err)
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start cluster:", err)
-		return 1
-	}
-	defer c.Stop()
-	db, err := postgres.Open(ctx, []string{c.URL("template_academy")}, postgres.Options{MaxConns: 2})
-	if err == nil {
-		_, err = db.Migrate(ctx)
-		db.Close()
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "migrate template:", err)
-		return 1
-	}
-	cluster = c
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, pgtemp.Options{MaxConnections: 300}, &cluster))
 }
-
-var dbCounter atomic.Int64
 
 // env is one academy under test.
 type env struct {
@@ -100,11 +71,7 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 	}
 	var urls []string
 	for range o.shards {
-		name := fmt.Sprintf("t%d", dbCounter.Add(1))
-		if err := cluster.CreateDatabase(ctx, name, "template_academy"); err != nil {
-			t.Fatal(err)
-		}
-		urls = append(urls, cluster.URL(name))
+		urls = append(urls, cluster.NewDatabase(t))
 	}
 	if o.db.MaxConns == 0 {
 		o.db.MaxConns = 30
@@ -252,74 +219,4 @@ func (e *env) createCourse(slug string, capacity int) string {
 	var c academy.Course
 	r.json(e.t, &c)
 	return c.ID.String()
-}
-
-// startRedis starts a throwaway redis-server on a free loopback port.
-func startRedis(t testing.TB) (string, *exec.Cmd) {
-	t.Helper()
-	const bin = "/usr/bin/redis-server"
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("redis-server not installed at %s (apt-get install redis-server)", bin)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("redis did not start: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return "redis://" + addr + "/0", cmd
-}
-
-// metricValue sums the samples of name whose labels include want.
-func metricValue(t testing.TB, reg *prometheus.Registry, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.Metric {
-			labels := map[string]string{}
-			for _, l := range m.Label {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Histogram != nil:
-				sum += float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return sum
 }

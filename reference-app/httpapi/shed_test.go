@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/academy"
 	"github.com/trendtactics/loadlab/reference-app/postgres"
 )
@@ -61,11 +62,11 @@ func TestDatabaseQueueSheds(t *testing.T) {
 		checkShed(t, fmt.Sprintf("request %d with the pool held", i), r)
 	}
 	for reason, want := range map[string]float64{"db": n, "inflight": 0, "hash": 0} {
-		if got := metricValue(t, e.reg, "academy_shed_requests_total", map[string]string{"reason": reason}); got != want {
+		if got := testutil.Sum(t, e.reg, "academy_shed_requests_total", map[string]string{"reason": reason}); got != want {
 			t.Errorf("academy_shed_requests_total{reason=%q} = %v, want %v", reason, got, want)
 		}
 	}
-	if got := metricValue(t, e.reg, "academy_db_pool_shed_acquires_total", nil); got != n {
+	if got := testutil.Sum(t, e.reg, "academy_db_pool_shed_acquires_total", nil); got != n {
 		t.Errorf("academy_db_pool_shed_acquires_total = %v, want %d", got, n)
 	}
 
@@ -78,10 +79,10 @@ func TestDatabaseQueueSheds(t *testing.T) {
 			t.Fatalf("request %d with the connection back: %d %s", i, r.status, r.body)
 		}
 	}
-	if got := metricValue(t, e.reg, "academy_db_pool_acquired_connections", nil); got != 0 {
+	if got := testutil.Sum(t, e.reg, "academy_db_pool_acquired_connections", nil); got != 0 {
 		t.Errorf("%v connections still acquired", got)
 	}
-	if got := metricValue(t, e.reg, "academy_shed_requests_total", nil); got != n {
+	if got := testutil.Sum(t, e.reg, "academy_shed_requests_total", nil); got != n {
 		t.Errorf("academy_shed_requests_total = %v in all, want %d", got, n)
 	}
 }
@@ -134,10 +135,10 @@ func TestHashQueueSheds(t *testing.T) {
 	if ok == 0 || shedLogins == 0 {
 		t.Fatalf("%d logins served, %d shed: want some of each", ok, shedLogins)
 	}
-	if got, want := metricValue(t, e.reg, "academy_shed_requests_total", map[string]string{"reason": "hash"}), float64(shed+shedLogins); got != want {
+	if got, want := testutil.Sum(t, e.reg, "academy_shed_requests_total", map[string]string{"reason": "hash"}), float64(shed+shedLogins); got != want {
 		t.Errorf("academy_shed_requests_total{reason=\"hash\"} = %v, want %v", got, want)
 	}
-	if got := metricValue(t, e.reg, "academy_http_requests_total", map[string]string{"code": "500"}); got != 0 {
+	if got := testutil.Sum(t, e.reg, "academy_http_requests_total", map[string]string{"code": "500"}); got != 0 {
 		t.Errorf("%v requests answered 500", got)
 	}
 }

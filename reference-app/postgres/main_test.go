@@ -2,51 +2,24 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/internal/testutil/pgtest"
 	"github.com/trendtactics/loadlab/reference-app/postgres"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 )
 
 // cluster is shared by every test of the package (TestMain).
-var cluster *pgtemp.Cluster
+var cluster *pgtest.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
+	os.Exit(pgtest.Main(m, pgtemp.Options{}, &cluster))
 }
 
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c, err := pgtemp.Start(ctx, pgtemp.Options{Databases: []string{"template_academy"}})
-	if errors.Is(err, pgtemp.ErrNotInstalled) {
-		fmt.Println("skipping postgres tests:", err)
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start cluster:", err)
-		return 1
-	}
-	defer c.Stop()
-	db, err := postgres.Open(ctx, []string{c.URL("template_academy")}, postgres.Options{MaxConns: 2})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if _, err := db.Migrate(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	db.Close()
-	cluster = c
-	return m.Run()
-}
-
+// dbCounter numbers the databases that tests create without the template.
 var dbCounter atomic.Int64
 
 // newDB returns a migrated store over shards fresh databases. Its
@@ -63,11 +36,7 @@ func newDBWith(t testing.TB, shards int, opts postgres.Options) *postgres.DB {
 	ctx := context.Background()
 	var urls []string
 	for range shards {
-		name := fmt.Sprintf("t%d", dbCounter.Add(1))
-		if err := cluster.CreateDatabase(ctx, name, "template_academy"); err != nil {
-			t.Fatal(err)
-		}
-		urls = append(urls, cluster.URL(name))
+		urls = append(urls, cluster.NewDatabase(t))
 	}
 	db, err := postgres.Open(ctx, urls, opts)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/academy"
 	"github.com/trendtactics/loadlab/reference-app/postgres"
 )
@@ -20,21 +21,7 @@ func shedAcquires(t *testing.T, db *postgres.DB) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(db.Collector())
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "academy_db_pool_shed_acquires_total" {
-			for _, m := range mf.Metric {
-				if m.Label[0].GetValue() == "0" {
-					return m.Counter.GetValue()
-				}
-			}
-		}
-	}
-	t.Fatal("no academy_db_pool_shed_acquires_total for shard 0")
-	return 0
+	return testutil.Value(t, reg, "academy_db_pool_shed_acquires_total", prometheus.Labels{"shard": "0"})
 }
 
 // waitReleased waits until no connection of shard 0 is acquired: a broken
