@@ -22,6 +22,15 @@ type Injector interface {
 	Rollback(ctx context.Context) error
 }
 
+// EventReporter is implemented by an Injector that has more to say than its start and
+// end, such as the restart of a killed process. NewTimeline calls ReportEvents once, before
+// Run, with a function that records an event of the given kind and detail, named for the
+// fault, at the moment it is called; that function is safe for concurrent use, also after
+// Rollback (a restart may finish later).
+type EventReporter interface {
+	ReportEvents(report func(kind, detail string))
+}
+
 // Resolver turns a scenario fault into an Injector for one kind of target.
 type Resolver interface {
 	Resolve(f *scenarios.Fault) (Injector, error)
@@ -30,7 +39,7 @@ type Resolver interface {
 // Event is a timestamped fault transition.
 type Event struct {
 	At     time.Duration // since the run start
-	Kind   string        // result.EventFaultStart, EventFaultEnd, EventFaultError
+	Kind   string        // result.EventFaultStart, EventFaultEnd, EventFaultError, or one an EventReporter reports
 	Fault  string
 	Detail string
 }
@@ -63,6 +72,10 @@ func NewTimeline(faults []*scenarios.Fault, r Resolver, reg prometheus.Registere
 			continue
 		}
 		t.items = append(t.items, item{f, inj})
+		if r, ok := inj.(EventReporter); ok {
+			name := f.Name
+			r.ReportEvents(func(kind, detail string) { t.recordAt(time.Since(t.startTime()), kind, name, detail) })
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/chaos/proxy"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -120,6 +121,21 @@ type processFault struct {
 	mu       sync.Mutex
 	restarts sync.WaitGroup
 	done     chan struct{}
+	report   func(kind, detail string) // nil: no events
+}
+
+var _ chaos.EventReporter = (*processFault)(nil)
+
+// ReportEvents implements chaos.EventReporter: a kill's restart is reported as
+// process.started (the process runs again) and process.ready (it passed its readiness
+// check: PostgreSQL accepts connections, the academy listens, Redis is ready), each with
+// the process's name as detail.
+func (p *processFault) ReportEvents(report func(kind, detail string)) { p.report = report }
+
+func (p *processFault) event(kind, detail string) {
+	if p.report != nil {
+		p.report(kind, detail)
+	}
 }
 
 func (p *processFault) Inject(ctx context.Context) error {
@@ -131,12 +147,14 @@ func (p *processFault) Inject(ctx context.Context) error {
 			}
 			continue
 		}
+		// restart-after counts from the kill, not from the moment its processes are gone.
+		killed := time.Now()
 		pr.kill()
 		p.restarts.Add(1)
 		// The restart goroutine ends after restarting the process, or at Rollback.
 		go func() {
 			defer p.restarts.Done()
-			t := time.NewTimer(p.restartAfter)
+			t := time.NewTimer(p.restartAfter - time.Since(killed))
 			defer t.Stop()
 			select {
 			case <-t.C:
@@ -156,9 +174,11 @@ func (p *processFault) restart(ctx context.Context, pr *process) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := pr.start(ctx); err != nil {
+	if err := pr.start(ctx, func() { p.event(result.EventProcessStarted, pr.name) }); err != nil {
 		fmt.Fprintf(p.l.cfg.Log, "lab: restart %s: %v\n", pr.name, err)
+		return
 	}
+	p.event(result.EventProcessReady, pr.name)
 }
 
 func (p *processFault) Rollback(ctx context.Context) error {

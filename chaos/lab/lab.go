@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/chaos/lab/guard"
 	"github.com/trendtactics/loadlab/chaos/proxy"
 	"github.com/trendtactics/loadlab/scenarios"
 )
@@ -56,6 +57,7 @@ type Lab struct {
 	adminToken string
 	jwtSecret  string // shared by the replicas, so a token from one is good on all
 	client     *http.Client
+	guard      *guard.Client // ends what is left if the harness dies; closed last by Stop
 
 	db       *process
 	dbDir    string
@@ -95,6 +97,10 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 			l.Stop(context.WithoutCancel(ctx))
 		}
 	}()
+	// The guardian first: from now on, however the harness ends, nothing of the lab outlives it.
+	if l.guard, err = guard.Start(ctx, append(clone(cfg.Academy), "guard"), prefixWriter(cfg.Log, "guard")); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
 	if err := l.startDatabase(ctx); err != nil {
 		return nil, err
 	}
@@ -156,9 +162,14 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	}
 	// A directory and port of its own, so that a killed database restarts with its data at
 	// the same address; durable, so that the kill loses no acknowledged commit.
-	l.dbDir = filepath.Join(os.TempDir(), "loadlab-db-"+randomToken()[:12])
-	l.db = &process{name: "postgres", log: l.cfg.Log,
-		argv:  append(clone(l.cfg.Academy), "postgres", "--dir", l.dbDir, "--port", strconv.Itoa(port), "--durable"),
+	// The academy sweeps what dead labs left (loadlab-db-*: their servers, even stopped ones,
+	// their shared memory); this harness, as an owner, keeps this directory out of any sweep
+	// while its database is down between a kill and the restart.
+	l.dbDir = filepath.Join(os.TempDir(), dbDirPrefix+randomToken()[:12])
+	l.guard.Dir(l.dbDir)
+	l.db = &process{name: "postgres", log: l.cfg.Log, guard: l.guard,
+		argv: append(clone(l.cfg.Academy), "postgres", "--dir", l.dbDir, "--port", strconv.Itoa(port), "--durable",
+			"--sweep", filepath.Join(os.TempDir(), dbDirPrefix+"*"), "--owner", strconv.Itoa(os.Getpid())),
 		ready: func(line string) bool { return strings.HasPrefix(line, "DATABASE_URL=") }}
 	var raw string
 	ready := l.db.ready
@@ -169,7 +180,7 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 		}
 		return false
 	}
-	if err := l.db.start(ctx); err != nil {
+	if err := l.db.start(ctx, nil); err != nil {
 		return fmt.Errorf("lab: database: %w", err)
 	}
 	u, err := url.Parse(raw)
@@ -196,10 +207,10 @@ func (l *Lab) startRedis(ctx context.Context) error {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	l.redis = &process{name: "redis", log: l.cfg.Log,
+	l.redis = &process{name: "redis", log: l.cfg.Log, guard: l.guard,
 		argv:  []string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"},
 		ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
-	if err := l.redis.start(ctx); err != nil {
+	if err := l.redis.start(ctx, nil); err != nil {
 		return fmt.Errorf("lab: redis: %w", err)
 	}
 	l.cacheProxy, err = l.newProxy("cache", []string{addr})
@@ -216,7 +227,7 @@ func (l *Lab) startReplicas(ctx context.Context) error {
 	for i := range l.cfg.Replicas {
 		r := &replica{}
 		r.process = l.replicaProcess(i, &r.addr)
-		if err := r.start(ctx); err != nil {
+		if err := r.start(ctx, nil); err != nil {
 			return fmt.Errorf("lab: academy replica %d: %w", i+1, err)
 		}
 		// Keep the port for restarts after a kill, so the edge proxy's list stays right.
@@ -241,13 +252,16 @@ func (l *Lab) replicaProcess(i int, got *string) *process {
 		argv = append(argv, "--db-max-conns", strconv.Itoa(l.cfg.DBMaxConns))
 	}
 	argv = append(argv, l.cfg.AcademyArgs...)
-	if l.redisURL != "" {
+	switch {
+	case l.redisURL != "":
 		argv = append(argv, "--redis-url", l.redisURL)
+	case l.cfg.Cache == "none":
+		argv = append(argv, "--cache", "none")
 	}
 	if l.cfg.AllowUnsafeFaults {
 		argv = append(argv, "--allow-unsafe-faults")
 	}
-	return &process{name: fmt.Sprintf("academy-%d", i+1), argv: argv, log: l.cfg.Log,
+	return &process{name: fmt.Sprintf("academy-%d", i+1), argv: argv, log: l.cfg.Log, guard: l.guard,
 		ready: func(line string) bool {
 			const p = "listening on http://"
 			if i := strings.Index(line, p); i >= 0 {
@@ -358,14 +372,21 @@ func (l *Lab) stop(ctx context.Context) error {
 			errs = append(errs, p.stop(ctx, 15*time.Second))
 		}
 	}
-	if l.dbDir != "" {
-		os.RemoveAll(l.dbDir) // the database removes it when it stops; this is for one that could not
+	// Last, the guardian: it ends any group that is still watched (none, unless a stop was
+	// cut short), removes the database's directory (the database removes it when it stops;
+	// this is for one that could not, or that was killed and not restarted) with whatever
+	// its server left, shared memory included, and exits.
+	if err := l.guard.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("guardian: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("lab: stop cut short: %w", err)
 	}
 	return nil
 }
+
+// dbDirPrefix prefixes the database directory of every lab in os.TempDir().
+const dbDirPrefix = "loadlab-db-"
 
 func clone(s []string) []string { return append([]string(nil), s...) }
 

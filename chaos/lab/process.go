@@ -9,17 +9,18 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/trendtactics/loadlab/chaos/lab/guard"
 )
 
 // process is one child of the lab: started in its own process group, so that a signal
-// reaches everything it started in turn (a PostgreSQL postmaster and its backends), and
-// with a parent-death signal, so that it never outlives the harness, however the harness ends.
+// reaches everything it started in turn (a PostgreSQL postmaster and its backends), with a
+// parent-death signal, and watched by the lab's guardian, which ends its groups, stopped
+// or not, if the harness dies.
 type process struct {
 	name string
 	argv []string
@@ -27,6 +28,8 @@ type process struct {
 	log  io.Writer
 	// ready, if set, is called with each line of the child's stdout until it returns true.
 	ready func(line string) bool
+	// guard, if set, is told each process group of the child (nil in unit tests).
+	guard *guard.Client
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -36,8 +39,9 @@ type process struct {
 }
 
 // start starts the child and waits until ready reports true (or the child exits, or ctx ends).
-// The lock is not held while it waits, so that stop and kill can end a child that is starting.
-func (p *process) start(ctx context.Context) error {
+// started, if not nil, is called as soon as the child runs. The lock is not held while it
+// waits, so that stop and kill can end a child that is starting.
+func (p *process) start(ctx context.Context, started func()) error {
 	p.mu.Lock()
 	if p.stopped {
 		p.mu.Unlock()
@@ -57,6 +61,10 @@ func (p *process) start(ctx context.Context) error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	p.cmd = cmd
+	p.guard.Watch(cmd.Process.Pid)
+	if started != nil {
+		started()
+	}
 	fmt.Fprintf(p.log, "lab: started %s pid %d\n", p.name, cmd.Process.Pid)
 	done := make(chan struct{})
 	p.done = done
@@ -136,20 +144,34 @@ func (p *process) killLocked() {
 	if p.cmd == nil {
 		return
 	}
-	desc := descendants(p.cmd.Process.Pid)
+	desc, groups := guard.Processes().Descendants(p.cmd.Process.Pid)
 	p.signalLocked(syscall.SIGKILL)
 	<-p.done
-	// Wait until the descendants are gone too (re-parented, they are reaped by init): a
-	// PostgreSQL restarted in the same directory refuses to start while the old postmaster exists.
+	p.endedLocked(desc, groups)
+}
+
+// endedLocked waits until the descendants of an exited child are dead too, then tells the
+// guardian that the child's group has ended (the guardian finds the groups of a watched
+// child's descendants, such as PostgreSQL's postmaster and backends, each in a group of its
+// own, when it needs them). Dead means gone or a zombie: a zombie holds no port,
+// no memory, and the init process of a container may take seconds to reap it (a restarted
+// PostgreSQL clears the lock file of a postmaster that is a zombie). What is still alive
+// after 5 s is killed.
+func (p *process) endedLocked(desc, groups []int) {
 	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range desc {
-		for time.Now().Before(deadline) {
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+		for guard.Alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	groups = append(groups, p.cmd.Process.Pid)
+	for _, pid := range desc {
+		if guard.Alive(pid) {
+			guard.End(groups)
+			break
+		}
+	}
+	p.guard.Forget(p.cmd.Process.Pid)
 }
 
 // running reports whether the child is alive (not yet reaped).
@@ -183,12 +205,14 @@ func (p *process) stop(ctx context.Context, grace time.Duration) error {
 	default:
 	}
 	if ctx.Err() == nil {
+		desc, groups := guard.Processes().Descendants(p.cmd.Process.Pid)
 		p.signalLocked(syscall.SIGCONT)
 		p.signalLocked(syscall.SIGTERM)
 		timer := time.NewTimer(grace)
 		defer timer.Stop()
 		select {
 		case <-p.done:
+			p.endedLocked(desc, groups)
 			return nil
 		case <-timer.C:
 			p.killLocked()
@@ -211,64 +235,8 @@ func (p *process) pid() int {
 
 // descendantGroups returns the process groups, other than pid's own, of pid's descendants.
 func descendantGroups(pid int) []int {
-	_, groups := walkDescendants(pid)
+	_, groups := guard.Processes().Descendants(pid)
 	return groups
-}
-
-// descendants returns the pids of pid's descendants.
-func descendants(pid int) []int {
-	pids, _ := walkDescendants(pid)
-	return pids
-}
-
-// walkDescendants reads /proc for pid's descendants and the process groups, other than
-// pid's own, they belong to.
-func walkDescendants(pid int) (pids, groups []int) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, nil
-	}
-	type proc struct{ ppid, pgid int }
-	procs := map[int]proc{}
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 3 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		pgid, _ := strconv.Atoi(f[2])
-		procs[n] = proc{ppid, pgid}
-	}
-	seen := map[int]bool{pid: true}
-	frontier := []int{pid}
-	for len(frontier) > 0 {
-		parent := frontier[0]
-		frontier = frontier[1:]
-		for n, pr := range procs {
-			if pr.ppid == parent && !seen[n] {
-				seen[n] = true
-				frontier = append(frontier, n)
-				pids = append(pids, n)
-				if pr.pgid != pid && !slices.Contains(groups, pr.pgid) {
-					groups = append(groups, pr.pgid)
-				}
-			}
-		}
-	}
-	return pids, groups
 }
 
 // prefixWriter writes each complete line prefixed with the child's name. exec.Cmd copies the

@@ -15,7 +15,7 @@ func TestStopInterruptsStartAndHonoursContext(t *testing.T) {
 	p := &process{name: "stubborn", argv: []string{"sh", "-c", "trap '' TERM; sleep 60"}, log: io.Discard,
 		ready: func(string) bool { return false }}
 	started := make(chan error, 1)
-	go func() { started <- p.start(context.Background()) }()
+	go func() { started <- p.start(context.Background(), nil) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for p.pid() == 0 {
 		if time.Now().After(deadline) {
@@ -44,7 +44,7 @@ func TestStopInterruptsStartAndHonoursContext(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("start did not return after the child was killed")
 	}
-	if err := p.start(context.Background()); err == nil || !strings.Contains(err.Error(), "lab is stopping") {
+	if err := p.start(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "lab is stopping") {
 		t.Errorf("start after stop = %v, want refused", err)
 	}
 }

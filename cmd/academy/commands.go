@@ -97,7 +97,12 @@ server and removes its directory.
 
 With --dir, a cluster already in that directory (left by a postgres that was killed)
 is started again with its data, on --port: the local lab restarts a killed database
-this way. --durable acknowledges commits only once their WAL reached the OS, so a
+this way. Before it starts, it sweeps the clusters that dead owners left in the
+temporary directory (academy-pg-*, and those matching each --sweep pattern): their
+processes, even stopped ones, are killed, their shared memory freed, their
+directories removed. --owner names other processes (the lab's harness) whose life
+keeps the directory in use, so a sweep leaves it alone while the server is down
+between a kill and its restart. --durable acknowledges commits only once their WAL reached the OS, so a
 killed server loses no acknowledged write.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,6 +122,17 @@ killed server loses no acknowledged write.`,
 				return err
 			}
 			defer c.Stop()
+			// A second Ctrl-C kills the server at once; Stop still frees its shared memory
+			// and removes the directory. This goroutine ends with the command.
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				select {
+				case <-hurried(cmd.Context()):
+					c.Kill()
+				case <-done:
+				}
+			}()
 			urls := make([]string, len(dbs))
 			for i, d := range dbs {
 				urls[i] = c.URL(d)
@@ -131,6 +147,8 @@ killed server loses no acknowledged write.`,
 	cmd.Flags().StringVar(&name, "database", "academy", "database name (with --shards N: NAME_0 .. NAME_N-1)")
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "cluster directory (default: a new temporary one); an existing cluster there is restarted with its data")
 	cmd.Flags().IntVar(&opts.Port, "port", 0, "port to listen on (default: a free one)")
+	cmd.Flags().StringSliceVar(&opts.Sweep, "sweep", nil, "also sweep the stale clusters whose directories match this glob (repeatable)")
+	cmd.Flags().IntSliceVar(&opts.Owners, "owner", nil, "another process whose life keeps the cluster directory in use (repeatable)")
 	cmd.Flags().BoolVar(&opts.Durable, "durable", false, "synchronous_commit=on: no acknowledged commit is lost when the server is killed")
 	return cmd
 }

@@ -65,7 +65,7 @@ func newRoot(e *env) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newServe(e), newMigrate(e), newSeed(e), newPostgres(e))
+	root.AddCommand(newServe(e), newMigrate(e), newSeed(e), newPostgres(e), newGuard(e))
 	return root
 }
 

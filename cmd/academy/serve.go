@@ -33,6 +33,7 @@ type serveConfig struct {
 	databaseURLs      []string
 	shards            int
 	redisURL          string
+	cache             string
 	adminToken        string
 	jwtSecret         string
 	bcryptCost        int
@@ -73,6 +74,7 @@ func newServe(e *env) *cobra.Command {
 	f.StringSliceVar(&c.databaseURLs, "database-url", nil, "PostgreSQL URL of each shard, shard 0 first (repeat or comma-separate; env ACADEMY_DATABASE_URL); none: a throwaway cluster")
 	f.IntVar(&c.shards, "shards", 1, "with the throwaway cluster: number of shard databases")
 	f.StringVar(&c.redisURL, "redis-url", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (env ACADEMY_REDIS_URL); none: in-process cache")
+	f.StringVar(&c.cache, "cache", "", "cache: redis (needs --redis-url), memory (in process) or none (every read goes to PostgreSQL); default redis with --redis-url, else memory")
 	f.StringVar(&c.adminToken, "admin-token", "", "bearer token with admin rights (env ACADEMY_ADMIN_TOKEN)")
 	f.StringVar(&c.jwtSecret, "jwt-secret", "", "secret signing access tokens and live tickets; replicas must share it (env ACADEMY_JWT_SECRET; default random)")
 	f.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of passwords set at registration")
@@ -138,6 +140,14 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	if err := c.seed.Validate(); err != nil {
 		return usageError{err}
 	}
+	switch {
+	case c.cache != "" && c.cache != "redis" && c.cache != "memory" && c.cache != "none":
+		return usageError{fmt.Errorf("--cache %q: want redis, memory or none", c.cache)}
+	case c.cache == "redis" && c.redisURL == "":
+		return usageError{errors.New("--cache redis needs --redis-url")}
+	case c.cache != "" && c.cache != "redis" && c.redisURL != "":
+		return usageError{fmt.Errorf("--cache %s and --redis-url contradict each other", c.cache)}
+	}
 	secret := []byte(c.jwtSecret)
 	if len(secret) == 0 {
 		secret = []byte(rand.Text())
@@ -184,7 +194,10 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 
 	var cch academy.Cache
 	var health httpapi.CacheHealth
-	if c.redisURL != "" {
+	switch {
+	case c.cache == "none":
+		// No cache at all: academy.NewService reads through to PostgreSQL, /readyz says none.
+	case c.cache == "redis" || (c.cache == "" && c.redisURL != ""):
 		r, err := cache.NewRedis(c.redisURL, cache.RedisOptions{}, reg)
 		if err != nil {
 			return usageError{err}
@@ -194,7 +207,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 			log.Warn("redis not answering; serving from PostgreSQL until it does", "err", err)
 		}
 		cch, health = r, r
-	} else {
+	default:
 		m := cache.NewMemory(0, reg)
 		cch, health = m, m
 	}
@@ -249,7 +262,11 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }() // ends at Shutdown below
 	fmt.Fprintf(e.stdout, "listening on http://%s\n", l.Addr())
-	log.Info("serving", "addr", l.Addr().String(), "shards", db.Shards(), "cache", health.Status(), "unsafe_faults", c.allowUnsafeFaults)
+	cacheStatus := "none"
+	if health != nil {
+		cacheStatus = health.Status()
+	}
+	log.Info("serving", "addr", l.Addr().String(), "shards", db.Shards(), "cache", cacheStatus, "unsafe_faults", c.allowUnsafeFaults)
 
 	select {
 	case err := <-served:
@@ -259,6 +276,14 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	log.Info("shutting down: draining requests and WebSockets")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)
 	defer cancel()
+	// A second Ctrl-C ends the drain now; the goroutine ends with it either way.
+	go func() {
+		select {
+		case <-hurried(ctx):
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
 	var errs []error
 	if err := hub.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("close websockets: %w", err))

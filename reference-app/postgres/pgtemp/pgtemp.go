@@ -43,6 +43,12 @@ type Options struct {
 	// WAL has reached the operating system: a killed server then loses no acknowledged
 	// write. (fsync stays off: the machine itself does not crash in a test.)
 	Durable bool
+	// Sweep lists globs of more cluster directories to sweep (SweepStale) before the start,
+	// besides the default academy-pg-* in os.TempDir().
+	Sweep []string
+	// Owners are other processes whose life keeps the directory in use (besides this one):
+	// a sweep leaves the directory alone while one of them runs, even when no server does.
+	Owners []int
 }
 
 // Cluster is a running throwaway cluster. Its methods are safe for
@@ -71,6 +77,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	SweepStale(opts.Sweep...)
 	dir, existing := opts.Dir, false
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -79,7 +86,6 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		_, err := os.Stat(filepath.Join(dir, "data", "PG_VERSION"))
 		existing = err == nil
 	} else {
-		SweepStale()
 		dir, err = os.MkdirTemp("", dirPrefix)
 		if err != nil {
 			return nil, fmt.Errorf("create cluster directory: %w", err)
@@ -90,7 +96,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c.Stop()
 		return nil, err
 	}
-	if err := writeOwner(dir); err != nil {
+	if err := writeOwner(dir, opts.Owners); err != nil {
 		return fail(fmt.Errorf("record cluster owner: %w", err))
 	}
 	if cred != nil {
@@ -100,7 +106,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	data := filepath.Join(dir, "data")
 	if existing {
-		// A restart: the data is there; only the server is started again.
+		// A restart: the data is there; only the server is started again, once what its
+		// killed predecessor left (lock file, shared memory) is cleared.
+		if err := clearDeadServer(dir); err != nil {
+			return fail(err)
+		}
 		if err := c.startServer(ctx, bin, data, opts.Port, cred, opts); err != nil {
 			return fail(err)
 		}
@@ -152,6 +162,9 @@ func (c *Cluster) startServer(ctx context.Context, bin, data string, port int, c
 		"-c", "full_page_writes=off",
 		"-c", "max_connections="+strconv.Itoa(opts.MaxConnections),
 		"-c", "shared_buffers=128MB",
+		// Dynamic shared memory in files under the data directory, not in /dev/shm:
+		// removing the directory frees it, even after a SIGKILL.
+		"-c", "dynamic_shared_memory_type=mmap",
 	)
 	cmd.Dir = c.dir
 	cmd.Stdout = &logBuf
@@ -228,7 +241,8 @@ func (c *Cluster) Port() int { return c.port }
 func (c *Cluster) Dir() string { return c.dir }
 
 // Stop shuts the server down (fast shutdown, then SIGKILL after 10s) and
-// removes the directory. It is idempotent and returns the first error.
+// removes the directory with whatever a killed server left (Remove). It is
+// idempotent and returns the first error.
 func (c *Cluster) Stop() error {
 	c.stop.Do(func() {
 		if c.cmd != nil && c.cmd.Process != nil {
@@ -240,12 +254,16 @@ func (c *Cluster) Stop() error {
 				<-c.done
 			}
 		}
-		if err := os.RemoveAll(c.dir); err != nil {
+		if err := Remove(c.dir); err != nil {
 			c.err = fmt.Errorf("remove cluster directory: %w", err)
 		}
 	})
 	return c.err
 }
+
+// Kill ends the server at once (SIGKILL to its process group) and waits for it; a Stop
+// under way or to come still frees its shared memory and removes the directory.
+func (c *Cluster) Kill() { c.kill() }
 
 func (c *Cluster) kill() {
 	if c.cmd != nil && c.cmd.Process != nil {
