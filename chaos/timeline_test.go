@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trendtactics/loadlab/chaos"
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -114,23 +115,10 @@ func TestTimelineSchedule(t *testing.T) {
 	})
 }
 
+// gauge reads loadgen_fault_active of a fault.
 func gauge(t *testing.T, reg *prometheus.Registry, fault string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "fault" && l.GetValue() == fault {
-					return m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("no gauge for fault %s", fault)
-	return 0
+	return testutil.Value(t, reg, "loadgen_fault_active", prometheus.Labels{"fault": fault})
 }
 
 // TestTimelineCancelRollsBack runs in a synctest bubble, so the fault due at 0 has surely

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/result"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -112,21 +113,10 @@ func TestRunCountsAndResult(t *testing.T) {
 		t.Fatalf("windows = %+v", res.Windows)
 	}
 
-	// Live metrics.
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			v := m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
-			got[mf.GetName()] += v
-		}
-	}
+	// Live metrics: counters' values and histograms' sample counts.
 	for _, name := range []string{"loadgen_responses_total", "loadgen_request_duration_seconds", "loadgen_service_time_seconds", "loadgen_lateness_seconds", "loadgen_iterations_sent_total"} {
-		if got[name] != 200 {
-			t.Errorf("%s = %v, want 200", name, got[name])
+		if got := testutil.Sum(t, reg, name, nil); got != 200 {
+			t.Errorf("%s = %v, want 200", name, got)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/loadgen"
 )
 
@@ -105,24 +107,9 @@ load: {executor: constant-arrival-rate, rate: 20, duration: 1s}
 	if chat.Latency.Max <= 0 || chat.Latency.Max > 1000 {
 		t.Errorf("delivery latency max %.3fms, want a loopback figure", chat.Latency.Max)
 	}
-	if g := gaugeValue(t, reg, "loadgen_websocket_connections"); g != 0 {
+	if g := testutil.Value(t, reg, "loadgen_websocket_connections", nil); g != 0 {
 		t.Errorf("loadgen_websocket_connections %v at the end, want 0", g)
 	}
-}
-
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
 
 func TestWebSocketDropsCounted(t *testing.T) {
@@ -146,15 +133,7 @@ load: {executor: constant-arrival-rate, rate: 10, duration: 1s}
 	if n := chat.LatencyHist.TotalCount(); uint64(n) != ws.Delivered+ws.Lost {
 		t.Errorf("latency samples %d, want delivered %d + lost %d (drops %d are not messages)", n, ws.Delivered, ws.Lost, ws.Drops)
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "loadgen_request_duration_seconds" {
-			if n := mf.GetMetric()[0].GetHistogram().GetSampleCount(); n != ws.Delivered+ws.Lost {
-				t.Errorf("loadgen_request_duration_seconds has %d samples, want delivered + lost %d", n, ws.Delivered+ws.Lost)
-			}
-		}
+	if n := testutil.Value(t, reg, "loadgen_request_duration_seconds", nil); n != float64(ws.Delivered+ws.Lost) {
+		t.Errorf("loadgen_request_duration_seconds has %v samples, want delivered + lost %d", n, ws.Delivered+ws.Lost)
 	}
 }

@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/trendtactics/loadlab/chaos/proxy"
+	"github.com/trendtactics/loadlab/internal/testutil"
 )
 
 func TestForwardsDataBothWaysAndHalfCloses(t *testing.T) {
@@ -436,7 +438,7 @@ func TestBalancesRoundRobinAndFailsOver(t *testing.T) {
 	if got["b"] != 0 || got["a"]+got["c"] != 30 || got["a"] < 10 || got["c"] < 10 {
 		t.Fatalf("with b down: %v, want all 30 on a and c", got)
 	}
-	if v := metricValue(t, reg, "loadlab_proxy_dial_errors_total", map[string]string{"proxy": "test"}); v < 1 {
+	if v := testutil.Value(t, reg, "loadlab_proxy_dial_errors_total", map[string]string{"proxy": "test"}); v < 1 {
 		t.Fatalf("dial errors = %v, want some for the dead upstream", v)
 	}
 }
@@ -553,24 +555,24 @@ func TestMetrics(t *testing.T) {
 		_ = c.Close()
 	}
 	waitFor(t, "all connections to end", func() bool {
-		return metricValue(t, reg, "loadlab_proxy_active_connections", map[string]string{"proxy": "test"}) == 0
+		return testutil.Value(t, reg, "loadlab_proxy_active_connections", map[string]string{"proxy": "test"}) == 0
 	})
 	lbl := map[string]string{"proxy": "test"}
-	if v := metricValue(t, reg, "loadlab_proxy_connections_total", lbl); v != 4 {
+	if v := testutil.Value(t, reg, "loadlab_proxy_connections_total", lbl); v != 4 {
 		t.Errorf("connections_total = %v, want 4", v)
 	}
-	if v := metricValue(t, reg, "loadlab_proxy_active_toxics", lbl); v != 1 {
+	if v := testutil.Value(t, reg, "loadlab_proxy_active_toxics", lbl); v != 1 {
 		t.Errorf("active_toxics = %v, want 1", v)
 	}
 	for _, dir := range []string{"upstream", "downstream"} {
-		if v := metricValue(t, reg, "loadlab_proxy_bytes_total", map[string]string{"proxy": "test", "direction": dir}); v != 19 {
+		if v := testutil.Value(t, reg, "loadlab_proxy_bytes_total", map[string]string{"proxy": "test", "direction": dir}); v != 19 {
 			t.Errorf("bytes_total{direction=%s} = %v, want 19", dir, v)
 		}
 	}
 	if err := p.RemoveAll(); err != nil {
 		t.Fatal(err)
 	}
-	if v := metricValue(t, reg, "loadlab_proxy_active_toxics", lbl); v != 0 {
+	if v := testutil.Value(t, reg, "loadlab_proxy_active_toxics", lbl); v != 0 {
 		t.Errorf("active_toxics after RemoveAll = %v, want 0", v)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/live"
 )
 
@@ -268,7 +269,7 @@ func TestTicketExpiry(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != 401 || errorCode(t, resp) != "ticket_expired" {
 		t.Errorf("ticket at its expiry: err %v, response %v, want 401 ticket_expired", err, resp)
 	}
-	if got := value(t, l.reg, "academy_ws_rejected_total", "reason", "ticket_expired"); got != 1 {
+	if got := testutil.Sum(t, l.reg, "academy_ws_rejected_total", prometheus.Labels{"reason": "ticket_expired"}); got != 1 {
 		t.Errorf("rejected{reason=ticket_expired} = %v, want 1", got)
 	}
 }
@@ -390,7 +391,7 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 	go func() { // ends on the close frame or a read error
 		var r slowEnd
 		deadline := time.Now().Add(patience)
-		for value(t, l.reg, "academy_ws_slow_client_disconnects_total") == 0 && time.Now().Before(deadline) {
+		for testutil.Sum(t, l.reg, "academy_ws_slow_client_disconnects_total", nil) == 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		for {
@@ -449,7 +450,7 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 			}
 		}
 	}
-	if got := value(t, l.reg, "academy_ws_slow_client_disconnects_total"); got != 1 {
+	if got := testutil.Sum(t, l.reg, "academy_ws_slow_client_disconnects_total", nil); got != 1 {
 		t.Errorf("slow client disconnects %v, want 1", got)
 	}
 
@@ -467,36 +468,6 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 		t.Fatal("the slow client was not closed")
 	}
 	waitFor(t, "the slow client to leave", func() bool { return l.hub.Members("class") == fast })
-}
-
-// value sums the samples of the registry's metric name whose labels include
-// the given name=value pairs.
-func value(t testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	samples:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, lp := range m.GetLabel() {
-					found = found || lp.GetName() == labels[i] && lp.GetValue() == labels[i+1]
-				}
-				if !found {
-					continue samples
-				}
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
 }
 
 func TestShutdownClosesEveryConnection(t *testing.T) {
@@ -528,7 +499,7 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 	// One more that never reads: it cannot delay Shutdown past the timeouts.
 	mute := l.join(t, nil, "s", "mute")
 	waitFor(t, "every client to join", func() bool { return hub.Members("s") == n+1 })
-	if got := value(t, reg, "academy_ws_connections"); got != n+1 {
+	if got := testutil.Sum(t, reg, "academy_ws_connections", nil); got != n+1 {
 		t.Errorf("academy_ws_connections = %v, want %d", got, n+1)
 	}
 
@@ -542,7 +513,7 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 			t.Errorf("client closed with %d, want 1001", code)
 		}
 	}
-	if got := value(t, reg, "academy_ws_connections"); got != 0 {
+	if got := testutil.Sum(t, reg, "academy_ws_connections", nil); got != 0 {
 		t.Errorf("academy_ws_connections = %v after shutdown, want 0", got)
 	}
 	if _, _, err := hub.Issue("s", "late", 0); !errors.Is(err, live.ErrClosed) {
@@ -634,7 +605,7 @@ func TestProtocol(t *testing.T) {
 	if m := next(t, b, "presence"); m.Event != "leave" || m.User != "alice" || m.Members != 1 {
 		t.Errorf("alice's leave seen by bob: %+v", m)
 	}
-	if in, out := value(t, l.reg, "academy_ws_messages_total", "direction", "in"), value(t, l.reg, "academy_ws_messages_total", "direction", "out"); in < 6 || out < 10 {
+	if in, out := testutil.Sum(t, l.reg, "academy_ws_messages_total", prometheus.Labels{"direction": "in"}), testutil.Sum(t, l.reg, "academy_ws_messages_total", prometheus.Labels{"direction": "out"}); in < 6 || out < 10 {
 		t.Errorf("messages in %v, out %v: too few counted", in, out)
 	}
 }

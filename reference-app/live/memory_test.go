@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/live"
 )
 
@@ -198,7 +199,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	for deadline := time.Now().Add(time.Minute); connected() < n; {
 		if time.Now().After(deadline) {
 			b.Fatalf("only %d of %d connections joined; slow disconnects %v, rejected %v, open %v", connected(), n,
-				value(b, reg, "academy_ws_slow_client_disconnects_total"), value(b, reg, "academy_ws_rejected_total"), value(b, reg, "academy_ws_connections"))
+				testutil.Sum(b, reg, "academy_ws_slow_client_disconnects_total", nil), testutil.Sum(b, reg, "academy_ws_rejected_total", nil), testutil.Sum(b, reg, "academy_ws_connections", nil))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
