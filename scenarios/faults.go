@@ -139,8 +139,6 @@ func (f *Fault) ParamInt(name string) int {
 // End is when the fault is healed, from the start of the load.
 func (f *Fault) End() time.Duration { return f.At + f.Duration }
 
-var faultNameRE = nameRE
-
 func (l *loader) faultList(n *yaml.Node) []*Fault {
 	items, ok := l.list(n, "faults")
 	if !ok {
@@ -166,16 +164,7 @@ func (l *loader) fault(n *yaml.Node, path string, kinds map[string]FaultKind) *F
 	if n := l.require(f, "name"); n != nil {
 		if v, ok := l.str(n, join(path, "name")); ok {
 			ft.Name = v
-			switch {
-			case !faultNameRE.MatchString(v):
-				l.errorf(n, join(path, "name"), "bad fault name %q: use lower-case letters, digits and -", v)
-			case v == "steady":
-				l.errorf(n, join(path, "name"), "fault name %q is reserved for the time outside all faults", v)
-			case l.faults[v]:
-				l.errorf(n, join(path, "name"), "duplicate fault name %q", v)
-			default:
-				l.faults[v] = true
-			}
+			l.windowName(n, join(path, "name"), "fault", v, l.faults)
 		}
 	} else {
 		valid = false

@@ -95,6 +95,7 @@ type loader struct {
 	badPools map[string]bool // pools with errors of their own
 	names    map[string]bool // workload item and step names
 	faults   map[string]bool
+	windows  map[string]bool // names of windows:
 	isLab    bool
 	hasLab   bool
 	loadEnds time.Duration
@@ -406,7 +407,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func (l *loader) spec(root *yaml.Node) *Spec {
 	s := &Spec{}
 	f, ok := l.mapping(root, "", "version", "name", "description", "target", "defaults", "data",
-		"workload", "load", "thresholds", "faults", "verify", "probe", "capacity")
+		"workload", "load", "thresholds", "faults", "windows", "verify", "probe", "capacity")
 	if !ok {
 		return s
 	}
@@ -460,6 +461,10 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 	l.faults = map[string]bool{}
 	if n := f.get("faults"); n != nil {
 		s.Faults = l.faultList(n)
+	}
+	l.windows = map[string]bool{}
+	if n := f.get("windows"); n != nil {
+		s.Windows = l.windowList(n)
 	}
 	if n := f.get("thresholds"); n != nil {
 		s.Thresholds = l.thresholds(n)

@@ -4,9 +4,9 @@ import "time"
 
 // Scaled returns a copy of s with every duration of its schedule multiplied by f
 // (--time-scale): load duration and stages, the capacity ramp (at least 3s) and its
-// cooldown, each fault's at, duration and restart-after, and thresholds' delayAbortEval
-// (fault windows follow the faults). Rates, latencies and time-outs are magnitudes, not
-// schedule, and stay as written. A scaled duration above 0 is rounded to the millisecond
+// cooldown, each fault's at, duration and restart-after, each window's at and duration,
+// and thresholds' delayAbortEval (fault windows follow the faults). Rates, latencies and
+// time-outs are magnitudes, not schedule, and stay as written. A scaled duration above 0 is rounded to the millisecond
 // and is at least 1ms. f == 1 returns s itself; s is not modified.
 func (s *Spec) Scaled(f float64) *Spec {
 	if f == 1 {
@@ -42,6 +42,14 @@ func (s *Spec) Scaled(f float64) *Spec {
 			c.Params["restart-after"] = scale(d).String()
 		}
 		out.Faults[i] = &c
+	}
+	if s.Windows != nil {
+		out.Windows = make([]*Window, len(s.Windows))
+		for i, w := range s.Windows {
+			c := *w
+			c.At, c.Duration = scale(w.At), scale(w.Duration)
+			out.Windows[i] = &c
+		}
 	}
 	out.Thresholds = make([]*Threshold, len(s.Thresholds))
 	for i, th := range s.Thresholds {

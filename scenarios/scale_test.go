@@ -14,15 +14,22 @@ func TestScaled(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := spec.Scaled(0.1)
-	if s.Load.Duration != 6*time.Second || s.Faults[0].At != 1500*time.Millisecond ||
-		s.Faults[0].Duration != 500*time.Millisecond || s.Faults[0].Params["restart-after"] != "500ms" {
-		t.Fatalf("scaled: load %s, fault at %s for %s, restart-after %s", s.Load.Duration, s.Faults[0].At, s.Faults[0].Duration, s.Faults[0].Params["restart-after"])
+	kill := s.Faults[1]
+	if s.Load.Duration != 6*time.Second || kill.At != 1500*time.Millisecond ||
+		kill.Duration != 500*time.Millisecond || kill.Params["restart-after"] != "500ms" {
+		t.Fatalf("scaled: load %s, fault at %s for %s, restart-after %s", s.Load.Duration, kill.At, kill.Duration, kill.Params["restart-after"])
 	}
-	if spec.Load.Duration != 60*time.Second || spec.Faults[0].Params["restart-after"] != "5s" {
+	if spec.Load.Duration != 60*time.Second || spec.Faults[1].Params["restart-after"] != "5s" {
 		t.Fatal("Scaled changed the original")
 	}
-	if s.Load.Rate != spec.Load.Rate || s.Faults[1].Params["delay"] != "1ms" {
+	if s.Load.Rate != spec.Load.Rate || s.Faults[0].Params["latency"] != "50ms" {
 		t.Fatal("Scaled changed a rate or a fault's magnitude")
+	}
+	if w := s.Windows[0]; w.Name != "settled" || w.At != 3*time.Second || w.Duration != 3*time.Second {
+		t.Fatalf("scaled window %s at %s for %s, want settled at 3s for 3s", w.Name, w.At, w.Duration)
+	}
+	if w := spec.Windows[0]; w.At != 30*time.Second || w.Duration != 30*time.Second {
+		t.Fatal("Scaled changed the original's window")
 	}
 	if spec.Scaled(1) != spec {
 		t.Fatal("scale 1 copied the spec")

@@ -20,7 +20,9 @@ type Spec struct {
 	Load       Load
 	Thresholds []*Threshold // in file order
 	Faults     []*Fault
-	Verify     []string
+	// Windows are named spans measured like a fault's window, without a fault (windows:).
+	Windows []*Window `json:",omitempty"`
+	Verify  []string
 	// Probe is the uptime probe run beside the load (nil: none).
 	Probe *Probe `json:",omitempty"`
 	// Capacity, when set, is measured before the load (see Capacity and WithCapacity).

@@ -308,8 +308,9 @@ func (l *loader) thresholdKey(n *yaml.Node, path, key string) (string, map[strin
 				ok = false
 			}
 		case TagWindow:
-			if v != "steady" && !l.faults[v] {
-				l.errorf(n, path, "unknown window %q, want steady or a fault name%s", v, didYouMean(v, append(mapKeys(l.faults), "steady")))
+			if v != "steady" && !l.faults[v] && !l.windows[v] {
+				names := append(append(mapKeys(l.faults), mapKeys(l.windows)...), "steady")
+				l.errorf(n, path, "unknown window %q, want steady, a fault's or a window's name%s", v, didYouMean(v, names))
 				ok = false
 			}
 		case TagProcess:

@@ -84,7 +84,7 @@ func TestThresholdErrors(t *testing.T) {
 		{"latency", "avg < -1s", `latency threshold "avg < -1s": negative duration`},
 		{"errors", "count < -1", `count threshold "count < -1": want a whole number at least 0, got "-1"`},
 		{"latency{request:nope}", "avg < 1s", `unknown request "nope": no workload item or step has this name`},
-		{"latency{window:slowdb}", "avg < 1s", `unknown window "slowdb", want steady or a fault name, did you mean "slow-db"?`},
+		{"latency{window:slowdb}", "avg < 1s", `unknown window "slowdb", want steady, a fault's or a window's name, did you mean "slow-db"?`},
 		{"latency{zone:eu}", "avg < 1s", `unknown tag "zone", want request or window`},
 		{"latency{request}", "avg < 1s", `bad tag "request", want tag:value`},
 		{"latency{request:enroll,request:login}", "avg < 1s", `duplicate tag "request"`},

@@ -67,6 +67,17 @@ func writePlan(w io.Writer, spec *scenarios.Spec, base string) {
 	}
 	tw.Flush()
 
+	if len(spec.Windows) > 0 {
+		fmt.Fprintln(w, "\nwindows (measured like a fault's, nothing injected)")
+		windows := append([]*scenarios.Window(nil), spec.Windows...)
+		sort.SliceStable(windows, func(i, j int) bool { return windows[i].At < windows[j].At })
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, win := range windows {
+			fmt.Fprintf(tw, "  %s → %s\t%s\n", dur(win.At), dur(win.End()), win.Name)
+		}
+		tw.Flush()
+	}
+
 	fmt.Fprintln(w, "\nthresholds")
 	if len(spec.Thresholds) == 0 {
 		fmt.Fprintln(w, "  none")

@@ -216,11 +216,15 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 	return Finish(spec, m), nil
 }
 
-// faultWindows returns one window per fault, named after it, for windowed thresholds.
+// faultWindows returns the windows the run measures for windowed thresholds: one per
+// fault, named after it, then the scenario's own windows (windows:, which inject nothing).
 func faultWindows(spec *scenarios.Spec) []result.Window {
 	var ws []result.Window
 	for _, f := range spec.Faults {
 		ws = append(ws, result.Window{Name: f.Name, Start: f.At, End: f.End()})
+	}
+	for _, w := range spec.Windows {
+		ws = append(ws, result.Window{Name: w.Name, Start: w.At, End: w.End()})
 	}
 	return ws
 }
