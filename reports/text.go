@@ -169,11 +169,11 @@ func writeProbesAndSockets(w io.Writer, res *result.Result) {
 }
 
 // windowSpan says what a window covers: "2.0s–6.0s" for a fault's, and for the steady
-// window, which leaves the fault windows out, "outside the fault windows, 0.0s–10.0s".
+// window, which leaves every other window (faults' and marker windows) out: "outside the other windows, 0.0s–10.0s".
 func windowSpan(w *result.WindowStats) string {
 	s := seconds(w.Start) + "–" + seconds(w.End)
 	if w.Name == result.SteadyWindow {
-		return "outside the fault windows, " + s
+		return "outside the other windows, " + s
 	}
 	return s
 }

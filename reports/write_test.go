@@ -251,7 +251,7 @@ func TestNoThresholdsSaysSo(t *testing.T) {
 // writer prints it as "from 0.0s to 10.0s".
 func TestSteadyWindowSaysWhatItCovers(t *testing.T) {
 	res := evaluated(t)
-	const want = "outside the fault windows, 0.0s–10.0s"
+	const want = "outside the other windows, 0.0s–10.0s"
 	for name, write := range map[string]func(io.Writer, *result.Result) error{
 		"text": reports.WriteText, "md": reports.WriteMarkdown, "html": reports.WriteHTML,
 	} {

@@ -79,7 +79,7 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 	fl.StringVar(&f.labLog, "lab-log", "", "write the lab's child-process output to `FILE`")
 	fl.BoolVar(&f.noFaults, "no-faults", false, "send the load without injecting the scenario's faults (their windows are still measured)")
 	fl.StringVar(&f.report, "report", "json", "also write these `FORMATS` next to result.json: json, junit (junit.xml), md (summary.md), html (report.html), text (summary.txt)")
-	fl.Float64Var(&f.timeScale, "time-scale", 1, "multiply every duration of the scenario's schedule (stages, fault at/duration/restart-after) by `F`, e.g. 0.1 for a short CI run")
+	fl.Float64Var(&f.timeScale, "time-scale", 1, "multiply every duration of the scenario's schedule (stages, fault at/duration/restart-after, windows) by `F`, e.g. 0.1 for a short CI run")
 	fl.StringVar(&f.verifyDB, "verify-database", "", "read the state for the verify: checks from this PostgreSQL `URL` (default: the lab's database)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
 	return cmd
