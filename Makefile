@@ -18,17 +18,29 @@ test:
 	$(GO) test -race -timeout 15m ./cmd/loadgen
 
 VEGETA_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
+BOMBARDIER_VERSION = v1.2.6
+BENCH_RATE ?= 5000
+BENCH_DURATION ?= 10s
 
-# Performance figures: loadgen against the vegeta CLI of the same version on one minimal
-# server, then the Go benchmarks of every package. Figures, never pass/fail timings.
+# Performance figures (issue 12): loadgen (once per transport), the vegeta CLI of go.mod's
+# version, bombardier and wrk, each pinned to core 1 against one minimal server pinned to
+# core 0, 64 connections, at $(BENCH_RATE)/s and at its maximum; then the Go benchmarks of every
+# package. Figures, never pass/fail timings. wrk comes from Debian (apt-get install -y wrk):
+# without it its row is skipped.
 bench: build
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
-	$(GO) run ./cmd/loadbench -loadgen $(BIN)/loadgen -vegeta $(BIN)/vegeta
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/codesenberg/bombardier@$(BOMBARDIER_VERSION)
+	@command -v wrk >/dev/null || echo "bench: wrk is not installed (Debian: apt-get install -y wrk); its row is skipped"
+	$(BIN)/loadbench -loadgen $(BIN)/loadgen -vegeta $(BIN)/vegeta -bombardier $(BIN)/bombardier \
+	  -rate $(BENCH_RATE) -duration $(BENCH_DURATION)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# The memory soak of issue 2: loadgen at 2000/s for 10 minutes, RSS at minute 1 against the end.
+# The memory soak of issue 12: loadgen alone at 2000/s for 10 minutes, RSS, live heap and
+# goroutines once a minute, RSS at minute 1 against the end. Short: make bench-soak SOAK=2m.
+SOAK ?= 10m
+SOAK_RATE ?= 2000
 bench-soak: build
-	$(GO) run ./cmd/loadbench -loadgen $(BIN)/loadgen -vegeta $(BIN)/vegeta -soak 10m -soak-rate 2000
+	$(BIN)/loadbench -loadgen $(BIN)/loadgen -soak $(SOAK) -soak-rate $(SOAK_RATE)
 
 # The main job: the enroll-spike scenario in a local lab (PostgreSQL, Redis, two academy
 # replicas, fault proxies), a database slowdown during a 10x spike, the verdict and the result.
