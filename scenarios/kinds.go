@@ -81,6 +81,7 @@ func (l *loader) requestKind(f fields, path string, r *Request, sc scope) {
 	if n := f.get("kind"); n != nil {
 		if v, ok := l.oneOf(n, join(path, "kind"), RequestKinds()...); ok && v != "http" {
 			r.Kind = v
+			r.slowPos = Pos{Line: n.Line, Column: n.Column}
 		}
 	}
 	shown := r.Kind

@@ -407,7 +407,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func (l *loader) spec(root *yaml.Node) *Spec {
 	s := &Spec{}
 	f, ok := l.mapping(root, "", "version", "name", "description", "target", "defaults", "data",
-		"workload", "load", "thresholds", "faults", "windows", "verify", "probe", "capacity")
+		"workload", "load", "thresholds", "faults", "windows", "verify", "probe", "capacity", "transport")
 	if !ok {
 		return s
 	}
@@ -472,8 +472,17 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 	if n := f.get("verify"); n != nil {
 		s.Verify = l.verify(n)
 	}
+	if n := f.get("transport"); n != nil {
+		if v, ok := l.oneOf(n, "transport", Transports()...); ok {
+			s.Transport, s.TransportPos = v, Pos{Line: n.Line, Column: n.Column}
+			if v == TransportAuto {
+				s.Transport = "" // the default, left out of the spec
+			}
+		}
+	}
 	l.checkRunWide(s)
 	l.checkCapacity(s)
+	l.errs = append(l.errs, s.transportErrors(s.Transport, l.file)...)
 	return s
 }
 

@@ -27,6 +27,11 @@ type Spec struct {
 	Probe *Probe `json:",omitempty"`
 	// Capacity, when set, is measured before the load (see Capacity and WithCapacity).
 	Capacity *Capacity `json:",omitempty"`
+	// Transport chooses the engine's HTTP client: TransportAuto ("" reads as auto),
+	// TransportNetHTTP or TransportFast (see transport.go).
+	Transport string `json:",omitempty"`
+	// TransportPos is where transport: is written (zero when not in the file).
+	TransportPos Pos `json:"-"`
 
 	// Path is the file the spec was loaded from ("" for LoadBytes without a name).
 	Path string
@@ -105,6 +110,9 @@ type Request struct {
 	Page      *PageOptions      `json:",omitempty"`
 	Video     *VideoOptions     `json:",omitempty"`
 	WebSocket *WebSocketOptions `json:",omitempty"`
+
+	// slowPos is where the feature the fast transport lacks is written (kind:, method:).
+	slowPos Pos
 }
 
 // Expect is what a response must satisfy to count as a passed check.

@@ -213,6 +213,9 @@ func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope)
 		if v, ok := l.str(n, join(path, "method")); ok {
 			if up := strings.ToUpper(v); contains(knownMethods(), up) {
 				r.Method = up
+				if up == http.MethodConnect {
+					r.slowPos = Pos{Line: n.Line, Column: n.Column}
+				}
 			} else {
 				l.errorf(n, join(path, "method"), "unknown HTTP method %q%s", v, didYouMean(v, knownMethods()))
 			}
