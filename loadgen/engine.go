@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,9 @@ type Options struct {
 	MaxLateness time.Duration
 	// Writes, when set, records every request marked `write:` with its outcome (writes.go).
 	Writes *result.WriteLog
+	// Transport, when set, overrides the spec's transport: (scenarios.TransportAuto,
+	// TransportNetHTTP, TransportFast); see Transports.
+	Transport string
 
 	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
 	slowDispatch time.Duration
@@ -83,11 +87,13 @@ type engine struct {
 	maxLateness time.Duration
 	timeout     time.Duration
 
-	start     time.Time
-	transport *http.Transport
-	client    *http.Client // shared client of single-request iterations (no cookie jar)
-	samples   chan sample
-	met       *metrics
+	start      time.Time
+	transport  *http.Transport
+	client     *http.Client // shared client of single-request iterations (no cookie jar)
+	fast       *fastClient  // nil when no request goes by the fast transport
+	transports []string     // per name index: transportFast or transportNetHTTP
+	samples    chan sample
+	met        *metrics
 
 	sentBy    []atomic.Uint64 // requests sent, per name index
 	firstStep []int32         // name index of each workload item's first request
@@ -111,9 +117,11 @@ type engine struct {
 // estep is a request of an item with its name index.
 type estep struct {
 	step
-	idx      int32
-	extra    int32 // name index of a video request's <name>/segments series; -1 for none
-	needBody bool
+	idx        int32
+	extra      int32 // name index of a video request's <name>/segments series; -1 for none
+	needBody   bool
+	needHeader bool // a capture reads a response header
+	fast       bool // sent by the fast transport
 }
 
 // Run runs the load of spec against opts.BaseURL and returns what it measured.
@@ -137,6 +145,9 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Resul
 		}
 	}
 	defer e.transport.CloseIdleConnections()
+	if e.fast != nil {
+		defer e.fast.closeIdle()
+	}
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -157,11 +168,24 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Resul
 		}
 	}()
 
+	// fasthttp takes no context: when the load is stopped, its connections are closed so
+	// that requests in flight end at once (they are counted as cancelled).
+	watchCtx, stopWatch := context.WithCancel(loadCtx)
+	watchDone := make(chan struct{})
+	go func() { // ends when the load is over (stopWatch below) or stopped
+		defer close(watchDone)
+		<-watchCtx.Done()
+		if e.fast != nil && loadCtx.Err() != nil {
+			e.fast.stop()
+		}
+	}()
 	if e.pacer != nil {
 		e.schedule(loadCtx)
 	} else {
 		e.runVUs(loadCtx)
 	}
+	stopWatch()
+	<-watchDone
 	stopProbe()
 	<-probeDone
 	close(e.samples)
@@ -193,6 +217,10 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	e.maxLateness = opts.MaxLateness
 	if e.maxLateness <= 0 {
 		e.maxLateness = DefaultMaxLateness
+	}
+	mode, err := transportMode(spec, opts.Transport)
+	if err != nil {
+		return nil, err
 	}
 	e.timeout = spec.Defaults.Timeout
 	if e.timeout <= 0 {
@@ -228,14 +256,29 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 			need := s.flow != nil && len(s.flow.Capture) > 0 ||
 				s.req.Expect != nil && len(s.req.Expect.JSON) > 0
 			es := estep{step: s, idx: idx, extra: -1, needBody: need}
+			es.fast, _ = chooseTransport(mode, s.req, e.base)
+			if s.flow != nil {
+				for _, c := range s.flow.Capture {
+					es.needHeader = es.needHeader || strings.HasPrefix(c.From, "header:")
+				}
+			}
+			if !ok {
+				tr := transportNetHTTP
+				if es.fast {
+					tr = transportFast
+				}
+				e.transports = append(e.transports, tr)
+			}
 			switch s.req.Kind {
 			case scenarios.KindVideo:
 				name := s.name + scenarios.SegmentsSuffix
-				es.extra, ok = index[name]
-				if !ok {
+				var seen bool
+				es.extra, seen = index[name]
+				if !seen {
 					es.extra = int32(len(e.names))
 					index[name] = es.extra
 					e.names = append(e.names, name)
+					e.transports = append(e.transports, transportNetHTTP)
 				}
 			case scenarios.KindWebSocket:
 				e.ws = &wsState{} // replaced in Run, with its metrics
@@ -247,6 +290,13 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 
 	e.transport = newTransport(e.maxInFlight)
 	e.client = &http.Client{Transport: e.transport, CheckRedirect: noRedirect}
+	for _, ss := range e.steps {
+		for _, st := range ss {
+			if st.fast && e.fast == nil {
+				e.fast = newFastClient(e.maxInFlight)
+			}
+		}
+	}
 	e.samples = make(chan sample, 4096)
 	e.sentBy = make([]atomic.Uint64, len(e.names))
 	for _, ss := range e.steps {
@@ -498,8 +548,9 @@ func (e *engine) iterate(ctx context.Context, j job) {
 	steps := e.steps[e.work.pickIndex(seq)]
 	it := e.spec.NewIteration(seq, e.opts.Seed)
 	client := e.client
+	var jar *cookiejar.Jar // one per flow iteration, shared by both transports
 	if len(steps) > 1 {
-		jar, _ := cookiejar.New(nil) // never fails without options
+		jar, _ = cookiejar.New(nil) // never fails without options
 		client = &http.Client{Transport: e.transport, Jar: jar, CheckRedirect: noRedirect}
 	}
 	for k := range steps {
@@ -511,7 +562,7 @@ func (e *engine) iterate(ctx context.Context, j job) {
 		if k == 0 && e.pacer != nil {
 			first = &j
 		}
-		if !e.do(ctx, client, it, &steps[k], origin, first) {
+		if !e.do(ctx, client, jar, it, &steps[k], origin, first) {
 			if ctx.Err() != nil {
 				return
 			}
@@ -526,16 +577,14 @@ func (e *engine) iterate(ctx context.Context, j job) {
 // do sends one request and records it; it returns false when the iteration must end.
 // origin is the intended send time, or negative to measure from the actual send; first is
 // the iteration's job when this is its first request of a schedule (for the send lateness).
-func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iteration, st *estep, origin time.Duration, first *job) bool {
+// jar is the flow iteration's cookie jar (client's too), nil for a single request.
+func (e *engine) do(ctx context.Context, client *http.Client, jar *cookiejar.Jar, it *scenarios.Iteration, st *estep, origin time.Duration, first *job) bool {
+	if st.fast {
+		return e.doFast(ctx, jar, it, st, origin, first)
+	}
 	s := sample{name: st.idx}
 	req, err := st.req.Build(it, e.base)
-	sendAt := time.Since(e.start)
-	if first != nil {
-		e.recordLateness(sendAt-first.intended, sendAt-max(first.intended, first.ownFrom))
-	}
-	if origin < 0 || origin > sendAt {
-		origin = sendAt
-	}
+	sendAt, origin := e.sendTime(origin, first)
 	s.at = origin
 	if err != nil {
 		s.out = outTransport
@@ -591,15 +640,42 @@ func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iter
 		e.samples <- s
 		return false
 	}
-	exp := st.req.Expect
-	if !statusExpected(exp, resp.StatusCode) {
+	if !statusExpected(st.req.Expect, resp.StatusCode) {
 		s.out = outStatus
 		s.err = resp.Status
 	}
-	if exp != nil && (len(exp.JSON) > 0 || exp.MaxLatency > 0) {
+	ok := e.judge(&s, st, it, resp.StatusCode, resp.Header, body)
+	e.samples <- s
+	return ok
+}
+
+// sendTime returns the actual send time of a request and its latency origin: origin (the
+// intended time, or negative for the actual send) for any but an iteration's first request
+// of a schedule (first). For that one it records the send lateness, and the latency origin
+// is the intended time moved on by the generator's own lateness (actual send − the later of
+// the intended time and the end of a wait for a free worker): the latency counts the wait
+// for a worker, which slow responses caused, and not the generator's own delay (timer
+// overshoot, hand-off, rendering), which is its own figure and bounds the run's validity.
+func (e *engine) sendTime(origin time.Duration, first *job) (sendAt, from time.Duration) {
+	sendAt = time.Since(e.start)
+	if first != nil {
+		own := max(sendAt-max(first.intended, first.ownFrom), 0)
+		e.recordLateness(sendAt-first.intended, own)
+		origin = first.intended + own
+	}
+	if origin < 0 || origin > sendAt {
+		origin = sendAt
+	}
+	return sendAt, origin
+}
+
+// judge runs a response's expectations (beyond the status, judged by the caller) and the
+// step's captures into s; it returns false when a capture found nothing.
+func (e *engine) judge(s *sample, st *estep, it *scenarios.Iteration, code int, header http.Header, body []byte) bool {
+	if exp := st.req.Expect; exp != nil && (len(exp.JSON) > 0 || exp.MaxLatency > 0) {
 		only := *exp
-		only.Status = []int{resp.StatusCode} // the status is judged above, as an error
-		fails := only.Check(resp.StatusCode, resp.Header, body, s.latency)
+		only.Status = []int{code} // the status is judged by the caller, as an error
+		fails := only.Check(code, header, body, s.latency)
 		s.checked = true
 		if len(fails) > 0 {
 			s.checkFailed = true
@@ -608,17 +684,16 @@ func (e *engine) do(ctx context.Context, client *http.Client, it *scenarios.Iter
 			}
 		}
 	}
-	ok := true
 	if st.flow != nil && len(st.flow.Capture) > 0 {
-		if err := st.flow.Apply(it, resp.StatusCode, resp.Header, body); err != nil {
-			s.checked, s.checkFailed, ok = true, true, false
+		if err := st.flow.Apply(it, code, header, body); err != nil {
+			s.checked, s.checkFailed = true, true
 			if s.err == "" {
 				s.err = err.Error()
 			}
+			return false
 		}
 	}
-	e.samples <- s
-	return ok
+	return true
 }
 
 // statusExpected reports whether a status is what the request expects (default 2xx/3xx).

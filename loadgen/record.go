@@ -244,6 +244,11 @@ func (r *recorder) result(final bool, end time.Time) *result.Result {
 	res := r.acc.Result(end, final)
 	res.Scenario, res.Path, res.Seed = e.spec.Name, e.spec.Path, e.opts.Seed
 	res.Generator = e.health(final)
+	for _, rq := range res.Requests {
+		if i := slices.Index(e.names, rq.Name); i >= 0 {
+			rq.Transport = e.transports[i]
+		}
+	}
 	if e.ws != nil {
 		res.WebSocket = e.ws.stats()
 	}

@@ -16,11 +16,20 @@ func (e *engine) recordWrite(r *scenarios.Request, req *http.Request, sentAt tim
 	if r.Write == "" || e.opts.Writes == nil {
 		return
 	}
+	e.recordWriteOf(r, req.Header.Get(scenarios.IdempotencyHeader), req.Header.Get("Authorization"), req.URL.Path, sentAt, status)
+}
+
+// recordWriteOf records a marked request's outcome from its idempotency key, Authorization
+// header and path.
+func (e *engine) recordWriteOf(r *scenarios.Request, key, auth, path string, sentAt time.Duration, status int) {
+	if r.Write == "" || e.opts.Writes == nil {
+		return
+	}
 	e.opts.Writes.Add(result.Write{
 		Kind:    r.Write,
-		Key:     req.Header.Get(scenarios.IdempotencyHeader),
-		Subject: bearerSubject(req.Header.Get("Authorization")),
-		Path:    req.URL.Path,
+		Key:     key,
+		Subject: bearerSubject(auth),
+		Path:    path,
 		Status:  status,
 		Outcome: result.OutcomeOf(status),
 		At:      sentAt,

@@ -122,6 +122,9 @@ type RequestStats struct {
 	// nothing was shed, in which case it equals Latency.
 	Admitted *Summary `json:"admitted,omitempty"`
 	Timeline []Point  `json:"timeline,omitempty"`
+	// Transport is the HTTP client that sent this request name: "fast" (fasthttp) or
+	// "nethttp"; empty for the total and in windows.
+	Transport string `json:"transport,omitempty"`
 
 	// LatencyHist and ServiceHist are the live histograms (microseconds); the JSON carries
 	// them encoded (hdrhistogram V2, base64) in LatencyHDR and ServiceHDR so results can be re-evaluated.

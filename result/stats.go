@@ -142,6 +142,9 @@ func (st *RequestStats) decodeHists() error {
 // merged, so st's percentiles are those of every sample of both. Summaries and rates are
 // not touched: finish computes them. src is not modified.
 func (st *RequestStats) add(src *RequestStats) error {
+	if st.Transport == "" {
+		st.Transport = src.Transport
+	}
 	if err := src.decodeHists(); err != nil {
 		return err
 	}

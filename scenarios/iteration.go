@@ -109,12 +109,9 @@ func (it *Iteration) appendUUID(dst []byte) []byte {
 // Spec-level default headers are already merged into r.Headers at load time.
 // A rendered URL that starts with http:// or https:// is used as is.
 func (r *Request) Build(it *Iteration, baseURL string) (*http.Request, error) {
-	u, err := r.URL.Execute(it)
+	u, err := r.RenderURL(it, baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("render url: %w", err)
-	}
-	if !isAbsURL(u) {
-		u = joinURL(baseURL, u)
+		return nil, err
 	}
 	var body io.Reader
 	if r.Body != nil {
@@ -144,6 +141,20 @@ func (r *Request) Build(it *Iteration, baseURL string) (*http.Request, error) {
 		req.Header[http.CanonicalHeaderKey(k)] = []string{v}
 	}
 	return req, nil
+}
+
+// RenderURL renders the request's URL for an iteration against a base URL, as Build does
+// first (a client that builds its own request renders the URL, then the body, then the
+// headers, in Build's order, so that equal iterations render equally).
+func (r *Request) RenderURL(it *Iteration, baseURL string) (string, error) {
+	u, err := r.URL.Execute(it)
+	if err != nil {
+		return "", fmt.Errorf("render url: %w", err)
+	}
+	if !isAbsURL(u) {
+		u = joinURL(baseURL, u)
+	}
+	return u, nil
 }
 
 func isAbsURL(u string) bool {
