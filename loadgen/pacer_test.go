@@ -2,6 +2,7 @@ package loadgen_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func TestStagePacerCountsPerStage(t *testing.T) {
 					want = append(want, w)
 				}
 			}
-			if !equal(got, want) || plan.Iterations != tt.total {
+			if !slices.Equal(got, want) || plan.Iterations != tt.total {
 				t.Fatalf("plan per stage = %v total %d, want %v total %d", got, plan.Iterations, want, tt.total)
 			}
 
@@ -86,7 +87,7 @@ func TestStagePacerCountsPerStage(t *testing.T) {
 					walked = append(walked, counts[i])
 				}
 			}
-			if hits != tt.total || !equal(walked, want) {
+			if hits != tt.total || !slices.Equal(walked, want) {
 				t.Fatalf("pacer sent %d hits, per stage %v; want %d, %v", hits, walked, tt.total, want)
 			}
 			if p.Hits(p.Duration()) != tt.total || p.Hits(0) != 0 {
@@ -138,18 +139,6 @@ func TestPlanRequestsAndExecutors(t *testing.T) {
 	if _, err := loadgen.PacerFor(scenarios.Load{Executor: "bogus"}); err == nil {
 		t.Fatal("unknown executor accepted")
 	}
-}
-
-func equal(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestStagePacerMatchesConstantPacer: for a whole-number rate the constant stage plans the

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -342,24 +343,12 @@ func TestToxicityCoversAShareDeterministically(t *testing.T) {
 	if count < 70 || count > 130 {
 		t.Fatalf("toxicity 0.5 covered %d of %d connections", count, n)
 	}
-	if b := affected(t, 7, n); !equalBools(a, b) {
+	if b := affected(t, 7, n); !slices.Equal(a, b) {
 		t.Fatal("the same seed covered different connections")
 	}
-	if c := affected(t, 8, n); equalBools(a, c) {
+	if c := affected(t, 8, n); slices.Equal(a, c) {
 		t.Fatal("another seed covered the very same connections")
 	}
-}
-
-func equalBools(a, b []bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestDirectionMatters(t *testing.T) {

@@ -44,27 +44,6 @@ func newServer(t *testing.T, lib *video.Library) *httptest.Server {
 	return srv
 }
 
-func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 // tags parses the lines of a playlist into tag lines and URI lines, in order.
 type entry struct{ tag, uri string }
 
@@ -103,7 +82,7 @@ func parsePlaylist(t *testing.T, body []byte) []entry {
 func TestMasterListsEveryRendition(t *testing.T) {
 	lib := video.New(video.Options{})
 	srv := newServer(t, lib)
-	resp, body := get(t, srv.URL+"/v1/lessons/lesson-1/video/master.m3u8")
+	resp, body := testutil.Get(t, http.DefaultClient, srv.URL+"/v1/lessons/lesson-1/video/master.m3u8")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -130,7 +109,7 @@ func TestMasterListsEveryRendition(t *testing.T) {
 	}
 	// Every listed media playlist resolves.
 	for _, uri := range got {
-		if resp, body := get(t, srv.URL+"/v1/lessons/lesson-1/video/"+uri); resp.StatusCode != http.StatusOK {
+		if resp, body := testutil.Get(t, http.DefaultClient, srv.URL+"/v1/lessons/lesson-1/video/"+uri); resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: status %d: %s", uri, resp.StatusCode, body)
 		}
 	}
@@ -147,7 +126,7 @@ func TestMediaPlaylistMatchesDuration(t *testing.T) {
 		if d < 60*time.Second || d > 600*time.Second {
 			t.Fatalf("%s: duration %v outside [60s, 600s]", lesson, d)
 		}
-		resp, body := get(t, srv.URL+"/v1/lessons/"+lesson+"/video/480p/index.m3u8")
+		resp, body := testutil.Get(t, http.DefaultClient, srv.URL+"/v1/lessons/"+lesson+"/video/480p/index.m3u8")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", lesson, resp.StatusCode)
 		}
@@ -207,7 +186,7 @@ func TestSegmentSizeAndDeterminism(t *testing.T) {
 				secs = lastSecs
 			}
 			url := fmt.Sprintf("%s/v1/lessons/%s/video/%s/%d.ts", srv.URL, lesson, r.Name, n)
-			resp, body := get(t, url)
+			resp, body := testutil.Get(t, http.DefaultClient, url)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s: status %d", url, resp.StatusCode)
 			}
@@ -225,14 +204,14 @@ func TestSegmentSizeAndDeterminism(t *testing.T) {
 					t.Fatalf("%s: byte %d is %#x, want sync byte 0x47", url, i, body[i])
 				}
 			}
-			_, again := get(t, url)
+			_, again := testutil.Get(t, http.DefaultClient, url)
 			if !bytes.Equal(body, again) {
 				t.Errorf("%s: second GET returned different bytes", url)
 			}
 		}
 	}
-	_, a := get(t, srv.URL+"/v1/lessons/"+lesson+"/video/240p/0.ts")
-	_, b := get(t, srv.URL+"/v1/lessons/"+lesson+"/video/240p/1.ts")
+	_, a := testutil.Get(t, http.DefaultClient, srv.URL+"/v1/lessons/"+lesson+"/video/240p/0.ts")
+	_, b := testutil.Get(t, http.DefaultClient, srv.URL+"/v1/lessons/"+lesson+"/video/240p/1.ts")
 	if bytes.Equal(a, b) {
 		t.Error("segments 0 and 1 have the same bytes")
 	}
@@ -245,7 +224,7 @@ func TestSegmentRange(t *testing.T) {
 	lib := video.New(video.Options{})
 	srv := newServer(t, lib)
 	url := srv.URL + "/v1/lessons/lesson-7/video/720p/3.ts"
-	resp, full := get(t, url)
+	resp, full := testutil.Get(t, http.DefaultClient, url)
 	if resp.StatusCode != http.StatusOK || len(full) != 2_500_000*4/8 {
 		t.Fatalf("full GET: status %d, %d bytes", resp.StatusCode, len(full))
 	}
@@ -265,7 +244,7 @@ func TestSegmentRange(t *testing.T) {
 		{"bytes=-500", size - 500, size - 1},
 		{"bytes=5-99999999", 5, size - 1},
 	} {
-		resp, body := get(t, url, "Range", tc.rng)
+		resp, body := testutil.Get(t, http.DefaultClient, url, "Range", tc.rng)
 		if resp.StatusCode != http.StatusPartialContent {
 			t.Errorf("%s: status %d, want 206", tc.rng, resp.StatusCode)
 			continue
@@ -279,7 +258,7 @@ func TestSegmentRange(t *testing.T) {
 	}
 
 	// Multi-range: multipart/byteranges, each part equal to the full GET's bytes.
-	resp, body := get(t, url, "Range", "bytes=0-9,500000-500099,-3")
+	resp, body := testutil.Get(t, http.DefaultClient, url, "Range", "bytes=0-9,500000-500099,-3")
 	if resp.StatusCode != http.StatusPartialContent {
 		t.Fatalf("multi-range: status %d", resp.StatusCode)
 	}
@@ -306,13 +285,13 @@ func TestSegmentRange(t *testing.T) {
 		t.Errorf("more parts than ranges: %v", err)
 	}
 
-	if resp, _ := get(t, url, "Range", fmt.Sprintf("bytes=%d-", size)); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+	if resp, _ := testutil.Get(t, http.DefaultClient, url, "Range", fmt.Sprintf("bytes=%d-", size)); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Errorf("range past the end: status %d, want 416", resp.StatusCode)
 	}
-	if resp, body := get(t, url, "If-None-Match", etag); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+	if resp, body := testutil.Get(t, http.DefaultClient, url, "If-None-Match", etag); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
 		t.Errorf("If-None-Match: status %d, %d bytes, want 304", resp.StatusCode, len(body))
 	}
-	if resp, _ := get(t, url, "Range", "bytes=0-9", "If-Range", `"stale"`); resp.StatusCode != http.StatusOK {
+	if resp, _ := testutil.Get(t, http.DefaultClient, url, "Range", "bytes=0-9", "If-Range", `"stale"`); resp.StatusCode != http.StatusOK {
 		t.Errorf("If-Range with a stale ETag: status %d, want 200", resp.StatusCode)
 	}
 }
@@ -332,7 +311,7 @@ func TestNotFound(t *testing.T) {
 		"/v1/lessons/" + long + "/video/master.m3u8",
 		"/v1/lessons/" + long + "/video/480p/index.m3u8",
 	} {
-		resp, body := get(t, srv.URL+path)
+		resp, body := testutil.Get(t, http.DefaultClient, srv.URL+path)
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
 			continue
@@ -368,11 +347,11 @@ func TestOptions(t *testing.T) {
 		t.Fatalf("renditions %+v", got)
 	}
 	srv := newServer(t, lib)
-	resp, body := get(t, srv.URL+"/v1/lessons/l/video/low/0.ts")
+	resp, body := testutil.Get(t, http.DefaultClient, srv.URL+"/v1/lessons/l/video/low/0.ts")
 	if resp.StatusCode != http.StatusOK || len(body) != 200_000*6/8 {
 		t.Errorf("status %d, %d bytes, want %d", resp.StatusCode, len(body), 200_000*6/8)
 	}
-	_, body = get(t, srv.URL+"/v1/lessons/l/video/low/index.m3u8")
+	_, body = testutil.Get(t, http.DefaultClient, srv.URL+"/v1/lessons/l/video/low/index.m3u8")
 	if !bytes.Contains(body, []byte("#EXT-X-TARGETDURATION:6\n")) {
 		t.Errorf("media playlist lacks target duration 6:\n%s", body)
 	}

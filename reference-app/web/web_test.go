@@ -21,32 +21,11 @@ import (
 // client sees responses as sent: no transparent gzip.
 var client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
 
-func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 func TestLandingPageAndAssets(t *testing.T) {
 	srv := httptest.NewServer(web.Handler())
 	defer srv.Close()
 
-	resp, page := get(t, srv.URL+"/")
+	resp, page := testutil.Get(t, client, srv.URL+"/")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /: status %d", resp.StatusCode)
 	}
@@ -60,7 +39,7 @@ func TestLandingPageAndAssets(t *testing.T) {
 	if etag == "" {
 		t.Fatal("GET /: no ETag")
 	}
-	if resp, body := get(t, srv.URL+"/", "If-None-Match", etag); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+	if resp, body := testutil.Get(t, client, srv.URL+"/", "If-None-Match", etag); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
 		t.Errorf("GET / If-None-Match: status %d, want 304", resp.StatusCode)
 	}
 	if !bytes.Contains(page, []byte("TrendTactics Academy")) {
@@ -90,7 +69,7 @@ func TestLandingPageAndAssets(t *testing.T) {
 			t.Errorf("page does not link %s with a version: %v", name, seen)
 			continue
 		}
-		resp, body := get(t, srv.URL+url)
+		resp, body := testutil.Get(t, client, srv.URL+url)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: status %d", url, resp.StatusCode)
 			continue
@@ -108,16 +87,16 @@ func TestLandingPageAndAssets(t *testing.T) {
 		if !bytes.Equal(body, onDisk) {
 			t.Errorf("%s: body differs from assets/static/%s", url, name)
 		}
-		if resp, _ := get(t, srv.URL+url, "If-None-Match", resp.Header.Get("ETag")); resp.StatusCode != http.StatusNotModified {
+		if resp, _ := testutil.Get(t, client, srv.URL+url, "If-None-Match", resp.Header.Get("ETag")); resp.StatusCode != http.StatusNotModified {
 			t.Errorf("%s If-None-Match: status %d, want 304", url, resp.StatusCode)
 		}
 		// The version is the content's: another build's asset gets another URL.
-		if resp, _ := get(t, srv.URL+"/static/"+name); resp.StatusCode != http.StatusOK {
+		if resp, _ := testutil.Get(t, client, srv.URL+"/static/"+name); resp.StatusCode != http.StatusOK {
 			t.Errorf("/static/%s without version: status %d", name, resp.StatusCode)
 		}
 	}
 
-	_, hero := get(t, srv.URL+"/static/hero.png")
+	_, hero := testutil.Get(t, client, srv.URL+"/static/hero.png")
 	img, err := png.Decode(bytes.NewReader(hero))
 	if err != nil {
 		t.Fatalf("hero.png: %v", err)
@@ -131,8 +110,8 @@ func TestGzip(t *testing.T) {
 	srv := httptest.NewServer(web.Handler())
 	defer srv.Close()
 	for _, path := range []string{"/", "/static/app.css", "/static/app.js"} {
-		plainResp, plain := get(t, srv.URL+path)
-		resp, body := get(t, srv.URL+path, "Accept-Encoding", "br, gzip")
+		plainResp, plain := testutil.Get(t, client, srv.URL+path)
+		resp, body := testutil.Get(t, client, srv.URL+path, "Accept-Encoding", "br, gzip")
 		if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
 			t.Errorf("%s: Content-Encoding %q, Vary %q", path, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
 			continue
@@ -148,12 +127,12 @@ func TestGzip(t *testing.T) {
 		if err != nil || !bytes.Equal(got, plain) {
 			t.Errorf("%s: gunzipped body differs (%v)", path, err)
 		}
-		if resp, _ := get(t, srv.URL+path, "Accept-Encoding", "gzip;q=0"); resp.Header.Get("Content-Encoding") != "" {
+		if resp, _ := testutil.Get(t, client, srv.URL+path, "Accept-Encoding", "gzip;q=0"); resp.Header.Get("Content-Encoding") != "" {
 			t.Errorf("%s: gzip;q=0 still got %q", path, resp.Header.Get("Content-Encoding"))
 		}
 	}
 	// A PNG is compressed already.
-	if resp, _ := get(t, srv.URL+"/static/hero.png", "Accept-Encoding", "gzip"); resp.Header.Get("Content-Encoding") != "" {
+	if resp, _ := testutil.Get(t, client, srv.URL+"/static/hero.png", "Accept-Encoding", "gzip"); resp.Header.Get("Content-Encoding") != "" {
 		t.Errorf("hero.png: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
 	}
 }
@@ -165,7 +144,7 @@ func TestNotFound(t *testing.T) {
 		"/static/nope.css", "/static/", "/static", "/static/../web.go", "/static/app.css/x",
 		"/static/%2e%2e/web.go", "/nope", "/index.htm", "/assets/static/app.css",
 	} {
-		resp, body := get(t, srv.URL+path)
+		resp, body := testutil.Get(t, client, srv.URL+path)
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
 			continue
