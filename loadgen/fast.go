@@ -112,13 +112,13 @@ func chooseTransport(mode string, r *scenarios.Request, base string) (fast bool,
 	}
 	switch {
 	case hasPrefixFold(src, "https://"):
-		return false, "https (HTTP/2 where offered)"
+		return false, "https: HTTP/2 where offered"
 	case hasPrefixFold(src, "http://"):
 		return true, ""
 	case strings.HasPrefix(src, "{{"):
 		return false, "a URL whose scheme is rendered"
 	case hasPrefixFold(base, "https://"):
-		return false, "https (HTTP/2 where offered)"
+		return false, "https: HTTP/2 where offered"
 	}
 	return true, ""
 }

@@ -39,6 +39,10 @@ func writePlan(w io.Writer, spec *scenarios.Spec, base string) {
 		fmt.Fprintf(w, "executor  %s, at most %d in flight\n", p.Executor, p.MaxInFlight)
 	}
 
+	if ts, err := loadgen.Transports(spec, base, ""); err == nil {
+		fmt.Fprintf(w, "transport %s\n", describeTransports(spec.Transport, ts))
+	}
+
 	if len(p.Stages) > 0 && p.VUs == 0 {
 		fmt.Fprintln(w, "\nstages (iterations per second)")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -107,6 +111,32 @@ func describeTarget(spec *scenarios.Spec, base string) string {
 			lab.Replicas, lab.Cache, lab.Seed.Users, lab.Seed.Courses, lab.Seed.Seed)
 	}
 	return "none"
+}
+
+// describeTransports says which client sends which request: "auto: fast for a, b; nethttp
+// for c (a page request)".
+func describeTransports(mode string, ts []loadgen.TransportChoice) string {
+	if mode == "" {
+		mode = scenarios.TransportAuto
+	}
+	var fast, slow []string
+	for _, t := range ts {
+		if t.Transport == "fast" {
+			fast = append(fast, t.Request)
+		} else if t.Why != "" {
+			slow = append(slow, t.Request+" ("+t.Why+")")
+		} else {
+			slow = append(slow, t.Request)
+		}
+	}
+	var parts []string
+	if len(fast) > 0 {
+		parts = append(parts, "fast for "+strings.Join(fast, ", "))
+	}
+	if len(slow) > 0 {
+		parts = append(parts, "nethttp for "+strings.Join(slow, ", "))
+	}
+	return mode + ": " + strings.Join(parts, "; ")
 }
 
 func params(m map[string]string) string {

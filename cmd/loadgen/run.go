@@ -23,6 +23,7 @@ import (
 	"github.com/trendtactics/loadlab/loadgen/pipeline"
 	"github.com/trendtactics/loadlab/reports"
 	"github.com/trendtactics/loadlab/result"
+	"github.com/trendtactics/loadlab/scenarios"
 )
 
 // defaultSeed is the seed of a run without --seed: fixed, so that two runs of a
@@ -44,6 +45,7 @@ type runFlags struct {
 	report      string
 	timeScale   float64
 	verifyDB    string
+	transport   string
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -81,6 +83,7 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 	fl.StringVar(&f.report, "report", "json", "also write these `FORMATS` next to result.json: json, junit (junit.xml), md (summary.md), html (report.html), text (summary.txt)")
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "multiply every duration of the scenario's schedule (stages, fault at/duration/restart-after, windows) by `F`, e.g. 0.1 for a short CI run")
 	fl.StringVar(&f.verifyDB, "verify-database", "", "read the state for the verify: checks from this PostgreSQL `URL` (default: the lab's database)")
+	fl.StringVar(&f.transport, "transport", "", "HTTP client: `auto` (fasthttp for plain HTTP/1.1 requests, net/http for the rest), nethttp or fast; overrides the scenario's transport:")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
 	return cmd
 }
@@ -109,6 +112,15 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return withCode(exitUsage, nil)
 	}
 	spec = spec.Scaled(f.timeScale)
+	if f.transport != "" {
+		if !slices.Contains(scenarios.Transports(), f.transport) {
+			return usageErrorf("--transport %q: want one of %s", f.transport, strings.Join(scenarios.Transports(), ", "))
+		}
+		if spec, err = spec.WithTransport(f.transport); err != nil {
+			reportProblems(e.stderr, path, err)
+			return withCode(exitUsage, nil)
+		}
+	}
 	base, err := pipeline.TargetURL(spec, f.target)
 	if err != nil {
 		return withCode(exitUsage, err)
@@ -139,6 +151,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		NoFaults:       f.noFaults,
 		VerifyDatabase: f.verifyDB,
 		OnCleanup:      e.onExit.add,
+		Transport:      f.transport,
 	}
 	if !f.quiet {
 		cfg.Progress, cfg.Status = e.stderr, e.stderr

@@ -47,6 +47,8 @@ type Config struct {
 	Academy []string
 	// LabLog receives the lab's child-process output; nil for none.
 	LabLog io.Writer
+	// Transport overrides the scenario's transport: (loadgen.Options).
+	Transport string
 	// OnCleanup registers a cleanup (roll back the faults, stop the lab) that an emergency
 	// exit runs (a second Ctrl-C); it returns the function that unregisters it. nil: none.
 	OnCleanup func(func()) (remove func())
@@ -126,6 +128,7 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 		Results:     cfg.Results,
 		Intervals:   cfg.Intervals,
 		MaxLateness: cfg.MaxLateness,
+		Transport:   cfg.Transport,
 	}
 	if cfg.Registry != nil {
 		opts.Registry = cfg.Registry
