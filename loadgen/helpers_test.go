@@ -36,9 +36,14 @@ func serve(t testing.TB, h http.Handler) *httptest.Server {
 	return srv
 }
 
-// run runs a spec against srv, failing the test on an error.
+// run runs a spec against srv, failing the test on an error. Unless opts name a
+// transport, it is the one a "transport=NAME" element of the test's name names (see
+// TestTruthOnNetHTTP), else the spec's.
 func run(t testing.TB, spec *scenarios.Spec, opts loadgen.Options) *result.Result {
 	t.Helper()
+	if opts.Transport == "" {
+		opts.Transport = transportOf(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := loadgen.Run(ctx, spec, opts)
