@@ -28,7 +28,8 @@
 // generator that waited too ("coordinated omission").
 //
 //   - latency (CO-corrected): from the intended time to the end of the response body, for the
-//     first request of an iteration. Later steps of a flow are sent when the previous step
+//     first request of an iteration, less the generator's own send lateness (see Generator
+//     health): the service time plus any wait for a free worker, which slow responses cause. Later steps of a flow are sent when the previous step
 //     completed; their latency counts from their actual send (the flow's own pacing is the
 //     user's think time, not a schedule).
 //   - service time: from the actual send to the end of the response body, for every request.
@@ -53,6 +54,15 @@
 // constant-vus is the closed model: VUs goroutines run iterations back to back; latency is
 // measured from the actual send, and there is no schedule to hold.
 //
+// # Transports
+//
+// Each request name is sent by one of two HTTP clients (Transports, the scenario's
+// transport:, Options.Transport): fasthttp's (fast.go: one HostClient per scheme and host, at
+// most maxInFlight connections, LIFO reuse, dialled and verified as net/http's transport,
+// closed at once when the run is stopped) for plain HTTP/1.1 requests, and net/http for the
+// rest (page, video and websocket kinds, CONNECT, and under auto https:// URLs, which may speak
+// HTTP/2, and URLs whose scheme is rendered). A flow iteration's cookie jar serves both.
+//
 // # Errors and checks
 //
 // A transport error, a timeout (the request's timeout, else the spec default, else 10 s) or a
@@ -72,12 +82,12 @@
 //
 // Lateness while the pool was full, including that of the backlog sent right after a worker
 // got free, is the target's doing (requests take longer than maxInFlight/rate): it is not held
-// against the run, because the latency from the intended time still tells the truth about
-// what users would have seen. An OS timer wakes up to a millisecond late, so the loop sleeps
+// against the run, and it is part of the latency, which tells what users would have seen. The
+// generator's own lateness (timer overshoot, hand-off to a worker, rendering) is not part of
+// the latency: it is its own figure, and its p99 bounds the run's validity. An OS timer wakes up to a millisecond late, so the loop sleeps
 // until its recent overshoot before the intended time and yields in a loop for the rest (tens
 // of microseconds per iteration; waits shorter than four overshoots are plain sleeps, so it
-// never spins more than a quarter of its time). What delay remains is part of the measured lateness and, being counted
-// from the intended time, makes latency err high, never low.
+// never spins more than a quarter of its time). What delay remains is the generator's own lateness.
 //
 // # Stopping
 //

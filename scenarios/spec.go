@@ -218,6 +218,6 @@ type Iteration struct {
 
 	spec *Spec
 	seed int64
-	pcg  rand.PCG // the source of rng, kept inline to save an allocation
-	rng  *rand.Rand
+	pcg  rand.PCG  // the source of rng, kept inline to save an allocation
+	rng  rand.Rand // reads pcg; inline too
 }

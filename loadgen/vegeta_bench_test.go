@@ -1,0 +1,55 @@
+package loadgen_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// BenchmarkAgainstVegeta measures a server that takes 1 ms and one that takes 5 ms at
+// 1000/s for 5 s with loadgen (each transport) and with vegeta's library in the same process,
+// one after the other, and reports the latency p50 and p99 of each (ms) and loadgen's
+// relative to vegeta's: figures, not assertions (the machine is shared). Run with
+// -benchtime 1x.
+func BenchmarkAgainstVegeta(b *testing.B) {
+	for _, delay := range []time.Duration{time.Millisecond, 5 * time.Millisecond} {
+		srv := serve(b, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(delay) }))
+		for _, tr := range []string{scenarios.TransportNetHTTP, scenarios.TransportFast} {
+			b.Run(delay.String()+"/"+tr, func(b *testing.B) {
+				for b.Loop() {
+					res := run(b, constant(1000, 5*time.Second, 0, get("x", "/")), loadgen.Options{BaseURL: srv.URL, Transport: tr})
+					vp50, vp99 := vegetaRun(b, srv.URL, 1000, 5*time.Second)
+					p50, p99 := res.Total.Latency.P50, res.Total.Latency.P99
+					b.ReportMetric(p50, "p50-ms")
+					b.ReportMetric(p99, "p99-ms")
+					b.ReportMetric(vp50, "vegeta-p50-ms")
+					b.ReportMetric(vp99, "vegeta-p99-ms")
+					b.ReportMetric(100*(p50/vp50-1), "p50-%-off")
+					b.ReportMetric(100*(p99/vp99-1), "p99-%-off")
+					b.ReportMetric(res.Generator.GeneratorLatenessP99MS, "own-lateness-p99-ms")
+				}
+			})
+		}
+	}
+}
+
+// vegetaRun attacks url with vegeta's Attacker at rate for d and returns its latency p50 and
+// p99 in milliseconds, from an HDR histogram of loadgen's geometry.
+func vegetaRun(b *testing.B, url string, rate int, d time.Duration) (p50, p99 float64) {
+	h := result.NewHistogram()
+	atk := vegeta.NewAttacker(vegeta.Connections(64))
+	tgt := vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: url + "/"})
+	for r := range atk.Attack(tgt, vegeta.Rate{Freq: rate, Per: time.Second}, d, "vegeta") {
+		if r.Error != "" {
+			b.Fatalf("vegeta: %s", r.Error)
+		}
+		_ = h.RecordValue(result.Micros(r.Latency))
+	}
+	return result.MS(h.ValueAtQuantile(50)), result.MS(h.ValueAtQuantile(99))
+}
