@@ -1,7 +1,6 @@
 package lab_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/chaos/lab"
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -313,19 +313,7 @@ func childLab() int {
 func TestKilledHarnessLeavesNothing(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "LAB_TEST_CHILD=1", "LAB_TEST_ACADEMY="+academyBin)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("child lab: %v", err)
-	}
+	line := testutil.StartLine(t, cmd)
 	var pids map[string]int
 	if err := json.Unmarshal([]byte(line), &pids); err != nil {
 		cmd.Process.Kill()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trendtactics/loadlab/chaos/lab"
+	"github.com/trendtactics/loadlab/internal/testutil"
 )
 
 // The leftover tests kill a harness (testdata/harness, a program that starts a lab through
@@ -91,18 +92,10 @@ func killHarness(t *testing.T, c leftoverCase, phase string) {
 	if testing.Verbose() {
 		cmd.Stderr = os.Stderr
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if strings.TrimSpace(line) != "go" {
+	if line := testutil.StartLine(t, cmd); line != "go" {
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Fatalf("harness said %q (%v)", line, err)
+		t.Fatalf("harness said %q", line)
 	}
 	before := snapshot(cmd.Process.Pid)
 	if c.kind == "process.pause" && phase == "during" && !before.stopped() {

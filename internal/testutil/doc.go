@@ -8,6 +8,7 @@
 //   - Sum and Value read a series of a Prometheus registry by its labels, what
 //     github.com/prometheus/client_golang/prometheus/testutil lacks (it reads a single
 //     collector, or compares whole families); use that package where it fits;
+//   - StartLine starts a child process and reads the first line it writes;
 //   - Get sends a GET and reads the whole answer;
 //   - Buffer is a bytes.Buffer safe for a child process's output read by the test.
 //

@@ -1,17 +1,16 @@
 package pgtemp_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 )
 
@@ -89,20 +88,7 @@ func TestSweepStaleRemovesDeadOwnersDirectories(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestSweepStaleRemovesDeadOwnersDirectories$")
 	cmd.Env = append(os.Environ(), "PGTEMP_CHILD=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("child: %v", err)
-	}
-	dir := strings.TrimSpace(line)
+	dir := testutil.StartLine(t, cmd)
 	mine, err := pgtemp.Start(context.Background(), pgtemp.Options{})
 	if err != nil {
 		t.Fatal(err)
