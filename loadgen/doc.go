@@ -21,9 +21,12 @@
 //
 // # Timing model (open model, as wrk2)
 //
-// The scheduling loop asks the pacer for iteration k's intended time, sleeps until then and
-// hands (k, intended time) to a pool of workers bounded by load.maxInFlight (default 1000).
-// When all workers are busy the loop waits for one: the iteration is sent late, and its
+// A pool of workers bounded by load.maxInFlight (default 1000) runs the schedule with no
+// dispatching goroutine: an idle worker claims the next iteration k, asks the pacer for its
+// intended time, sleeps until then and sends it, so an iteration costs one wake-up and no
+// hand-off. When the last idle worker starts an iteration, the pool grows by one, so that a
+// worker always waits for the next iteration's time. When all maxInFlight workers are busy,
+// the next iteration waits for the first worker that gets free: it is sent late, and its
 // latency still counts from the intended time, so a stalled target cannot hide behind a
 // generator that waited too ("coordinated omission").
 //
@@ -43,8 +46,9 @@
 // becomes a timeline Point (by completion time, with the second's histogram encoded), and,
 // with Options.Intervals, is handed out as an interval record. Memory is bounded by the
 // number of request names and windows, plus one Point per second and name, never by the
-// request count. Nothing on the hot path takes a lock except the dispatch-lateness
-// histogram of the scheduling loop.
+// request count. The recorder does not wake up for each sample: it takes the queued ones
+// every 5 ms (recordEvery) and at each second's end. Nothing on the hot path takes a lock
+// except the send-lateness histograms.
 //
 // Flows: one iteration is one user journey with its own cookie jar and captured values.
 // A transport error, a timeout, or a capture that finds nothing ends the iteration; its
@@ -73,7 +77,9 @@
 //
 // The engine records each iteration's send lateness (actual send of its first request −
 // intended time), and the part of it that is the generator's own: actual send − max(intended
-// time, the end of the loop's last wait for a free worker). A run is INVALID (Health.Valid false, with Reasons) when:
+// time, the end of the last wait for a free worker: when a worker got free for an iteration
+// that came due while every worker was busy). A run is INVALID (Health.Valid false, with
+// Reasons) when:
 //   - planned iterations were never sent: dispatching stops DispatchGrace (1 s) after the
 //     schedule's end, and what was due but not sent is dropped; or
 //   - the p99 of the generator's own lateness exceeds Options.MaxLateness (default
@@ -83,11 +89,13 @@
 // Lateness while the pool was full, including that of the backlog sent right after a worker
 // got free, is the target's doing (requests take longer than maxInFlight/rate): it is not held
 // against the run, and it is part of the latency, which tells what users would have seen. The
-// generator's own lateness (timer overshoot, hand-off to a worker, rendering) is not part of
-// the latency: it is its own figure, and its p99 bounds the run's validity. An OS timer wakes up to a millisecond late, so the loop sleeps
-// until its recent overshoot before the intended time and yields in a loop for the rest (tens
-// of microseconds per iteration; waits shorter than four overshoots are plain sleeps, so it
-// never spins more than a quarter of its time). What delay remains is the generator's own lateness.
+// generator's own lateness (timer overshoot, scheduling, rendering) is not part of the
+// latency: it is its own figure, and its p99 bounds the run's validity. An OS timer wakes up
+// to a millisecond late, so a worker sleeps until the timers' recent overshoot before the
+// intended time and yields in a loop for the rest (tens of microseconds per iteration; when
+// iterations are due less than four overshoots apart, waits are plain sleeps, so the workers
+// never spin more than a quarter of the time). What delay remains is the generator's own
+// lateness.
 //
 // # Stopping
 //

@@ -66,6 +66,12 @@ type Options struct {
 	// Transport, when set, overrides the spec's transport: (scenarios.TransportAuto,
 	// TransportNetHTTP, TransportFast); see Transports.
 	Transport string
+	// Stripe makes the run one worker's share of the schedule (see Stripe): the pacer's
+	// hits and the iteration numbers are that stripe's. The zero Stripe is all of it.
+	Stripe Stripe
+	// StartAt, when set, is the run's start: Run waits until then, and intended times count
+	// from it (the workers of a coordinator start together). Zero: now.
+	StartAt time.Time
 
 	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
 	slowDispatch time.Duration
@@ -93,6 +99,7 @@ type engine struct {
 	fast       *fastClient  // nil when no request goes by the fast transport
 	transports []string     // per name index: transportFast or transportNetHTTP
 	samples    chan sample
+	loadDone   chan struct{} // closed after samples: the recorder takes the last ones
 	met        *metrics
 
 	sentBy    []atomic.Uint64 // requests sent, per name index
@@ -151,10 +158,10 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Resul
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
-	e.start = time.Now()
+	e.start = startAt(ctx, opts.StartAt)
 	rec := newRecorder(e, stopLoad)
 	recDone := make(chan struct{})
-	go func() { // ends when e.samples is closed below
+	go func() { // ends when e.samples and e.loadDone are closed below
 		defer close(recDone)
 		rec.run()
 	}()
@@ -189,6 +196,7 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Resul
 	stopProbe()
 	<-probeDone
 	close(e.samples)
+	close(e.loadDone)
 	<-recDone
 	prog.stop()
 
@@ -207,6 +215,9 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 	}
 	if e.base == "" {
 		return nil, errors.New("no target URL: set target.url or Options.BaseURL")
+	}
+	if err := opts.Stripe.Validate(); err != nil {
+		return nil, err
 	}
 	e.work = NewWorkload(spec, opts.Seed)
 	if len(e.work.items) == 0 {
@@ -230,14 +241,14 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 		if l.VUs <= 0 || l.Duration <= 0 {
 			return nil, fmt.Errorf("%s needs vus and duration above zero", scenarios.ExecutorConstantVUs)
 		}
-		e.vus, e.duration = l.VUs, l.Duration
+		e.vus, e.duration = int(opts.Stripe.Share(uint64(l.VUs))), l.Duration
 		e.maxInFlight = l.VUs
 	} else {
 		p, err := PacerFor(l)
 		if err != nil {
 			return nil, err
 		}
-		e.pacer, e.duration = p, p.Duration()
+		e.pacer, e.duration = p.Striped(opts.Stripe), p.Duration()
 	}
 
 	index := map[string]int32{}
@@ -298,6 +309,7 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 		}
 	}
 	e.samples = make(chan sample, 4096)
+	e.loadDone = make(chan struct{})
 	e.sentBy = make([]atomic.Uint64, len(e.names))
 	for _, ss := range e.steps {
 		e.firstStep = append(e.firstStep, ss[0].idx)
@@ -331,148 +343,174 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 type job struct {
 	seq      uint64
 	intended time.Duration // offset from e.start
-	// ownFrom is max(intended, the end of the loop's last wait for a worker): send lateness
-	// after it is the generator's own, before it the pool's. When this very job waited for
-	// a worker (waited), the wait ended when a worker took it.
+	// ownFrom is max(intended, the end of the last wait for a free worker): send lateness
+	// after it is the generator's own, before it the pool's.
 	ownFrom time.Duration
-	waited  bool
 }
 
-// schedule runs the open model: it computes each iteration's intended time from the pacer,
-// sleeps until then, and hands the iteration to a bounded pool of workers, growing the pool
-// up to maxInFlight when no worker is free. It returns when the schedule is done or ctx ends,
-// after all workers have finished.
+// schedule runs the open model. There is no dispatching goroutine: each idle worker claims
+// the next iteration (in order), sleeps until its intended time and sends it, so an
+// iteration costs one wake-up and no hand-off. The pool grows, up to maxInFlight, whenever
+// the last idle worker starts an iteration, so that one worker always waits for the next
+// iteration's time. schedule returns when the schedule is done or ctx ends, after all
+// workers have finished.
 func (e *engine) schedule(ctx context.Context) {
-	jobs := make(chan job)
-	var wg sync.WaitGroup
-	workers := 0
-	startWorker := func() {
-		workers++
-		wg.Add(1)
-		go func() { // ends when jobs is closed
-			defer wg.Done()
-			for j := range jobs {
-				if j.waited {
-					j.ownFrom = time.Since(e.start)
-				}
-				e.iterate(ctx, j)
-			}
-		}()
-	}
-	defer func() {
-		close(jobs)
-		wg.Wait()
-	}()
+	d := &dispatcher{e: e, ctx: ctx, deadline: e.duration + DispatchGrace}
+	d.overshoot.Store(int64(500 * time.Microsecond))
+	d.grow()
+	d.wg.Wait()
+}
 
-	deadline := e.duration + DispatchGrace
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	sl := newSleeper()
-	defer sl.timer.Stop()
-	var hits uint64
-	// unblocked is when the loop last got a worker after waiting for one: lateness accrued
-	// before it is the pool's (a slow target's), lateness after it the generator's own.
-	var unblocked time.Duration
+// dispatcher is the schedule's state shared by the workers of a run.
+type dispatcher struct {
+	e        *engine
+	ctx      context.Context // the load's: ends every worker's wait
+	deadline time.Duration   // no iteration is sent after it (offset from e.start)
+	wg       sync.WaitGroup
+
+	next    atomic.Uint64 // the next iteration to claim (0-based)
+	workers atomic.Int64  // workers started
+	idle    atomic.Int64  // workers not in an iteration: claiming, or waiting for their claim's time
+	// full is set when the last idle worker started an iteration with the pool at its bound,
+	// and cleared when a worker claims an iteration that is not yet due: while it is set, an
+	// overdue iteration waited for a free worker, which slow responses cause.
+	full atomic.Bool
+	// unblocked is when a worker last got free for an iteration that waited for one: lateness
+	// accrued before it is the pool's (a slow target's), lateness after it the generator's own.
+	unblocked atomic.Int64
+	overshoot atomic.Int64 // the timers' recent overshoot (a moving average, ns), see sleeper
+	stopped   atomic.Bool
+}
+
+// grow starts a worker unless the pool is at its bound, where it marks the pool full.
+func (d *dispatcher) grow() {
 	for {
-		elapsed := time.Since(e.start)
-		wait, stop := e.pacer.Pace(elapsed, hits)
-		if stop {
-			e.planned.Store(e.pacer.Total())
+		n := d.workers.Load()
+		if n >= int64(d.e.maxInFlight) {
+			d.full.Store(true)
 			return
 		}
-		intended := elapsed + wait
-		if wait > 0 {
-			if !sl.until(ctx, e.start, intended) {
-				e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
-				return
-			}
-		} else if ctx.Err() != nil {
-			e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
+		if d.workers.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	d.idle.Add(1)
+	d.wg.Add(1)
+	go d.work() // ends when the schedule is done, the deadline passed or ctx ended
+}
+
+// stop ends the schedule with its planned count; the first caller decides.
+func (d *dispatcher) stop(planned uint64, waiting bool) {
+	if d.stopped.CompareAndSwap(false, true) {
+		d.e.planned.Store(planned)
+		d.e.endedWaiting = waiting // read after the workers have ended
+	}
+}
+
+// interrupted ends the schedule when ctx ended: what was due by now was planned.
+func (d *dispatcher) interrupted() {
+	e := d.e
+	d.stop(max(e.sent.Load(), e.pacer.Hits(time.Since(e.start))), false)
+}
+
+// work is one worker: it claims the next iteration, waits until it is due, runs it, and
+// again, until the schedule stops.
+func (d *dispatcher) work() {
+	defer d.wg.Done()
+	e := d.e
+	sl := sleeper{timer: time.NewTimer(time.Hour), overshoot: &d.overshoot}
+	defer sl.timer.Stop()
+	for !d.stopped.Load() {
+		j, ok := d.claim()
+		if !ok {
+			return
+		}
+		if !sl.until(d.ctx, e.start, j.intended, e.pacer.Rate(j.intended)) {
+			d.interrupted()
 			return
 		}
 		if e.opts.slowDispatch > 0 {
 			time.Sleep(e.opts.slowDispatch)
 		}
-		j := job{seq: hits, intended: intended, ownFrom: max(intended, unblocked)}
-		select {
-		case jobs <- j:
-		default:
-			if workers < e.maxInFlight {
-				startWorker()
-				jobs <- j // the new worker (or one that just got free) takes it
-				break
-			}
-			e.countPoolFull()
-			limit := time.Until(e.start.Add(deadline))
-			if limit <= 0 {
-				e.planned.Store(e.pacer.Total())
-				e.endedWaiting = true
-				return
-			}
-			timer.Reset(limit)
-			j.waited = true // the worker that takes it knows when the wait ended
-			select {
-			case jobs <- j:
-				unblocked = time.Since(e.start)
-			case <-timer.C:
-				e.planned.Store(e.pacer.Total())
-				e.endedWaiting = true
-				return
-			case <-ctx.Done():
-				e.planned.Store(max(hits, e.pacer.Hits(time.Since(e.start))))
-				return
-			}
+		if d.idle.Add(-1) == 0 { // nobody waits for the next iteration
+			d.grow()
 		}
-		hits++
 		e.sent.Add(1)
-		if time.Since(e.start) > deadline {
-			e.planned.Store(e.pacer.Total())
-			return
-		}
+		e.iterate(d.ctx, j)
+		d.idle.Add(1)
 	}
 }
 
-// recordLateness records an iteration's send lateness: late is its first request's actual
-// send − intended time, own the part of it that accrued while the loop was not waiting for a
-// worker.
+// claim takes the next iteration; ok is false when the schedule stopped.
+func (d *dispatcher) claim() (j job, ok bool) {
+	e := d.e
+	seq := d.next.Add(1) - 1
+	at, ok := e.pacer.At(seq + 1)
+	if !ok {
+		d.stop(e.pacer.Total(), false)
+		return job{}, false
+	}
+	if d.ctx.Err() != nil {
+		d.interrupted()
+		return job{}, false
+	}
+	now := time.Since(e.start)
+	if now > d.deadline {
+		d.stop(e.pacer.Total(), d.full.Load())
+		return job{}, false
+	}
+	switch {
+	case at >= now:
+		d.full.Store(false)
+	case d.full.Load(): // due while every worker was busy: this one is the first free
+		for {
+			u := d.unblocked.Load()
+			if u >= int64(now) || d.unblocked.CompareAndSwap(u, int64(now)) {
+				break
+			}
+		}
+		e.countPoolFull()
+	}
+	return job{seq: seq, intended: at, ownFrom: max(at, time.Duration(d.unblocked.Load()))}, true
+}
+
 // sleeper waits until intended times more precisely than a timer alone: an OS timer wakes
-// late by up to a millisecond (the kernel's and Go's netpoller's granularity), which would add
-// to every latency measured from the intended time. It sleeps until its recent overshoot
-// (a moving average) before the intended time and yields the processor in a loop for the
-// rest, typically some tens of microseconds. Waits shorter than four times the overshoot
-// (rates above some hundreds a second, when the busy process wakes up more precisely anyway)
-// are plain sleeps, so the loop never spins more than a quarter of its time.
+// late by up to a millisecond (the kernel's and Go's netpoller's granularity). It sleeps
+// until its recent overshoot before the intended time and yields the processor in a loop
+// for the rest, typically some tens of microseconds. When iterations are due less than
+// four overshoots apart (rates above some hundreds a second, when the busy process wakes
+// up more precisely anyway), waits are plain sleeps, so the workers never spin more than a
+// quarter of the time. Each worker has its own sleeper (and timer); the overshoot is shared.
 type sleeper struct {
 	timer     *time.Timer
-	overshoot time.Duration
+	overshoot *atomic.Int64
 }
 
 const spinMargin = 50 * time.Microsecond
 
-func newSleeper() *sleeper {
-	return &sleeper{timer: time.NewTimer(time.Hour), overshoot: 500 * time.Microsecond}
-}
-
-// until returns when start+at has come, or false when ctx is done first.
-func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration) bool {
+// until returns when start+at has come, or false when ctx is done first; rate is the
+// schedule's rate at at (iterations per second).
+func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration, rate float64) bool {
 	rem := at - time.Since(start)
-	early := s.overshoot + spinMargin
-	spin := rem >= 4*early // spin for at most a quarter of the wait
+	if rem <= 0 {
+		return ctx.Err() == nil
+	}
+	over := time.Duration(s.overshoot.Load())
+	early := over + spinMargin
+	spin := rem > early && (rate <= 0 || float64(time.Second)/rate >= float64(4*early))
 	d := rem
 	if spin {
 		d = rem - early
 	}
-	if d > 0 {
-		t0 := time.Now()
-		s.timer.Reset(d)
-		select {
-		case <-s.timer.C:
-		case <-ctx.Done():
-			return false
-		}
-		over := min(max(time.Since(t0)-d, 0), 2*time.Millisecond)
-		s.overshoot += (over - s.overshoot) / 8
+	t0 := time.Now()
+	s.timer.Reset(d)
+	select {
+	case <-s.timer.C:
+	case <-ctx.Done():
+		return false
 	}
+	late := min(max(time.Since(t0)-d, 0), 2*time.Millisecond)
+	s.overshoot.Store(int64(over + (late-over)/8)) // racy by design: an estimate
 	if !spin {
 		return true // a short wait: the sleep was all of it
 	}
@@ -485,6 +523,8 @@ func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration) 
 	return true
 }
 
+// recordLateness records an iteration's send lateness: late is its first request's actual
+// send − intended time, own the part of it that accrued while no worker waited for a free one.
 func (e *engine) recordLateness(late, own time.Duration) {
 	e.lateMu.Lock()
 	_ = e.lateAll.RecordValue(result.Micros(late))
@@ -526,7 +566,7 @@ func (e *engine) runVUs(ctx context.Context) {
 
 // iterate runs one iteration: the item's steps in order, each after the previous completed.
 func (e *engine) iterate(ctx context.Context, j job) {
-	seq, intended := j.seq, j.intended
+	seq, intended := e.opts.Stripe.global(j.seq), j.intended // the schedule's iteration number
 	n := e.inFlight.Add(1)
 	for {
 		m := e.maxSeen.Load()
