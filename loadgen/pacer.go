@@ -26,11 +26,16 @@ const eps = 1e-6
 // t_k − elapsed, which is negative when the caller is behind: unlike vegeta's pacers it never
 // rounds a late hit to "now", so elapsed+wait is always the intended time of the hit.
 //
+// A striped StagePacer (Striped) is one worker's share of the schedule: its hit k is the
+// schedule's hit number global(k-1)+1, at that hit's time, and its counts are the
+// stripe's shares of the schedule's.
+//
 // A StagePacer is immutable and safe for concurrent use.
 type StagePacer struct {
 	stages []pstage
 	total  uint64
 	end    time.Duration
+	stripe Stripe
 }
 
 type pstage struct {
@@ -123,14 +128,24 @@ func executorOf(l scenarios.Load) string {
 	}
 }
 
+// Striped returns the pacer of stripe s of p's schedule (s's share of it; see Stripe).
+func (p *StagePacer) Striped(s Stripe) *StagePacer {
+	c := *p
+	c.stripe = s
+	return &c
+}
+
 // Total returns the number of hits the whole schedule plans.
-func (p *StagePacer) Total() uint64 { return p.total }
+func (p *StagePacer) Total() uint64 { return p.stripe.Share(p.total) }
 
 // Duration returns the length of the schedule.
 func (p *StagePacer) Duration() time.Duration { return p.end }
 
 // Hits returns the number of hits due by elapsed (hits whose intended time is <= elapsed).
-func (p *StagePacer) Hits(elapsed time.Duration) uint64 {
+func (p *StagePacer) Hits(elapsed time.Duration) uint64 { return p.stripe.Share(p.hits(elapsed)) }
+
+// hits is Hits of the whole schedule.
+func (p *StagePacer) hits(elapsed time.Duration) uint64 {
 	if elapsed <= 0 || len(p.stages) == 0 {
 		return 0
 	}
@@ -150,6 +165,14 @@ func (p *StagePacer) Hits(elapsed time.Duration) uint64 {
 
 // At returns the intended time of hit k (1-based); ok is false when k is past the schedule.
 func (p *StagePacer) At(k uint64) (at time.Duration, ok bool) {
+	if k == 0 {
+		return 0, false
+	}
+	return p.at(p.stripe.global(k-1) + 1)
+}
+
+// at is At of the whole schedule.
+func (p *StagePacer) at(k uint64) (at time.Duration, ok bool) {
 	if k == 0 || k > p.total {
 		return 0, false
 	}
@@ -196,7 +219,7 @@ func (p *StagePacer) Rate(elapsed time.Duration) float64 {
 	for _, s := range p.stages {
 		if elapsed >= s.start && elapsed < s.start+s.dur {
 			f := float64(elapsed-s.start) / float64(s.dur)
-			return s.r0 + (s.r1-s.r0)*f
+			return (s.r0 + (s.r1-s.r0)*f) / float64(p.stripe.stride())
 		}
 	}
 	return 0
