@@ -52,6 +52,9 @@ type Result struct {
 	// Verification is what the data looked like after the run (the scenario's verify: list);
 	// nil when the scenario verifies nothing or the run was interrupted.
 	Verification *VerificationResult `json:"verification,omitempty"`
+	// Workers are the workers of a distributed run (loadgen/cluster), by index; nil for a
+	// run in one process.
+	Workers []WorkerStats `json:"workers,omitempty"`
 }
 
 // VerificationResult is the check of the data after the run, as Jepsen's set checker.

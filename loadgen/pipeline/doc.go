@@ -9,8 +9,11 @@
 //
 //  1. start the lab (target.lab without a URL override); stopped on every exit path
 //  2. measure the capacity (capacity:), then resolve the rates written relative to it
-//  3. start the fault timeline (faults:, unless NoFaults) and the memory watch
-//  4. run the engine (loadgen.Run) with the Aborter's live evaluation of abortOnFail
+//  3. with a Generator (a coordinator of workers), wait until it is ready and take its
+//     start time; start the fault timeline (faults:, unless NoFaults) and the memory
+//     watch at the load's start
+//  4. run the engine (loadgen.Run, or the Generator: the same engine in every worker,
+//     merged) with the Aborter's live evaluation of abortOnFail
 //  5. stop the faults (everything injected is rolled back) and the memory watch
 //  6. verify the data (verify:) once the service is ready again
 //  7. Finish: capacity validity, fault events and results, recovery times, thresholds,

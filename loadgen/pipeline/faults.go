@@ -20,8 +20,8 @@ type faultRun struct {
 	once   sync.Once
 }
 
-// startFaults resolves the faults and starts their timeline now, the load's start.
-func startFaults(ctx context.Context, spec *scenarios.Spec, r chaos.Resolver, reg *prometheus.Registry) (*faultRun, error) {
+// startFaults resolves the faults and starts their timeline from start, the load's start.
+func startFaults(ctx context.Context, spec *scenarios.Spec, r chaos.Resolver, reg *prometheus.Registry, start time.Time) (*faultRun, error) {
 	var rr prometheus.Registerer
 	if reg != nil {
 		rr = reg
@@ -32,7 +32,6 @@ func startFaults(ctx context.Context, spec *scenarios.Spec, r chaos.Resolver, re
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	fr := &faultRun{tl: tl, cancel: cancel, done: make(chan struct{})}
-	start := time.Now()
 	go func() { // ends when every fault has ended or stop cancels the timeline
 		defer close(fr.done)
 		fr.err = tl.Run(ctx, start)

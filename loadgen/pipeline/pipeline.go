@@ -52,6 +52,19 @@ type Config struct {
 	// OnCleanup registers a cleanup (roll back the faults, stop the lab) that an emergency
 	// exit runs (a second Ctrl-C); it returns the function that unregisters it. nil: none.
 	OnCleanup func(func()) (remove func())
+	// Generator sends the load; nil sends it from this process (loadgen.Run). A
+	// coordinator of workers (package loadgen/cluster) is one.
+	Generator Generator
+}
+
+// Generator is the engine step of Run: what sends the load and measures it. Run calls
+// Ready once the lab is up, starts the fault timeline and the memory watch at the start
+// time Ready returns, then calls Run with Options.StartAt set to it.
+type Generator interface {
+	// Ready waits until the load of spec can start and returns when it will start.
+	Ready(ctx context.Context, spec *scenarios.Spec, opts loadgen.Options) (start time.Time, err error)
+	// Run sends the load from opts.StartAt and returns what it measured, as loadgen.Run.
+	Run(ctx context.Context, spec *scenarios.Spec, opts loadgen.Options) (*result.Result, error)
 }
 
 // ErrorKind says why a run ended without a result.
@@ -173,6 +186,9 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 
 	var m Measured
 	var err error
+	if spec.NeedsCapacity() && cfg.Generator != nil {
+		return nil, fail(Usage, "capacity: a capacity ramp is not split across workers yet: run it in one process")
+	}
 	if spec.NeedsCapacity() {
 		if m.Capacity, err = measureCapacity(ctx, cfg.Status, spec, opts); err != nil {
 			if ctx.Err() != nil {
@@ -182,9 +198,20 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 		}
 		spec = spec.WithCapacity(m.Capacity.RPS)
 	}
+	start := time.Now()
+	run := loadgen.Run
+	if g := cfg.Generator; g != nil {
+		if start, err = g.Ready(ctx, spec, opts); err != nil {
+			if ctx.Err() != nil {
+				return nil, fail(Interrupted, "interrupted while the workers joined")
+			}
+			return nil, fail(Internal, "workers: %w", err)
+		}
+		opts.StartAt, run = start, g.Run
+	}
 	var faults *faultRun
 	if len(spec.Faults) > 0 && resolver != nil && !cfg.NoFaults {
-		if faults, err = startFaults(ctx, spec, resolver, cfg.Registry); err != nil {
+		if faults, err = startFaults(ctx, spec, resolver, cfg.Registry, start); err != nil {
 			return nil, fail(Usage, "faults: %w", err)
 		}
 		remove := cfg.cleanup(func() { _ = faults.stop() })
@@ -192,12 +219,12 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 	}
 	var mem *memWatch
 	if needsMemory(spec) {
-		if mem, err = startMemWatch(time.Now(), labPIDs); err != nil {
+		if mem, err = startMemWatch(start, labPIDs); err != nil {
 			cfg.warn("memory is not watched (its thresholds will have no data): %v", err)
 		}
 	}
 
-	res, err := loadgen.Run(ctx, spec, opts)
+	res, err := run(ctx, spec, opts)
 	if mem != nil {
 		m.Memory = mem.stop()
 	}
