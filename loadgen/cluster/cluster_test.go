@@ -1,0 +1,218 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/internal/testutil"
+	"github.com/trendtactics/loadlab/loadgen/cluster"
+	"github.com/trendtactics/loadlab/loadgen/pipeline"
+	"github.com/trendtactics/loadlab/reports"
+	"github.com/trendtactics/loadlab/result"
+)
+
+// TestMergedEqualsSingleProcess: 1, 2 and 4 local worker processes send exactly what one
+// process sends (planned and sent totals, per request, per second of the plan; every
+// iteration once at the target), and their merged percentiles agree with its.
+func TestMergedEqualsSingleProcess(t *testing.T) {
+	tg := newTarget(t)
+	path := scenario(t, 200, "2s")
+	spec, _ := loadSpec(t, path)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	one, err := pipeline.Run(ctx, spec, pipeline.Config{BaseURL: tg.URL, Seed: 7, MaxLateness: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen, twice := tg.iterations(); seen != 400 || len(twice) > 0 {
+		t.Fatalf("one process: the target saw %d iterations, %d twice; want 400 once each", seen, len(twice))
+	}
+	counts := func(r *result.Result) map[string]uint64 {
+		m := map[string]uint64{"total": r.Total.Count}
+		for _, rq := range r.Requests {
+			m[rq.Name] = rq.Count
+		}
+		return m
+	}
+	want := counts(one)
+	workers := []int{1, 2, 4}
+	if testing.Short() {
+		workers = []int{2, 4}
+	}
+	for _, n := range workers {
+		res, status := runCluster(t, path, n, tg.URL, nil)
+		if res.Generator.Planned != one.Generator.Planned || res.Generator.Sent != one.Generator.Sent || res.Generator.Planned != 400 {
+			t.Errorf("%d workers: planned %d sent %d; one process planned %d sent %d",
+				n, res.Generator.Planned, res.Generator.Sent, one.Generator.Planned, one.Generator.Sent)
+		}
+		got := counts(res)
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%d workers: %s count %d, one process %d", n, k, got[k], v)
+			}
+		}
+		if seen, twice := tg.iterations(); seen != 400 || len(twice) > 0 {
+			t.Errorf("%d workers: the target saw %d iterations, %v twice; want 400 once each", n, seen, twice)
+		}
+		for s := range 2 {
+			if res.Timeline[s].Planned != one.Timeline[s].Planned {
+				t.Errorf("%d workers: second %d planned %d, one process %d", n, s, res.Timeline[s].Planned, one.Timeline[s].Planned)
+			}
+		}
+		// 10% of the requests take 50 ms: p50 is the fast ones', p95 and p99 the slow ones'.
+		for _, q := range []struct {
+			name      string
+			got, want float64
+		}{{"p50", res.Total.Latency.P50, one.Total.Latency.P50}, {"p95", res.Total.Latency.P95, one.Total.Latency.P95}, {"p99", res.Total.Latency.P99, one.Total.Latency.P99}} {
+			if math.Abs(q.got-q.want) > 10 {
+				t.Errorf("%d workers: %s %.2fms, one process %.2fms", n, q.name, q.got, q.want)
+			}
+		}
+		if res.Total.Latency.P95 < 50 || res.Total.Latency.P50 > 10 {
+			t.Errorf("%d workers: p50 %.2fms p95 %.2fms; the target's distribution is 90%% fast, 10%% 50 ms", n, res.Total.Latency.P50, res.Total.Latency.P95)
+		}
+		if len(res.Workers) != n {
+			t.Fatalf("%d workers: the result has %d workers", n, len(res.Workers))
+		}
+		var sent uint64
+		for _, w := range res.Workers {
+			sent += w.Sent
+			if !w.Valid || w.Lost {
+				t.Errorf("%d workers: worker %+v", n, w)
+			}
+		}
+		if sent != res.Generator.Sent {
+			t.Errorf("%d workers: the workers sent %d, the run %d", n, sent, res.Generator.Sent)
+		}
+		if res.Verdict != reports.Pass {
+			t.Errorf("%d workers: verdict %s (%v)\n%s", n, res.Verdict, res.Generator.Reasons, status)
+		}
+	}
+}
+
+// TestRefused: a wrong token, version, scenario or a duplicate index is refused, and both
+// sides name the cause.
+func TestRefused(t *testing.T) {
+	path := scenario(t, 10, "1s")
+	_, data := loadSpec(t, path)
+	_, addr, status := coordinator(t, 2, "right", data, path)
+	good := cluster.WorkerConfig{Coordinator: addr, Token: "right", Version: testVersion, Index: 0, Scenario: data, Path: path}
+	// Worker 0 joins and waits for the start (which never comes: worker 1 is missing).
+	ctx, cancel := context.WithCancel(context.Background())
+	joined := make(chan error, 1)
+	go func() { joined <- cluster.RunWorker(ctx, good) }()
+	if err := waitFor(10*time.Second, func() bool { return strings.Contains(status.String(), "worker 0 joined") }); err != nil {
+		t.Fatalf("worker 0 did not join: %s", status)
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*cluster.WorkerConfig)
+		cause string
+	}{
+		{"token", func(c *cluster.WorkerConfig) { c.Token = "wrong" }, "wrong token"},
+		{"version", func(c *cluster.WorkerConfig) { c.Version = "other-2" }, `version mismatch: worker is loadlab "other-2", coordinator "test-1"`},
+		{"scenario", func(c *cluster.WorkerConfig) { c.Scenario = append([]byte("# edited\n"), data...) }, "scenario hash mismatch"},
+		{"duplicate index", func(c *cluster.WorkerConfig) {}, "duplicate worker index 0"},
+		{"index out of range", func(c *cluster.WorkerConfig) { c.Index = 2 }, "worker index 2 out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good
+			tc.edit(&cfg)
+			err := cluster.RunWorker(context.Background(), cfg)
+			var re *cluster.RefusedError
+			if !errors.As(err, &re) || !strings.Contains(re.Cause, tc.cause) {
+				t.Fatalf("worker: %v; want a refusal naming %q", err, tc.cause)
+			}
+			if err := waitFor(5*time.Second, func() bool {
+				return strings.Contains(status.String(), "refused a worker") && strings.Contains(status.String(), tc.cause)
+			}); err != nil {
+				t.Errorf("the coordinator's status does not name %q:\n%s", tc.cause, status)
+			}
+		})
+	}
+	cancel()
+	<-joined
+}
+
+// TestWorkerStopsWithoutCoordinator: SIGKILL of the coordinator process; its worker sends
+// nothing 2 s later (counted at the target) and exits.
+func TestWorkerStopsWithoutCoordinator(t *testing.T) {
+	tg := newTarget(t)
+	path := scenario(t, 100, "60s")
+	token := cluster.NewToken()
+	coord := exec.Command(os.Args[0], "-test.run=^$")
+	coord.Env = append(os.Environ(), "CLUSTER_TEST_ROLE=coordinator", "CLUSTER_SCENARIO="+path, "CLUSTER_WORKERS=1",
+		"LOADGEN_TOKEN="+token, "CLUSTER_TARGET="+tg.URL)
+	coord.Stderr = testWriter{t}
+	line := testutil.StartLine(t, coord)
+	addr, ok := strings.CutPrefix(line, "addr=")
+	if !ok {
+		t.Fatalf("the coordinator printed %q, not its address", line)
+	}
+	procs, err := cluster.StartProcesses([]*exec.Cmd{workerCmd(t, addr, token, path, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer procs.Wait(5 * time.Second)
+	if err := waitFor(20*time.Second, func() bool { return tg.n.Load() >= 100 }); err != nil {
+		t.Fatalf("the worker sent %d requests in 20 s", tg.n.Load())
+	}
+	if err := coord.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := waitFor(5*time.Second, func() bool { return procs.Exited(0) }); err != nil {
+		t.Errorf("the worker did not exit within 5 s of its coordinator's death")
+	}
+	time.Sleep(time.Until(killed.Add(2500 * time.Millisecond)))
+	last := time.Unix(0, tg.last.Load())
+	if after := last.Sub(killed); after > 2*time.Second {
+		t.Errorf("the worker sent a request %s after its coordinator died; want none after 2 s", after)
+	}
+	t.Logf("last request %s after the coordinator's SIGKILL; %d requests in all", last.Sub(killed).Round(time.Millisecond), tg.n.Load())
+}
+
+// TestLostWorker: SIGKILL of one worker mid-run: the run goes on, ends INVALID naming the
+// worker as lost, with its shortfall in the per-worker section and the timeline.
+func TestLostWorker(t *testing.T) {
+	tg := newTarget(t)
+	path := scenario(t, 100, "5s")
+	res, status := runCluster(t, path, 2, tg.URL, func(p *cluster.Processes) {
+		time.Sleep(2 * time.Second) // the start comes about 0.5 s after both joined
+		_ = p.Signal(1, syscall.SIGKILL)
+	})
+	if res.Verdict != reports.Invalid || res.Generator.Valid {
+		t.Errorf("verdict %s, valid %v; want INVALID", res.Verdict, res.Generator.Valid)
+	}
+	named := false
+	for _, r := range res.Generator.Reasons {
+		named = named || strings.HasPrefix(r, "worker 1: lost at")
+	}
+	if !named {
+		t.Errorf("reasons %q do not name worker 1 as lost\n%s", res.Generator.Reasons, status)
+	}
+	if len(res.Workers) != 2 {
+		t.Fatalf("workers %+v", res.Workers)
+	}
+	w0, w1 := res.Workers[0], res.Workers[1]
+	if !w1.Lost || w1.Valid || w1.Planned != 250 || w1.Sent >= w1.Planned || w1.Sent == 0 {
+		t.Errorf("worker 1: %+v; want lost, 250 planned, fewer sent", w1)
+	}
+	if w0.Lost || !w0.Valid || w0.Sent != 250 {
+		t.Errorf("worker 0: %+v; want its 250 sent", w0)
+	}
+	var planned uint64
+	for _, p := range res.Timeline {
+		planned += p.Planned
+	}
+	if planned != 500 || res.Generator.Planned != 500 || res.Generator.Sent != w0.Sent+w1.Sent {
+		t.Errorf("timeline plans %d, generator planned %d sent %d; want 500 planned, %d sent", planned, res.Generator.Planned, res.Generator.Sent, w0.Sent+w1.Sent)
+	}
+}

@@ -1,0 +1,364 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// Config is a coordinator's setting.
+type Config struct {
+	// Workers is how many workers the run needs; the load starts when all have joined.
+	Workers int
+	// Token is the shared secret every worker must present.
+	Token string
+	// Version is loadlab's version; a worker of another version is refused.
+	Version string
+	// Scenario is the scenario file as read, and Path its path: workers must have the same
+	// bytes (ScenarioHash), or take them from the coordinator.
+	Scenario []byte
+	Path     string
+	// TimeScale is the --time-scale the scenario runs with (1 when zero).
+	TimeScale float64
+	// MaxClockUncertainty overrides DefaultMaxClockUncertainty.
+	MaxClockUncertainty time.Duration
+	// StartDelay overrides DefaultStartDelay.
+	StartDelay time.Duration
+	// JoinTimeout bounds the wait for the workers to join (0: until the context ends).
+	JoinTimeout time.Duration
+	// Status receives one line per join, refusal, loss and the start; nil for none.
+	Status io.Writer
+}
+
+// Coordinator runs one scenario on Workers workers: it admits them (ServeHTTP), sets the
+// start (Ready), merges what they measure and stops them (Run). It is a
+// pipeline.Generator, so the lab, the faults, the verification and the finish step are
+// those of a run in one process. A Coordinator serves one run.
+type Coordinator struct {
+	cfg  Config
+	hash string
+
+	mu       sync.Mutex
+	sessions []*session // by worker index; nil until that index joined
+	started  bool
+
+	changed chan struct{} // a session joined, reported its clock or left (cap 1)
+	inbox   chan note     // from the sessions to Run
+	over    chan struct{} // closed when Run has returned: notes are no longer read
+	overMu  sync.Once
+}
+
+// session is one worker's stream.
+type session struct {
+	index    int
+	addr     string
+	out      *sender
+	lastSeen atomic.Int64 // unix nanoseconds of its last message
+	clock    *clockReport // guarded by Coordinator.mu
+	end      context.CancelFunc
+	done     bool // its final arrived (guarded by Coordinator.mu)
+}
+
+type noteKind int
+
+const (
+	noteInterval noteKind = iota + 1
+	noteDone
+	noteLost
+)
+
+// note is news of a session for Run.
+type note struct {
+	index int
+	kind  noteKind
+	iv    *result.Result
+	fin   *final
+	why   string
+	at    time.Time
+}
+
+// NewCoordinator returns the coordinator of a run with cfg.
+func NewCoordinator(cfg Config) (*Coordinator, error) {
+	if cfg.Workers < 1 {
+		return nil, fmt.Errorf("coordinator: want at least one worker, got %d", cfg.Workers)
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("coordinator: no token: workers must authenticate")
+	}
+	if cfg.TimeScale <= 0 {
+		cfg.TimeScale = 1
+	}
+	if cfg.MaxClockUncertainty <= 0 {
+		cfg.MaxClockUncertainty = DefaultMaxClockUncertainty
+	}
+	if cfg.StartDelay <= 0 {
+		cfg.StartDelay = DefaultStartDelay
+	}
+	return &Coordinator{
+		cfg:      cfg,
+		hash:     ScenarioHash(cfg.Scenario),
+		sessions: make([]*session, cfg.Workers),
+		changed:  make(chan struct{}, 1),
+		inbox:    make(chan note, 4096),
+		over:     make(chan struct{}),
+	}, nil
+}
+
+func (c *Coordinator) logf(format string, args ...any) {
+	if c.cfg.Status != nil {
+		fmt.Fprintf(c.cfg.Status, "cluster: "+format+"\n", args...)
+	}
+}
+
+func (c *Coordinator) signal() {
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+}
+
+// deliver hands a note to Run; it drops it once Run has returned.
+func (c *Coordinator) deliver(n note) {
+	select {
+	case c.inbox <- n:
+	case <-c.over:
+	}
+}
+
+// ServeHTTP serves JoinPath: it admits a worker or refuses it with the cause, then
+// carries its stream until the worker has finished, is lost, or the request ends.
+func (c *Coordinator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != JoinPath {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed: POST to join", http.StatusMethodNotAllowed)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	s, status, cause := c.admit(r, w, cancel)
+	if s == nil {
+		c.logf("refused a worker from %s: %s", r.RemoteAddr, cause)
+		http.Error(w, cause, status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	s.out.start()
+	defer s.out.close() // no write to w after the handler returns
+	s.lastSeen.Store(time.Now().UnixNano())
+	c.signal()
+	_ = s.out.send(&message{Type: msgWelcome, Welcome: &welcome{
+		Index: s.index, Count: c.cfg.Workers, Path: c.cfg.Path, Scenario: c.cfg.Scenario, TimeScale: c.cfg.TimeScale}})
+
+	readDone := make(chan error, 1)
+	go func() { readDone <- c.read(s, r.Body) }() // ends when the stream ends (the handler's return ends it)
+	hb := time.NewTicker(Heartbeat)
+	defer hb.Stop()
+	var err error
+loop:
+	for {
+		select {
+		case err = <-readDone:
+			break loop
+		case <-ctx.Done():
+			err = errors.New("the coordinator ended the stream")
+			break loop
+		case <-hb.C:
+			_ = s.out.send(&message{Type: msgHeartbeat})
+		}
+	}
+	c.leave(s, err)
+}
+
+// admit checks a join's token, version, scenario and index; it returns the new session,
+// or the HTTP status and the cause of a refusal.
+func (c *Coordinator) admit(r *http.Request, w http.ResponseWriter, end context.CancelFunc) (*session, int, string) {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.Token)) != 1 {
+		return nil, http.StatusUnauthorized, "wrong token (LOADGEN_TOKEN differs from the coordinator's)"
+	}
+	if v := r.Header.Get(headerVersion); v != c.cfg.Version {
+		return nil, http.StatusConflict, fmt.Sprintf("version mismatch: worker is loadlab %q, coordinator %q", v, c.cfg.Version)
+	}
+	if h := r.Header.Get(headerHash); h != "" && h != c.hash {
+		return nil, http.StatusConflict, fmt.Sprintf("scenario hash mismatch: worker's scenario file is %.12s…, the coordinator's %.12s… (%s)", h, c.hash, c.cfg.Path)
+	}
+	index := -1
+	if v := r.Header.Get(headerIndex); v != "" {
+		var err error
+		if index, err = strconv.Atoi(v); err != nil || index < 0 {
+			return nil, http.StatusBadRequest, fmt.Sprintf("bad worker index %q", v)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started {
+		return nil, http.StatusConflict, "the run has started: a worker cannot join it now"
+	}
+	if index >= c.cfg.Workers {
+		return nil, http.StatusConflict, fmt.Sprintf("worker index %d out of range: the run has %d workers (0 to %d)", index, c.cfg.Workers, c.cfg.Workers-1)
+	}
+	if index < 0 {
+		index = slices.Index(c.sessions, nil)
+		if index < 0 {
+			return nil, http.StatusConflict, fmt.Sprintf("all %d workers have joined", c.cfg.Workers)
+		}
+	}
+	if c.sessions[index] != nil {
+		return nil, http.StatusConflict, fmt.Sprintf("duplicate worker index %d: a worker from %s has it", index, c.sessions[index].addr)
+	}
+	s := &session{index: index, addr: r.RemoteAddr, out: newSender(w), end: end}
+	c.sessions[index] = s
+	return s, 0, ""
+}
+
+// read reads a session's messages until the stream ends or the worker says it is done.
+func (c *Coordinator) read(s *session, body io.Reader) error {
+	dec := json.NewDecoder(body)
+	for {
+		var m message
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return errors.New("the worker closed its stream")
+			}
+			return fmt.Errorf("connection lost: %w", err)
+		}
+		now := time.Now()
+		s.lastSeen.Store(now.UnixNano())
+		switch m.Type {
+		case msgPing:
+			_ = s.out.send(&message{Type: msgPong, T0: m.T0, T1: now, T2: time.Now()})
+		case msgClock:
+			if m.Clock == nil {
+				return errors.New("a clock message without its report")
+			}
+			c.mu.Lock()
+			s.clock = m.Clock
+			c.mu.Unlock()
+			c.logf("worker %d joined from %s (clock offset %+.3fms ±%.3fms)", s.index, s.addr, ms(m.Clock.Offset), ms(m.Clock.Uncertainty))
+			c.signal()
+		case msgInterval:
+			iv, err := result.ReadJSON(bytes.NewReader(m.Interval))
+			if err != nil {
+				return fmt.Errorf("a bad interval record: %w", err)
+			}
+			c.deliver(note{index: s.index, kind: noteInterval, iv: iv, at: now})
+		case msgDone:
+			if m.Final == nil {
+				return errors.New("a done message without its final figures")
+			}
+			c.mu.Lock()
+			s.done = true
+			c.mu.Unlock()
+			c.deliver(note{index: s.index, kind: noteDone, fin: m.Final, at: now})
+			_ = s.out.send(&message{Type: msgBye})
+			return nil
+		}
+	}
+}
+
+// leave ends a session: before the start its index is free again; after it, a session
+// that did not finish is lost.
+func (c *Coordinator) leave(s *session, err error) {
+	c.mu.Lock()
+	started, done := c.started, s.done
+	if !started {
+		c.sessions[s.index] = nil
+	}
+	c.mu.Unlock()
+	switch {
+	case done:
+	case !started:
+		c.logf("worker %d (%s) left before the start: %v", s.index, s.addr, err)
+		c.signal()
+	default:
+		c.deliver(note{index: s.index, kind: noteLost, why: err.Error(), at: time.Now()})
+	}
+}
+
+// Ready waits until every worker has joined and reported its clock, then sends each the
+// start: an absolute time (StartDelay from now, on the coordinator's clock) and the run's
+// parameters from opts. It returns that start time.
+func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts loadgen.Options) (time.Time, error) {
+	var timeout <-chan time.Time
+	if c.cfg.JoinTimeout > 0 {
+		t := time.NewTimer(c.cfg.JoinTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	c.logf("waiting for %d workers", c.cfg.Workers)
+	for {
+		c.mu.Lock()
+		var missing []string
+		for i, s := range c.sessions {
+			if s == nil || s.clock == nil {
+				missing = append(missing, strconv.Itoa(i))
+			}
+		}
+		if len(missing) == 0 {
+			c.started = true
+		}
+		c.mu.Unlock()
+		if len(missing) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			c.stopAll("the coordinator was interrupted before the start")
+			return time.Time{}, ctx.Err()
+		case <-timeout:
+			c.stopAll("the workers did not all join in time")
+			return time.Time{}, fmt.Errorf("%d of %d workers joined within %s (missing: %s)",
+				c.cfg.Workers-len(missing), c.cfg.Workers, c.cfg.JoinTimeout, strings.Join(missing, ", "))
+		case <-c.changed:
+		}
+	}
+	start := time.Now().Add(c.cfg.StartDelay)
+	p := &startParams{At: start, BaseURL: opts.BaseURL, Seed: opts.Seed, MaxLateness: opts.MaxLateness,
+		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil}
+	for _, s := range c.live() {
+		_ = s.out.send(&message{Type: msgStart, Start: p})
+	}
+	c.logf("all %d workers joined; the load starts at %s", c.cfg.Workers, start.Format("15:04:05.000"))
+	return start, nil
+}
+
+// live returns the sessions that joined and have not finished.
+func (c *Coordinator) live() []*session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*session
+	for _, s := range c.sessions {
+		if s != nil && !s.done {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// stopAll tells every live worker to stop its load.
+func (c *Coordinator) stopAll(reason string) {
+	for _, s := range c.live() {
+		_ = s.out.send(&message{Type: msgStop, Reason: reason})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,57 @@
+// Package cluster runs one scenario on many load generators that act as one: a
+// coordinator and N workers (issue 13; DESIGN.md, "Beyond one machine").
+//
+// # Roles
+//
+// The Coordinator is a pipeline.Generator: `loadgen run` (package loadgen/pipeline) starts
+// the lab, runs the fault timeline, the verification and the finish step exactly as for a
+// run in one process; only the engine step is the workers'. The coordinator admits the
+// workers, sets the start, merges their measurements exactly (result.Merge), evaluates
+// abortOnFail on the merged figures once a second and tells the workers to stop, and
+// returns one Result with a per-worker section (Result.Workers).
+//
+// A worker (RunWorker) dials its coordinator, so workers need no inbound port. It obeys
+// only its coordinator: it sends load only between the coordinator's start and its stop,
+// and stops at once when the coordinator's stream ends or stays silent for
+// CoordinatorSilence (1.5 s; with the engine's stop, nothing is sent 2 s after the loss).
+//
+// # Channel
+//
+// One HTTP/2 stream per worker (net/http's HTTP/2; without TLS by prior knowledge, with TLS
+// when the coordinator has a certificate): POST /v1/join, whose request body carries the
+// worker's messages and whose response body the coordinator's, one JSON object per line
+// (protocol.go). The join's headers carry the shared token (Authorization: Bearer), the
+// loadlab version, the SHA-256 of the worker's scenario file and its index; a wrong token
+// (401), another version, another scenario, a duplicate or out-of-range index, or a join
+// after the start (409) is refused before the stream opens, with the cause in the body:
+// the worker's error and the coordinator's status line both name it. A worker without a
+// scenario file takes the coordinator's.
+//
+// # Schedule and start
+//
+// Worker i of N runs the engine with loadgen.Options.Stripe{i, N}: it fires exactly the
+// global iterations g with g mod N == i, each at the single-process schedule's time, with
+// the item and data of g, so sequential data stay globally unique and the planned counts
+// per second add up to the single-process plan. The start is a barrier: once every worker
+// has joined and estimated its clock offset (five NTP-style round trips on the stream,
+// the least-delay one wins: EstimateOffset), the coordinator sends an absolute start time
+// (DefaultStartDelay ahead, on its clock); each worker converts it to its own clock. An
+// offset uncertainty (half the best round trip) beyond DefaultMaxClockUncertainty makes
+// the run INVALID, naming the worker.
+//
+// # Measurements and failures
+//
+// Each worker streams its interval record every second (loadgen.Options.Intervals: a
+// Result of one second with its histograms, written by result.WriteJSON), and at the end
+// its health (with the lateness histograms), its write log and its transports; its final
+// partial second is its last interval. A worker that did not hold its share of the
+// schedule makes the run INVALID with its reasons, prefixed "worker i:". A worker silent
+// for WorkerSilence (3 s), or whose stream ends before its final figures, is lost: the run
+// goes on, its shortfall (its stripe's planned iterations against what it sent, per
+// second in the timeline and in total) is reported, and the run is INVALID naming it (no
+// lost worker is allowed). Cancelling the coordinator's context (Ctrl-C, SIGTERM) stops
+// every worker; the pipeline rolls back the faults.
+//
+// Not yet: a lost worker's rejoin, a budget of lost workers, capacity: ramps across
+// workers, the coordinator's merged /metrics.
+package cluster

@@ -1,0 +1,176 @@
+package cluster
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/trendtactics/loadlab/result"
+)
+
+// The channel: a worker opens one HTTP/2 stream, POST JoinPath, whose request body carries
+// its messages and whose response body carries the coordinator's, each a JSON object on
+// one line. The request's headers authenticate it (Authorization: Bearer TOKEN) and name
+// its version, scenario hash and index; a refusal is a plain HTTP error whose body names
+// the cause.
+const (
+	// JoinPath is the coordinator's one endpoint; v1 is the version of the messages.
+	JoinPath = "/v1/join"
+
+	headerVersion = "Loadgen-Version"
+	headerHash    = "Loadgen-Scenario-Hash"
+	headerIndex   = "Loadgen-Worker-Index"
+)
+
+// Timing of the channel (documented in doc.go).
+const (
+	// Heartbeat is how often each side sends a message when it has nothing else to say.
+	Heartbeat = 500 * time.Millisecond
+	// WorkerSilence is how long a worker may be silent before the coordinator marks it lost.
+	WorkerSilence = 3 * time.Second
+	// CoordinatorSilence is how long a worker hears nothing from its coordinator before it
+	// stops its load: with the engine's own stop, it sends nothing 2 s after the loss.
+	CoordinatorSilence = 1500 * time.Millisecond
+	// DefaultMaxClockUncertainty bounds the uncertainty of a worker's clock offset: beyond
+	// it the run is invalid (its intended times are not known to that precision).
+	DefaultMaxClockUncertainty = 10 * time.Millisecond
+	// DefaultStartDelay is the time from the barrier to the load's start: time for the
+	// start message to arrive and the workers to build their engines.
+	DefaultStartDelay = 500 * time.Millisecond
+	// clockRounds is the number of clock round trips per worker.
+	clockRounds = 5
+)
+
+// Message types.
+const (
+	msgWelcome   = "welcome"   // coordinator: your index, the scenario
+	msgPing      = "ping"      // worker: T0
+	msgPong      = "pong"      // coordinator: T0, T1, T2
+	msgClock     = "clock"     // worker: the offset estimated from the round trips
+	msgStart     = "start"     // coordinator: the start time and the run's parameters
+	msgStop      = "stop"      // coordinator: stop the load (abort, interrupt, lost)
+	msgHeartbeat = "heartbeat" // either side
+	msgInterval  = "interval"  // worker: one second's interval record (result JSON)
+	msgDone      = "done"      // worker: the load is over; its health, writes, ...
+	msgBye       = "bye"       // coordinator: done received; close the stream
+)
+
+// message is one line of the stream; Type says which fields are set.
+type message struct {
+	Type     string          `json:"type"`
+	Welcome  *welcome        `json:"welcome,omitempty"`
+	T0       time.Time       `json:"t0,omitzero"`
+	T1       time.Time       `json:"t1,omitzero"`
+	T2       time.Time       `json:"t2,omitzero"`
+	Clock    *clockReport    `json:"clock,omitempty"`
+	Start    *startParams    `json:"start,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
+	Interval json.RawMessage `json:"interval,omitempty"`
+	Final    *final          `json:"final,omitempty"`
+}
+
+type welcome struct {
+	Index     int     `json:"index"`
+	Count     int     `json:"count"`
+	Path      string  `json:"path"`
+	Scenario  []byte  `json:"scenario"` // the coordinator's scenario file, for a worker without one
+	TimeScale float64 `json:"time_scale"`
+}
+
+type clockReport struct {
+	Offset      time.Duration `json:"offset_ns"`
+	Uncertainty time.Duration `json:"uncertainty_ns"`
+}
+
+// startParams are the run's parameters, as the coordinator's pipeline set them.
+type startParams struct {
+	At          time.Time       `json:"at"` // the coordinator's clock
+	BaseURL     string          `json:"base_url"`
+	Seed        int64           `json:"seed"`
+	MaxLateness time.Duration   `json:"max_lateness_ns"`
+	Transport   string          `json:"transport,omitempty"`
+	Windows     []result.Window `json:"windows,omitempty"`
+	Writes      bool            `json:"writes"` // record the write log for the verification
+}
+
+// final is what a worker sends once its load is over.
+type final struct {
+	Health        result.Health          `json:"health"`
+	Writes        []result.Write         `json:"writes,omitempty"`
+	WritesDropped uint64                 `json:"writes_dropped,omitempty"`
+	WebSocket     *result.WebSocketStats `json:"websocket,omitempty"`
+	Uptime        *result.UptimeStats    `json:"uptime,omitempty"`
+	Transports    map[string]string      `json:"transports,omitempty"`
+}
+
+// ScenarioHash is the hash a worker and its coordinator compare: SHA-256 of the scenario
+// file's bytes, hex.
+func ScenarioHash(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+// RefusedError is a join the coordinator refused; Cause names why.
+type RefusedError struct {
+	Status int
+	Cause  string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("the coordinator refused this worker: %s", e.Cause)
+}
+
+// errStreamClosed: the stream was closed by this side.
+var errStreamClosed = errors.New("stream closed")
+
+// sender writes messages to one direction of a stream. Safe for concurrent use.
+type sender struct {
+	mu     sync.Mutex
+	enc    *json.Encoder
+	flush  func()
+	open   bool // sends fail until open is called
+	closed bool
+}
+
+func newSender(w io.Writer) *sender {
+	s := &sender{enc: json.NewEncoder(w)}
+	if f, ok := w.(http.Flusher); ok {
+		s.flush = f.Flush
+	}
+	return s
+}
+
+func (s *sender) send(m *message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.open || s.closed {
+		return errStreamClosed
+	}
+	if err := s.enc.Encode(m); err != nil {
+		return err
+	}
+	if s.flush != nil {
+		s.flush()
+	}
+	return nil
+}
+
+// start lets sends through (once the stream's headers are written).
+func (s *sender) start() {
+	s.mu.Lock()
+	s.open = true
+	s.mu.Unlock()
+}
+
+// close makes every later send fail; it does not close the writer.
+func (s *sender) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}

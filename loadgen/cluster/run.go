@@ -1,0 +1,309 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// stopGrace bounds the wait for the workers' final figures after they were told to stop.
+const stopGrace = 10 * time.Second
+
+// workerState is what Run knows of one worker.
+type workerState struct {
+	stats    result.WorkerStats
+	fin      *final
+	over     bool           // finished or lost
+	planned  map[int]uint64 // planned per second, from its intervals
+	sent     uint64
+	uncClock time.Duration
+}
+
+// Run merges the workers' interval records as they arrive, evaluates opts.Every on the
+// merged figures once a second (abortOnFail: the workers are told to stop), marks a worker
+// silent for WorkerSilence lost, and returns when every worker has finished or is lost:
+// the exact merge of what they measured, their health, the write log (into
+// opts.Writes) and the per-worker section (Result.Workers). Cancelling ctx stops every
+// worker; their figures until then are the interrupted run's.
+func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadgen.Options) (*result.Result, error) {
+	defer c.overMu.Do(func() { close(c.over) })
+	start := opts.StartAt
+	if start.IsZero() {
+		return nil, fmt.Errorf("coordinator: Run without a start time (call Ready first)")
+	}
+	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
+	ws := make([]*workerState, c.cfg.Workers)
+	c.mu.Lock()
+	for i, s := range c.sessions {
+		st := &workerState{planned: map[int]uint64{}, stats: result.WorkerStats{Index: i, Valid: true}}
+		if s != nil {
+			st.stats.Addr = s.addr
+			if s.clock != nil {
+				st.stats.ClockOffsetMS, st.stats.ClockUncertaintyMS = ms(s.clock.Offset), ms(s.clock.Uncertainty)
+				st.uncClock = s.clock.Uncertainty
+			}
+		} else {
+			st.over, st.stats.Lost, st.stats.Valid = true, true, false
+			st.stats.Reasons = append(st.stats.Reasons, "left before the start")
+		}
+		ws[i] = st
+	}
+	c.mu.Unlock()
+
+	var (
+		cum      *result.Result
+		pending  []*result.Result
+		mergeErr error
+		aborted  string
+		events   []result.Event
+		deadline <-chan time.Time
+		ctxDone  = ctx.Done()
+	)
+	merge := func() {
+		if len(pending) == 0 || mergeErr != nil {
+			return
+		}
+		in := pending
+		if cum != nil {
+			in = append([]*result.Result{cum}, pending...)
+		}
+		cum, mergeErr = result.Merge(in...)
+		pending = nil
+	}
+	lose := func(i int, why string, at time.Time) {
+		st := ws[i]
+		if st.over {
+			return
+		}
+		st.over, st.stats.Lost, st.stats.Valid = true, true, false
+		st.stats.LostAtS = at.Sub(start).Seconds()
+		st.stats.Reasons = append(st.stats.Reasons, fmt.Sprintf("lost at %.1fs: %s", st.stats.LostAtS, why))
+		c.logf("worker %d lost at %.1fs: %s", i, st.stats.LostAtS, why)
+		c.mu.Lock()
+		s := c.sessions[i]
+		c.mu.Unlock()
+		if s != nil {
+			_ = s.out.send(&message{Type: msgStop, Reason: "lost by the coordinator: " + why})
+			s.end() // the worker sees its stream end and stops
+		}
+	}
+	allOver := func() bool {
+		for _, st := range ws {
+			if !st.over {
+				return false
+			}
+		}
+		return true
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	nextEval := start.Add(time.Second + 250*time.Millisecond)
+	nextProgress := start.Add(5 * time.Second)
+	for !allOver() {
+		select {
+		case n := <-c.inbox:
+			st := ws[n.index]
+			switch n.kind {
+			case noteInterval:
+				if st.over {
+					continue
+				}
+				pending = append(pending, n.iv)
+				st.sent += n.iv.Generator.Sent
+				for _, p := range n.iv.Timeline {
+					st.planned[p.T] += p.Planned
+				}
+			case noteDone:
+				st.fin, st.over = n.fin, true
+			case noteLost:
+				lose(n.index, n.why, n.at)
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			c.logf("interrupted: stopping every worker")
+			c.stopAll("the coordinator was interrupted")
+			deadline = time.After(stopGrace)
+		case <-deadline:
+			for i, st := range ws {
+				if !st.over {
+					lose(i, fmt.Sprintf("no final figures within %s of the stop", stopGrace), time.Now())
+				}
+			}
+		case now := <-tick.C:
+			c.mu.Lock()
+			sessions := append([]*session(nil), c.sessions...)
+			c.mu.Unlock()
+			for i, s := range sessions {
+				if s != nil && !ws[i].over && now.Sub(time.Unix(0, s.lastSeen.Load())) > WorkerSilence {
+					lose(i, fmt.Sprintf("silent for %s", WorkerSilence), now)
+				}
+			}
+			if now.Before(nextEval) {
+				continue
+			}
+			nextEval = nextEval.Add(time.Second)
+			merge()
+			if cum == nil {
+				continue
+			}
+			if opts.Every != nil && aborted == "" {
+				elapsed := now.Sub(start)
+				if stop, why := opts.Every(elapsed, cum); stop {
+					aborted = why
+					if aborted == "" {
+						aborted = "stopped by the threshold evaluator"
+					}
+					events = append(events, result.Event{At: elapsed.Seconds(), Kind: result.EventAbort, Name: "abortOnFail", Detail: aborted})
+					c.logf("abort: %s: stopping every worker", aborted)
+					c.stopAll("abort: " + aborted)
+					if deadline == nil {
+						deadline = time.After(stopGrace)
+					}
+				}
+			}
+			if opts.Progress != nil && !now.Before(nextProgress) {
+				nextProgress = nextProgress.Add(5 * time.Second)
+				writeProgress(opts.Progress, cum, now.Sub(start), pacer, ws)
+			}
+		}
+	}
+	merge()
+	if mergeErr != nil {
+		return nil, fmt.Errorf("coordinator: %w", mergeErr)
+	}
+	end := time.Now()
+	res := cum
+	if res == nil {
+		res = result.NewRecorder(start, nil, opts.Windows).Result(end, true)
+	}
+	res.Scenario, res.Path, res.Seed = spec.Name, spec.Path, opts.Seed
+	if err := c.finishResult(res, spec, opts, ws, pacer, start, end); err != nil {
+		return nil, err
+	}
+	res.Events = append(res.Events, events...)
+	res.StopReason = aborted
+	res.Interrupted = ctx.Err() != nil && aborted == ""
+	return res, nil
+}
+
+// finishResult sets res's generator health from the workers' (lost workers count with
+// their shortfall), the per-worker section, the write log, and the figures only the
+// workers' final messages carry.
+func (c *Coordinator) finishResult(res *result.Result, spec *scenarios.Spec, opts loadgen.Options, ws []*workerState, pacer *loadgen.StagePacer, start, end time.Time) error {
+	healths := make([]*result.Result, 0, len(ws))
+	transports := map[string]string{}
+	for i, st := range ws {
+		stripe := loadgen.Stripe{Index: i, Count: len(ws)}
+		h := result.Health{Valid: true}
+		if st.fin != nil {
+			h = st.fin.Health
+			for name, tr := range st.fin.Transports {
+				transports[name] = tr
+			}
+			if opts.Writes != nil {
+				for _, w := range st.fin.Writes {
+					opts.Writes.Add(w)
+				}
+			}
+			for _, r := range h.Reasons {
+				st.stats.Reasons = append(st.stats.Reasons, r)
+				st.stats.Valid = false
+			}
+			if !h.Valid {
+				st.stats.Valid = false
+			}
+		} else {
+			// Lost: what it sent is what its intervals said; what it should have sent is its
+			// stripe's share of the schedule until the run's end.
+			h.Sent, h.Completed, h.Valid = st.sent, st.sent, false
+			h.Planned = st.sent
+			if pacer != nil {
+				h.Planned = max(stripe.Share(pacer.Hits(end.Sub(start))), st.sent)
+				addShortfall(res, stripe, pacer, st, end.Sub(start))
+			}
+			h.Dropped = h.Planned - h.Sent
+			st.stats.Reasons = append(st.stats.Reasons, fmt.Sprintf("%d of its %d planned iterations were not sent", h.Dropped, h.Planned))
+		}
+		if st.uncClock > c.cfg.MaxClockUncertainty {
+			st.stats.Valid = false
+			st.stats.Reasons = append(st.stats.Reasons, fmt.Sprintf(
+				"its clock offset is uncertain by ±%.1fms, beyond the %.1fms bound: its intended times are not known to that precision",
+				ms(st.uncClock), ms(c.cfg.MaxClockUncertainty)))
+		}
+		st.stats.Planned, st.stats.Sent = h.Planned, h.Sent
+		st.stats.LatenessP99MS, st.stats.GeneratorLatenessP99MS = h.LatenessP99MS, h.GeneratorLatenessP99MS
+		hr := &result.Result{Schema: result.Schema, Scenario: res.Scenario, Seed: res.Seed, Start: res.Start, End: res.End, Generator: h}
+		if st.fin != nil {
+			hr.WebSocket, hr.Uptime = st.fin.WebSocket, st.fin.Uptime
+		}
+		healths = append(healths, hr)
+	}
+	merged, err := result.Merge(healths...)
+	if err != nil {
+		return fmt.Errorf("coordinator: merge the workers' health: %w", err)
+	}
+	res.Generator = merged.Generator
+	res.WebSocket, res.Uptime = merged.WebSocket, merged.Uptime
+	res.Generator.Reasons = nil
+	res.Generator.Valid = true
+	res.Workers = nil
+	for _, st := range ws {
+		for _, r := range st.stats.Reasons {
+			res.Generator.Reasons = append(res.Generator.Reasons, fmt.Sprintf("worker %d: %s", st.stats.Index, r))
+		}
+		res.Generator.Valid = res.Generator.Valid && st.stats.Valid
+		res.Workers = append(res.Workers, st.stats)
+	}
+	for _, rq := range res.Requests {
+		if tr, ok := transports[rq.Name]; ok {
+			rq.Transport = tr
+		}
+	}
+	_ = spec
+	return nil
+}
+
+// addShortfall adds a lost worker's planned iterations of the seconds it did not report
+// to the run's timeline, so that planned against sent shows the shortfall per second.
+func addShortfall(res *result.Result, stripe loadgen.Stripe, pacer *loadgen.StagePacer, st *workerState, span time.Duration) {
+	for i := range res.Timeline {
+		p := &res.Timeline[i]
+		from, to := time.Duration(p.T)*time.Second, min(time.Duration(p.T+1)*time.Second, span)
+		if to <= from {
+			continue
+		}
+		want := stripe.Share(pacer.Hits(to)) - stripe.Share(pacer.Hits(from))
+		if got := st.planned[p.T]; want > got {
+			p.Planned += want - got
+		}
+	}
+}
+
+// writeProgress writes the coordinator's progress line: the merged figures so far.
+func writeProgress(w io.Writer, cum *result.Result, elapsed time.Duration, pacer *loadgen.StagePacer, ws []*workerState) {
+	live := 0
+	for _, st := range ws {
+		if !st.stats.Lost {
+			live++
+		}
+	}
+	var rate, p99 float64
+	if n := len(cum.Timeline); n > 0 {
+		rate, p99 = float64(cum.Timeline[n-1].Count), cum.Timeline[n-1].P99
+	}
+	errPct := 0.0
+	if cum.Total != nil && cum.Total.Count > 0 {
+		errPct = 100 * float64(cum.Total.Errors) / float64(cum.Total.Count)
+	}
+	total := ""
+	if pacer != nil {
+		total = "/" + pacer.Duration().String()
+	}
+	fmt.Fprintf(w, "  %s%s  rate %.0f/s  p99 %.1fms  errors %.1f%%  workers %d/%d\n",
+		elapsed.Truncate(time.Second), total, rate, p99, errPct, live, len(ws))
+}

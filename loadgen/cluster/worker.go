@@ -1,0 +1,355 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/result"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// WorkerConfig is a worker's setting.
+type WorkerConfig struct {
+	// Coordinator is the coordinator's address: host:port (HTTP/2 without TLS) or an
+	// http:// or https:// URL.
+	Coordinator string
+	// Token is the shared secret; Version is loadlab's version.
+	Token, Version string
+	// Index is the worker's index (Kubernetes' JOB_COMPLETION_INDEX); -1 lets the
+	// coordinator assign the next free one.
+	Index int
+	// Scenario is the worker's own copy of the scenario file (its hash must match the
+	// coordinator's) and Path its path; nil runs the coordinator's copy.
+	Scenario []byte
+	Path     string
+	// TLS is the client configuration for an https:// coordinator (its CA); nil: the system's.
+	TLS *tls.Config
+	// Log receives the worker's status lines; nil for none.
+	Log io.Writer
+	// Now is the worker's clock (nil: time.Now); tests inject a skewed or jumpy one.
+	Now func() time.Time
+}
+
+// inMsg is a coordinator message with its time of arrival (the worker's clock).
+type inMsg struct {
+	m  message
+	at time.Time
+}
+
+// errLost: the coordinator is gone; the load was stopped.
+var errLost = errors.New("lost the coordinator")
+
+// RunWorker joins the coordinator and runs its share of the load: it waits for the start,
+// sends an interval record every second and its final figures at the end, and obeys only
+// the coordinator. When the coordinator's stream ends or is silent for CoordinatorSilence,
+// it stops the load at once and returns an error wrapping errLost. A refused join is a
+// *RefusedError naming the cause. Cancelling ctx stops the load; the figures until then
+// still go to the coordinator.
+func RunWorker(ctx context.Context, cfg WorkerConfig) error {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	logf := func(format string, args ...any) {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "worker: "+format+"\n", args...)
+		}
+	}
+	base := cfg.Coordinator
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	base = strings.TrimRight(base, "/")
+	var protos http.Protocols
+	if strings.HasPrefix(base, "https://") {
+		protos.SetHTTP2(true)
+	} else {
+		protos.SetUnencryptedHTTP2(true)
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 10 * time.Second}
+	tr := &http.Transport{DialContext: d.DialContext, Protocols: &protos, TLSClientConfig: cfg.TLS, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+
+	// The stream outlives ctx: an interrupted worker still sends its figures.
+	streamCtx, endStream := context.WithCancel(context.WithoutCancel(ctx))
+	defer endStream()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, err := http.NewRequestWithContext(streamCtx, http.MethodPost, base+JoinPath, pr)
+	if err != nil {
+		return fmt.Errorf("join the coordinator: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+cfg.Token)
+	req.Header.Set(headerVersion, cfg.Version)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	if cfg.Scenario != nil {
+		req.Header.Set(headerHash, ScenarioHash(cfg.Scenario))
+	}
+	if cfg.Index >= 0 {
+		req.Header.Set(headerIndex, strconv.Itoa(cfg.Index))
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return fmt.Errorf("join the coordinator at %s: %w", cfg.Coordinator, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return &RefusedError{Status: resp.StatusCode, Cause: strings.TrimSpace(string(b))}
+	}
+	out := newSender(pw)
+	out.start()
+	defer out.close()
+
+	in := make(chan inMsg, 64)
+	readErr := make(chan error, 1)
+	go func() { // ends when the stream ends: the coordinator closed it, or endStream above
+		defer close(in)
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var m message
+			if err := dec.Decode(&m); err != nil {
+				readErr <- err
+				return
+			}
+			in <- inMsg{m: m, at: now()}
+		}
+	}()
+	// next returns the coordinator's next message other than a heartbeat; it fails when
+	// the stream ends or stays silent for CoordinatorSilence.
+	silence := time.NewTimer(CoordinatorSilence)
+	defer silence.Stop()
+	next := func(stop <-chan struct{}) (inMsg, error) {
+		for {
+			select {
+			case im, ok := <-in:
+				if !ok {
+					err := <-readErr
+					if errors.Is(err, io.EOF) {
+						err = errors.New("the coordinator closed the stream")
+					}
+					return inMsg{}, fmt.Errorf("%w: %v", errLost, err)
+				}
+				silence.Reset(CoordinatorSilence)
+				if im.m.Type == msgHeartbeat {
+					continue
+				}
+				return im, nil
+			case <-silence.C:
+				return inMsg{}, fmt.Errorf("%w: silent for %s", errLost, CoordinatorSilence)
+			case <-stop:
+				return inMsg{}, nil
+			}
+		}
+	}
+
+	hbDone := make(chan struct{})
+	defer close(hbDone)
+	go func() { // ends when RunWorker returns
+		t := time.NewTicker(Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbDone:
+				return
+			case <-t.C:
+				_ = out.send(&message{Type: msgHeartbeat})
+			}
+		}
+	}()
+
+	im, err := next(nil)
+	if err != nil {
+		return err
+	}
+	if im.m.Type != msgWelcome || im.m.Welcome == nil {
+		return fmt.Errorf("the coordinator's first message is %q, not a welcome", im.m.Type)
+	}
+	wel := im.m.Welcome
+	logf("joined %s as worker %d of %d", cfg.Coordinator, wel.Index, wel.Count)
+	spec, err := workerSpec(cfg, wel)
+	if err != nil {
+		return err
+	}
+
+	var rts []RoundTrip
+	for range clockRounds {
+		t0 := now()
+		if err := out.send(&message{Type: msgPing, T0: t0}); err != nil {
+			return fmt.Errorf("%w: %v", errLost, err)
+		}
+		im, err := next(nil)
+		if err != nil {
+			return err
+		}
+		if im.m.Type != msgPong {
+			return fmt.Errorf("the coordinator answered a ping with %q", im.m.Type)
+		}
+		rts = append(rts, RoundTrip{T0: t0, T1: im.m.T1, T2: im.m.T2, T3: im.at})
+	}
+	offset, unc, ok := EstimateOffset(rts)
+	if !ok {
+		unc = time.Hour // no usable exchange: as uncertain as can be
+	}
+	if err := out.send(&message{Type: msgClock, Clock: &clockReport{Offset: offset, Uncertainty: unc}}); err != nil {
+		return fmt.Errorf("%w: %v", errLost, err)
+	}
+
+	im, err = next(ctx.Done())
+	switch {
+	case err != nil:
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case im.m.Type == msgStop:
+		logf("stopped before the start: %s", im.m.Reason)
+		return nil
+	case im.m.Type != msgStart || im.m.Start == nil:
+		return fmt.Errorf("the coordinator sent %q, not the start", im.m.Type)
+	}
+	p := im.m.Start
+	// The start is on the coordinator's clock: on ours it is offset earlier. The engine
+	// runs on the process clock, which an injected Now may differ from.
+	shift := offset - time.Now().Sub(now())
+	opts := loadgen.Options{
+		BaseURL:     p.BaseURL,
+		Seed:        p.Seed,
+		Windows:     p.Windows,
+		MaxLateness: p.MaxLateness,
+		Transport:   p.Transport,
+		Stripe:      loadgen.Stripe{Index: wel.Index, Count: wel.Count},
+		StartAt:     p.At.Add(-shift),
+	}
+	if p.Writes {
+		opts.Writes = &result.WriteLog{}
+	}
+	lost := make(chan struct{})
+	queue := make(chan *message, 16)
+	opts.Intervals = func(iv *result.Result) {
+		iv.Start, iv.End = iv.Start.Add(shift), iv.End.Add(shift)
+		var b bytes.Buffer
+		if err := result.WriteJSON(&b, iv); err != nil {
+			return // encoding a valid record does not fail
+		}
+		var c bytes.Buffer
+		_ = json.Compact(&c, b.Bytes())
+		select {
+		case queue <- &message{Type: msgInterval, Interval: c.Bytes()}:
+		case <-lost:
+		}
+	}
+	sendDone := make(chan error, 1)
+	go func() { // ends when queue is closed, after the engine returned
+		var err error
+		for m := range queue {
+			if err == nil {
+				err = out.send(m)
+			}
+		}
+		sendDone <- err
+	}()
+
+	runCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	type outcome struct {
+		res *result.Result
+		err error
+	}
+	ran := make(chan outcome, 1)
+	go func() { // ends when the engine's run is over (stopLoad ends it early)
+		res, err := loadgen.Run(runCtx, spec, opts)
+		ran <- outcome{res, err}
+	}()
+	var lostErr error
+	var o outcome
+	msgs := make(chan error, 1)
+	watchStop, watchExited := make(chan struct{}), make(chan struct{})
+	go func() { // ends at the coordinator's loss, or when watchStop closes
+		defer close(watchExited)
+		for {
+			im, err := next(watchStop)
+			if err != nil {
+				msgs <- err
+				return
+			}
+			if im.m.Type == msgStop {
+				logf("stop: %s", im.m.Reason)
+				stopLoad()
+			}
+			if im.m.Type == "" {
+				return // watchStop
+			}
+		}
+	}()
+	select {
+	case lostErr = <-msgs:
+		close(lost)
+		stopLoad()
+		logf("%v: stopped the load", lostErr)
+		o = <-ran
+	case o = <-ran:
+	}
+	close(watchStop)
+	<-watchExited
+	close(queue)
+	qerr := <-sendDone
+	if lostErr != nil {
+		return lostErr
+	}
+	if o.err != nil && o.res == nil {
+		return fmt.Errorf("run: %w", o.err)
+	}
+	if qerr != nil {
+		return fmt.Errorf("%w: %v", errLost, qerr)
+	}
+	fin := &final{Health: o.res.Generator, WebSocket: o.res.WebSocket, Uptime: o.res.Uptime, Transports: map[string]string{}}
+	for _, rq := range o.res.Requests {
+		if rq.Transport != "" {
+			fin.Transports[rq.Name] = rq.Transport
+		}
+	}
+	if opts.Writes != nil {
+		fin.Writes, fin.WritesDropped = opts.Writes.Writes(), opts.Writes.Dropped()
+	}
+	if err := out.send(&message{Type: msgDone, Final: fin}); err != nil {
+		return fmt.Errorf("%w: %v", errLost, err)
+	}
+	for {
+		im, err := next(nil)
+		if err != nil {
+			return err
+		}
+		if im.m.Type == msgBye {
+			logf("done: sent %d of %d planned iterations", fin.Health.Sent, fin.Health.Planned)
+			return nil
+		}
+	}
+}
+
+// workerSpec loads the scenario the worker runs: its own copy, or the coordinator's.
+func workerSpec(cfg WorkerConfig, wel *welcome) (*scenarios.Spec, error) {
+	data, path, dir := cfg.Scenario, cfg.Path, filepath.Dir(cfg.Path)
+	if data == nil {
+		data, path, dir = wel.Scenario, wel.Path, "."
+	}
+	spec, err := scenarios.LoadBytes(path, data, dir)
+	if err != nil {
+		return nil, fmt.Errorf("load the scenario: %w", err)
+	}
+	if wel.TimeScale > 0 && wel.TimeScale != 1 {
+		spec = spec.Scaled(wel.TimeScale)
+	}
+	return spec, nil
+}
