@@ -59,8 +59,10 @@
 // the load (package chaos): network.* faults become proxy toxics, process.kill and
 // process.pause signals to the lab's children, http.* faults calls to the academy's admin
 // fault API. Every start and end is an event in the result; the summary shows each fault's
-// window and its recovery time (from its end until the rolling p99 and error rate are back
-// within their thresholds). Faults against a URL target need Chaos Mesh, which this build
+// window and its recovery time, to the 100 ms (from its end until the rolling p99 and error
+// rate of request completions are back within their thresholds and stay there; for a killed
+// and restarted process also the time to restart and the recovery after it: see
+// scenarios/README.md, "Recovery time"). Faults against a URL target need Chaos Mesh, which this build
 // cannot drive yet: such a run is refused unless --no-faults is given.
 //
 // The first SIGINT or SIGTERM stops the load, rolls back the faults, stops the lab, writes
