@@ -1,9 +1,16 @@
 package result
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"reflect"
+	"sync"
 	"time"
+	"unsafe"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -26,13 +33,110 @@ func Micros(d time.Duration) int64 {
 }
 
 // EncodeHistogram encodes h as DecodeHistogram reads it: hdrhistogram's V2 compressed
-// encoding, base64 (the form of the *_hdr fields of a result).
+// encoding, base64 (the form of the *_hdr fields of a result), byte for byte as h.Encode
+// writes it. Unlike h.Encode, which builds a compressor of about a megabyte and a slice per
+// bucket each time, it reuses its compressor and buffers (the recorder encodes every
+// second's histograms). It is safe for concurrent use.
 func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
-	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "", fmt.Errorf("encode histogram: %w", err)
+	counts, ratio, ok := internals(h)
+	if !ok { // another version of the library: its own encoder
+		b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+		if err != nil {
+			return "", fmt.Errorf("encode histogram: %w", err)
+		}
+		return string(b), nil
 	}
-	return string(b), nil
+	enc := encoders.Get().(*encoder)
+	defer encoders.Put(enc)
+	return enc.encode(h, counts, ratio), nil
+}
+
+// encoders are the reusable state of EncodeHistogram (a pool: no state outlives a call).
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.z, _ = zlib.NewWriterLevel(&e.zbuf, zlib.BestCompression) // a valid level: no error
+	return e
+}}
+
+// encoder is the state of one encoding: the uncompressed header and payload, the
+// compressor and its output.
+type encoder struct {
+	raw  []byte
+	zbuf bytes.Buffer
+	z    *zlib.Writer
+	out  []byte
+}
+
+// The cookies of hdrhistogram's V2 encoding (hdr_encoding.go).
+const (
+	v2Cookie           = 0x1c849303 | 0x10
+	v2CompressedCookie = 0x1c849304 | 0x10
+	v2HeaderSize       = 40
+)
+
+// encode writes the V2 encoding of h, whose bucket counts and conversion ratio are given.
+func (e *encoder) encode(h *hdrhistogram.Histogram, counts []int64, ratio float64) string {
+	limit := 1 // the buckets up to the maximum's (as h.Encode: countsIndexFor(Max()) + 1)
+	for i := len(counts) - 1; i > 0; i-- {
+		if counts[i] != 0 {
+			limit = i + 1
+			break
+		}
+	}
+	if ratio == 0 {
+		ratio = 1
+	}
+	raw := append(e.raw[:0], make([]byte, v2HeaderSize)...)
+	// Counts as ZigZag LEB128 varints; a run of more than one zero is written as -(run length).
+	for i := 0; i < limit; {
+		c := counts[i]
+		i++
+		if c == 0 {
+			zeros := int64(1)
+			for i < limit && counts[i] == 0 {
+				zeros++
+				i++
+			}
+			if zeros > 1 {
+				c = -zeros
+			}
+		}
+		raw = binary.AppendUvarint(raw, uint64(c<<1)^uint64(c>>63))
+	}
+	binary.BigEndian.PutUint32(raw[0:], v2Cookie)
+	binary.BigEndian.PutUint32(raw[4:], uint32(len(raw)-v2HeaderSize))
+	binary.BigEndian.PutUint32(raw[8:], 0) // normalizing index offset
+	binary.BigEndian.PutUint32(raw[12:], uint32(int32(h.SignificantFigures())))
+	binary.BigEndian.PutUint64(raw[16:], uint64(h.LowestTrackableValue()))
+	binary.BigEndian.PutUint64(raw[24:], uint64(h.HighestTrackableValue()))
+	binary.BigEndian.PutUint64(raw[32:], math.Float64bits(ratio))
+	e.raw = raw
+
+	e.zbuf.Reset()
+	e.z.Reset(&e.zbuf)
+	_, _ = e.z.Write(raw) // writes to a bytes.Buffer do not fail
+	_ = e.z.Close()
+	out := binary.BigEndian.AppendUint32(e.out[:0], v2CompressedCookie)
+	out = binary.BigEndian.AppendUint32(out, uint32(e.zbuf.Len()))
+	out = append(out, e.zbuf.Bytes()...)
+	e.out = out
+	return base64.StdEncoding.EncodeToString(out)
+}
+
+// internals returns h's bucket counts (not a copy) and its conversion ratio, read from the
+// library's fields (h.Export copies the 23,552 counts of the result geometry); ok is false
+// when this version of the library does not have them.
+func internals(h *hdrhistogram.Histogram) (counts []int64, ratio float64, ok bool) {
+	v := reflect.ValueOf(h).Elem()
+	c, r := v.FieldByName("counts"), v.FieldByName("conversionRatio")
+	if !c.IsValid() || c.Kind() != reflect.Slice || c.Type().Elem().Kind() != reflect.Int64 ||
+		!r.IsValid() || r.Kind() != reflect.Float64 {
+		return nil, 0, false
+	}
+	if c.Len() == 0 {
+		return nil, r.Float(), true
+	}
+	return unsafe.Slice((*int64)(c.UnsafePointer()), c.Len()), r.Float(), true
 }
 
 // mustEncode encodes a histogram of the result geometry; V2 encoding of a valid histogram

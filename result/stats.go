@@ -48,7 +48,48 @@ func (s *Sample) StatusKey() string {
 	case OutTimeout:
 		return "timeout"
 	}
-	return strconv.Itoa(int(s.Code))
+	return statusKey(s.Code)
+}
+
+// statusKey is a status code as text, without an allocation for the common ones.
+func statusKey(code uint16) string {
+	switch code {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	case 202:
+		return "202"
+	case 204:
+		return "204"
+	case 301:
+		return "301"
+	case 302:
+		return "302"
+	case 304:
+		return "304"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 403:
+		return "403"
+	case 404:
+		return "404"
+	case 409:
+		return "409"
+	case 429:
+		return "429"
+	case 500:
+		return "500"
+	case 502:
+		return "502"
+	case 503:
+		return "503"
+	case 504:
+		return "504"
+	}
+	return strconv.Itoa(int(code))
 }
 
 // Shed reports whether the sample is a shed: the service refused the request to protect
