@@ -30,6 +30,7 @@ func WriteText(w io.Writer, res *result.Result) error {
 	writeVerification(bw, res)
 	writeProbesAndSockets(bw, res)
 	writeGenerator(bw, res)
+	writeWorkers(bw, res)
 	if res.StopReason != "" {
 		fmt.Fprintf(bw, "\nstopped early: %s\n", res.StopReason)
 	}
@@ -245,6 +246,28 @@ func writeGenerator(w io.Writer, res *result.Result) {
 	for _, r := range g.Reasons {
 		fmt.Fprintf(w, "              - %s\n", r)
 	}
+}
+
+// writeWorkers writes a distributed run's per-worker section.
+func writeWorkers(w io.Writer, res *result.Result) {
+	if len(res.Workers) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nworkers (%d)\n", len(res.Workers))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  worker\tplanned\tsent\tlateness p99\town p99\tclock offset\tstate")
+	for _, wk := range res.Workers {
+		state := "ok"
+		switch {
+		case wk.Lost:
+			state = fmt.Sprintf("LOST at %ss", strconv.FormatFloat(wk.LostAtS, 'f', 1, 64))
+		case !wk.Valid:
+			state = "INVALID"
+		}
+		fmt.Fprintf(tw, "  %d\t%d\t%d\t%sms\t%sms\t%+.3fms ±%.3f\t%s\n", wk.Index, wk.Planned, wk.Sent,
+			ms(wk.LatenessP99MS), ms(wk.GeneratorLatenessP99MS), wk.ClockOffsetMS, wk.ClockUncertaintyMS, state)
+	}
+	tw.Flush()
 }
 
 // verdictSummary says the verdict and why, in one line that every writer shows:

@@ -4,6 +4,8 @@
 // Usage:
 //
 //	loadgen run [flags] FILE       run a scenario, print a summary, write result.json
+//	loadgen coordinator FILE --listen ADDR --workers N   run it on N workers from other machines
+//	loadgen worker [FILE] --coordinator ADDR             send a coordinator's share of the load
 //	loadgen validate FILE...       check scenario files, report every problem
 //	loadgen report [flags] RESULT  render a saved result: text, json, junit, md, html
 //	loadgen compare BASE NEW       compare two results; exit 6 on a regression beyond its allowance
@@ -49,6 +51,59 @@
 // The verdict, in order of precedence: INTERRUPTED after SIGINT or SIGTERM; INVALID when the
 // generator could not hold the schedule (never PASS); FAIL when a threshold failed (an
 // abortOnFail threshold stops the run early and is marked as the cause); else PASS.
+//
+// # Distributed runs: --workers, coordinator, worker
+//
+// One generator process sends some tens of thousands of requests a second per core; a
+// larger load needs several that act as one (package loadgen/cluster). They keep one
+// schedule, one set of histograms, one threshold evaluation, one abort and one result:
+//
+//	loadgen run FILE --workers N      a coordinator and N local worker processes on loopback
+//
+//	export LOADGEN_TOKEN=$(openssl rand -hex 16)          # the same on every machine
+//	loadgen coordinator FILE --listen 0.0.0.0:7070 --workers 4 --target http://svc:8080
+//	loadgen worker FILE --coordinator coord-host:7070     # on each of 4 machines (--index i, or
+//	                                                      # $JOB_COMPLETION_INDEX, else the next free)
+//
+// Both forms are one code path: `coordinator` is `run --workers N --listen ADDR`, and the
+// local form starts `loadgen worker` processes against its own coordinator with a random
+// token. The coordinator does everything `run` does but send: the lab, the faults (their
+// timeline starts at the load's start), abortOnFail on the merged figures each second, the
+// verification with the workers' write logs, the thresholds and the reports. Workers dial
+// the coordinator over HTTP/2 (TLS with --cert and --key; workers verify it with --ca), so
+// they need no inbound port. A worker is refused, with the cause printed on both sides,
+// for a wrong token, another loadlab version, another scenario file (SHA-256 of its
+// bytes; a worker without FILE takes the coordinator's), a duplicate or out-of-range
+// index, or a join after the start.
+//
+// Worker i of N sends global iterations i, i+N, i+2N, ... of the single-process schedule,
+// each at its own intended time, with the item and data of that iteration: the merged run
+// equals a run in one process (the same planned and sent counts, per request and per
+// second), and sequential data stay unique across workers. The load starts at an absolute
+// time once every worker has joined and measured its clock offset (five round trips).
+//
+// What the coordinator reports: the usual summary of the merged figures, and a per-worker
+// section (planned, sent, lateness p99, clock offset, ok / INVALID / LOST; `workers` in
+// result.json). With many workers, INVALID names the worker: one that could not hold its
+// share ("worker 2: 14 of 250 planned iterations were never sent: ..."), one whose clock
+// offset is uncertain beyond 10 ms, or one lost (silent for 3 s, or its connection ended;
+// its shortfall is reported per second in the timeline and in total). A lost worker does
+// not stop the run, but no lost worker is allowed: the run is INVALID.
+//
+// Safety: a worker sends only between the coordinator's start and stop, and stops within
+// 2 s of losing its coordinator (1.5 s of silence, or its connection ending). SIGINT or
+// SIGTERM on the coordinator stops every worker, rolls back the faults and writes the
+// interrupted result. Not yet: a restarted worker rejoining, a budget of lost workers,
+// capacity: ramps, --results and a merged /metrics with workers.
+//
+//	--workers N           the number of workers (run, coordinator)
+//	--listen ADDR         wait for workers on ADDR instead of starting local ones
+//	--token TOKEN         the shared token (default $LOADGEN_TOKEN); local workers get a random one
+//	--cert FILE, --key FILE   serve the workers over TLS
+//	--join-timeout D      how long to wait for every worker (default 2m)
+//
+// worker exits 0 when done (or stopped by its coordinator), 1 when it lost the coordinator,
+// 2 for a usage error or a refusal.
 //
 // # The lab and faults
 //

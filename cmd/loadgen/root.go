@@ -77,6 +77,6 @@ and the thresholds (SLOs) that must hold. It answers PASS or FAIL with evidence.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return withCode(exitUsage, err)
 	})
-	root.AddCommand(newRunCmd(e), newValidateCmd(e), newReportCmd(e), newCompareCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newCoordinatorCmd(e), newWorkerCmd(e), newValidateCmd(e), newReportCmd(e), newCompareCmd(e), newVersionCmd(e))
 	return root
 }

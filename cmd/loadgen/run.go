@@ -46,6 +46,7 @@ type runFlags struct {
 	timeScale   float64
 	verifyDB    string
 	transport   string
+	cluster     clusterFlags // --workers N and the coordinator's flags (cluster.go)
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -85,6 +86,7 @@ The seed defaults to 1, so two runs send the same request sequence; the seed use
 	fl.StringVar(&f.verifyDB, "verify-database", "", "read the state for the verify: checks from this PostgreSQL `URL` (default: the lab's database)")
 	fl.StringVar(&f.transport, "transport", "", "HTTP client: `auto` (fasthttp for plain HTTP/1.1 requests, net/http for the rest), nethttp or fast; overrides the scenario's transport:")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary: only the verdict and the result path")
+	addClusterFlags(fl, &f.cluster)
 	return cmd
 }
 
@@ -195,6 +197,16 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		defer stop()
 	}
 
+	if f.cluster.workers > 0 || f.cluster.listen != "" {
+		if f.cluster.workers < 1 {
+			return usageErrorf("--listen needs --workers N")
+		}
+		stop, err := startCluster(e, path, f, &cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	res, err := pipeline.Run(ctx, spec, cfg)
 	if err != nil {
 		return withCode(exitForError(err), err)
