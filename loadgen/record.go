@@ -187,6 +187,7 @@ func (r *recorder) tick(end time.Time) {
 	r.lastSent = sent
 	if iv != nil {
 		iv.Scenario, iv.Path, iv.Seed = r.e.spec.Name, r.e.spec.Path, r.e.opts.Seed
+		r.setTransports(iv)
 		r.e.opts.Intervals(iv)
 	}
 	count, errs, _, last := r.acc.Live()
@@ -270,6 +271,15 @@ func (r *recorder) finish() {
 	}
 }
 
+// setTransports records in res which transport carried each request name.
+func (r *recorder) setTransports(res *result.Result) {
+	for _, rq := range res.Requests {
+		if i := slices.Index(r.e.names, rq.Name); i >= 0 {
+			rq.Transport = r.e.transports[i]
+		}
+	}
+}
+
 // result builds the Result. final results carry the live histograms and their encodings;
 // snapshots (final=false, for Every) carry copies and no encodings.
 func (r *recorder) result(final bool, end time.Time) *result.Result {
@@ -277,11 +287,7 @@ func (r *recorder) result(final bool, end time.Time) *result.Result {
 	res := r.acc.Result(end, final)
 	res.Scenario, res.Path, res.Seed = e.spec.Name, e.spec.Path, e.opts.Seed
 	res.Generator = e.health(final)
-	for _, rq := range res.Requests {
-		if i := slices.Index(e.names, rq.Name); i >= 0 {
-			rq.Transport = e.transports[i]
-		}
-	}
+	r.setTransports(res)
 	if e.ws != nil {
 		res.WebSocket = e.ws.stats()
 	}
