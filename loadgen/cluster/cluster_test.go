@@ -3,9 +3,11 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,7 +49,7 @@ func TestMergedEqualsSingleProcess(t *testing.T) {
 		workers = []int{2, 4}
 	}
 	for _, n := range workers {
-		res, status := runCluster(t, path, n, tg.URL, nil)
+		res, status := runCluster(t, path, n, pipeline.Config{BaseURL: tg.URL}, nil)
 		if res.Generator.Planned != one.Generator.Planned || res.Generator.Sent != one.Generator.Sent || res.Generator.Planned != 400 {
 			t.Errorf("%d workers: planned %d sent %d; one process planned %d sent %d",
 				n, res.Generator.Planned, res.Generator.Sent, one.Generator.Planned, one.Generator.Sent)
@@ -184,7 +186,7 @@ func TestWorkerStopsWithoutCoordinator(t *testing.T) {
 func TestLostWorker(t *testing.T) {
 	tg := newTarget(t)
 	path := scenario(t, 100, "5s")
-	res, status := runCluster(t, path, 2, tg.URL, func(p *cluster.Processes) {
+	res, status := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL}, func(p *cluster.Processes) {
 		time.Sleep(2 * time.Second) // the start comes about 0.5 s after both joined
 		_ = p.Signal(1, syscall.SIGKILL)
 	})
@@ -214,5 +216,52 @@ func TestLostWorker(t *testing.T) {
 	}
 	if planned != 500 || res.Generator.Planned != 500 || res.Generator.Sent != w0.Sent+w1.Sent {
 		t.Errorf("timeline plans %d, generator planned %d sent %d; want 500 planned, %d sent", planned, res.Generator.Planned, res.Generator.Sent, w0.Sent+w1.Sent)
+	}
+}
+
+// TestAbortOnMergedFigures: abortOnFail is evaluated on the merged figures; when it fires,
+// every worker stops, and the result says why.
+func TestAbortOnMergedFigures(t *testing.T) {
+	tg := newTarget(t)
+	tg.status.Store(500)
+	path := scenarioWith(t, 50, "20s", `  errors: [{threshold: "rate < 10%", abortOnFail: true}]`)
+	began := time.Now()
+	res, status := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL}, nil)
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("the aborted run took %s", took)
+	}
+	if res.Verdict != reports.Fail || !strings.Contains(res.StopReason, "errors") || len(res.Thresholds) != 1 || !res.Thresholds[0].Aborted {
+		t.Errorf("verdict %s, stop reason %q, thresholds %+v; want FAIL, aborted by the errors threshold", res.Verdict, res.StopReason, res.Thresholds)
+	}
+	if res.Interrupted || len(res.Events) == 0 || res.Events[0].Kind != result.EventAbort {
+		t.Errorf("interrupted %v, events %+v; want an abort event", res.Interrupted, res.Events)
+	}
+	if res.Generator.Sent >= 500 || res.Generator.Sent == 0 {
+		t.Errorf("sent %d of 1000; want the load stopped early", res.Generator.Sent)
+	}
+	for _, w := range res.Workers {
+		if w.Lost {
+			t.Errorf("worker %d lost: %v\n%s", w.Index, w.Reasons, status)
+		}
+	}
+}
+
+// TestWorkersBehindAreNamed: workers that do not hold their share make the run INVALID,
+// each named (here a lateness bound no generator can hold).
+func TestWorkersBehindAreNamed(t *testing.T) {
+	tg := newTarget(t)
+	path := scenario(t, 50, "1s")
+	res, _ := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL, MaxLateness: time.Nanosecond}, nil)
+	if res.Verdict != reports.Invalid {
+		t.Errorf("verdict %s, want INVALID", res.Verdict)
+	}
+	for i, w := range res.Workers {
+		if w.Valid || len(w.Reasons) == 0 || !strings.Contains(w.Reasons[0], "send lateness p99") {
+			t.Errorf("worker %d: %+v; want invalid for its lateness", i, w)
+		}
+		prefix := fmt.Sprintf("worker %d: send lateness p99", i)
+		if !slices.ContainsFunc(res.Generator.Reasons, func(r string) bool { return strings.HasPrefix(r, prefix) }) {
+			t.Errorf("reasons %q do not name worker %d", res.Generator.Reasons, i)
+		}
 	}
 }

@@ -92,10 +92,11 @@ func coordinatorMain(ctx context.Context, path string, data []byte) error {
 // iterations it saw.
 type target struct {
 	*httptest.Server
-	mu   sync.Mutex
-	seen map[int]int
-	n    atomic.Int64
-	last atomic.Int64 // unix ns of the last request
+	status atomic.Int64 // the status it answers (0: 200)
+	mu     sync.Mutex
+	seen   map[int]int
+	n      atomic.Int64
+	last   atomic.Int64 // unix ns of the last request
 }
 
 func newTarget(t *testing.T) *target {
@@ -109,6 +110,9 @@ func newTarget(t *testing.T) *target {
 		tg.mu.Unlock()
 		if n%10 == 0 {
 			time.Sleep(50 * time.Millisecond)
+		}
+		if code := tg.status.Load(); code != 0 {
+			w.WriteHeader(int(code))
 		}
 	}))
 	t.Cleanup(tg.Close)
@@ -131,6 +135,12 @@ func (tg *target) iterations() (seen int, twice []int) {
 
 func scenario(t *testing.T, rate int, duration string) string {
 	t.Helper()
+	return scenarioWith(t, rate, duration, `  errors: ["rate < 1%"]`)
+}
+
+// scenarioWith is scenario with the given thresholds (YAML lines under thresholds:).
+func scenarioWith(t *testing.T, rate int, duration, thresholds string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "cluster.yaml")
 	src := fmt.Sprintf(`version: 1
 name: cluster
@@ -144,8 +154,8 @@ workload:
     request: {url: "/b?n={{ seq }}"}
 load: {executor: constant-arrival-rate, rate: %d, duration: %s, maxInFlight: 200}
 thresholds:
-  errors: ["rate < 1%%"]
-`, rate, duration)
+%s
+`, rate, duration, thresholds)
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +211,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// runCluster runs the scenario at path with n local worker processes against base.
-func runCluster(t *testing.T, path string, n int, base string, during func(*cluster.Processes)) (*result.Result, string) {
+// runCluster runs the scenario at path with n local worker processes and cfg (seed 7 and a
+// lateness bound of 1 s unless set).
+func runCluster(t *testing.T, path string, n int, cfg pipeline.Config, during func(*cluster.Processes)) (*result.Result, string) {
 	t.Helper()
 	spec, data := loadSpec(t, path)
 	token := cluster.NewToken()
@@ -221,7 +232,14 @@ func runCluster(t *testing.T, path string, n int, base string, during func(*clus
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := pipeline.Run(ctx, spec, pipeline.Config{BaseURL: base, Seed: 7, MaxLateness: time.Second, Generator: c})
+	if cfg.Seed == 0 {
+		cfg.Seed = 7
+	}
+	if cfg.MaxLateness == 0 {
+		cfg.MaxLateness = time.Second
+	}
+	cfg.Generator = c
+	res, err := pipeline.Run(ctx, spec, cfg)
 	if err != nil {
 		t.Fatalf("run with %d workers: %v\n%s", n, err, status)
 	}
