@@ -129,6 +129,9 @@ type estep struct {
 	needBody   bool
 	needHeader bool // a capture reads a response header
 	fast       bool // sent by the fast transport
+	// url is the URL of a single-request item sent by the fast transport that renders the
+	// same for every iteration ("" for others): its iterations need no scenarios.Iteration.
+	url string
 }
 
 // Run runs the load of spec against opts.BaseURL and returns what it measured.
@@ -268,6 +271,9 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 				s.req.Expect != nil && len(s.req.Expect.JSON) > 0
 			es := estep{step: s, idx: idx, extra: -1, needBody: need}
 			es.fast, _ = chooseTransport(mode, s.req, e.base)
+			if es.fast && s.flow == nil && literal(s.req) {
+				es.url, _ = s.req.RenderURL(spec.NewIteration(0, opts.Seed), e.base) // a literal renders
+			}
 			if s.flow != nil {
 				for _, c := range s.flow.Capture {
 					es.needHeader = es.needHeader || strings.HasPrefix(c.From, "header:")
@@ -320,6 +326,19 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 		e.probe = newProber(spec.Probe, e.base, e.transport)
 	}
 	return e, nil
+}
+
+// literal reports whether a request renders the same for every iteration.
+func literal(r *scenarios.Request) bool {
+	if !r.URL.IsLiteral() || !r.Body.IsLiteral() {
+		return false
+	}
+	for _, h := range r.Headers {
+		if !h.IsLiteral() {
+			return false
+		}
+	}
+	return true
 }
 
 // newTransport is vegeta's transport setup (keep-alive dialer, idle pool per host) with the
@@ -586,7 +605,10 @@ func (e *engine) iterate(ctx context.Context, j job) {
 	}()
 
 	steps := e.steps[e.work.pickIndex(seq)]
-	it := e.spec.NewIteration(seq, e.opts.Seed)
+	var it *scenarios.Iteration // nil for a literal request (estep.url), which reads none
+	if len(steps) > 1 || steps[0].url == "" {
+		it = e.spec.NewIteration(seq, e.opts.Seed)
+	}
 	client := e.client
 	var jar *cookiejar.Jar // one per flow iteration, shared by both transports
 	if len(steps) > 1 {

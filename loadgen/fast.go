@@ -257,12 +257,16 @@ func (c *fastConn) Close() error {
 	return c.Conn.Close()
 }
 
-// renderFast renders r for an iteration into req, as scenarios.Request.Build renders it
-// (URL, body, then headers), and returns the URL.
-func renderFast(req *fasthttp.Request, r *scenarios.Request, it *scenarios.Iteration, base string) (string, error) {
-	u, err := r.RenderURL(it, base)
-	if err != nil {
-		return "", err
+// renderFast renders st's request for an iteration into req, as scenarios.Request.Build
+// renders it (URL, body, then headers), and returns the URL. it is nil for a literal request
+// (st.url set).
+func renderFast(req *fasthttp.Request, st *estep, it *scenarios.Iteration, base string) (string, error) {
+	r, u := st.req, st.url
+	if u == "" {
+		var err error
+		if u, err = r.RenderURL(it, base); err != nil {
+			return "", err
+		}
 	}
 	if r.Body != nil {
 		b, err := r.Body.Execute(it)
@@ -302,7 +306,7 @@ func (e *engine) doFast(ctx context.Context, jar *cookiejar.Jar, it *scenarios.I
 		fasthttp.ReleaseResponse(resp)
 	}()
 	s := sample{name: st.idx}
-	u, err := renderFast(req, st.req, it, e.base)
+	u, err := renderFast(req, st, it, e.base)
 	var pu *url.URL
 	if err == nil && jar != nil {
 		if pu, err = url.Parse(u); err == nil {
