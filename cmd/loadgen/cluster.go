@@ -27,6 +27,7 @@ type clusterFlags struct {
 	token       string
 	cert, key   string
 	joinTimeout time.Duration
+	maxLost     int
 }
 
 func addClusterFlags(fl *pflag.FlagSet, f *clusterFlags) {
@@ -36,6 +37,7 @@ func addClusterFlags(fl *pflag.FlagSet, f *clusterFlags) {
 	fl.StringVar(&f.cert, "cert", "", "with --listen: serve the workers over TLS with this certificate `FILE` (PEM; with --key)")
 	fl.StringVar(&f.key, "key", "", "with --listen: the TLS private key `FILE` (PEM; with --cert)")
 	fl.DurationVar(&f.joinTimeout, "join-timeout", 2*time.Minute, "with --workers: how long to wait for every worker to join")
+	fl.IntVar(&f.maxLost, "max-lost-workers", 0, "with --workers: how many workers may be lost (silent 3 s) before the run is INVALID; lost ones are reported with their shortfall either way")
 }
 
 // newCoordinatorCmd is `run` with --listen and --workers required: the coordinator of
@@ -110,7 +112,7 @@ func startCluster(e *env, path string, f runFlags, cfg *pipeline.Config) (stop f
 		status = e.stderr
 	}
 	coord, err := cluster.NewCoordinator(cluster.Config{Workers: cf.workers, Token: token, Version: version, Scenario: data,
-		Path: path, TimeScale: f.timeScale, JoinTimeout: cf.joinTimeout, Status: status})
+		Path: path, TimeScale: f.timeScale, JoinTimeout: cf.joinTimeout, MaxLost: cf.maxLost, Status: status})
 	if err != nil {
 		ln.Close()
 		return nil, usageErrorf("%w", err)

@@ -88,19 +88,22 @@
 // share ("worker 2: 14 of 250 planned iterations were never sent: ..."), one whose clock
 // offset is uncertain beyond 10 ms, or one lost (silent for 3 s, or its connection ended;
 // its shortfall is reported per second in the timeline and in total). A lost worker does
-// not stop the run, but no lost worker is allowed: the run is INVALID.
+// not stop the run; beyond --max-lost-workers (default 0: none) the run is INVALID. A
+// worker that cannot run the scenario (a data file missing on its machine) says why, and
+// the coordinator stops with that cause before the start.
 //
 // Safety: a worker sends only between the coordinator's start and stop, and stops within
 // 2 s of losing its coordinator (1.5 s of silence, or its connection ending). SIGINT or
 // SIGTERM on the coordinator stops every worker, rolls back the faults and writes the
-// interrupted result. Not yet: a restarted worker rejoining, a budget of lost workers,
-// capacity: ramps, --results and a merged /metrics with workers.
+// interrupted result. Not yet: a restarted worker rejoining, capacity: ramps, --results
+// and a merged /metrics with workers.
 //
 //	--workers N           the number of workers (run, coordinator)
 //	--listen ADDR         wait for workers on ADDR instead of starting local ones
 //	--token TOKEN         the shared token (default $LOADGEN_TOKEN); local workers get a random one
 //	--cert FILE, --key FILE   serve the workers over TLS
 //	--join-timeout D      how long to wait for every worker (default 2m)
+//	--max-lost-workers N  how many lost workers the run tolerates (default 0)
 //
 // worker exits 0 when done (or stopped by its coordinator), 1 when it lost the coordinator,
 // 2 for a usage error or a refusal.

@@ -43,6 +43,9 @@ type Config struct {
 	JoinTimeout time.Duration
 	// Status receives one line per join, refusal, loss and the start; nil for none.
 	Status io.Writer
+	// MaxLost is how many workers may be lost before the run is invalid (default 0: none).
+	// A lost worker within the budget is still reported, with its shortfall.
+	MaxLost int
 }
 
 // Coordinator runs one scenario on Workers workers: it admits them (ServeHTTP), sets the
@@ -56,6 +59,7 @@ type Coordinator struct {
 	mu       sync.Mutex
 	sessions []*session // by worker index; nil until that index joined
 	started  bool
+	failed   error // a worker that cannot run the scenario, before the start
 
 	changed chan struct{} // a session joined, reported its clock or left (cap 1)
 	inbox   chan note     // from the sessions to Run
@@ -261,6 +265,14 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 				return fmt.Errorf("a bad interval record: %w", err)
 			}
 			c.deliver(note{index: s.index, kind: noteInterval, iv: iv, at: now})
+		case msgError:
+			err := fmt.Errorf("worker %d cannot run the scenario: %s", s.index, m.Reason)
+			c.mu.Lock()
+			if !c.started && c.failed == nil {
+				c.failed = err
+			}
+			c.mu.Unlock()
+			return err
 		case msgDone:
 			if m.Final == nil {
 				return errors.New("a done message without its final figures")
@@ -316,7 +328,12 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 		if len(missing) == 0 {
 			c.started = true
 		}
+		failed := c.failed
 		c.mu.Unlock()
+		if failed != nil {
+			c.stopAll("another worker cannot run the scenario")
+			return time.Time{}, failed
+		}
 		if len(missing) == 0 {
 			break
 		}

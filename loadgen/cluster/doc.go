@@ -48,10 +48,11 @@
 // schedule makes the run INVALID with its reasons, prefixed "worker i:". A worker silent
 // for WorkerSilence (3 s), or whose stream ends before its final figures, is lost: the run
 // goes on, its shortfall (its stripe's planned iterations against what it sent, per
-// second in the timeline and in total) is reported, and the run is INVALID naming it (no
-// lost worker is allowed). Cancelling the coordinator's context (Ctrl-C, SIGTERM) stops
+// second in the timeline and in total) is reported, and beyond Config.MaxLost (default 0)
+// the run is INVALID naming it. A worker that cannot run the scenario says why (an error
+// message) and the coordinator fails before the start with that cause. Cancelling the coordinator's context (Ctrl-C, SIGTERM) stops
 // every worker; the pipeline rolls back the faults.
 //
-// Not yet: a lost worker's rejoin, a budget of lost workers, capacity: ramps across
-// workers, the coordinator's merged /metrics.
+// Not yet: a lost worker's rejoin, capacity: ramps across workers, the coordinator's
+// merged /metrics.
 package cluster

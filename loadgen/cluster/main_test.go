@@ -176,11 +176,15 @@ func loadSpec(t *testing.T, path string) (*scenarios.Spec, []byte) {
 }
 
 // coordinator serves a coordinator of n workers on loopback until the test ends.
-func coordinator(t *testing.T, n int, token string, data []byte, path string) (*cluster.Coordinator, string, *testutil.Buffer) {
+func coordinator(t *testing.T, n int, token string, data []byte, path string, edits ...func(*cluster.Config)) (*cluster.Coordinator, string, *testutil.Buffer) {
 	t.Helper()
 	status := &testutil.Buffer{}
-	c, err := cluster.NewCoordinator(cluster.Config{Workers: n, Token: token, Version: testVersion, Scenario: data, Path: path,
-		Status: status, JoinTimeout: 30 * time.Second})
+	cfg := cluster.Config{Workers: n, Token: token, Version: testVersion, Scenario: data, Path: path,
+		Status: status, JoinTimeout: 30 * time.Second}
+	for _, edit := range edits {
+		edit(&cfg)
+	}
+	c, err := cluster.NewCoordinator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,12 +216,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // runCluster runs the scenario at path with n local worker processes and cfg (seed 7 and a
-// lateness bound of 1 s unless set).
-func runCluster(t *testing.T, path string, n int, cfg pipeline.Config, during func(*cluster.Processes)) (*result.Result, string) {
+// lateness bound of 1 s unless set), the coordinator's configuration edited by edits.
+func runCluster(t *testing.T, path string, n int, cfg pipeline.Config, during func(*cluster.Processes), edits ...func(*cluster.Config)) (*result.Result, string) {
 	t.Helper()
 	spec, data := loadSpec(t, path)
 	token := cluster.NewToken()
-	c, addr, status := coordinator(t, n, token, data, path)
+	c, addr, status := coordinator(t, n, token, data, path, edits...)
 	var cmds []*exec.Cmd
 	for i := range n {
 		cmds = append(cmds, workerCmd(t, addr, token, path, i))

@@ -59,6 +59,7 @@ const (
 	msgInterval  = "interval"  // worker: one second's interval record (result JSON)
 	msgDone      = "done"      // worker: the load is over; its health, writes, ...
 	msgBye       = "bye"       // coordinator: done received; close the stream
+	msgError     = "error"     // worker: it cannot run the scenario (Reason); it leaves
 )
 
 // message is one line of the stream; Type says which fields are set.

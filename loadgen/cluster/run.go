@@ -252,12 +252,21 @@ func (c *Coordinator) finishResult(res *result.Result, spec *scenarios.Spec, opt
 	res.Generator.Reasons = nil
 	res.Generator.Valid = true
 	res.Workers = nil
+	lost := 0
 	for _, st := range ws {
+		if st.stats.Lost {
+			lost++
+		}
+	}
+	for _, st := range ws {
+		res.Workers = append(res.Workers, st.stats)
+		if st.stats.Valid || (st.stats.Lost && lost <= c.cfg.MaxLost && st.uncClock <= c.cfg.MaxClockUncertainty) {
+			continue // a lost worker within the budget: reported in Workers only
+		}
+		res.Generator.Valid = false
 		for _, r := range st.stats.Reasons {
 			res.Generator.Reasons = append(res.Generator.Reasons, fmt.Sprintf("worker %d: %s", st.stats.Index, r))
 		}
-		res.Generator.Valid = res.Generator.Valid && st.stats.Valid
-		res.Workers = append(res.Workers, st.stats)
 	}
 	for _, rq := range res.Requests {
 		if tr, ok := transports[rq.Name]; ok {

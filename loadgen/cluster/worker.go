@@ -179,9 +179,27 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	}
 	wel := im.m.Welcome
 	logf("joined %s as worker %d of %d", cfg.Coordinator, wel.Index, wel.Count)
+	// fail tells the coordinator why this worker cannot run, ends its side of the stream
+	// and waits (bounded) until the coordinator has read it and closed the other.
+	fail := func(err error) error {
+		_ = out.send(&message{Type: msgError, Reason: err.Error()})
+		pw.Close()
+		t := time.NewTimer(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case _, ok := <-in:
+				if ok {
+					continue
+				}
+			case <-t.C:
+			}
+			return err
+		}
+	}
 	spec, err := workerSpec(cfg, wel)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 
 	var rts []RoundTrip
@@ -309,7 +327,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		return lostErr
 	}
 	if o.err != nil && o.res == nil {
-		return fmt.Errorf("run: %w", o.err)
+		return fail(fmt.Errorf("run: %w", o.err))
 	}
 	if qerr != nil {
 		return fmt.Errorf("%w: %v", errLost, qerr)
