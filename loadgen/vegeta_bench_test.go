@@ -2,6 +2,7 @@ package loadgen_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +18,37 @@ import (
 // one after the other, and reports the latency p50 and p99 of each (ms) and loadgen's
 // relative to vegeta's: figures, not assertions (the machine is shared). Run with
 // -benchtime 1x.
+//
+// The server runs in the same process, so its sleep overshoots more when the process is
+// quieter: server-p50-ms and vegeta-server-p50-ms are the handler's own time in each run,
+// to tell the generators' difference from the server's.
 func BenchmarkAgainstVegeta(b *testing.B) {
 	for _, delay := range []time.Duration{time.Millisecond, 5 * time.Millisecond} {
-		srv := serve(b, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(delay) }))
+		var mu sync.Mutex
+		handler := result.NewHistogram()
+		srv := serve(b, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			t0 := time.Now()
+			time.Sleep(delay)
+			mu.Lock()
+			_ = handler.RecordValue(result.Micros(time.Since(t0)))
+			mu.Unlock()
+		}))
+		serverP50 := func() float64 {
+			mu.Lock()
+			defer mu.Unlock()
+			p50 := result.MS(handler.ValueAtQuantile(50))
+			handler.Reset()
+			return p50
+		}
 		for _, tr := range []string{scenarios.TransportNetHTTP, scenarios.TransportFast} {
 			b.Run(delay.String()+"/"+tr, func(b *testing.B) {
 				for b.Loop() {
+					serverP50()
 					res := run(b, constant(1000, 5*time.Second, 0, get("x", "/")), loadgen.Options{BaseURL: srv.URL, Transport: tr})
+					sp50 := serverP50()
 					vp50, vp99 := vegetaRun(b, srv.URL, 1000, 5*time.Second)
+					b.ReportMetric(sp50, "server-p50-ms")
+					b.ReportMetric(serverP50(), "vegeta-server-p50-ms")
 					p50, p99 := res.Total.Latency.P50, res.Total.Latency.P99
 					b.ReportMetric(p50, "p50-ms")
 					b.ReportMetric(p99, "p99-ms")

@@ -125,23 +125,29 @@ func TestFaultScenarios(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fault scenarios: %v", err)
 	}
+	run := func(t *testing.T, file string, args ...string) {
+		out := t.TempDir()
+		argv := append([]string{"run", file, "--out", out, "--academy", academyBin,
+			"--lab-log", filepath.Join(out, "lab.log"), "--max-lateness", "2s"}, args...)
+		output, err := exec.Command(loadgenBin, argv...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("loadgen run %s: %v\n%s", file, err, output)
+		}
+		res := readLabResult(t, filepath.Join(out, "result.json"))
+		if res.Verdict != reports.Pass || len(res.Faults) != 1 || !res.Faults[0].Injected {
+			t.Fatalf("verdict %s, faults %+v\n%s", res.Verdict, res.Faults, output)
+		}
+		assertNothingLeft(t, filepath.Join(out, "lab.log"))
+	}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
-		t.Run(name, func(t *testing.T) {
-			out := t.TempDir()
-			cmd := exec.Command(loadgenBin, "run", file, "--out", out, "--academy", academyBin,
-				"--lab-log", filepath.Join(out, "lab.log"), "--max-lateness", "2s")
-			output, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("loadgen run %s: %v\n%s", name, err, output)
-			}
-			res := readLabResult(t, filepath.Join(out, "result.json"))
-			if res.Verdict != reports.Pass || len(res.Faults) != 1 || !res.Faults[0].Injected {
-				t.Fatalf("verdict %s, faults %+v\n%s", res.Verdict, res.Faults, output)
-			}
-			assertNothingLeft(t, filepath.Join(out, "lab.log"))
-		})
+		t.Run(name, func(t *testing.T) { run(t, file) })
 	}
+	// The scenarios' plain requests go by the fast transport (auto): one runs on net/http
+	// too, so that both clients see a fault begin and end.
+	t.Run("http-status/nethttp", func(t *testing.T) {
+		run(t, "../../scenarios/faults/http-status.yaml", "--transport", "nethttp")
+	})
 }
 
 // longLabScenario runs a minute of load in a lab with two faults active from its second
