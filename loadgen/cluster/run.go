@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/trendtactics/loadlab/loadgen"
@@ -60,6 +62,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		pending  []*result.Result
 		mergeErr error
 		aborted  string
+		stopAt   time.Time // when the coordinator stopped the workers (abort, interrupt)
 		events   []result.Event
 		deadline <-chan time.Time
 		ctxDone  = ctx.Done()
@@ -125,6 +128,9 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 			}
 		case <-ctxDone:
 			ctxDone = nil
+			if stopAt.IsZero() {
+				stopAt = time.Now()
+			}
 			c.logf("interrupted: stopping every worker")
 			c.stopAll("the coordinator was interrupted")
 			deadline = time.After(stopGrace)
@@ -160,6 +166,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 					}
 					events = append(events, result.Event{At: elapsed.Seconds(), Kind: result.EventAbort, Name: "abortOnFail", Detail: aborted})
 					c.logf("abort: %s: stopping every worker", aborted)
+					stopAt = now
 					c.stopAll("abort: " + aborted)
 					if deadline == nil {
 						deadline = time.After(stopGrace)
@@ -182,7 +189,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		res = result.NewRecorder(start, nil, opts.Windows).Result(end, true)
 	}
 	res.Scenario, res.Path, res.Seed = spec.Name, spec.Path, opts.Seed
-	if err := c.finishResult(res, spec, opts, ws, pacer, start, end); err != nil {
+	if err := c.finishResult(res, opts, ws, pacer, start, end, stopAt); err != nil {
 		return nil, err
 	}
 	res.Events = append(res.Events, events...)
@@ -194,7 +201,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 // finishResult sets res's generator health from the workers' (lost workers count with
 // their shortfall), the per-worker section, the write log, and the figures only the
 // workers' final messages carry.
-func (c *Coordinator) finishResult(res *result.Result, spec *scenarios.Spec, opts loadgen.Options, ws []*workerState, pacer *loadgen.StagePacer, start, end time.Time) error {
+func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws []*workerState, pacer *loadgen.StagePacer, start, end, stopAt time.Time) error {
 	healths := make([]*result.Result, 0, len(ws))
 	transports := map[string]string{}
 	for i, st := range ws {
@@ -202,6 +209,9 @@ func (c *Coordinator) finishResult(res *result.Result, spec *scenarios.Spec, opt
 		h := result.Health{Valid: true}
 		if st.fin != nil {
 			h = st.fin.Health
+			if !stopAt.IsZero() && pacer != nil {
+				h = plannedUntil(h, stripe.Share(pacer.Hits(stopAt.Sub(start))))
+			}
 			for name, tr := range st.fin.Transports {
 				transports[name] = tr
 			}
@@ -273,8 +283,24 @@ func (c *Coordinator) finishResult(res *result.Result, spec *scenarios.Spec, opt
 			rq.Transport = tr
 		}
 	}
-	_ = spec
 	return nil
+}
+
+// plannedUntil is a worker's health when the coordinator stopped the run: the worker
+// learnt of the stop a little later, and counted as planned (and never sent) what came due
+// in between; as in one process, what was due when the run was stopped is what was
+// planned.
+func plannedUntil(h result.Health, due uint64) result.Health {
+	if h.Planned <= due {
+		return h
+	}
+	h.Planned = max(due, h.Sent)
+	h.Dropped = h.Planned - h.Sent
+	if h.Dropped == 0 {
+		h.Reasons = slices.DeleteFunc(slices.Clone(h.Reasons), func(r string) bool { return strings.Contains(r, "planned iterations were never sent") })
+		h.Valid = len(h.Reasons) == 0
+	}
+	return h
 }
 
 // addShortfall adds a lost worker's planned iterations of the seconds it did not report
