@@ -371,10 +371,11 @@ func (c *Coordinator) live() []*session {
 	return out
 }
 
-// stopAll tells every live worker to stop its load.
+// stopAll tells every live worker to stop its load. A send does not wait for a worker
+// that does not read (a full stream): each ends when written or when its stream ends.
 func (c *Coordinator) stopAll(reason string) {
 	for _, s := range c.live() {
-		_ = s.out.send(&message{Type: msgStop, Reason: reason})
+		go func() { _ = s.out.send(&message{Type: msgStop, Reason: reason}) }()
 	}
 }
 

@@ -91,7 +91,6 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		s := c.sessions[i]
 		c.mu.Unlock()
 		if s != nil {
-			_ = s.out.send(&message{Type: msgStop, Reason: "lost by the coordinator: " + why})
 			s.end() // the worker sees its stream end and stops
 		}
 	}
@@ -122,7 +121,9 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 					st.planned[p.T] += p.Planned
 				}
 			case noteDone:
-				st.fin, st.over = n.fin, true
+				if !st.over { // not after it was marked lost
+					st.fin, st.over = n.fin, true
+				}
 			case noteLost:
 				lose(n.index, n.why, n.at)
 			}

@@ -316,6 +316,8 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		close(lost)
 		stopLoad()
 		logf("%v: stopped the load", lostErr)
+		endStream() // a send blocked on a coordinator that does not read ends too
+		pw.Close()
 		o = <-ran
 	case o = <-ran:
 	}
