@@ -93,8 +93,8 @@
 // latency: it is its own figure, and its p99 bounds the run's validity. An OS timer wakes up
 // to a millisecond late, so a worker sleeps until the timers' recent overshoot before the
 // intended time and yields in a loop for the rest (tens of microseconds per iteration; when
-// iterations are due less than four overshoots apart, waits are plain sleeps, so the workers
-// never spin more than a quarter of the time). What delay remains is the generator's own
+// iterations are due less than sixteen overshoots apart, waits are plain sleeps, so the
+// workers never spin more than a sixteenth of the time). What delay remains is the generator's own
 // lateness.
 //
 // # Stopping
