@@ -7,10 +7,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"reflect"
 	"sync"
 	"time"
-	"unsafe"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -38,17 +36,9 @@ func Micros(d time.Duration) int64 {
 // bucket each time, it reuses its compressor and buffers (the recorder encodes every
 // second's histograms). It is safe for concurrent use.
 func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
-	counts, ratio, ok := internals(h)
-	if !ok { // another version of the library: its own encoder
-		b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-		if err != nil {
-			return "", fmt.Errorf("encode histogram: %w", err)
-		}
-		return string(b), nil
-	}
 	enc := encoders.Get().(*encoder)
 	defer encoders.Put(enc)
-	return enc.encode(h, counts, ratio), nil
+	return enc.encode(h, h.Export().Counts), nil
 }
 
 // encoders are the reusable state of EncodeHistogram (a pool: no state outlives a call).
@@ -74,17 +64,15 @@ const (
 	v2HeaderSize       = 40
 )
 
-// encode writes the V2 encoding of h, whose bucket counts and conversion ratio are given.
-func (e *encoder) encode(h *hdrhistogram.Histogram, counts []int64, ratio float64) string {
+// encode writes the V2 encoding of h, whose bucket counts are given. The conversion ratio
+// written is 1: a result's histograms record plain microseconds.
+func (e *encoder) encode(h *hdrhistogram.Histogram, counts []int64) string {
 	limit := 1 // the buckets up to the maximum's (as h.Encode: countsIndexFor(Max()) + 1)
 	for i := len(counts) - 1; i > 0; i-- {
 		if counts[i] != 0 {
 			limit = i + 1
 			break
 		}
-	}
-	if ratio == 0 {
-		ratio = 1
 	}
 	raw := append(e.raw[:0], make([]byte, v2HeaderSize)...)
 	// Counts as ZigZag LEB128 varints; a run of more than one zero is written as -(run length).
@@ -109,7 +97,7 @@ func (e *encoder) encode(h *hdrhistogram.Histogram, counts []int64, ratio float6
 	binary.BigEndian.PutUint32(raw[12:], uint32(int32(h.SignificantFigures())))
 	binary.BigEndian.PutUint64(raw[16:], uint64(h.LowestTrackableValue()))
 	binary.BigEndian.PutUint64(raw[24:], uint64(h.HighestTrackableValue()))
-	binary.BigEndian.PutUint64(raw[32:], math.Float64bits(ratio))
+	binary.BigEndian.PutUint64(raw[32:], math.Float64bits(1))
 	e.raw = raw
 
 	e.zbuf.Reset()
@@ -121,22 +109,6 @@ func (e *encoder) encode(h *hdrhistogram.Histogram, counts []int64, ratio float6
 	out = append(out, e.zbuf.Bytes()...)
 	e.out = out
 	return base64.StdEncoding.EncodeToString(out)
-}
-
-// internals returns h's bucket counts (not a copy) and its conversion ratio, read from the
-// library's fields (h.Export copies the 23,552 counts of the result geometry); ok is false
-// when this version of the library does not have them.
-func internals(h *hdrhistogram.Histogram) (counts []int64, ratio float64, ok bool) {
-	v := reflect.ValueOf(h).Elem()
-	c, r := v.FieldByName("counts"), v.FieldByName("conversionRatio")
-	if !c.IsValid() || c.Kind() != reflect.Slice || c.Type().Elem().Kind() != reflect.Int64 ||
-		!r.IsValid() || r.Kind() != reflect.Float64 {
-		return nil, 0, false
-	}
-	if c.Len() == 0 {
-		return nil, r.Float(), true
-	}
-	return unsafe.Slice((*int64)(c.UnsafePointer()), c.Len()), r.Float(), true
 }
 
 // mustEncode encodes a histogram of the result geometry; V2 encoding of a valid histogram
