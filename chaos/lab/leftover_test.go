@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,24 +29,9 @@ import (
 // The guardian takes well under a second; the bound is generous for a loaded CI machine.
 const leftoverBound = 10 * time.Second
 
-var (
-	harnessOnce sync.Once
-	harnessBin  string
-	harnessErr  error
-)
-
 func harness(t *testing.T) string {
 	t.Helper()
-	harnessOnce.Do(func() {
-		harnessBin = filepath.Join(filepath.Dir(academyBin), "harness")
-		if out, err := exec.Command("go", "build", "-o", harnessBin, "./testdata/harness").CombinedOutput(); err != nil {
-			harnessErr = fmt.Errorf("build harness: %v\n%s", err, out)
-		}
-	})
-	if harnessErr != nil {
-		t.Fatal(harnessErr)
-	}
-	return harnessBin
+	return filepath.Join(testutil.Build(t, "./testdata/harness"), "harness")
 }
 
 type leftoverCase struct {
@@ -315,11 +299,7 @@ func TestLaterRunSweepsAnOlderLabsLeftovers(t *testing.T) {
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "owner"), fmt.Appendf(nil, "%d 1\n", dead.Process.Pid), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "owner"), fmt.Appendf(nil, "%d 1\n", testutil.DeadPID(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var segs []string

@@ -10,11 +10,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reports"
 )
 
@@ -22,32 +22,14 @@ import (
 // binaries: PostgreSQL, Redis, academy replicas and fault proxies, started and stopped by
 // loadgen itself. They take a few minutes; -short skips them.
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binErr  error
-)
-
 // binaries builds loadgen and academy once into a temporary directory.
 func binaries(t *testing.T) (loadgenBin, academyBin string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: skipping the lab runs")
 	}
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "loadgen-labtest-")
-		if binErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", binDir+"/", "github.com/trendtactics/loadlab/cmd/loadgen", "github.com/trendtactics/loadlab/cmd/academy").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return filepath.Join(binDir, "loadgen"), filepath.Join(binDir, "academy")
+	dir := testutil.Build(t, "github.com/trendtactics/loadlab/cmd/loadgen", "github.com/trendtactics/loadlab/cmd/academy")
+	return filepath.Join(dir, "loadgen"), filepath.Join(dir, "academy")
 }
 
 type labResult struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
 )
 
@@ -60,11 +61,7 @@ func TestSweepEndsStoppedServersOfDeadOwners(t *testing.T) {
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
 	// The owner is dead.
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "owner"), fmt.Appendf(nil, "%d 1\n", dead.Process.Pid), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "owner"), fmt.Appendf(nil, "%d 1\n", testutil.DeadPID(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
