@@ -201,12 +201,9 @@ func (m *pointMerge) add(enc string, max float64) {
 		}
 		return
 	}
-	h, err := DecodeHistogram(enc)
-	if err != nil {
+	if err := AddEncoded(m.hist, enc); err != nil {
 		m.p.HDR = "!"
-		return
 	}
-	m.hist.Merge(h)
 }
 
 // finish sets every merged series' timeline, seconds in order.

@@ -186,8 +186,8 @@ func (st *RequestStats) add(src *RequestStats) error {
 	if st.Transport == "" {
 		st.Transport = src.Transport
 	}
-	if err := src.decodeHists(); err != nil {
-		return err
+	if src.Count > src.Skipped && src.LatencyHist == nil && src.LatencyHDR == "" && src.Latency.Max > 0 {
+		return fmt.Errorf("latency of %q: %w", src.Name, errNoHistogram)
 	}
 	if err := st.decodeHists(); err != nil {
 		return err
@@ -200,21 +200,26 @@ func (st *RequestStats) add(src *RequestStats) error {
 	}
 	// The admitted latency is the latency of every sample but the sheds: a side without
 	// sheds contributes its whole latency. Merged before the latency itself changes.
-	if st.AdmittedHist != nil || src.AdmittedHist != nil {
+	// src's histograms are merged from their encodings where it has no live ones
+	// (AddEncoded: no histogram of its own is decoded).
+	srcAdmitted := src.AdmittedHist != nil || src.AdmittedHDR != ""
+	if st.AdmittedHist != nil || srcAdmitted {
 		if st.AdmittedHist == nil {
 			st.AdmittedHist = st.LatencyHist.Clone()
 		}
-		if src.AdmittedHist != nil {
-			st.AdmittedHist.Merge(src.AdmittedHist)
-		} else if src.LatencyHist != nil {
-			st.AdmittedHist.Merge(src.LatencyHist)
+		h, enc := src.LatencyHist, src.LatencyHDR
+		if srcAdmitted {
+			h, enc = src.AdmittedHist, src.AdmittedHDR
+		}
+		if err := mergeHist(st.AdmittedHist, h, enc); err != nil {
+			return fmt.Errorf("admitted latency histogram of %q: %w", src.Name, err)
 		}
 	}
-	if src.LatencyHist != nil {
-		st.LatencyHist.Merge(src.LatencyHist)
+	if err := mergeHist(st.LatencyHist, src.LatencyHist, src.LatencyHDR); err != nil {
+		return fmt.Errorf("latency histogram of %q: %w", src.Name, err)
 	}
-	if src.ServiceHist != nil {
-		st.ServiceHist.Merge(src.ServiceHist)
+	if err := mergeHist(st.ServiceHist, src.ServiceHist, src.ServiceHDR); err != nil {
+		return fmt.Errorf("service time histogram of %q: %w", src.Name, err)
 	}
 	st.Count += src.Count
 	st.Errors += src.Errors
@@ -228,6 +233,17 @@ func (st *RequestStats) add(src *RequestStats) error {
 	}
 	for k, v := range src.Statuses {
 		st.Statuses[k] += v
+	}
+	return nil
+}
+
+// mergeHist adds a histogram to dst: h when live, else its encoding enc (none: nothing).
+func mergeHist(dst, h *hdrhistogram.Histogram, enc string) error {
+	switch {
+	case h != nil:
+		dst.Merge(h)
+	case enc != "":
+		return AddEncoded(dst, enc)
 	}
 	return nil
 }
