@@ -55,21 +55,21 @@ func BenchmarkWorkerSecond(b *testing.B) {
 	var cum *result.Result
 	var pending []*result.Result
 	for i := 0; b.Loop(); i++ {
-		var m message
+		var m workerMessage
 		raw := msgs[(i/workers)%secs]
 		if err := json.Unmarshal(raw, &m); err != nil {
 			b.Fatal(err)
 		}
-		iv, err := result.ReadJSON(bytes.NewReader(m.Interval))
-		if err != nil {
+		if err := checkInterval(m.Interval); err != nil {
 			b.Fatal(err)
 		}
-		pending = append(pending, iv)
+		pending = append(pending, m.Interval)
 		if len(pending) == workers {
 			in := pending
 			if cum != nil {
 				in = append([]*result.Result{cum}, pending...)
 			}
+			var err error
 			if cum, err = result.Merge(in...); err != nil {
 				b.Fatal(err)
 			}

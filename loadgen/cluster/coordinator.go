@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -238,7 +237,7 @@ func (c *Coordinator) admit(r *http.Request, w http.ResponseWriter, end context.
 func (c *Coordinator) read(s *session, body io.Reader) error {
 	dec := json.NewDecoder(body)
 	for {
-		var m message
+		var m workerMessage
 		if err := dec.Decode(&m); err != nil {
 			if errors.Is(err, io.EOF) {
 				return errors.New("the worker closed its stream")
@@ -260,11 +259,10 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 			c.logf("worker %d joined from %s (clock offset %+.3fms ±%.3fms)", s.index, s.addr, ms(m.Clock.Offset), ms(m.Clock.Uncertainty))
 			c.signal()
 		case msgInterval:
-			iv, err := result.ReadJSON(bytes.NewReader(m.Interval))
-			if err != nil {
+			if err := checkInterval(m.Interval); err != nil {
 				return fmt.Errorf("a bad interval record: %w", err)
 			}
-			c.deliver(note{index: s.index, kind: noteInterval, iv: iv, at: now})
+			c.deliver(note{index: s.index, kind: noteInterval, iv: m.Interval, at: now})
 		case msgError:
 			err := fmt.Errorf("worker %d cannot run the scenario: %s", s.index, m.Reason)
 			c.mu.Lock()
@@ -380,3 +378,23 @@ func (c *Coordinator) stopAll(reason string) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// workerMessage is a message as the coordinator reads it: an interval record is decoded
+// with the message, in one pass. Unlike result.ReadJSON, its histograms stay encoded:
+// result.Merge adds them to the run's from their encodings (result.AddEncoded), which
+// costs a tenth of decoding them first.
+type workerMessage struct {
+	message
+	Interval *result.Result `json:"interval,omitempty"`
+}
+
+// checkInterval checks an interval record's schema.
+func checkInterval(iv *result.Result) error {
+	switch {
+	case iv == nil:
+		return errors.New("an interval message without its record")
+	case iv.Schema != result.Schema:
+		return fmt.Errorf("schema %q, want %q", iv.Schema, result.Schema)
+	}
+	return nil
+}
