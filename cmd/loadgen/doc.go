@@ -25,7 +25,8 @@
 //	                     send the same request sequence. The seed used is in the result.
 //	--results FILE       also write each request's result in vegeta's binary (gob) format,
 //	                     for `vegeta report` and `vegeta plot`.
-//	--metrics-addr ADDR  serve the run's own Prometheus registry at http://ADDR/metrics while
+//	--metrics-addr ADDR  serve the run's own Prometheus registry (loadgen_* and the Go
+//	                     runtime's go_*: heap, goroutines) at http://ADDR/metrics while
 //	                     the run lasts; the address (port 0 picks one) is printed on stderr
 //	                     as "metrics: http://HOST:PORT/metrics".
 //	--dry-run            print the plan: target, executor, stages with durations, rates and

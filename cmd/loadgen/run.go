@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -144,6 +145,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 	}
 
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector()) // go_memstats_*, go_goroutines: the soak reads them
 	cfg := pipeline.Config{
 		BaseURL:        f.target,
 		Seed:           f.seed,
