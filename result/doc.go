@@ -7,7 +7,9 @@
 //     reads. Written and read as JSON by WriteJSON and ReadJSON.
 //   - The HDR histogram codec: every latency histogram has one geometry (1 µs to 1 h, 3
 //     significant digits; NewHistogram) and one encoding (hdrhistogram V2 compressed,
-//     base64; EncodeHistogram, DecodeHistogram), so any two merge exactly.
+//     base64; EncodeHistogram, DecodeHistogram), so any two merge exactly; AddEncoded adds
+//     an encoded histogram to a live one without decoding it (what Merge does with sources
+//     read from JSON).
 //   - Recorder: the accumulation of a run's samples, second by second. Each closed second
 //     is added to the run's figures by the same merge that joins results, and can be taken
 //     out as an interval record: a Result of that one second.

@@ -96,8 +96,11 @@
 // Safety: a worker sends only between the coordinator's start and stop, and stops within
 // 2 s of losing its coordinator (1.5 s of silence, or its connection ending). SIGINT or
 // SIGTERM on the coordinator stops every worker, rolls back the faults and writes the
-// interrupted result. Not yet: a restarted worker rejoining, capacity: ramps, --results
-// and a merged /metrics with workers.
+// interrupted result. With --metrics-addr the coordinator serves the whole run's counters
+// (loadgen_iterations_*_total, loadgen_responses_total with a worker label),
+// loadgen_cluster_workers{state} and the merged p99 of the last second. Not yet: a
+// restarted worker rejoining, capacity: ramps, --results, the latency histograms on
+// the coordinator's /metrics.
 //
 //	--workers N           the number of workers (run, coordinator)
 //	--listen ADDR         wait for workers on ADDR instead of starting local ones

@@ -9,10 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/loadgen/cluster"
@@ -307,5 +310,34 @@ load: {executor: constant-arrival-rate, rate: 10, duration: 1s}
 	}
 	if err := <-werr; err == nil || !strings.Contains(err.Error(), "users-of-TestWorkerCannotRun.csv") {
 		t.Errorf("worker: %v; want its cause", err)
+	}
+}
+
+// TestMetrics: the coordinator's registry has the whole run's counters, labelled by worker,
+// and the workers' states.
+func TestMetrics(t *testing.T) {
+	tg := newTarget(t)
+	path := scenario(t, 50, "1s")
+	reg := prometheus.NewRegistry()
+	res, _ := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL, Registry: reg}, nil)
+	if got := testutil.Sum(t, reg, "loadgen_iterations_sent_total", nil); got != float64(res.Generator.Sent) || got != 50 {
+		t.Errorf("sent %g, the result %d", got, res.Generator.Sent)
+	}
+	if got := testutil.Sum(t, reg, "loadgen_iterations_planned_total", nil); got != 50 {
+		t.Errorf("planned %g, want 50", got)
+	}
+	if got := testutil.Sum(t, reg, "loadgen_responses_total", prometheus.Labels{"status": "200"}); got != float64(res.Total.Count) {
+		t.Errorf("responses %g, the result %d", got, res.Total.Count)
+	}
+	for _, w := range res.Workers {
+		if got := testutil.Value(t, reg, "loadgen_iterations_sent_total", prometheus.Labels{"worker": strconv.Itoa(w.Index)}); got != float64(w.Sent) {
+			t.Errorf("worker %d: sent %g, the result %d", w.Index, got, w.Sent)
+		}
+	}
+	if got := testutil.Value(t, reg, "loadgen_cluster_workers", prometheus.Labels{"state": "done"}); got != 2 {
+		t.Errorf("%g workers done, want 2", got)
+	}
+	if got := testutil.Value(t, reg, "loadgen_cluster_latency_p99_seconds", prometheus.Labels{"request": "total"}); got <= 0 {
+		t.Errorf("merged p99 %g", got)
 	}
 }

@@ -53,6 +53,23 @@
 // message) and the coordinator fails before the start with that cause. Cancelling the coordinator's context (Ctrl-C, SIGTERM) stops
 // every worker; the pipeline rolls back the faults.
 //
-// Not yet: a lost worker's rejoin, capacity: ramps across workers, the coordinator's
-// merged /metrics.
+// # Cost
+//
+// The coordinator's work is per worker-second: decode one interval message and merge it
+// (its histograms added from their encodings, result.AddEncoded). BenchmarkWorkerSecond
+// (1000 workers, 2 request names and a fault window, 1000 requests per worker-second):
+// about 0.25 ms of CPU and 7.7 kB on the wire per worker-second on a 2-core Xeon, so 1000
+// workers take about a quarter of one core.
+//
+// # Metrics
+//
+// With a registry (pipeline.Config.Registry, served by run --metrics-addr), the coordinator
+// exports the engine's counters from the interval records with a worker label
+// (loadgen_iterations_planned_total, loadgen_iterations_sent_total,
+// loadgen_responses_total{request,status,worker}: a sum over worker is the one generator),
+// loadgen_cluster_workers{state} and loadgen_cluster_latency_p99_seconds{request}, the
+// merged p99 of the last closed second.
+//
+// Not yet: a lost worker's rejoin, capacity: ramps across workers, the engine's latency
+// histograms, in-flight and lateness series on the coordinator.
 package cluster

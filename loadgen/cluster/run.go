@@ -39,6 +39,13 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		return nil, fmt.Errorf("coordinator: Run without a start time (call Ready first)")
 	}
 	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
+	var met *metrics
+	if opts.Registry != nil {
+		var err error
+		if met, err = newMetrics(opts.Registry); err != nil {
+			return nil, err
+		}
+	}
 	ws := make([]*workerState, c.cfg.Workers)
 	c.mu.Lock()
 	for i, s := range c.sessions {
@@ -116,6 +123,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 					continue
 				}
 				pending = append(pending, n.iv)
+				met.interval(n.index, n.iv)
 				st.sent += n.iv.Generator.Sent
 				for _, p := range n.iv.Timeline {
 					st.planned[p.T] += p.Planned
@@ -155,6 +163,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 			}
 			nextEval = nextEval.Add(time.Second)
 			merge()
+			met.second(cum, ws)
 			if cum == nil {
 				continue
 			}
@@ -181,6 +190,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		}
 	}
 	merge()
+	met.second(cum, ws)
 	if mergeErr != nil {
 		return nil, fmt.Errorf("coordinator: %w", mergeErr)
 	}
