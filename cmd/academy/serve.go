@@ -248,6 +248,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 
 	l, err := net.Listen("tcp", c.addr)
 	if err != nil {
+			LiveTooMany:       func(err error) bool { return errors.Is(err, live.ErrTooManyConnections) },
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{

@@ -446,6 +446,11 @@ func (s *server) handleLiveSessions(w http.ResponseWriter, r *http.Request, _ ac
 	return nil
 }
 
+// errTooManyConnections answers a join by a user who holds too many live
+// connections already (429).
+var errTooManyConnections = &academy.Error{Kind: academy.KindInvalid, Code: "too_many_connections",
+	Message: "you hold too many live-class connections; close one first"}
+
 func (s *server) handleJoinLive(w http.ResponseWriter, r *http.Request, p academy.Principal) error {
 	ls, err := s.svc.LiveSession(r.Context(), p, r.PathValue("id"))
 	if err != nil {
@@ -459,6 +464,10 @@ func (s *server) handleJoinLive(w http.ResponseWriter, r *http.Request, p academ
 	if err != nil {
 		if s.opts.LiveIsFull(err) {
 			return academy.ErrLiveSessionFull
+		}
+		if s.opts.LiveTooMany(err) {
+			w.Header().Set("Retry-After", "1")
+			return errTooManyConnections
 		}
 		return &academy.Error{Kind: academy.KindUnavailable, Code: "live_unavailable", Message: "cannot join live session", Err: err}
 	}

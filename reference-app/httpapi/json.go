@@ -28,6 +28,7 @@ var statusOf = map[academy.Kind]int{
 var statusOfCode = map[string]int{
 	"body_too_large":         http.StatusRequestEntityTooLarge,
 	"rate_limited":           http.StatusTooManyRequests,
+	"too_many_connections":   http.StatusTooManyRequests,
 	"idempotency_key_reused": http.StatusUnprocessableEntity,
 }
 

@@ -120,6 +120,7 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
 	o.opts.LiveIsFull = func(err error) bool { return errors.Is(err, live.ErrFull) }
 	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts,
+	o.opts.LiveTooMany = func(err error) bool { return errors.Is(err, live.ErrTooManyConnections) }
 		Live: hub, Video: video.New(video.Options{}), Web: web.Handler()})
 	e := &env{t: t, svc: svc, db: db, reg: reg, admin: adminToken, urls: urls,
 		http: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 400}}}

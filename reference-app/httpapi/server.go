@@ -70,6 +70,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// LiveIsFull tells whether an error of LiveHub.Issue means "full".
 	LiveIsFull func(error) bool
+	// LiveTooMany tells whether an error of LiveHub.Issue means "the user
+	// holds too many connections" (429 too_many_connections).
+	LiveTooMany func(error) bool
 }
 
 // Deps are the server's dependencies. Service and Registry are required.
@@ -116,6 +119,9 @@ func NewServer(d Deps) http.Handler {
 	}
 	if o.LiveIsFull == nil {
 		o.LiveIsFull = func(error) bool { return false }
+	}
+	if o.LiveTooMany == nil {
+		o.LiveTooMany = func(error) bool { return false }
 	}
 	log := d.Logger
 	if log == nil {

@@ -17,7 +17,9 @@ import (
 // ServeWS upgrades r to a WebSocket connection for the live session
 // sessionID, after checking the single-use ticket in the query parameter
 // "ticket". Refusals are JSON errors: 401 ticket_required, invalid_ticket or
-// ticket_expired; 403 ticket_wrong_session or ticket_used; 400
+// ticket_expired; 403 ticket_wrong_session or ticket_used (also a ticket
+// replaced by a newer one); 429 too_many_connections when the ticket's user
+// holds Options.MaxConnsPerUser connections (the ticket stays unused); 400
 // websocket_required when r is no WebSocket handshake; 503 shutting_down.
 //
 // ServeWS returns as soon as the connection is established: the connection
@@ -68,30 +70,42 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, sessionID string) 
 	}
 	if _, used := h.used[c.Nonce]; used {
 		h.mu.Unlock()
-		reject(http.StatusForbidden, "ticket_used", "ticket was already used; get a new one")
+		reject(http.StatusForbidden, "ticket_used", "ticket was already used or replaced by a newer one; get a new one")
+		return
+	}
+	if limit := h.opts.MaxConnsPerUser; limit > 0 && h.conns[c.User] >= limit {
+		h.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		reject(http.StatusTooManyRequests, "too_many_connections", "this user holds too many live connections; close one first")
 		return
 	}
 	h.sweepLocked(now)
 	h.used[c.Nonce] = expiry(c)
 	rm := h.roomLocked(sessionID)
-	_, wasPending := rm.pending[c.Nonce]
-	delete(rm.pending, c.Nonce)
+	held, wasPending := rm.pending[c.User]
+	wasPending = wasPending && held.nonce == c.Nonce
+	if wasPending {
+		delete(rm.pending, c.User)
+	}
 	rm.joining++
+	h.enterLocked(rm, c.User)
 	h.mu.Unlock()
 
 	ws, err := h.upgrader.Upgrade(hijacker(w), r, nil)
 	h.mu.Lock()
 	rm.joining--
 	if err != nil { // the upgrader has answered; give the ticket back
+		h.leaveLocked(rm, c.User)
 		delete(h.used, c.Nonce)
-		if wasPending {
-			rm.pending[c.Nonce] = expiry(c)
+		if _, newer := rm.pending[c.User]; wasPending && !newer {
+			rm.pending[c.User] = held
 		}
 		h.dropIfEmptyLocked(sessionID, rm)
 		h.mu.Unlock()
 		return
 	}
 	if h.closing {
+		h.leaveLocked(rm, c.User)
 		h.dropIfEmptyLocked(sessionID, rm)
 		h.mu.Unlock()
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteTimeout))
@@ -145,6 +159,10 @@ type client struct {
 	reason  string
 	done    bool // the reader has ended and closed the connection
 	ping    *time.Timer
+
+	// The message budget (Options.MessageRate), used by the reader only.
+	tokens float64 // below zero: the debt of messages sent over the budget
+	last   time.Time
 }
 
 func (c *client) start() {
@@ -319,6 +337,7 @@ func (c *client) writeLoop() {
 func (c *client) readLoop() {
 	h := c.hub
 	defer h.wg.Done()
+	flooded := false
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
@@ -326,7 +345,20 @@ func (c *client) readLoop() {
 		}
 		h.m.in.Inc()
 		c.touch()
-		c.handle(data)
+		switch ok, flood := c.spend(time.Now()); {
+		case flooded: // closed: what follows until the close reply is ignored
+		case ok:
+			c.handle(data)
+		case flood:
+			flooded = true
+			h.m.limited.WithLabelValues("closed").Inc()
+			c.close(CloseFlooder, "message rate exceeded")
+		default:
+			h.m.limited.WithLabelValues("dropped").Inc()
+			if c.tokens >= -1 { // the first message dropped of a run
+				c.reply(Message{Type: "error", Code: "rate_limited", Text: "too many messages; this one was dropped"})
+			}
+		}
 	}
 
 	c.mu.Lock()
@@ -342,6 +374,7 @@ func (c *client) readLoop() {
 	members := 0
 	if rm != nil {
 		delete(rm.clients, c)
+		h.leaveLocked(rm, c.user)
 		members = len(rm.clients)
 		h.dropIfEmptyLocked(c.session, rm)
 	}
@@ -351,6 +384,30 @@ func (c *client) readLoop() {
 	if members > 0 && !closing {
 		h.broadcast(c.session, prepare(Message{Type: "presence", Event: "leave", User: c.user, Members: members}), true)
 	}
+}
+
+// spend takes one message from the client's budget at now. ok: handle the
+// message; otherwise it is dropped, and flood says that the client has sent
+// MessageBurst messages over its budget (its debt) and is to be closed.
+// Dropped messages count against the budget, so that only a client that
+// slows down gets through again.
+func (c *client) spend(now time.Time) (ok, flood bool) {
+	o := c.hub.opts
+	if o.MessageRate < 0 {
+		return true, false
+	}
+	burst := float64(o.MessageBurst)
+	if c.last.IsZero() {
+		c.tokens = burst
+	} else {
+		c.tokens = min(burst, c.tokens+now.Sub(c.last).Seconds()*o.MessageRate)
+	}
+	c.last = now
+	c.tokens--
+	if c.tokens >= 0 {
+		return true, false
+	}
+	return false, c.tokens <= -burst
 }
 
 // inbound is what a client may send.

@@ -11,9 +11,23 @@
 //	GET  /v1/live-sessions/{id}/ws?ticket=… → Hub.ServeWS: 101 Switching Protocols
 //
 // ServeWS refuses with a JSON error: 401 ticket_required, invalid_ticket or
-// ticket_expired; 403 ticket_wrong_session or ticket_used; 400
-// websocket_required (no WebSocket handshake; the ticket stays unused);
-// 503 shutting_down. Replicas that share Options.Secret accept each other's
+// ticket_expired; 403 ticket_wrong_session or ticket_used (also a ticket
+// replaced by a newer one); 429 too_many_connections (the ticket stays
+// unused); 400 websocket_required (no WebSocket handshake; the ticket stays
+// unused); 503 shutting_down.
+//
+// Abuse limits. A user takes one seat of a session however often it joins:
+// it holds at most one unredeemed ticket per session (a new one revokes the
+// previous), and its connections to the session share its seat. A user holds
+// at most Options.MaxConnsPerUser connections on a hub (default 5): Issue
+// returns ErrTooManyConnections (the join answers 429) and ServeWS refuses
+// the handshake with 429 too_many_connections. Each connection may send
+// Options.MessageRate messages a second (default 5, a token bucket of
+// Options.MessageBurst, default 20); messages beyond are dropped, the first
+// of a run answered {"type":"error","code":"rate_limited"}, and a client
+// that sends MessageBurst messages over its budget is closed with 1008
+// (CloseFlooder, reason "message rate exceeded"), so a flooder loses its own
+// connection instead of filling its classmates' queues. Replicas that share Options.Secret accept each other's
 // tickets; single use and capacity are enforced per replica (a ticket
 // redeemed on one replica could be redeemed once more on another).
 //
@@ -28,7 +42,7 @@
 //	{"type":"chat","user":"…","text":"…","sent_at":"…"}   sent_at echoed: delivery latency = receive time − sent_at
 //	{"type":"pong","sent_at":"…"}                           to the sender only
 //	{"type":"progress","user":"…","data":{…}}              from Hub.Publish
-//	{"type":"error","code":"bad_message|bad_sent_at|bad_chat|unknown_type","text":"…"}
+//	{"type":"error","code":"bad_message|bad_sent_at|bad_chat|unknown_type|rate_limited","text":"…"}
 //
 // The hub names the chat sender from the ticket; a client cannot speak for
 // another user. A message over MaxMessageBytes closes the connection with
@@ -54,6 +68,7 @@
 //
 // Metrics, on the registerer given to NewHub: academy_ws_connections,
 // academy_ws_messages_total{direction="in|out"},
-// academy_ws_slow_client_disconnects_total and
+// academy_ws_slow_client_disconnects_total,
+// academy_ws_rate_limited_total{action="dropped|closed"} and
 // academy_ws_rejected_total{reason} (the error codes above).
 package live

@@ -22,6 +22,10 @@ var ErrFull = errors.New("live session is full")
 // ErrClosed is returned by Issue after Shutdown.
 var ErrClosed = errors.New("live hub is shut down")
 
+// ErrTooManyConnections is returned by Issue when the user already holds
+// Options.MaxConnsPerUser connections on this hub.
+var ErrTooManyConnections = errors.New("too many live connections for this user")
+
 // Close codes the hub sends. Clients see them in the close frame.
 const (
 	// CloseGoingAway (1001) is sent to every client by Shutdown.
@@ -29,6 +33,9 @@ const (
 	// CloseSlowClient (1008, policy violation) is sent to a client whose send
 	// queue overflowed because it did not read fast enough.
 	CloseSlowClient = websocket.ClosePolicyViolation
+	// CloseFlooder (1008, policy violation, reason "message rate exceeded")
+	// is sent to a client that kept sending over Options.MessageRate.
+	CloseFlooder = websocket.ClosePolicyViolation
 )
 
 // Options configure a Hub. Zero fields take the documented defaults.
@@ -52,6 +59,19 @@ type Options struct {
 	// MaxMessageBytes is the largest message a client may send; a larger one
 	// closes the connection with 1009 (message too big). Default 4 KiB.
 	MaxMessageBytes int64
+	// MaxConnsPerUser is the most connections (open or being opened) one
+	// user may hold on this hub, over all sessions; Issue and ServeWS refuse
+	// more (ErrTooManyConnections, 429 too_many_connections). Default 5;
+	// negative: no limit.
+	MaxConnsPerUser int
+	// MessageRate is the messages per second a connection may send, on
+	// average (a token bucket of MessageBurst). Messages beyond it are
+	// dropped, the first of a run answered with an error "rate_limited";
+	// a client that sends MessageBurst more messages than its budget allows
+	// is closed with 1008 (CloseFlooder). Default 5; negative: no limit.
+	MessageRate float64
+	// MessageBurst is the size of the token bucket of MessageRate; default 20.
+	MessageBurst int
 	// Now is the clock of tickets: their expiry, the check of it and the
 	// forgetting of expired ones (default time.Now). Network deadlines and
 	// pings use the real clock.
@@ -73,6 +93,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 4 << 10
+	}
+	if o.MaxConnsPerUser == 0 {
+		o.MaxConnsPerUser = 5
+	}
+	if o.MessageRate == 0 {
+		o.MessageRate = 5
+	}
+	if o.MessageBurst <= 0 {
+		o.MessageBurst = 20
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -113,7 +142,8 @@ type Hub struct {
 
 	mu      sync.RWMutex
 	rooms   map[string]*room
-	used    map[string]time.Time // redeemed ticket nonces until their expiry
+	used    map[string]time.Time // redeemed or replaced ticket nonces until their expiry
+	conns   map[string]int       // user → connections open or being opened, over all rooms
 	sweepAt time.Time
 	closing bool
 
@@ -123,10 +153,31 @@ type Hub struct {
 	wg sync.WaitGroup
 }
 
+// room is one live session. A user takes one seat however many tickets it
+// asks for and connections it opens: seats are the users present (connected
+// or connecting) plus the users holding an unredeemed ticket.
 type room struct {
 	clients map[*client]struct{}
-	pending map[string]time.Time // issued, unredeemed ticket nonces → expiry
-	joining int                  // tickets redeemed whose upgrade is under way
+	pending map[string]hold // user → its one issued, unredeemed ticket
+	present map[string]int  // user → its connections in the room, open or being opened
+	joining int             // tickets redeemed whose upgrade is under way
+}
+
+// hold is an issued ticket that still holds its user's seat.
+type hold struct {
+	nonce   string
+	expires time.Time
+}
+
+// seats returns the seats taken.
+func (rm *room) seats() int {
+	n := len(rm.present)
+	for u := range rm.pending {
+		if rm.present[u] == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 type metrics struct {
@@ -134,6 +185,7 @@ type metrics struct {
 	in, out  prometheus.Counter
 	slow     prometheus.Counter
 	rejected *prometheus.CounterVec
+	limited  *prometheus.CounterVec
 }
 
 // NewHub returns a Hub. Its metrics are registered on reg (nil: not
@@ -151,6 +203,7 @@ func NewHub(opts Options, reg prometheus.Registerer) *Hub {
 		opts:  opts,
 		rooms: map[string]*room{},
 		used:  map[string]time.Time{},
+		conns: map[string]int{},
 		m: metrics{
 			conns: f.NewGauge(prometheus.GaugeOpts{
 				Name: "academy_ws_connections",
@@ -166,6 +219,10 @@ func NewHub(opts Options, reg prometheus.Registerer) *Hub {
 				Name: "academy_ws_rejected_total",
 				Help: "Live-session WebSocket handshakes refused, by reason (the error code).",
 			}, []string{"reason"}),
+			limited: f.NewCounterVec(prometheus.CounterOpts{
+				Name: "academy_ws_rate_limited_total",
+				Help: "Live-session client messages over the per-connection rate: dropped, or clients closed for flooding.",
+			}, []string{"action"}),
 		},
 	}
 	h.upgrader = websocket.Upgrader{
@@ -184,9 +241,13 @@ func NewHub(opts Options, reg prometheus.Registerer) *Hub {
 }
 
 // Issue returns a single-use ticket that lets userID join sessionID until
-// expires. capacity is the most clients the session may hold: connected
-// clients plus unexpired, unused tickets; Issue returns ErrFull when they
-// reach it. capacity <= 0 means no limit. Counts are per hub (per replica).
+// expires. capacity is the most users the session may hold: users connected
+// and users holding an unexpired, unused ticket, one seat per user however
+// many tickets or connections it has; Issue returns ErrFull when a new user
+// would exceed it. A user holds one ticket per session: a new one replaces
+// (revokes) the previous one. A user with Options.MaxConnsPerUser
+// connections gets ErrTooManyConnections. capacity <= 0 means no limit.
+// Counts are per hub (per replica).
 func (h *Hub) Issue(sessionID, userID string, capacity int) (ticket string, expires time.Time, err error) {
 	if sessionID == "" {
 		return "", time.Time{}, errors.New("issue ticket: empty session id")
@@ -207,12 +268,13 @@ func (h *Hub) Issue(sessionID, userID string, capacity int) (ticket string, expi
 	}
 	h.sweepLocked(now)
 	rm := h.roomLocked(sessionID)
-	for n, exp := range rm.pending {
-		if !now.Before(exp) {
-			delete(rm.pending, n)
-		}
+	rm.expireLocked(now)
+	if h.opts.MaxConnsPerUser > 0 && h.conns[userID] >= h.opts.MaxConnsPerUser {
+		h.dropIfEmptyLocked(sessionID, rm)
+		return "", time.Time{}, ErrTooManyConnections
 	}
-	if capacity > 0 && len(rm.clients)+len(rm.pending)+rm.joining >= capacity {
+	old, held := rm.pending[userID]
+	if capacity > 0 && !held && rm.present[userID] == 0 && rm.seats() >= capacity {
 		h.dropIfEmptyLocked(sessionID, rm)
 		return "", time.Time{}, ErrFull
 	}
@@ -221,7 +283,10 @@ func (h *Hub) Issue(sessionID, userID string, capacity int) (ticket string, expi
 		h.dropIfEmptyLocked(sessionID, rm)
 		return "", time.Time{}, fmt.Errorf("issue ticket: %w", err)
 	}
-	rm.pending[c.Nonce] = expiry(c)
+	if held { // the new ticket replaces the old one, which can no longer be redeemed here
+		h.used[old.nonce] = old.expires
+	}
+	rm.pending[userID] = hold{nonce: c.Nonce, expires: expiry(c)}
 	return ticket, expiry(c), nil
 }
 
@@ -261,15 +326,44 @@ func (h *Hub) broadcast(sessionID string, pm *websocket.PreparedMessage, presenc
 func (h *Hub) roomLocked(sessionID string) *room {
 	rm, ok := h.rooms[sessionID]
 	if !ok {
-		rm = &room{clients: map[*client]struct{}{}, pending: map[string]time.Time{}}
+		rm = &room{clients: map[*client]struct{}{}, pending: map[string]hold{}, present: map[string]int{}}
 		h.rooms[sessionID] = rm
 	}
 	return rm
 }
 
 func (h *Hub) dropIfEmptyLocked(sessionID string, rm *room) {
-	if len(rm.clients) == 0 && len(rm.pending) == 0 && rm.joining == 0 {
+	if len(rm.clients) == 0 && len(rm.pending) == 0 && len(rm.present) == 0 && rm.joining == 0 {
 		delete(h.rooms, sessionID)
+	}
+}
+
+// expireLocked forgets the room's expired unredeemed tickets.
+func (rm *room) expireLocked(now time.Time) {
+	for u, p := range rm.pending {
+		if !now.Before(p.expires) {
+			delete(rm.pending, u)
+		}
+	}
+}
+
+// enterLocked counts a connection of user, open or being opened, in rm.
+func (h *Hub) enterLocked(rm *room, user string) {
+	rm.present[user]++
+	h.conns[user]++
+}
+
+// leaveLocked uncounts a connection of user in rm.
+func (h *Hub) leaveLocked(rm *room, user string) {
+	if n := rm.present[user] - 1; n > 0 {
+		rm.present[user] = n
+	} else {
+		delete(rm.present, user)
+	}
+	if n := h.conns[user] - 1; n > 0 {
+		h.conns[user] = n
+	} else {
+		delete(h.conns, user)
 	}
 }
 
@@ -286,11 +380,7 @@ func (h *Hub) sweepLocked(now time.Time) {
 		}
 	}
 	for id, rm := range h.rooms {
-		for n, exp := range rm.pending {
-			if !now.Before(exp) {
-				delete(rm.pending, n)
-			}
-		}
+		rm.expireLocked(now)
 		h.dropIfEmptyLocked(id, rm)
 	}
 }

@@ -325,7 +325,8 @@ func TestChatFanOutWithSlowClient(t *testing.T) {
 	// A write timeout longer than any run of this test: the slow client is
 	// to be caught by its queue overflowing, never by a write timing out,
 	// however loaded the machine (its first write blocks from the start).
-	l := newLab(t, live.Options{WriteTimeout: 10 * time.Minute}, true)
+	// The sender chats as fast as its echoes come back: no message rate limit.
+	l := newLab(t, live.Options{WriteTimeout: 10 * time.Minute, MessageRate: -1}, true)
 
 	// The slow client's socket takes little before it pushes back, and it
 	// never reads until the end.
