@@ -84,12 +84,60 @@ func (s *server) handleLogin(w http.ResponseWriter, r *http.Request, _ academy.P
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	account, ip := academy.NormalizeEmail(in.Email), clientIP(r)
+	if err := s.loginThrottled(w, account, ip); err != nil {
+		return err
+	}
 	sess, err := s.svc.Login(r.Context(), in.Email, in.Password)
+	s.loginDone(account, ip, errors.Is(err, academy.ErrBadCredentials))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, sess)
 	return nil
+}
+
+// errLoginThrottled answers a login to an account, or from an IP, with too
+// many recent failures; unknown accounts get it the same way as known ones.
+var errLoginThrottled = &academy.Error{Kind: academy.KindInvalid, Code: "login_throttled",
+	Message: "too many failed sign-ins; retry later"}
+
+// loginThrottled fails with errLoginThrottled (and sets Retry-After) while
+// the account's or the IP's budget of failed logins is spent. Otherwise it
+// takes a token of the account's budget for the attempt (loginDone gives
+// it back unless the attempt failed), so that concurrent guesses cannot
+// all pass the check before the first failure is counted.
+func (s *server) loginThrottled(w http.ResponseWriter, account, ip string) error {
+	now := time.Now()
+	if s.loginIPLim != nil {
+		if blocked, wait := s.loginIPLim.blocked(ip, now); blocked {
+			s.m.limited.WithLabelValues("login_ip").Inc()
+			setRetryAfter(w, wait)
+			return errLoginThrottled
+		}
+	}
+	if s.loginAccountLim != nil {
+		if ok, wait := s.loginAccountLim.allow(account, now); !ok {
+			s.m.limited.WithLabelValues("login_account").Inc()
+			setRetryAfter(w, wait)
+			return errLoginThrottled
+		}
+	}
+	return nil
+}
+
+// loginDone settles an attempt that loginThrottled let through: a failure
+// (wrong password or unknown account) keeps the account's token and takes
+// one of the IP's; any other outcome gives the account's token back.
+func (s *server) loginDone(account, ip string, failed bool) {
+	switch {
+	case !failed:
+		if s.loginAccountLim != nil {
+			s.loginAccountLim.refund(account)
+		}
+	case s.loginIPLim != nil:
+		s.loginIPLim.allow(ip, time.Now())
+	}
 }
 
 func (s *server) handleRefresh(w http.ResponseWriter, r *http.Request, _ academy.Principal) error {

@@ -29,6 +29,7 @@ var statusOfCode = map[string]int{
 	"body_too_large":         http.StatusRequestEntityTooLarge,
 	"rate_limited":           http.StatusTooManyRequests,
 	"too_many_connections":   http.StatusTooManyRequests,
+	"login_throttled":        http.StatusTooManyRequests,
 	"idempotency_key_reused": http.StatusUnprocessableEntity,
 }
 

@@ -172,17 +172,22 @@ func (s *server) limitIP(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		if ok, wait := s.ipLim.allow(ip, time.Now()); !ok {
+		if ok, wait := s.ipLim.allow(clientIP(r), time.Now()); !ok {
 			s.m.limited.WithLabelValues("ip").Inc()
 			tooMany(w, wait)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientIP is the IP of the connection's remote address.
+func clientIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
 }
 
 // limitUser rate-limits an authenticated caller.
@@ -192,14 +197,19 @@ func (s *server) limitUser(w http.ResponseWriter, p academy.Principal) error {
 	}
 	if ok, wait := s.userLim.allow(p.UserID.String(), time.Now()); !ok {
 		s.m.limited.WithLabelValues("user").Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+		setRetryAfter(w, wait)
 		return &academy.Error{Kind: academy.KindInvalid, Code: "rate_limited", Message: "too many requests for this user; retry later"}
 	}
 	return nil
 }
 
-func tooMany(w http.ResponseWriter, wait time.Duration) {
+// setRetryAfter sets Retry-After to wait in whole seconds, at least one.
+func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+}
+
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	setRetryAfter(w, wait)
 	writeErrorCode(w, http.StatusTooManyRequests, "rate_limited", "too many requests; retry later")
 }
 

@@ -63,6 +63,33 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return false, wait
 }
 
+// blocked reports whether key has no token left, without taking one, and
+// if so how long until it has.
+func (l *limiter) blocked(key string, now time.Time) (bool, time.Duration) {
+	s := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.buckets[key]
+	if !ok {
+		return false, 0
+	}
+	tokens := math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	if tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - tokens) / l.rate * float64(time.Second))
+}
+
+// refund gives back a token that allow took for key.
+func (l *limiter) refund(key string) {
+	s := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.buckets[key]; ok {
+		b.tokens = math.Min(l.burst, b.tokens+1)
+	}
+}
+
 // sweep drops buckets that have refilled completely (they hold no state).
 func (l *limiter) sweep(s *limiterShard, now time.Time) {
 	for k, b := range s.buckets {

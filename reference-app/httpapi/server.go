@@ -52,6 +52,24 @@ func DefaultRateLimits() RateLimits {
 	return RateLimits{PerIP: 20000, IPBurst: 40000, PerUser: 200, UserBurst: 400}
 }
 
+// LoginThrottle limits failed logins (wrong password or unknown account):
+// each failure takes a token of the account's bucket and of the client IP's
+// bucket; while either is empty, logins to that account or from that IP are
+// answered 429 login_throttled with Retry-After, before any password check.
+// Successful logins take no token. Zero rates disable a scope.
+type LoginThrottle struct {
+	PerAccount   float64 // failures per second refilled per account (normalised e-mail)
+	AccountBurst int
+	PerIP        float64 // failures per second refilled per client IP
+	IPBurst      int
+}
+
+// DefaultLoginThrottle allows 10 failures per account, then one every 6 s,
+// and 100 per IP, then two a second.
+func DefaultLoginThrottle() LoginThrottle {
+	return LoginThrottle{PerAccount: 1.0 / 6, AccountBurst: 10, PerIP: 2, IPBurst: 100}
+}
+
 // Options configure the server. Zero values take the defaults.
 type Options struct {
 	// AdminToken, when set, authenticates "Authorization: Bearer <token>"
@@ -66,6 +84,9 @@ type Options struct {
 	// RateLimits; DisableRateLimit turns them off.
 	RateLimits       RateLimits
 	DisableRateLimit bool
+	// LoginThrottle limits failed logins (default DefaultLoginThrottle;
+	// not turned off by DisableRateLimit).
+	LoginThrottle LoginThrottle
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// LiveIsFull tells whether an error of LiveHub.Issue means "full".
@@ -99,7 +120,9 @@ type server struct {
 	slots   chan struct{}
 	ipLim   *limiter
 	userLim *limiter
-	handler http.Handler
+	// Failed logins per account and per IP (nil: not throttled).
+	loginAccountLim, loginIPLim *limiter
+	handler                     http.Handler
 }
 
 // NewServer returns the academy's HTTP handler.
@@ -116,6 +139,9 @@ func NewServer(d Deps) http.Handler {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.LoginThrottle == (LoginThrottle{}) {
+		o.LoginThrottle = DefaultLoginThrottle()
 	}
 	if o.LiveIsFull == nil {
 		o.LiveIsFull = func(error) bool { return false }
@@ -138,6 +164,12 @@ func NewServer(d Deps) http.Handler {
 		if o.RateLimits.PerUser > 0 {
 			s.userLim = newLimiter(o.RateLimits.PerUser, o.RateLimits.UserBurst)
 		}
+	}
+	if lt := o.LoginThrottle; lt.PerAccount > 0 {
+		s.loginAccountLim = newLimiter(lt.PerAccount, lt.AccountBurst)
+	}
+	if lt := o.LoginThrottle; lt.PerIP > 0 {
+		s.loginIPLim = newLimiter(lt.PerIP, lt.IPBurst)
 	}
 	s.registerRoutes()
 	s.handler = recoverer(log)(securityHeaders(s.jsonNotFound(s.mux)))
