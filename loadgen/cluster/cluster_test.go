@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -192,6 +195,9 @@ func TestLostWorker(t *testing.T) {
 		verdict string
 	}{{0, reports.Invalid}, {1, reports.Pass}} {
 		t.Run(fmt.Sprintf("max lost %d", tc.maxLost), func(t *testing.T) {
+			if testing.Short() && tc.maxLost > 0 {
+				t.Skip("the budget of lost workers: without -short")
+			}
 			tg := newTarget(t)
 			path := scenario(t, 100, "4s")
 			res, status := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL}, func(p *cluster.Processes) {
@@ -339,5 +345,36 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := testutil.Value(t, reg, "loadgen_cluster_latency_p99_seconds", prometheus.Labels{"request": "total"}); got <= 0 {
 		t.Errorf("merged p99 %g", got)
+	}
+}
+
+// TestStallShowsAtP99: a server that stalls for 500 ms (every request arriving in the
+// stall waits for its end) shows the stall at p99 with any worker count: latency is
+// measured from the intended send time in every worker.
+func TestStallShowsAtP99(t *testing.T) {
+	var stallEnd atomic.Int64 // unix ns; set when iteration 100 arrives
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("n") == "100" {
+			stallEnd.CompareAndSwap(0, time.Now().Add(500*time.Millisecond).UnixNano())
+		}
+		if d := time.Until(time.Unix(0, stallEnd.Load())); d > 0 {
+			time.Sleep(d)
+		}
+	}))
+	defer srv.Close()
+	path := scenario(t, 100, "2s")
+	workers := []int{2, 4}
+	if testing.Short() {
+		workers = []int{4}
+	}
+	for _, n := range workers {
+		stallEnd.Store(0)
+		res, _ := runCluster(t, path, n, pipeline.Config{BaseURL: srv.URL}, nil)
+		if p99 := res.Total.Latency.P99; p99 < 400 || p99 > 700 {
+			t.Errorf("%d workers: p99 %.1fms; want the 500 ms stall", n, p99)
+		}
+		if p50 := res.Total.Latency.P50; p50 > 50 {
+			t.Errorf("%d workers: p50 %.1fms; want the fast answers", n, p50)
+		}
 	}
 }
