@@ -68,6 +68,7 @@ var (
 	ErrUnauthenticated   = &Error{Kind: KindUnauthorized, Code: "unauthenticated", Message: "authentication required"}
 	ErrInvalidToken      = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "invalid or expired token"}
 	ErrForbidden         = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
+	ErrQuizExhausted     = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
 	ErrEnrollmentMissing = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
 	// ErrOverloaded is a request shed because a bounded queue stayed full
 	// for its whole wait budget (503 with Retry-After). The error returned

@@ -51,6 +51,10 @@ type Options struct {
 	// request's context allows.
 	HashWait time.Duration
 	// Now is the clock (default time.Now).
+	// QuizAttempts bounds the quiz attempts of a user at one lesson
+	// (default 3; negative: no bound), so that the scores of many attempts
+	// cannot reveal the answer key one answer at a time.
+	QuizAttempts int
 	Now func() time.Time
 }
 
@@ -89,6 +93,9 @@ func NewService(store Store, cache Cache, opts Options) (*Service, error) {
 		opts.HashWait = DefaultHashWait
 	}
 	if opts.Now == nil {
+	if opts.QuizAttempts == 0 {
+		opts.QuizAttempts = 3
+	}
 		opts.Now = time.Now
 	}
 	if cache == nil {
@@ -615,7 +622,9 @@ func coursePercent(lps []LessonProgress, lessons int) int {
 	return min(100, sum/lessons)
 }
 
-// SubmitQuiz grades answers to a lesson's quiz and stores the attempt.
+// SubmitQuiz grades answers to a lesson's quiz and stores the attempt. A
+// user has Options.QuizAttempts attempts per lesson; past them
+// ErrQuizExhausted (409).
 func (s *Service) SubmitQuiz(ctx context.Context, p Principal, lessonID string, answers []int) (QuizAttempt, error) {
 	if err := requireUser(p); err != nil {
 		return QuizAttempt{}, err
@@ -637,7 +646,7 @@ func (s *Service) SubmitQuiz(ctx context.Context, p Principal, lessonID string, 
 		}
 	}
 	a := QuizAttempt{ID: uuid.New(), UserID: p.UserID, LessonID: l.ID, CourseID: l.CourseID, Score: score, MaxScore: len(answers), CreatedAt: s.opts.Now().UTC()}
-	if err := s.store.AddQuizAttempt(ctx, a); err != nil {
+	if err := s.store.AddQuizAttempt(ctx, a, s.opts.QuizAttempts); err != nil {
 		return QuizAttempt{}, err
 	}
 	return a, nil

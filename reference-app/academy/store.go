@@ -54,7 +54,10 @@ type Learning interface {
 	SaveProgress(ctx context.Context, p LessonProgress) (LessonProgress, error)
 	Progress(ctx context.Context, userID, courseID uuid.UUID) ([]LessonProgress, error)
 	AllProgress(ctx context.Context, userID uuid.UUID) ([]LessonProgress, error)
-	AddQuizAttempt(ctx context.Context, a QuizAttempt) error
+	// AddQuizAttempt stores a, unless its user already has limit attempts
+	// at its lesson (ErrQuizAttemptsExhausted); limit <= 0 is no bound. The
+	// bound holds under concurrent attempts.
+	AddQuizAttempt(ctx context.Context, a QuizAttempt, limit int) error
 	Grades(ctx context.Context, userID uuid.UUID) ([]Grade, error)
 }
 

@@ -412,10 +412,27 @@ func (db *DB) AllProgress(ctx context.Context, userID uuid.UUID) ([]academy.Less
 	return ps, dbErr("read progress", err)
 }
 
-// AddQuizAttempt implements academy.Learning.
-func (db *DB) AddQuizAttempt(ctx context.Context, a academy.QuizAttempt) error {
-	_, err := db.userShard(a.UserID).Exec(ctx, `INSERT INTO quiz_attempts (id, user_id, lesson_id, course_id, score, max_score, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.UserID, a.LessonID, a.CourseID, a.Score, a.MaxScore, a.CreatedAt)
+// AddQuizAttempt implements academy.Learning. Attempts of one user at one
+// lesson serialise on a transaction-scoped advisory lock, so that the count
+// checked is the count the insert extends.
+func (db *DB) AddQuizAttempt(ctx context.Context, a academy.QuizAttempt, limit int) error {
+	err := pgx.BeginFunc(ctx, db.userShard(a.UserID), func(tx pgx.Tx) error {
+		if limit > 0 {
+			var n int
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('quiz:' || $1::text || ':' || $2::text, 0))`, a.UserID, a.LessonID); err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM quiz_attempts WHERE user_id = $1 AND lesson_id = $2`, a.UserID, a.LessonID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= limit {
+				return academy.ErrQuizExhausted
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO quiz_attempts (id, user_id, lesson_id, course_id, score, max_score, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.UserID, a.LessonID, a.CourseID, a.Score, a.MaxScore, a.CreatedAt)
+		return err
+	})
 	return dbErr("save quiz attempt", err)
 }
 
