@@ -17,6 +17,10 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
+// audience is the aud claim of access tokens: tokens minted for another
+// service by the same issuer are refused.
+const audience = "academy-api"
+
 // issueAccess signs an HS256 access token for u valid for ttl.
 func issueAccess(secret []byte, id uuid.UUID, role Role, now time.Time, ttl time.Duration) (string, error) {
 	c := claims{
@@ -24,6 +28,7 @@ func issueAccess(secret []byte, id uuid.UUID, role Role, now time.Time, ttl time
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   id.String(),
 			Issuer:    "academy",
+			Audience:  jwt.ClaimStrings{audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
@@ -38,9 +43,11 @@ func verifyAccess(secret []byte, token string, now time.Time) (Principal, error)
 		jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer("academy"),
+		jwt.WithAudience(audience),
+		jwt.WithIssuedAt(), // an iat in the future is refused
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
-	if err != nil {
+	if err != nil || c.IssuedAt == nil {
 		return Principal{}, ErrInvalidToken
 	}
 	id, err := uuid.Parse(c.Subject)

@@ -125,6 +125,10 @@ func (f *faults) match(route, method string) (delay time.Duration, abort int, dr
 
 // validate checks a fault against the known routes.
 func validateFault(x *Fault, routes map[string]bool, allowUnsafe bool) error {
+	switch x.Route {
+	case "/healthz", "/readyz", "/metrics":
+		return academy.Invalid("route", "%s is an operations route: probes and metrics take no faults", x.Route)
+	}
 	if !routes[x.Route] {
 		return academy.Invalid("route", "unknown route %q; use the path of a route pattern, e.g. %s", x.Route, enrollRoute)
 	}

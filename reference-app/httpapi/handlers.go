@@ -552,6 +552,7 @@ func (s *server) handleSeed(w http.ResponseWriter, r *http.Request, p academy.Pr
 	if err != nil {
 		return err
 	}
+	s.log.InfoContext(r.Context(), "data seeded", "by", who(p), "users", sum.Users, "courses", sum.Courses, "seed", sum.Seed)
 	writeJSON(w, http.StatusOK, sum)
 	return nil
 }
@@ -561,8 +562,17 @@ func (s *server) handleReset(w http.ResponseWriter, r *http.Request, p academy.P
 		return err
 	}
 	s.faults.clear()
+	s.log.InfoContext(r.Context(), "data reset", "by", who(p))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// who names the caller in log lines: a user id, or the admin token.
+func who(p academy.Principal) string {
+	if p.UserID == uuid.Nil {
+		return "admin_token"
+	}
+	return p.UserID.String()
 }
 
 func (s *server) handleListFaults(w http.ResponseWriter, _ *http.Request, _ academy.Principal) error {

@@ -126,7 +126,9 @@ func decode(r *http.Request, v any) error {
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return academy.Invalid(field, "unknown field")
-	default:
+	case strings.HasPrefix(err.Error(), "json: "):
 		return academy.Invalid("", "invalid JSON: %v", err)
+	default: // reading failed (time-out, reset): its error names the connection's addresses
+		return academy.Invalid("", "could not read the request body")
 	}
 }

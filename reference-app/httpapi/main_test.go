@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,6 +61,7 @@ type envOptions struct {
 	svc      academy.Options  // Secret is set; BcryptCost 4 and no HashWait unless set
 	plain    bool             // no httptest server (caller serves the handler)
 }
+	logger   *slog.Logger     // the server's (nil: discard)
 
 const adminToken = "test-admin-token"
 
@@ -121,6 +123,7 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 	o.opts.LiveIsFull = func(err error) bool { return errors.Is(err, live.ErrFull) }
 	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts,
 	o.opts.LiveTooMany = func(err error) bool { return errors.Is(err, live.ErrTooManyConnections) }
+	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts, Logger: o.logger,
 		Live: hub, Video: video.New(video.Options{}), Web: web.Handler()})
 	e := &env{t: t, svc: svc, db: db, reg: reg, admin: adminToken, urls: urls,
 		http: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 400}}}

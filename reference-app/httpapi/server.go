@@ -195,8 +195,14 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, p academy.Principal) e
 // handle registers pattern with the per-route middleware chain.
 func (s *server) handle(pattern string, a access, h apiFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
-	s.routes[path] = true
+	if a != ops { // probes and metrics take no faults
+		s.routes[path] = true
+	}
+	personal := strings.HasPrefix(path, "/v1/sessions") || strings.HasPrefix(path, "/v1/me")
 	var hh http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if personal { // tokens and account data: never in a shared or browser cache
+			w.Header().Set("Cache-Control", "no-store")
+		}
 		p, err := s.authenticate(r, a)
 		if err == nil && a != ops {
 			err = s.limitUser(w, p)
@@ -212,7 +218,9 @@ func (s *server) handle(pattern string, a access, h apiFunc) {
 		}
 	})
 	hh = s.bodyLimit(hh)
-	if a != ops {
+	if a == admin { // an admin route's faults apply to admins only: others get 401 or 403 first
+		hh = s.authenticateFirst(a, s.injectFaults(path, hh))
+	} else if a != ops {
 		hh = s.injectFaults(path, hh)
 		hh = s.limitIP(hh)
 		hh = s.admit(hh)
@@ -233,6 +241,17 @@ func (s *server) handleWeb(pattern string) {
 	s.mux.Handle(pattern, s.instrument(pattern, method, hh))
 }
 
+// authenticateFirst answers the error of authenticate before next runs.
+func (s *server) authenticateFirst(a access, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.authenticate(r, a); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // authenticate resolves the caller according to the route's access.
 func (s *server) authenticate(r *http.Request, a access) (academy.Principal, error) {
 	if a == ops {
@@ -240,8 +259,9 @@ func (s *server) authenticate(r *http.Request, a access) (academy.Principal, err
 	}
 	var p academy.Principal
 	if h := r.Header.Get("Authorization"); h != "" {
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		scheme, token, _ := strings.Cut(h, " ") // the scheme is case-insensitive (RFC 9110)
+		token = strings.TrimLeft(token, " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return p, academy.ErrInvalidToken
 		}
 		if s.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1 {
