@@ -34,6 +34,7 @@ type serveConfig struct {
 	shards            int
 	redisURL          string
 	cache             string
+	cacheMaxBytes     int64
 	adminToken        string
 	jwtSecret         string
 	bcryptCost        int
@@ -75,6 +76,7 @@ func newServe(e *env) *cobra.Command {
 	f.IntVar(&c.shards, "shards", 1, "with the throwaway cluster: number of shard databases")
 	f.StringVar(&c.redisURL, "redis-url", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (env ACADEMY_REDIS_URL); none: in-process cache")
 	f.StringVar(&c.cache, "cache", "", "cache: redis (needs --redis-url), memory (in process) or none (every read goes to PostgreSQL); default redis with --redis-url, else memory")
+	f.Int64Var(&c.cacheMaxBytes, "cache-max-bytes", cache.DefaultMemoryMaxBytes, "bound of the in-process cache in bytes (keys, values and a fixed overhead per entry); past it the least recently used entries are evicted")
 	f.StringVar(&c.adminToken, "admin-token", "", "bearer token with admin rights (env ACADEMY_ADMIN_TOKEN)")
 	f.StringVar(&c.jwtSecret, "jwt-secret", "", "secret signing access tokens and live tickets; replicas must share it (env ACADEMY_JWT_SECRET; default random)")
 	f.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of passwords set at registration")
@@ -136,6 +138,9 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	}
 	if c.shards < 1 || c.shards > 64 {
 		return usageError{errors.New("--shards must be between 1 and 64")}
+	}
+	if c.cacheMaxBytes <= 0 {
+		return usageError{fmt.Errorf("--cache-max-bytes %d: must be positive", c.cacheMaxBytes)}
 	}
 	if err := c.seed.Validate(); err != nil {
 		return usageError{err}
@@ -208,7 +213,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 		}
 		cch, health = r, r
 	default:
-		m := cache.NewMemory(0, reg)
+		m := cache.NewMemory(cache.MemoryOptions{MaxBytes: c.cacheMaxBytes}, reg)
 		cch, health = m, m
 	}
 	svc, err := academy.NewService(db, cch, academy.Options{Secret: secret, BcryptCost: c.bcryptCost,

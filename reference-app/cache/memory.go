@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"container/list"
 	"context"
 	"sync"
 	"time"
@@ -10,78 +11,133 @@ import (
 	"github.com/trendtactics/loadlab/reference-app/academy"
 )
 
-// Memory is an in-process cache bounded to a number of entries. It is safe
-// for concurrent use.
-type Memory struct {
-	mu      sync.RWMutex
-	entries map[string]entry
-	max     int
-	now     func() time.Time
-	m       *metrics
+// DefaultMemoryMaxBytes is the default of MemoryOptions.MaxBytes: 64 MiB.
+const DefaultMemoryMaxBytes = 64 << 20
+
+// entryOverhead is what an entry costs beyond its key and value: the map
+// slot, the list element and the entry itself (about 150 bytes on 64-bit
+// platforms; counted generously so that the bound holds for the heap).
+const entryOverhead = 160
+
+// MemoryOptions configure NewMemory. Zero values take the defaults.
+type MemoryOptions struct {
+	// MaxBytes bounds what the cache holds: the bytes of its keys and
+	// values plus a fixed overhead per entry (default
+	// DefaultMemoryMaxBytes). Past it, the least recently used entries are
+	// evicted; a value larger than the bound alone is not stored.
+	MaxBytes int64
 }
 
-type entry struct {
+// Memory is an in-process cache bounded by bytes, evicting the least
+// recently used entries. It is safe for concurrent use.
+type Memory struct {
+	mu      sync.Mutex
+	entries map[string]*list.Element // of *memEntry
+	lru     list.List                // front: most recently used
+	bytes   int64                    // held, as counted by size
+	max     int64
+	now     func() time.Time
+	m       *metrics
+	evicted prometheus.Counter
+}
+
+type memEntry struct {
+	key     string
 	value   []byte
 	expires time.Time
 }
 
+func (e *memEntry) size() int64 { return int64(len(e.key) + len(e.value) + entryOverhead) }
+
 var _ academy.Cache = (*Memory)(nil)
 
-// NewMemory returns an in-process cache holding at most maxEntries entries
-// (default 100000); metrics go to reg (nil for none).
-func NewMemory(maxEntries int, reg prometheus.Registerer) *Memory {
-	if maxEntries <= 0 {
-		maxEntries = 100_000
+// NewMemory returns an in-process cache bounded by opts.MaxBytes; metrics
+// go to reg (nil for none).
+func NewMemory(opts MemoryOptions, reg prometheus.Registerer) *Memory {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMemoryMaxBytes
 	}
-	return &Memory{entries: make(map[string]entry), max: maxEntries, now: time.Now, m: newMetrics(reg, "memory")}
+	c := &Memory{entries: make(map[string]*list.Element), max: opts.MaxBytes, now: time.Now, m: newMetrics(reg, "memory"),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "academy_cache_memory_evictions_total",
+			Help: "Entries of the in-process cache evicted to stay within its byte bound (least recently used first).",
+		})}
+	if reg != nil {
+		reg.MustRegister(c.evicted,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "academy_cache_memory_bytes",
+				Help: "Bytes held by the in-process cache: keys, values and a fixed overhead per entry.",
+			}, func() float64 { return float64(c.Bytes()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "academy_cache_memory_max_bytes",
+				Help: "The in-process cache's bound (serve --cache-max-bytes).",
+			}, func() float64 { return float64(c.max) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "academy_cache_memory_entries",
+				Help: "Entries held by the in-process cache.",
+			}, func() float64 { return float64(c.Len()) }))
+	}
+	return c
 }
 
 // Get implements academy.Cache.
 func (c *Memory) Get(_ context.Context, key string) ([]byte, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[key]
-	c.mu.RUnlock()
-	if !ok || c.now().After(e.expires) {
+	now := c.now()
+	c.mu.Lock()
+	el, ok := c.entries[key]
+	if ok && now.After(el.Value.(*memEntry).expires) {
+		c.remove(el)
+		ok = false
+	}
+	var v []byte
+	if ok {
+		c.lru.MoveToFront(el)
+		v = el.Value.(*memEntry).value
+	}
+	c.mu.Unlock()
+	if !ok {
 		c.m.inc("get", "miss")
 		return nil, false
 	}
 	c.m.inc("get", "hit")
-	return e.value, true
+	return v, true
 }
 
 // Set implements academy.Cache.
 func (c *Memory) Set(_ context.Context, key string, value []byte, ttl time.Duration) {
-	now := c.now()
+	e := &memEntry{key: key, value: value, expires: c.now().Add(ttl)}
+	evicted := 0
 	c.mu.Lock()
-	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
-		c.evict(now)
+	if el, ok := c.entries[key]; ok {
+		c.remove(el)
 	}
-	c.entries[key] = entry{value: value, expires: now.Add(ttl)}
+	if e.size() <= c.max {
+		c.entries[key] = c.lru.PushFront(e)
+		c.bytes += e.size()
+		for c.bytes > c.max {
+			c.remove(c.lru.Back())
+			evicted++
+		}
+	}
 	c.mu.Unlock()
+	c.evicted.Add(float64(evicted))
 	c.m.inc("set", "ok")
 }
 
-// evict drops expired entries, or else about a tenth of the entries (map
-// order is random). The caller holds the lock.
-func (c *Memory) evict(now time.Time) {
-	for k, e := range c.entries {
-		if now.After(e.expires) {
-			delete(c.entries, k)
-		}
-	}
-	for k := range c.entries {
-		if len(c.entries) < c.max-c.max/10 {
-			break
-		}
-		delete(c.entries, k)
-	}
+// remove drops el; the caller holds the lock.
+func (c *Memory) remove(el *list.Element) {
+	e := c.lru.Remove(el).(*memEntry)
+	delete(c.entries, e.key)
+	c.bytes -= e.size()
 }
 
 // Delete implements academy.Cache.
 func (c *Memory) Delete(_ context.Context, keys ...string) {
 	c.mu.Lock()
 	for _, k := range keys {
-		delete(c.entries, k)
+		if el, ok := c.entries[k]; ok {
+			c.remove(el)
+		}
 	}
 	c.mu.Unlock()
 	c.m.inc("delete", "ok")
@@ -91,7 +147,24 @@ func (c *Memory) Delete(_ context.Context, keys ...string) {
 func (c *Memory) Clear(context.Context) {
 	c.mu.Lock()
 	clear(c.entries)
+	c.lru.Init()
+	c.bytes = 0
 	c.mu.Unlock()
+}
+
+// Bytes returns what the cache holds, as counted against MaxBytes.
+func (c *Memory) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+// Len returns the number of entries held (expired ones included until
+// they are read or evicted).
+func (c *Memory) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }
 
 // Status is always "memory".

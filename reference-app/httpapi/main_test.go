@@ -55,6 +55,7 @@ func (e *env) dbURL(u *string) error {
 type envOptions struct {
 	shards   int
 	redisURL string
+	cacheMax int64 // bound of the in-process cache in bytes (0: the default)
 	seed     academy.SeedSpec
 	opts     httpapi.Options
 	db       postgres.Options // MaxConns 30 and no QueueWait (tests that flood the pool check exact outcomes) unless set
@@ -98,7 +99,7 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 		t.Cleanup(func() { r.Close() })
 		c, health = r, r
 	} else {
-		m := cache.NewMemory(0, reg)
+		m := cache.NewMemory(cache.MemoryOptions{MaxBytes: o.cacheMax}, reg)
 		c, health = m, m
 	}
 	o.svc.Secret = []byte("0123456789abcdef0123456789abcdef")
