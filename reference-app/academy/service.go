@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -316,14 +317,18 @@ func (s *Service) CoursesJSON(ctx context.Context, f CourseFilter) ([]byte, erro
 	if f.Offset < 0 || f.Offset > 1_000_000 {
 		return nil, Invalid("offset", "must be between 0 and 1000000")
 	}
-	if len(f.Query) > 100 || !utf8.ValidString(f.Query) {
-		return nil, Invalid("q", "must be valid text of at most 100 bytes")
+	if err := validateQuery("q", f.Query, 100); err != nil {
+		return nil, err
 	}
-	if len(f.Category) > 50 || !utf8.ValidString(f.Category) {
-		return nil, Invalid("category", "must be valid text of at most 50 bytes")
+	if err := validateQuery("category", f.Category, 50); err != nil {
+		return nil, err
 	}
-	gen := s.catalogGeneration(ctx)
-	key := "courses:" + gen + ":" + strconv.Itoa(f.Limit) + ":" + strconv.Itoa(f.Offset) + ":" + strconv.Quote(f.Category) + ":" + strconv.Quote(f.Query)
+	// The search ignores the case of ASCII letters (ILIKE; in the C locale of
+	// the throwaway cluster no other letter has a case). The store gets the
+	// folded text, and the key is made of it, so that the case variants of
+	// one query share one entry and that entry is what the store answers.
+	f.Query = foldASCII(f.Query)
+	key := "courses:" + s.catalogGeneration(ctx) + ":" + strconv.Itoa(f.Limit) + ":" + strconv.Itoa(f.Offset) + ":" + strconv.Quote(f.Category) + ":" + strconv.Quote(f.Query)
 	return cachedJSON(ctx, s, key, CourseTTL, func() (CoursePage, error) {
 		page, err := s.store.ListCourses(ctx, f)
 		for i := range page.Courses {
@@ -348,9 +353,10 @@ func (s *Service) bumpCatalog(ctx context.Context) string {
 	return gen
 }
 
-// Course returns a course by id or slug.
+// Course returns a course by id (in any form uuid.Parse accepts) or slug.
 func (s *Service) Course(ctx context.Context, key string) (Course, error) {
-	if !validKey(key) {
+	key, ok := canonicalCourseKey(key)
+	if !ok {
 		return Course{}, ErrCourseNotFound
 	}
 	return cached(ctx, s, "course:"+key, CourseTTL, func() (Course, error) {
@@ -442,7 +448,8 @@ func (s *Service) UpdateCourse(ctx context.Context, p Principal, key string, in 
 }
 
 func (s *Service) uncachedCourse(ctx context.Context, key string) (Course, error) {
-	if !validKey(key) {
+	key, ok := canonicalCourseKey(key)
+	if !ok {
 		return Course{}, ErrCourseNotFound
 	}
 	return s.store.Course(ctx, key)
@@ -817,15 +824,39 @@ func validateText(field, v string, minLen, maxLen int) error {
 	return nil
 }
 
-// validKey reports whether key may be a course id or slug.
-func validKey(key string) bool {
+// validateQuery checks a query parameter before it reaches a cache key or
+// SQL: valid UTF-8, no control character (PostgreSQL refuses NUL), at most
+// maxLen bytes.
+func validateQuery(field, v string, maxLen int) error {
+	if len(v) > maxLen || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+		return Invalid(field, "must be UTF-8 text of at most %d bytes without control characters", maxLen)
+	}
+	return nil
+}
+
+// foldASCII returns s with its ASCII letters in lower case.
+func foldASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// canonicalCourseKey returns the one form of a course id or slug that
+// cache keys use, the one writes invalidate: a UUID in any form uuid.Parse
+// accepts (upper case, braces, urn:uuid:, no hyphens) becomes its lower-case
+// hyphenated form; a slug is already canonical (lower case only). ok is
+// false when key can be neither.
+func canonicalCourseKey(key string) (canonical string, ok bool) {
 	if len(key) == 0 || len(key) > 80 {
-		return false
+		return "", false
 	}
-	if _, err := uuid.Parse(key); err == nil {
-		return true
+	if id, err := uuid.Parse(key); err == nil {
+		return id.String(), true
 	}
-	return slugRE.MatchString(key)
+	return key, slugRE.MatchString(key)
 }
 
 func summary(c Course) CourseSummary { return CourseSummary{ID: c.ID, Slug: c.Slug, Title: c.Title} }

@@ -40,6 +40,7 @@ var badPaths = []string{
 	"/v1/courses/" + strings.Repeat("a", 500), "/v1/courses/%00", "/v1/lessons/xyz", "/v1/lessons/%27;DROP%20TABLE%20lessons",
 	"/v1/courses?limit=abc", "/v1/courses?limit=0", "/v1/courses?limit=1000000000000000000000", "/v1/courses?offset=-1",
 	"/v1/courses?q=%27%25_%5C", "/v1/courses?q=" + strings.Repeat("q", 300), "/v1/courses?category=%ff",
+	"/v1/courses?q=%00", "/v1/courses?category=a%00b", "/v1/courses?q=%01%7f",
 	"/v1/courses/course-1/progress?user=nope", "/v1/lessons/x/video/master.m3u8", "/v1/lessons/x/video/720p/-1.ts",
 	"/v1/live-sessions/nope/join", "/v1/live-sessions/nope/ws", "/nope", "/v1/nope", "/admin/faults/zzz",
 }

@@ -121,6 +121,11 @@ func dbErr(op string, err error) error {
 	if errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P03" || pe.Code == "53300" || strings.HasPrefix(pe.Code, "08")) {
 		return &academy.Error{Kind: academy.KindUnavailable, Code: "database_unavailable", Message: op, Err: err}
 	}
+	// Text the database refuses (NUL is not a character of any PostgreSQL
+	// encoding): bad input that got past the domain's validation.
+	if errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05") {
+		return &academy.Error{Kind: academy.KindInvalid, Code: "invalid_input", Message: "text holds a character the database does not accept", Err: err}
+	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 

@@ -273,3 +273,19 @@ func TestEnrollConcurrentRetriesNeverReportKeyReuse(t *testing.T) {
 		}
 	}
 }
+
+// Text PostgreSQL refuses (a NUL byte: SQLSTATE 22021) is bad input, not a failure of the
+// database: found when `GET /v1/courses?q=%00` answered 500. The service validates query
+// text first; this is the store's backstop.
+func TestRefusedTextIsInvalidInput(t *testing.T) {
+	db := newDB(t, 1)
+	for _, f := range []academy.CourseFilter{{Limit: 5, Query: "\x00"}, {Limit: 5, Category: "a\x00b"}, {Limit: 5, Offset: 10, Query: "go\x00"}} {
+		_, err := db.ListCourses(context.Background(), f)
+		if academy.KindOf(err) != academy.KindInvalid {
+			t.Errorf("ListCourses(%#v) = %v (kind %d), want an invalid-input error", f, err, academy.KindOf(err))
+		}
+	}
+	if _, err := db.Course(context.Background(), "a\x00b"); academy.KindOf(err) != academy.KindInvalid {
+		t.Errorf("Course(a\\x00b) = %v, want an invalid-input error", err)
+	}
+}
