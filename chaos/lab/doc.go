@@ -48,7 +48,10 @@
 // events process.started and process.ready (chaos.EventReporter).
 //
 // `cache: none` runs the academy with no cache at all (`academy serve --cache none`);
-// `memory` with its in-process cache; `redis` with Redis behind the cache proxy.
+// `memory` with its in-process cache (bounded by `academy serve --cache-max-bytes`, 64 MiB by
+// default: pass another through Config.AcademyArgs); `redis` with Redis behind the cache proxy,
+// started with --maxmemory 256mb and --maxmemory-policy allkeys-lru (RedisMaxMemory,
+// RedisMaxMemoryPolicy), so that no load can grow it without bound.
 //
 // A Lab is also a chaos.Resolver: it turns scenario faults into injectors on its proxies
 // (network.*), its processes (process.kill, process.pause) and the academy's admin fault

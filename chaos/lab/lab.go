@@ -133,6 +133,10 @@ func (l *Lab) AdminToken() string { return l.adminToken }
 // DatabaseURL is the database URL the replicas use (through the database proxy).
 func (l *Lab) DatabaseURL() string { return l.dbURL }
 
+// CacheURL is the Redis URL the replicas use (through the cache proxy); empty unless the
+// lab's cache is redis.
+func (l *Lab) CacheURL() string { return l.redisURL }
+
 func (l *Lab) status(format string, args ...any) {
 	if l.cfg.Status != nil {
 		fmt.Fprintf(l.cfg.Status, "lab: "+format+"\n", args...)
@@ -197,6 +201,14 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	return nil
 }
 
+// The lab's Redis holds at most RedisMaxMemory and then evicts the least recently used keys,
+// whatever their TTL: the load cannot grow it without bound, and an evicted entry is only a
+// miss (the academy reads PostgreSQL and stores it again).
+const (
+	RedisMaxMemory       = "256mb"
+	RedisMaxMemoryPolicy = "allkeys-lru"
+)
+
 func (l *Lab) startRedis(ctx context.Context) error {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -208,7 +220,8 @@ func (l *Lab) startRedis(ctx context.Context) error {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	l.redis = &process{name: "redis", log: l.cfg.Log, guard: l.guard,
-		argv:  []string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"},
+		argv: []string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes",
+			"--maxmemory", RedisMaxMemory, "--maxmemory-policy", RedisMaxMemoryPolicy},
 		ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
 	if err := l.redis.start(ctx, nil); err != nil {
 		return fmt.Errorf("lab: redis: %w", err)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/trendtactics/loadlab/chaos/lab"
 	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/scenarios"
@@ -106,6 +108,26 @@ func TestLabServesAndStopsClean(t *testing.T) {
 	noneAlive(t, pids)
 	if _, err := http.Get(url + "/healthz"); err == nil {
 		t.Errorf("edge %s still answers after Stop", url)
+	}
+}
+
+// The lab's Redis is bounded and evicts: found when random-case catalog queries stored one
+// key per request in a Redis with no memory limit.
+func TestLabRedisIsBounded(t *testing.T) {
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "redis"})
+	opts, err := redis.ParseURL(l.CacheURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	got, err := rdb.ConfigGet(context.Background(), "maxmemory*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["maxmemory"] != "268435456" || got["maxmemory-policy"] != lab.RedisMaxMemoryPolicy {
+		t.Fatalf("the lab's redis has maxmemory %q and maxmemory-policy %q, want 268435456 (%s) and %s",
+			got["maxmemory"], got["maxmemory-policy"], lab.RedisMaxMemory, lab.RedisMaxMemoryPolicy)
 	}
 }
 
