@@ -18,9 +18,14 @@ import (
 // Share(vus) of the VUs, and its k-th iteration is global iteration k×Count + Index,
 // so iteration numbers (and the data chosen by them) stay globally unique.
 //
+// From, when above zero, starts the stripe at global iteration From: the iterations
+// before it are not its to fire (a worker that rejoins a run resumes at the current
+// iteration instead of catching up). Its planned counts are those from From on.
+//
 // The zero Stripe (Count 0 or 1) is the whole schedule.
 type Stripe struct {
 	Index, Count int
+	From         uint64
 }
 
 // Split reports whether s is a proper part of a schedule (Count above one).
@@ -36,11 +41,19 @@ func (s Stripe) Validate() error {
 
 // Owns reports whether global iteration g is this stripe's.
 func (s Stripe) Owns(g uint64) bool {
-	return !s.Split() || g%uint64(s.Count) == uint64(s.Index)
+	return g >= s.From && (!s.Split() || g%uint64(s.Count) == uint64(s.Index))
 }
 
 // Share returns how many of the global iterations 0 .. n-1 are this stripe's.
 func (s Stripe) Share(n uint64) uint64 {
+	if n <= s.From {
+		return 0
+	}
+	return s.upTo(n) - s.upTo(s.From)
+}
+
+// upTo counts the iterations below n of the stripe's residue, From aside.
+func (s Stripe) upTo(n uint64) uint64 {
 	if !s.Split() {
 		return n
 	}
@@ -54,9 +67,13 @@ func (s Stripe) Share(n uint64) uint64 {
 // first is the stripe's first global iteration, stride the step to its next.
 func (s Stripe) first() uint64 {
 	if !s.Split() {
-		return 0
+		return s.From
 	}
-	return uint64(s.Index)
+	i, c := uint64(s.Index), uint64(s.Count)
+	if s.From <= i {
+		return i
+	}
+	return i + (s.From-i+c-1)/c*c // the first of its residue at or after From
 }
 
 func (s Stripe) stride() uint64 {

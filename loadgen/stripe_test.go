@@ -51,12 +51,12 @@ func TestStripePlanAddsUp(t *testing.T) {
 }
 
 func TestStripeValidate(t *testing.T) {
-	for _, s := range []loadgen.Stripe{{0, 0}, {0, 1}, {3, 4}} {
+	for _, s := range []loadgen.Stripe{{Index: 0, Count: 0}, {Index: 0, Count: 1}, {Index: 3, Count: 4}} {
 		if err := s.Validate(); err != nil {
 			t.Errorf("%+v: %v", s, err)
 		}
 	}
-	for _, s := range []loadgen.Stripe{{1, 0}, {4, 4}, {-1, 2}, {0, -1}} {
+	for _, s := range []loadgen.Stripe{{Index: 1, Count: 0}, {Index: 4, Count: 4}, {Index: -1, Count: 2}, {Index: 0, Count: -1}} {
 		if s.Validate() == nil {
 			t.Errorf("%+v: valid", s)
 		}
@@ -100,5 +100,41 @@ func TestStripedPacer(t *testing.T) {
 	}
 	if uint64(hits) != p.Total() {
 		t.Errorf("stripes fired %d hits, the schedule has %d", hits, p.Total())
+	}
+}
+
+// TestStripeFrom: a stripe from global iteration From owns and counts only its iterations
+// from there, and its pacer fires them at their own times.
+func TestStripeFrom(t *testing.T) {
+	p := loadgen.NewStagePacer([]loadgen.RateStage{{Duration: 2 * time.Second, From: 50, To: 50}})
+	for _, s := range []loadgen.Stripe{{Index: 1, Count: 3, From: 40}, {Index: 2, Count: 3, From: 40}, {Index: 0, Count: 3, From: 41}, {From: 7}} {
+		var owned []uint64
+		for g := range uint64(100) {
+			if s.Owns(g) {
+				owned = append(owned, g)
+			}
+		}
+		for n := range uint64(101) {
+			var want uint64
+			for _, g := range owned {
+				if g < n {
+					want++
+				}
+			}
+			if got := s.Share(n); got != want {
+				t.Fatalf("%+v: Share(%d) = %d, want %d", s, n, got, want)
+			}
+		}
+		sp := p.Striped(s)
+		if sp.Total() != uint64(len(owned)) {
+			t.Errorf("%+v: Total %d, want %d", s, sp.Total(), len(owned))
+		}
+		for k, g := range owned {
+			at, _ := sp.At(uint64(k) + 1)
+			want, _ := p.At(g + 1)
+			if at != want {
+				t.Fatalf("%+v: hit %d at %s, want global %d's %s", s, k+1, at, g, want)
+			}
+		}
 	}
 }

@@ -259,6 +259,8 @@ func writeWorkers(w io.Writer, res *result.Result) {
 	for _, wk := range res.Workers {
 		state := "ok"
 		switch {
+		case wk.Lost && wk.RejoinedAtS > 0:
+			state = fmt.Sprintf("LOST at %ss, rejoined at %ss", strconv.FormatFloat(wk.LostAtS, 'f', 1, 64), strconv.FormatFloat(wk.RejoinedAtS, 'f', 1, 64))
 		case wk.Lost:
 			state = fmt.Sprintf("LOST at %ss", strconv.FormatFloat(wk.LostAtS, 'f', 1, 64))
 		case !wk.Valid:

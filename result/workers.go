@@ -21,6 +21,9 @@ type WorkerStats struct {
 	// LostAtS is when, seconds since the run start.
 	Lost    bool    `json:"lost,omitempty"`
 	LostAtS float64 `json:"lost_at_s,omitempty"`
+	// RejoinedAtS is when a lost worker restarted with its index resumed, at the run's
+	// current iteration (0: it did not).
+	RejoinedAtS float64 `json:"rejoined_at_s,omitempty"`
 	// Valid is false when it did not hold its share of the schedule, was lost, or its
 	// clock was too uncertain; Reasons says why.
 	Valid   bool     `json:"valid"`

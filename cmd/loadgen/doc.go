@@ -89,8 +89,9 @@
 // share ("worker 2: 14 of 250 planned iterations were never sent: ..."), one whose clock
 // offset is uncertain beyond 10 ms, or one lost (silent for 3 s, or its connection ended;
 // its shortfall is reported per second in the timeline and in total). A lost worker does
-// not stop the run; beyond --max-lost-workers (default 0: none) the run is INVALID. A
-// worker that cannot run the scenario (a data file missing on its machine) says why, and
+// not stop the run; beyond --max-lost-workers (default 0: none) the run is INVALID. A lost
+// worker restarted with the same index (loadgen worker --index i) rejoins and resumes at
+// the current global iteration, with no burst to catch up. A worker that cannot run the scenario (a data file missing on its machine) says why, and
 // the coordinator stops with that cause before the start.
 //
 // Safety: a worker sends only between the coordinator's start and stop, and stops within
@@ -98,9 +99,8 @@
 // SIGTERM on the coordinator stops every worker, rolls back the faults and writes the
 // interrupted result. With --metrics-addr the coordinator serves the whole run's counters
 // (loadgen_iterations_*_total, loadgen_responses_total with a worker label),
-// loadgen_cluster_workers{state} and the merged p99 of the last second. Not yet: a
-// restarted worker rejoining, capacity: ramps, --results, the latency histograms on
-// the coordinator's /metrics.
+// loadgen_cluster_workers{state} and the merged p99 of the last second. Not yet:
+// capacity: ramps, --results, the latency histograms on the coordinator's /metrics.
 //
 //	--workers N           the number of workers (run, coordinator)
 //	--listen ADDR         wait for workers on ADDR instead of starting local ones

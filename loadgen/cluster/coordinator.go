@@ -58,7 +58,10 @@ type Coordinator struct {
 	mu       sync.Mutex
 	sessions []*session // by worker index; nil until that index joined
 	started  bool
-	failed   error // a worker that cannot run the scenario, before the start
+	failed   error               // a worker that cannot run the scenario, before the start
+	start    time.Time           // the load's start, once started
+	params   *startParams        // the start sent to the workers, once started
+	pacer    *loadgen.StagePacer // the schedule (nil for the closed model), once started
 
 	changed chan struct{} // a session joined, reported its clock or left (cap 1)
 	inbox   chan note     // from the sessions to Run
@@ -75,6 +78,8 @@ type session struct {
 	clock    *clockReport // guarded by Coordinator.mu
 	end      context.CancelFunc
 	done     bool // its final arrived (guarded by Coordinator.mu)
+	lost     bool // it was lost after the start (guarded by Coordinator.mu)
+	rejoin   bool // it took the index of a lost worker after the start
 }
 
 type noteKind int
@@ -83,11 +88,13 @@ const (
 	noteInterval noteKind = iota + 1
 	noteDone
 	noteLost
+	noteRejoin
 )
 
 // note is news of a session for Run.
 type note struct {
 	index int
+	s     *session // the session it is about (noteLost, noteRejoin)
 	kind  noteKind
 	iv    *result.Result
 	fin   *final
@@ -213,11 +220,16 @@ func (c *Coordinator) admit(r *http.Request, w http.ResponseWriter, end context.
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.started {
-		return nil, http.StatusConflict, "the run has started: a worker cannot join it now"
-	}
 	if index >= c.cfg.Workers {
 		return nil, http.StatusConflict, fmt.Sprintf("worker index %d out of range: the run has %d workers (0 to %d)", index, c.cfg.Workers, c.cfg.Workers-1)
+	}
+	if c.started {
+		if index < 0 || c.sessions[index] == nil || !c.sessions[index].lost {
+			return nil, http.StatusConflict, "the run has started: only a lost worker can join it again, with its index"
+		}
+		s := &session{index: index, addr: r.RemoteAddr, out: newSender(w), end: end, rejoin: true}
+		c.sessions[index] = s
+		return s, 0, ""
 	}
 	if index < 0 {
 		index = slices.Index(c.sessions, nil)
@@ -257,6 +269,9 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 			s.clock = m.Clock
 			c.mu.Unlock()
 			c.logf("worker %d joined from %s (clock offset %+.3fms ±%.3fms)", s.index, s.addr, ms(m.Clock.Offset), ms(m.Clock.Uncertainty))
+			if s.rejoin {
+				c.resume(s)
+			}
 			c.signal()
 		case msgInterval:
 			if err := checkInterval(m.Interval); err != nil {
@@ -292,6 +307,8 @@ func (c *Coordinator) leave(s *session, err error) {
 	started, done := c.started, s.done
 	if !started {
 		c.sessions[s.index] = nil
+	} else if !done {
+		s.lost = true
 	}
 	c.mu.Unlock()
 	switch {
@@ -300,8 +317,24 @@ func (c *Coordinator) leave(s *session, err error) {
 		c.logf("worker %d (%s) left before the start: %v", s.index, s.addr, err)
 		c.signal()
 	default:
-		c.deliver(note{index: s.index, kind: noteLost, why: err.Error(), at: time.Now()})
+		c.deliver(note{index: s.index, s: s, kind: noteLost, why: err.Error(), at: time.Now()})
 	}
+}
+
+// resume sends a rejoining worker the start: the run's start time, and the first global
+// iteration it may fire, the one due StartDelay from now: it resumes at the current
+// iteration instead of catching up.
+func (c *Coordinator) resume(s *session) {
+	c.mu.Lock()
+	p, pacer, start := *c.params, c.pacer, c.start
+	c.mu.Unlock()
+	at := time.Now().Add(c.cfg.StartDelay)
+	if pacer != nil {
+		p.From = pacer.Hits(at.Sub(start))
+	}
+	_ = s.out.send(&message{Type: msgStart, Start: &p})
+	c.logf("worker %d rejoined from %s: it resumes at %.1fs, at global iteration %d", s.index, s.addr, at.Sub(start).Seconds(), p.From)
+	c.deliver(note{index: s.index, s: s, kind: noteRejoin, at: at})
 }
 
 // Ready waits until every worker has joined and reported its clock, then sends each the
@@ -349,6 +382,10 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 	start := time.Now().Add(c.cfg.StartDelay)
 	p := &startParams{At: start, BaseURL: opts.BaseURL, Seed: opts.Seed, MaxLateness: opts.MaxLateness,
 		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil}
+	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
+	c.mu.Lock()
+	c.start, c.params, c.pacer = start, p, pacer
+	c.mu.Unlock()
 	for _, s := range c.live() {
 		_ = s.out.send(&message{Type: msgStart, Start: p})
 	}

@@ -70,6 +70,12 @@
 // loadgen_cluster_workers{state} and loadgen_cluster_latency_p99_seconds{request}, the
 // merged p99 of the last closed second.
 //
-// Not yet: a lost worker's rejoin, capacity: ramps across workers, the engine's latency
-// histograms, in-flight and lateness series on the coordinator.
+// A lost worker restarted with its index joins again (the only join after the start): it
+// gets the run's start and the first global iteration due StartDelay from now
+// (loadgen.Stripe.From), so it resumes at the current iteration without catching up; the
+// iterations due while it was away are its shortfall. Its writes until it was lost are not
+// known to the verification (a worker sends its write log at its end).
+//
+// Not yet: capacity: ramps across workers, the engine's latency histograms, in-flight and
+// lateness series on the coordinator.
 package cluster

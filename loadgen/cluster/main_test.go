@@ -95,18 +95,22 @@ type target struct {
 	status atomic.Int64 // the status it answers (0: 200)
 	mu     sync.Mutex
 	seen   map[int]int
+	first  map[int]time.Time // when each iteration first arrived
 	n      atomic.Int64
 	last   atomic.Int64 // unix ns of the last request
 }
 
 func newTarget(t *testing.T) *target {
-	tg := &target{seen: map[int]int{}}
+	tg := &target{seen: map[int]int{}, first: map[int]time.Time{}}
 	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tg.n.Add(1)
 		tg.last.Store(time.Now().UnixNano())
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		tg.mu.Lock()
 		tg.seen[n]++
+		if _, ok := tg.first[n]; !ok {
+			tg.first[n] = time.Now()
+		}
 		tg.mu.Unlock()
 		if n%10 == 0 {
 			time.Sleep(50 * time.Millisecond)

@@ -98,6 +98,9 @@ type startParams struct {
 	Transport   string          `json:"transport,omitempty"`
 	Windows     []result.Window `json:"windows,omitempty"`
 	Writes      bool            `json:"writes"` // record the write log for the verification
+	// From is the first global iteration a rejoining worker may fire: it resumes at the
+	// current iteration, with its stripe's share of the schedule from there.
+	From uint64 `json:"from,omitempty"`
 }
 
 // final is what a worker sends once its load is over.

@@ -18,6 +18,8 @@ const stopGrace = 10 * time.Second
 
 // workerState is what Run knows of one worker.
 type workerState struct {
+	cur      *session // its current session (a rejoin replaces it)
+	rejoined bool
 	stats    result.WorkerStats
 	fin      *final
 	over     bool           // finished or lost
@@ -49,7 +51,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 	ws := make([]*workerState, c.cfg.Workers)
 	c.mu.Lock()
 	for i, s := range c.sessions {
-		st := &workerState{planned: map[int]uint64{}, stats: result.WorkerStats{Index: i, Valid: true}}
+		st := &workerState{cur: s, planned: map[int]uint64{}, stats: result.WorkerStats{Index: i, Valid: true}}
 		if s != nil {
 			st.stats.Addr = s.addr
 			if s.clock != nil {
@@ -85,19 +87,20 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		cum, mergeErr = result.Merge(in...)
 		pending = nil
 	}
-	lose := func(i int, why string, at time.Time) {
+	// lose marks worker i lost, when s is its current session and it is not over.
+	lose := func(i int, s *session, why string, at time.Time) {
 		st := ws[i]
-		if st.over {
+		if st.over || st.cur != s {
 			return
 		}
 		st.over, st.stats.Lost, st.stats.Valid = true, true, false
 		st.stats.LostAtS = at.Sub(start).Seconds()
 		st.stats.Reasons = append(st.stats.Reasons, fmt.Sprintf("lost at %.1fs: %s", st.stats.LostAtS, why))
 		c.logf("worker %d lost at %.1fs: %s", i, st.stats.LostAtS, why)
-		c.mu.Lock()
-		s := c.sessions[i]
-		c.mu.Unlock()
 		if s != nil {
+			c.mu.Lock()
+			s.lost = true
+			c.mu.Unlock()
 			s.end() // the worker sees its stream end and stops
 		}
 	}
@@ -133,7 +136,19 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 					st.fin, st.over = n.fin, true
 				}
 			case noteLost:
-				lose(n.index, n.why, n.at)
+				lose(n.index, n.s, n.why, n.at)
+			case noteRejoin:
+				lose(n.index, st.cur, "replaced by a rejoining worker", n.at) // if not yet marked
+				st.cur, st.over, st.rejoined = n.s, false, true
+				st.stats.Addr = n.s.addr
+				st.stats.RejoinedAtS = n.at.Sub(start).Seconds()
+				st.stats.Reasons = append(st.stats.Reasons, fmt.Sprintf("rejoined at %.1fs", st.stats.RejoinedAtS))
+				c.mu.Lock()
+				if n.s.clock != nil {
+					st.stats.ClockOffsetMS, st.stats.ClockUncertaintyMS = ms(n.s.clock.Offset), ms(n.s.clock.Uncertainty)
+					st.uncClock = max(st.uncClock, n.s.clock.Uncertainty)
+				}
+				c.mu.Unlock()
 			}
 		case <-ctxDone:
 			ctxDone = nil
@@ -146,7 +161,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		case <-deadline:
 			for i, st := range ws {
 				if !st.over {
-					lose(i, fmt.Sprintf("no final figures within %s of the stop", stopGrace), time.Now())
+					lose(i, st.cur, fmt.Sprintf("no final figures within %s of the stop", stopGrace), time.Now())
 				}
 			}
 		case now := <-tick.C:
@@ -155,7 +170,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 			c.mu.Unlock()
 			for i, s := range sessions {
 				if s != nil && !ws[i].over && now.Sub(time.Unix(0, s.lastSeen.Load())) > WorkerSilence {
-					lose(i, fmt.Sprintf("silent for %s", WorkerSilence), now)
+					lose(i, s, fmt.Sprintf("silent for %s", WorkerSilence), now)
 				}
 			}
 			if now.Before(nextEval) {
@@ -220,7 +235,22 @@ func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws 
 		h := result.Health{Valid: true}
 		if st.fin != nil {
 			h = st.fin.Health
-			if !stopAt.IsZero() && pacer != nil {
+			switch {
+			case st.rejoined:
+				// Its last incarnation's health with the whole run's counts: its share of
+				// the schedule, and what its incarnations sent (their intervals).
+				h.Sent, h.Planned = st.sent, st.sent
+				if pacer != nil {
+					until := end
+					if !stopAt.IsZero() {
+						until = stopAt
+					}
+					h.Planned = max(stripe.Share(pacer.Hits(until.Sub(start))), st.sent)
+					addShortfall(res, stripe, pacer, st, end.Sub(start))
+				}
+				h.Dropped, h.Valid = h.Planned-h.Sent, false
+				h.Reasons = []string{fmt.Sprintf("%d of its %d planned iterations were not sent", h.Planned-h.Sent, h.Planned)}
+			case !stopAt.IsZero() && pacer != nil:
 				h = plannedUntil(h, stripe.Share(pacer.Hits(stopAt.Sub(start))))
 			}
 			for name, tr := range st.fin.Transports {

@@ -247,7 +247,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		Windows:     p.Windows,
 		MaxLateness: p.MaxLateness,
 		Transport:   p.Transport,
-		Stripe:      loadgen.Stripe{Index: wel.Index, Count: wel.Count},
+		Stripe:      loadgen.Stripe{Index: wel.Index, Count: wel.Count, From: p.From},
 		StartAt:     p.At.Add(-shift),
 	}
 	if p.Writes {
