@@ -248,12 +248,12 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 			RateLimits:        limits,
 			DisableRateLimit:  noLimits,
 			LiveIsFull:        func(err error) bool { return errors.Is(err, live.ErrFull) },
+			LiveTooMany:       func(err error) bool { return errors.Is(err, live.ErrTooManyConnections) },
 		},
 	})
 
 	l, err := net.Listen("tcp", c.addr)
 	if err != nil {
-			LiveTooMany:       func(err error) bool { return errors.Is(err, live.ErrTooManyConnections) },
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{

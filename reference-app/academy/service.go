@@ -51,11 +51,11 @@ type Options struct {
 	// (ErrOverloaded, 503). Default 100ms; negative: as long as the
 	// request's context allows.
 	HashWait time.Duration
-	// Now is the clock (default time.Now).
 	// QuizAttempts bounds the quiz attempts of a user at one lesson
 	// (default 3; negative: no bound), so that the scores of many attempts
 	// cannot reveal the answer key one answer at a time.
 	QuizAttempts int
+	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
@@ -93,10 +93,10 @@ func NewService(store Store, cache Cache, opts Options) (*Service, error) {
 	if opts.HashWait == 0 {
 		opts.HashWait = DefaultHashWait
 	}
-	if opts.Now == nil {
 	if opts.QuizAttempts == 0 {
 		opts.QuizAttempts = 3
 	}
+	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if cache == nil {

@@ -61,8 +61,8 @@ type envOptions struct {
 	db       postgres.Options // MaxConns 30 and no QueueWait (tests that flood the pool check exact outcomes) unless set
 	svc      academy.Options  // Secret is set; BcryptCost 4 and no HashWait unless set
 	plain    bool             // no httptest server (caller serves the handler)
-}
 	logger   *slog.Logger     // the server's (nil: discard)
+}
 
 const adminToken = "test-admin-token"
 
@@ -122,7 +122,6 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 	hub := live.NewHub(live.Options{Secret: []byte("live-secret-0123456789")}, reg)
 	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
 	o.opts.LiveIsFull = func(err error) bool { return errors.Is(err, live.ErrFull) }
-	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts,
 	o.opts.LiveTooMany = func(err error) bool { return errors.Is(err, live.ErrTooManyConnections) }
 	h := httpapi.NewServer(httpapi.Deps{Service: svc, Cache: health, Registry: reg, Options: o.opts, Logger: o.logger,
 		Live: hub, Video: video.New(video.Options{}), Web: web.Handler()})
