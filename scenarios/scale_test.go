@@ -14,15 +14,24 @@ func TestScaled(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := spec.Scaled(0.1)
-	kill := s.Faults[1]
+	fault := func(sp *scenarios.Spec, name string) *scenarios.Fault {
+		for _, f := range sp.Faults {
+			if f.Name == name {
+				return f
+			}
+		}
+		t.Fatalf("db-outage has no fault %s", name)
+		return nil
+	}
+	kill := fault(s, "kill-db")
 	if s.Load.Duration != 6*time.Second || kill.At != 1500*time.Millisecond ||
 		kill.Duration != 500*time.Millisecond || kill.Params["restart-after"] != "500ms" {
 		t.Fatalf("scaled: load %s, fault at %s for %s, restart-after %s", s.Load.Duration, kill.At, kill.Duration, kill.Params["restart-after"])
 	}
-	if spec.Load.Duration != 60*time.Second || spec.Faults[1].Params["restart-after"] != "5s" {
+	if spec.Load.Duration != 60*time.Second || fault(spec, "kill-db").Params["restart-after"] != "5s" {
 		t.Fatal("Scaled changed the original")
 	}
-	if s.Load.Rate != spec.Load.Rate || s.Faults[0].Params["latency"] != "50ms" {
+	if s.Load.Rate != spec.Load.Rate || fault(s, "far-db").Params["latency"] != "50ms" {
 		t.Fatal("Scaled changed a rate or a fault's magnitude")
 	}
 	if w := s.Windows[0]; w.Name != "settled" || w.At != 3*time.Second || w.Duration != 3*time.Second {
