@@ -277,10 +277,13 @@ func TestDownRefusesAndClosesUntilRemoved(t *testing.T) {
 
 func TestSlowCloseDelaysTheClose(t *testing.T) {
 	p := startProxy(t, []string{sendServer(t, 3)})
+	// The clock starts before the dial: the server writes and closes as soon as the
+	// connection is made, so the proxy's delay may start before the dial returns (timed
+	// from after it, a 200 ms delay once read 198 ms).
 	fetch := func() (string, time.Duration) {
+		start := time.Now()
 		c := dial(t, p.Addr())
 		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
-		start := time.Now()
 		b, err := io.ReadAll(c)
 		if err != nil {
 			t.Fatal(err)
