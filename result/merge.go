@@ -159,6 +159,7 @@ type pointMerge struct {
 	p       Point
 	sources int
 	hist    *hdrhistogram.Histogram
+	err     error // a source's latency had no (or a corrupt) histogram
 }
 
 func (tl *timelineMerge) start(owner *RequestStats, key string) {
@@ -192,17 +193,12 @@ func (tl *timelineMerge) add(key string, points []Point) {
 // add merges one source's encoded histogram of the second; max says whether it recorded
 // a latency (a point without latency carries no histogram).
 func (m *pointMerge) add(enc string, max float64) {
-	if m.hist == nil || m.p.HDR == "!" {
-		return
-	}
-	if enc == "" {
-		if max > 0 {
-			m.p.HDR = "!" // a latency without its histogram: reported by finish
-		}
-		return
-	}
-	if err := AddEncoded(m.hist, enc); err != nil {
-		m.p.HDR = "!"
+	switch {
+	case m.hist == nil || m.err != nil:
+	case enc != "":
+		m.err = AddEncoded(m.hist, enc)
+	case max > 0:
+		m.err = errNoHistogram
 	}
 }
 
@@ -213,14 +209,10 @@ func (tl *timelineMerge) finish() error {
 		for _, m := range tl.points[key] {
 			p := m.p
 			if m.sources > 1 {
-				if p.HDR == "!" {
-					return fmt.Errorf("timeline second %d of %q: %w", p.T, owner.Name, errNoHistogram)
+				if m.err != nil {
+					return fmt.Errorf("timeline second %d of %q: %w", p.T, owner.Name, m.err)
 				}
-				p.P50, p.P90, p.P99, p.Max, p.HDR = 0, 0, 0, 0, ""
-				if h := m.hist; h.TotalCount() > 0 {
-					p.P50, p.P90, p.P99, p.Max = MS(h.ValueAtQuantile(50)), MS(h.ValueAtQuantile(90)), MS(h.ValueAtQuantile(99)), MS(h.Max())
-					p.HDR = mustEncode(h)
-				}
+				p.setLatency(m.hist)
 			}
 			pts = append(pts, p)
 		}

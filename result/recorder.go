@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Recorder accumulates the samples of a run (or of one worker's share of it) second by
@@ -173,14 +175,21 @@ func (r *Recorder) Tick(end time.Time, planned, sent uint64, plannedBy, sentBy [
 	return iv
 }
 
+// setLatency sets the point's percentiles, maximum and encoded histogram from h (zero and
+// empty when h recorded nothing).
+func (p *Point) setLatency(h *hdrhistogram.Histogram) {
+	p.P50, p.P90, p.P99, p.Max, p.HDR = 0, 0, 0, 0, ""
+	if h.TotalCount() > 0 {
+		p.P50, p.P90, p.P99, p.Max = MS(h.ValueAtQuantile(50)), MS(h.ValueAtQuantile(90)), MS(h.ValueAtQuantile(99)), MS(h.Max())
+		p.HDR = mustEncode(h)
+	}
+}
+
 // tick adds the second to the series' figures and makes its timeline point. With
 // interval, it returns the second's figures with that point as their timeline.
 func (s *series) tick(t int, planned, sent uint64, interval bool) *RequestStats {
 	p := Point{T: t, Planned: planned, Sent: sent, Count: s.sec.Count, Errors: s.sec.Errors}
-	if h := s.sec.LatencyHist; h.TotalCount() > 0 {
-		p.P50, p.P90, p.P99, p.Max = MS(h.ValueAtQuantile(50)), MS(h.ValueAtQuantile(90)), MS(h.ValueAtQuantile(99)), MS(h.Max())
-		p.HDR = mustEncode(h)
-	}
+	p.setLatency(s.sec.LatencyHist)
 	s.points = append(s.points, p)
 	var st *RequestStats
 	if interval {
