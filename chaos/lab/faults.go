@@ -142,7 +142,7 @@ func (p *processFault) Inject(ctx context.Context) error {
 	p.done = make(chan struct{})
 	for _, pr := range p.procs {
 		if !p.kill {
-			if err := pr.signal(syscall.SIGSTOP); err != nil {
+			if err := pr.pause(); err != nil {
 				return err
 			}
 			continue

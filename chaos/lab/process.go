@@ -133,6 +133,43 @@ func (p *process) signalLocked(sig syscall.Signal) error {
 	return nil
 }
 
+// pauseWait bounds how long pause waits for the child's processes to stop.
+const pauseWait = 5 * time.Second
+
+// pause sends SIGSTOP to the child's groups and waits until every process of them is
+// stopped: kill(2) returns before the signal takes effect, and a pause is in force (and
+// its start time true) only once no process of the child can run.
+func (p *process) pause() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.signalLocked(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	pid := p.cmd.Process.Pid
+	for deadline := time.Now().Add(pauseWait); ; {
+		running := runningIn(guard.Processes(), pid)
+		if running == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pause %s: %d processes still running %v after SIGSTOP", p.name, running, pauseWait)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// runningIn counts pid and its descendants that are neither stopped nor zombies.
+func runningIn(t guard.Table, pid int) int {
+	pids, _ := t.Descendants(pid)
+	n := 0
+	for _, d := range append(pids, pid) {
+		if pr, ok := t[d]; ok && pr.State != 'T' && pr.State != 't' && pr.State != 'Z' && pr.State != 'X' {
+			n++
+		}
+	}
+	return n
+}
+
 // kill sends SIGKILL to the group and waits for the child to be reaped.
 func (p *process) kill() {
 	p.mu.Lock()

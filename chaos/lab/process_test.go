@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trendtactics/loadlab/chaos/lab/guard"
 )
 
 // TestStopInterruptsStartAndHonoursContext stops a child that is still starting (it never
@@ -46,5 +49,36 @@ func TestStopInterruptsStartAndHonoursContext(t *testing.T) {
 	}
 	if err := p.start(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "lab is stopping") {
 		t.Errorf("start after stop = %v, want refused", err)
+	}
+}
+
+// TestPauseReturnsOnceEveryProcessIsStopped pauses a child whose two descendants spin on
+// the CPU: when pause returns, no process of the child may still be running (kill(2)
+// returns before a SIGSTOP takes effect; the leftover matrix once read a paused cache
+// still running).
+func TestPauseReturnsOnceEveryProcessIsStopped(t *testing.T) {
+	spin := "while :; do :; done"
+	p := &process{name: "spinners", log: io.Discard,
+		argv: []string{"sh", "-c", "sh -c '" + spin + "' & sh -c '" + spin + "' & echo ready; wait"},
+		ready: func(line string) bool { return line == "ready" }}
+	if err := p.start(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.stop(context.Background(), time.Second) })
+	for range 20 {
+		if err := p.pause(); err != nil {
+			t.Fatal(err)
+		}
+		table := guard.Processes()
+		if n := runningIn(table, p.pid()); n > 0 {
+			t.Fatalf("pause returned with %d processes of the child still running", n)
+		}
+		if pids, _ := table.Descendants(p.pid()); len(pids) < 2 {
+			t.Fatalf("child has %d descendants, want the 2 spinners", len(pids))
+		}
+		if err := p.signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
