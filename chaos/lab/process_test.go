@@ -59,7 +59,7 @@ func TestStopInterruptsStartAndHonoursContext(t *testing.T) {
 func TestPauseReturnsOnceEveryProcessIsStopped(t *testing.T) {
 	spin := "while :; do :; done"
 	p := &process{name: "spinners", log: io.Discard,
-		argv: []string{"sh", "-c", "sh -c '" + spin + "' & sh -c '" + spin + "' & echo ready; wait"},
+		argv:  []string{"sh", "-c", "sh -c '" + spin + "' & sh -c '" + spin + "' & echo ready; wait"},
 		ready: func(line string) bool { return line == "ready" }}
 	if err := p.start(context.Background(), nil); err != nil {
 		t.Fatal(err)
