@@ -78,5 +78,12 @@ and the thresholds (SLOs) that must hold. It answers PASS or FAIL with evidence.
 		return withCode(exitUsage, err)
 	})
 	root.AddCommand(newRunCmd(e), newCoordinatorCmd(e), newWorkerCmd(e), newValidateCmd(e), newReportCmd(e), newCompareCmd(e), newVersionCmd(e))
+	for _, c := range moreCommands {
+		root.AddCommand(c(e))
+	}
 	return root
 }
+
+// moreCommands are the commands that register themselves from their own file (an init
+// appends to it), so that a new command touches no other file.
+var moreCommands []func(*env) *cobra.Command
