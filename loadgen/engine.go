@@ -437,7 +437,7 @@ func (d *dispatcher) interrupted() {
 func (d *dispatcher) work() {
 	defer d.wg.Done()
 	e := d.e
-	sl := sleeper{timer: time.NewTimer(time.Hour), overshoot: &d.overshoot}
+	sl := newSleeper(&d.overshoot)
 	defer sl.timer.Stop()
 	for !d.stopped.Load() {
 		j, ok := d.claim()
@@ -500,10 +500,18 @@ func (d *dispatcher) claim() (j job, ok bool) {
 // spinShare overshoots apart (rates above some hundreds a second, when the busy process
 // wakes up more precisely anyway), waits are plain sleeps, so the workers never spin more
 // than a sixteenth of the time (a quarter cost 50 µs per request at 5000/s on one core).
-// Each worker has its own sleeper (and timer); the overshoot is shared.
+// Each worker has its own sleeper (and timer); the overshoot is shared. With one processor
+// (GOMAXPROCS=1) it never spins: a goroutine that yields in a loop keeps the scheduler from
+// polling the network, so responses that arrive meanwhile would be read, and timed, late.
 type sleeper struct {
 	timer     *time.Timer
 	overshoot *atomic.Int64
+	solo      bool // GOMAXPROCS is 1: no spinning
+	spins     int  // the yields of its waits (tests)
+}
+
+func newSleeper(overshoot *atomic.Int64) sleeper {
+	return sleeper{timer: time.NewTimer(time.Hour), overshoot: overshoot, solo: runtime.GOMAXPROCS(0) == 1}
 }
 
 const (
@@ -520,7 +528,7 @@ func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration, 
 	}
 	over := time.Duration(s.overshoot.Load())
 	early := over + spinMargin
-	spin := rem > early && (rate <= 0 || float64(time.Second)/rate >= float64(spinShare*early))
+	spin := !s.solo && rem > early && (rate <= 0 || float64(time.Second)/rate >= float64(spinShare*early))
 	d := rem
 	if spin {
 		d = rem - early
@@ -542,6 +550,7 @@ func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration, 
 			return false
 		}
 		runtime.Gosched()
+		s.spins++
 	}
 	return true
 }
