@@ -638,7 +638,7 @@ func (ld Load) Total() time.Duration {
 
 func (l *loader) load(n *yaml.Node) Load {
 	ld := Load{TimeUnit: time.Second, MaxInFlight: 1000}
-	f, ok := l.mapping(n, "load", "executor", "rate", "timeUnit", "duration", "startRate", "stages", "vus", "maxInFlight")
+	f, ok := l.mapping(n, "load", "executor", "rate", "timeUnit", "duration", "startRate", "stages", "vus", "maxInFlight", "maxLostWorkers", "maxLostShare")
 	if !ok {
 		return ld
 	}
@@ -719,6 +719,21 @@ func (l *loader) load(n *yaml.Node) Load {
 	if n := f.get("maxInFlight"); n != nil {
 		if v, ok := l.intIn(n, "load.maxInFlight", 1, 1_000_000); ok {
 			ld.MaxInFlight = v
+		}
+	}
+	if n := f.get("maxLostWorkers"); n != nil {
+		ld.MaxLostWorkers, _ = l.intIn(n, "load.maxLostWorkers", 0, 1_000_000)
+		if f.has("maxLostShare") {
+			l.errorf(f.keys["maxLostShare"], "load.maxLostShare", "give maxLostWorkers or maxLostShare, not both")
+		}
+	}
+	if n := f.get("maxLostShare"); n != nil && !f.has("maxLostWorkers") {
+		if s, ok := l.str(n, "load.maxLostShare"); ok {
+			if v, err := ParseFraction(s); err != nil {
+				l.errorf(n, "load.maxLostShare", "%v", err)
+			} else {
+				ld.MaxLostShare = v
+			}
 		}
 	}
 	if t := ld.Total(); t > 24*time.Hour {

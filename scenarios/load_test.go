@@ -86,3 +86,38 @@ func TestGoodFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestLostWorkerBudget: load.maxLostWorkers and load.maxLostShare are read, and a bad
+// share is an error with its position.
+func TestLostWorkerBudget(t *testing.T) {
+	const head = "version: 1\nname: b\ntarget: {url: http://127.0.0.1:1}\nworkload: [{name: a, request: {url: /}}]\n"
+	for _, tc := range []struct {
+		load, err string
+		n         int
+		share     float64
+	}{
+		{load: "{executor: constant-arrival-rate, rate: 5, duration: 1s}"},
+		{load: "{executor: constant-arrival-rate, rate: 5, duration: 1s, maxLostWorkers: 2}", n: 2},
+		{load: "{executor: constant-arrival-rate, rate: 5, duration: 1s, maxLostShare: 25%}", share: 0.25},
+		{load: "{executor: constant-vus, vus: 2, duration: 1s, maxLostShare: 0.5}", share: 0.5},
+		{load: "{executor: constant-arrival-rate, rate: 5, duration: 1s, maxLostShare: 120%}",
+			err: `b.yaml:5:78: load.maxLostShare: bad percentage "120%", want 0% to 100%`},
+		{load: "{executor: constant-arrival-rate, rate: 5, duration: 1s, maxLostWorkers: many}",
+			err: `b.yaml:5:80: load.maxLostWorkers: want an integer`},
+	} {
+		spec, err := scenarios.LoadBytes("b.yaml", []byte(head+"load: "+tc.load+"\n"), ".")
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %s", tc.load, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.load, err)
+			continue
+		}
+		if spec.Load.MaxLostWorkers != tc.n || spec.Load.MaxLostShare != tc.share {
+			t.Errorf("%s: maxLostWorkers %d, maxLostShare %g; want %d, %g", tc.load, spec.Load.MaxLostWorkers, spec.Load.MaxLostShare, tc.n, tc.share)
+		}
+	}
+}

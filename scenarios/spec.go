@@ -153,6 +153,12 @@ type Load struct {
 	Stages              []Stage       // ramping-arrival-rate
 	VUs                 int           // constant-vus
 	MaxInFlight         int           // bound on concurrent requests (workers); default 1000
+	// MaxLostWorkers and MaxLostShare are the budget of lost workers of a distributed run
+	// (loadgen run --workers N): how many workers, or which share of the load (lost workers
+	// over N, 0 to 1), may be lost before the run is INVALID; at most one is set. Default:
+	// none lost. A run in one process ignores them.
+	MaxLostWorkers int     `json:",omitempty"`
+	MaxLostShare   float64 `json:",omitempty"`
 }
 
 // Stage ramps the rate linearly from the previous target to Target over Duration.

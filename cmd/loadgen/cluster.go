@@ -37,7 +37,7 @@ func addClusterFlags(fl *pflag.FlagSet, f *clusterFlags) {
 	fl.StringVar(&f.cert, "cert", "", "with --listen: serve the workers over TLS with this certificate `FILE` (PEM; with --key)")
 	fl.StringVar(&f.key, "key", "", "with --listen: the TLS private key `FILE` (PEM; with --cert)")
 	fl.DurationVar(&f.joinTimeout, "join-timeout", 2*time.Minute, "with --workers: how long to wait for every worker to join")
-	fl.IntVar(&f.maxLost, "max-lost-workers", 0, "with --workers: how many workers may be lost (silent 3 s) before the run is INVALID; lost ones are reported with their shortfall either way")
+	fl.IntVar(&f.maxLost, "max-lost-workers", 0, "with --workers: how many workers may be lost (silent 3 s) before the run is INVALID; above 0 it overrides the scenario's load.maxLostWorkers/maxLostShare; lost ones are reported with their shortfall either way")
 }
 
 // newCoordinatorCmd is `run` with --listen and --workers required: the coordinator of

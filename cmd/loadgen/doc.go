@@ -89,7 +89,9 @@
 // share ("worker 2: 14 of 250 planned iterations were never sent: ..."), one whose clock
 // offset is uncertain beyond 10 ms, or one lost (silent for 3 s, or its connection ended;
 // its shortfall is reported per second in the timeline and in total). A lost worker does
-// not stop the run; beyond --max-lost-workers (default 0: none) the run is INVALID. A lost
+// not stop the run; beyond the scenario's budget (load.maxLostWorkers, a count, or
+// load.maxLostShare, a share of the load; --max-lost-workers overrides it; default: none
+// lost) the run is INVALID, with "N of M workers lost, beyond the budget". A lost
 // worker restarted with the same index (loadgen worker --index i) rejoins and resumes at
 // the current global iteration, with no burst to catch up. A worker that cannot run the scenario (a data file missing on its machine) says why, and
 // the coordinator stops with that cause before the start.
@@ -107,7 +109,8 @@
 //	--token TOKEN         the shared token (default $LOADGEN_TOKEN); local workers get a random one
 //	--cert FILE, --key FILE   serve the workers over TLS
 //	--join-timeout D      how long to wait for every worker (default 2m)
-//	--max-lost-workers N  how many lost workers the run tolerates (default 0)
+//	--max-lost-workers N  how many lost workers the run tolerates (above 0: overrides the
+//	                      scenario's load.maxLostWorkers / maxLostShare; default: the scenario's)
 //
 // worker exits 0 when done (or stopped by its coordinator), 1 when it lost the coordinator,
 // 2 for a usage error or a refusal.

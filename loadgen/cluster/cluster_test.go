@@ -188,29 +188,34 @@ func TestWorkerStopsWithoutCoordinator(t *testing.T) {
 
 // TestLostWorker: SIGKILL of one worker mid-run: the run goes on and reports the worker as
 // lost, with its shortfall in the per-worker section and the timeline. With no lost worker
-// allowed (the default) the run is INVALID naming it; within a budget (MaxLost) it is not.
+// allowed (the default) the run is INVALID naming it; within the scenario's budget
+// (load.maxLostWorkers, load.maxLostShare) it is not.
 func TestLostWorker(t *testing.T) {
 	for _, tc := range []struct {
-		maxLost int
+		budget  string // the load's budget field
 		verdict string
-	}{{0, reports.Invalid}, {1, reports.Pass}} {
-		t.Run(fmt.Sprintf("max lost %d", tc.maxLost), func(t *testing.T) {
-			if testing.Short() && tc.maxLost > 0 {
+	}{{"", reports.Invalid}, {"maxLostWorkers: 1", reports.Pass}, {"maxLostShare: 50%", reports.Pass}} {
+		t.Run("budget "+tc.budget, func(t *testing.T) {
+			if testing.Short() && tc.budget != "" {
 				t.Skip("the budget of lost workers: without -short")
 			}
 			tg := newTarget(t)
 			path := scenario(t, 100, "3s")
+			if tc.budget != "" {
+				withLoad(t, path, tc.budget)
+			}
 			res, status := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL}, func(p *cluster.Processes) {
 				// 1.5 s into the load: worker 1 has sent its first interval record.
 				_ = waitFor(20*time.Second, func() bool { return tg.n.Load() >= 150 })
 				_ = p.Signal(1, syscall.SIGKILL)
-			}, func(c *cluster.Config) { c.MaxLost = tc.maxLost })
+			})
 			if res.Verdict != tc.verdict {
 				t.Errorf("verdict %s (%q), want %s", res.Verdict, res.Generator.Reasons, tc.verdict)
 			}
 			named := slices.ContainsFunc(res.Generator.Reasons, func(r string) bool { return strings.HasPrefix(r, "worker 1: lost at") })
-			if named != (tc.maxLost == 0) {
-				t.Errorf("reasons %q; want worker 1 named as lost: %v\n%s", res.Generator.Reasons, tc.maxLost == 0, status)
+			beyond := slices.Contains(res.Generator.Reasons, "1 of 2 workers lost, beyond the budget of lost workers (0 lost)")
+			if named != (tc.budget == "") || beyond != (tc.budget == "") {
+				t.Errorf("reasons %q; want worker 1 named as lost, beyond the budget: %v\n%s", res.Generator.Reasons, tc.budget == "", status)
 			}
 			if len(res.Workers) != 2 {
 				t.Fatalf("workers %+v", res.Workers)

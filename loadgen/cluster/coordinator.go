@@ -42,9 +42,41 @@ type Config struct {
 	JoinTimeout time.Duration
 	// Status receives one line per join, refusal, loss and the start; nil for none.
 	Status io.Writer
-	// MaxLost is how many workers may be lost before the run is invalid (default 0: none).
-	// A lost worker within the budget is still reported, with its shortfall.
-	MaxLost int
+	// MaxLost is how many workers may be lost before the run is invalid, MaxLostShare
+	// which share of the load (lost workers over Workers, 0 to 1); when both are zero, the
+	// scenario's load.maxLostWorkers or load.maxLostShare is the budget (default: none
+	// lost). A lost worker within the budget is still reported, with its shortfall.
+	MaxLost      int
+	MaxLostShare float64
+}
+
+// lostBudget is how many workers of a run may be lost before it is invalid.
+type lostBudget struct {
+	n     int
+	share float64 // of the workers, when above 0
+}
+
+// budget is cfg's budget of lost workers when set, else the scenario's.
+func (c *Coordinator) budget(ld scenarios.Load) lostBudget {
+	if c.cfg.MaxLost > 0 || c.cfg.MaxLostShare > 0 {
+		return lostBudget{n: c.cfg.MaxLost, share: c.cfg.MaxLostShare}
+	}
+	return lostBudget{n: ld.MaxLostWorkers, share: ld.MaxLostShare}
+}
+
+// allows reports whether lost workers of workers are within the budget.
+func (b lostBudget) allows(lost, workers int) bool {
+	if b.share > 0 {
+		return float64(lost) <= b.share*float64(workers)+1e-9
+	}
+	return lost <= b.n
+}
+
+func (b lostBudget) String() string {
+	if b.share > 0 {
+		return fmt.Sprintf("%g%% of the load", 100*b.share)
+	}
+	return fmt.Sprintf("%d lost", b.n)
 }
 
 // Coordinator runs one scenario on Workers workers: it admits them (ServeHTTP), sets the

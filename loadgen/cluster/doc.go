@@ -48,8 +48,11 @@
 // schedule makes the run INVALID with its reasons, prefixed "worker i:". A worker silent
 // for WorkerSilence (3 s), or whose stream ends before its final figures, is lost: the run
 // goes on, its shortfall (its stripe's planned iterations against what it sent, per
-// second in the timeline and in total) is reported, and beyond Config.MaxLost (default 0)
-// the run is INVALID naming it. A worker that cannot run the scenario says why (an error
+// second in the timeline and in total) is reported, and beyond the budget of lost workers
+// the run is INVALID naming it. The budget is Config.MaxLost or Config.MaxLostShare when
+// set (--max-lost-workers), else the scenario's load.maxLostWorkers (a count) or
+// load.maxLostShare (lost workers over N, as a share of the load: each worker has 1/N of
+// the schedule); default none. A worker that cannot run the scenario says why (an error
 // message) and the coordinator fails before the start with that cause. Cancelling the coordinator's context (Ctrl-C, SIGTERM) stops
 // every worker; the pipeline rolls back the faults.
 //

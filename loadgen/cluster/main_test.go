@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -164,6 +165,19 @@ thresholds:
 		t.Fatal(err)
 	}
 	return path
+}
+
+// withLoad adds fields (YAML flow-mapping entries) to the load of the scenario at path.
+func withLoad(t *testing.T, path, fields string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(data), "maxInFlight: 200}", "maxInFlight: 200, "+fields+"}", 1)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func loadSpec(t *testing.T, path string) (*scenarios.Spec, []byte) {

@@ -215,7 +215,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		res = result.NewRecorder(start, nil, opts.Windows).Result(end, true)
 	}
 	res.Scenario, res.Path, res.Seed = spec.Name, spec.Path, opts.Seed
-	if err := c.finishResult(res, opts, ws, pacer, start, end, stopAt); err != nil {
+	if err := c.finishResult(res, opts, ws, pacer, c.budget(spec.Load), start, end, stopAt); err != nil {
 		return nil, err
 	}
 	res.Events = append(res.Events, events...)
@@ -227,7 +227,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 // finishResult sets res's generator health from the workers' (lost workers count with
 // their shortfall), the per-worker section, the write log, and the figures only the
 // workers' final messages carry.
-func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws []*workerState, pacer *loadgen.StagePacer, start, end, stopAt time.Time) error {
+func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws []*workerState, pacer *loadgen.StagePacer, budget lostBudget, start, end, stopAt time.Time) error {
 	healths := make([]*result.Result, 0, len(ws))
 	transports := map[string]string{}
 	for i, st := range ws {
@@ -309,9 +309,14 @@ func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws 
 			lost++
 		}
 	}
+	within := budget.allows(lost, len(ws))
+	if !within {
+		res.Generator.Valid = false
+		res.Generator.Reasons = append(res.Generator.Reasons, fmt.Sprintf("%d of %d workers lost, beyond the budget of lost workers (%s)", lost, len(ws), budget))
+	}
 	for _, st := range ws {
 		res.Workers = append(res.Workers, st.stats)
-		if st.stats.Valid || (st.stats.Lost && lost <= c.cfg.MaxLost && st.uncClock <= c.cfg.MaxClockUncertainty) {
+		if st.stats.Valid || (st.stats.Lost && within && st.uncClock <= c.cfg.MaxClockUncertainty) {
 			continue // a lost worker within the budget: reported in Workers only
 		}
 		res.Generator.Valid = false

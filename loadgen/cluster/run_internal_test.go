@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/trendtactics/loadlab/result"
+	"github.com/trendtactics/loadlab/scenarios"
 )
 
 // TestPlannedUntil: a worker that learnt of the coordinator's stop late is judged on what
@@ -31,5 +32,33 @@ func TestPlannedUntil(t *testing.T) {
 				t.Errorf("%+v", got)
 			}
 		})
+	}
+}
+
+// TestLostBudget: the coordinator's budget of lost workers wins over the scenario's; a
+// share counts lost workers over all of them.
+func TestLostBudget(t *testing.T) {
+	for _, tc := range []struct {
+		cfg           Config
+		ld            scenarios.Load
+		lost, workers int
+		want          bool
+	}{
+		{lost: 0, workers: 2, want: true},
+		{lost: 1, workers: 2, want: false},
+		{ld: scenarios.Load{MaxLostWorkers: 1}, lost: 1, workers: 2, want: true},
+		{ld: scenarios.Load{MaxLostWorkers: 1}, lost: 2, workers: 4, want: false},
+		{ld: scenarios.Load{MaxLostShare: 0.25}, lost: 1, workers: 4, want: true},
+		{ld: scenarios.Load{MaxLostShare: 0.25}, lost: 1, workers: 2, want: false},
+		{ld: scenarios.Load{MaxLostShare: 0.5}, lost: 1, workers: 2, want: true},
+		{ld: scenarios.Load{MaxLostShare: 0.3}, lost: 3, workers: 10, want: true},
+		{cfg: Config{MaxLost: 2}, ld: scenarios.Load{MaxLostWorkers: 1}, lost: 2, workers: 4, want: true},
+		{cfg: Config{MaxLostShare: 0.1}, ld: scenarios.Load{MaxLostWorkers: 1}, lost: 1, workers: 4, want: false},
+	} {
+		c := &Coordinator{cfg: tc.cfg}
+		b := c.budget(tc.ld)
+		if got := b.allows(tc.lost, tc.workers); got != tc.want {
+			t.Errorf("config %+v, load %+v: %d of %d lost allowed by %s: %v, want %v", tc.cfg, tc.ld, tc.lost, tc.workers, b, got, tc.want)
+		}
 	}
 }
