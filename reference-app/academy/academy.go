@@ -29,6 +29,9 @@ func (r Role) Valid() bool {
 type Principal struct {
 	UserID uuid.UUID
 	Role   Role
+	// SessionID is the session of the access token (uuid.Nil for tokens
+	// from IssueToken and the admin token).
+	SessionID uuid.UUID
 }
 
 // Authenticated reports whether p is not anonymous.

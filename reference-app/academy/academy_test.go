@@ -52,19 +52,19 @@ func TestTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.Authenticate(tok)
+	p, err := svc.Authenticate(context.Background(), tok)
 	if err != nil || p.UserID != id || p.Role != academy.RoleInstructor {
 		t.Fatalf("authenticate: %+v %v", p, err)
 	}
 	other, _ := academy.NewService(nil, nil, academy.Options{Secret: []byte("another secret 16b"), Now: func() time.Time { return clock }})
-	if _, err := other.Authenticate(tok); !errors.Is(err, academy.ErrInvalidToken) {
+	if _, err := other.Authenticate(context.Background(), tok); !errors.Is(err, academy.ErrInvalidToken) {
 		t.Fatalf("token accepted under another secret: %v", err)
 	}
 	clock = now.Add(15*time.Minute + time.Second)
-	if _, err := svc.Authenticate(tok); !errors.Is(err, academy.ErrInvalidToken) {
+	if _, err := svc.Authenticate(context.Background(), tok); !errors.Is(err, academy.ErrInvalidToken) {
 		t.Fatalf("expired token accepted: %v", err)
 	}
-	if _, err := svc.Authenticate("not.a.token"); academy.KindOf(err) != academy.KindUnauthorized {
+	if _, err := svc.Authenticate(context.Background(), "not.a.token"); academy.KindOf(err) != academy.KindUnauthorized {
 		t.Fatalf("garbage token: %v", err)
 	}
 	if _, err := academy.NewService(nil, nil, academy.Options{Secret: []byte("short")}); err == nil {

@@ -67,6 +67,9 @@ var (
 	ErrBadCredentials    = &Error{Kind: KindUnauthorized, Code: "invalid_credentials", Message: "invalid email or password"}
 	ErrUnauthenticated   = &Error{Kind: KindUnauthorized, Code: "unauthenticated", Message: "authentication required"}
 	ErrInvalidToken      = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "invalid or expired token"}
+	// ErrRefreshTokenReused: a refresh token was presented after it had
+	// been rotated; its whole session was revoked.
+	ErrRefreshTokenReused = &Error{Kind: KindUnauthorized, Code: "refresh_token_reused", Message: "refresh token already used: the session is revoked, sign in again"}
 	ErrForbidden         = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
 	ErrQuizExhausted     = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
 	ErrEnrollmentMissing = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}

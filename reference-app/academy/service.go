@@ -55,6 +55,11 @@ type Options struct {
 	// (default 3; negative: no bound), so that the scores of many attempts
 	// cannot reveal the answer key one answer at a time.
 	QuizAttempts int
+	// SessionCheckTTL is how long a replica trusts a cached "session
+	// active" answer (default 10 s): an access token of a revoked session
+	// works at most this long on a replica that neither revoked it nor
+	// shares its cache (Redis).
+	SessionCheckTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -74,6 +79,9 @@ func NewService(store Store, cache Cache, opts Options) (*Service, error) {
 	}
 	if opts.AccessTTL <= 0 {
 		opts.AccessTTL = 15 * time.Minute
+	}
+	if opts.SessionCheckTTL <= 0 {
+		opts.SessionCheckTTL = 10 * time.Second
 	}
 	if opts.RefreshTTL <= 0 {
 		opts.RefreshTTL = 30 * 24 * time.Hour
@@ -161,14 +169,15 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	return s.newSession(ctx, u.User)
 }
 
-// Refresh exchanges a refresh token (used once) for a new session.
+// Refresh exchanges a refresh token for a new session token pair in the
+// same session (rotation): the presented token is spent. Presenting a
+// spent token again is taken as theft: the whole session is revoked (the
+// thief's and the owner's tokens stop working) and the answer is
+// ErrRefreshTokenReused.
 func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	id, hash, err := parseRefreshToken(token)
 	if err != nil {
 		return Session{}, ErrInvalidToken
-	}
-	if err := s.store.ConsumeRefreshToken(ctx, id, hash); err != nil {
-		return Session{}, err
 	}
 	u, err := s.store.UserByID(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -177,34 +186,102 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	return s.newSession(ctx, u.User)
+	next, nextHash, err := newRefreshToken(u.ID)
+	if err != nil {
+		return Session{}, fmt.Errorf("create refresh token: %w", err)
+	}
+	now := s.opts.Now()
+	sid, err := s.store.RotateRefreshToken(ctx, id, hash, nextHash, now, now.Add(s.opts.RefreshTTL))
+	if errors.Is(err, ErrRefreshTokenReused) {
+		s.markRevoked(ctx, sid)
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	return s.session(u.User, sid, next, now)
+}
+
+// Logout revokes the caller's session: its refresh tokens and the access
+// tokens that carry its id stop working (see Authenticate for how soon on
+// other replicas). Tokens without a session (IssueToken, the admin token)
+// get an invalid_input error.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	if err := requireUser(p); err != nil {
+		return err
+	}
+	if p.SessionID == uuid.Nil {
+		return Errorf(KindInvalid, "no_session", "this token belongs to no session")
+	}
+	if err := s.store.RevokeSession(ctx, p.UserID, p.SessionID, s.opts.Now()); err != nil {
+		return err
+	}
+	s.markRevoked(ctx, p.SessionID)
+	return nil
+}
+
+func sessionKey(id uuid.UUID) string { return "session:" + id.String() }
+
+// markRevoked caches the revocation of session id for as long as its access
+// tokens can live.
+func (s *Service) markRevoked(ctx context.Context, id uuid.UUID) {
+	s.cache.Set(ctx, sessionKey(id), []byte("revoked"), s.opts.AccessTTL)
 }
 
 func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
 	now := s.opts.Now()
-	access, err := issueAccess(s.opts.Secret, u.ID, u.Role, now, s.opts.AccessTTL)
-	if err != nil {
-		return Session{}, fmt.Errorf("sign access token: %w", err)
-	}
 	refresh, hash, err := newRefreshToken(u.ID)
 	if err != nil {
 		return Session{}, fmt.Errorf("create refresh token: %w", err)
 	}
-	if err := s.store.SaveRefreshToken(ctx, u.ID, hash, now.Add(s.opts.RefreshTTL)); err != nil {
+	sid := uuid.New()
+	if err := s.store.CreateSession(ctx, u.ID, sid, hash, now, now.Add(s.opts.RefreshTTL)); err != nil {
 		return Session{}, err
+	}
+	return s.session(u, sid, refresh, now)
+}
+
+// session signs the access token of session sid and pairs it with refresh.
+func (s *Service) session(u User, sid uuid.UUID, refresh string, now time.Time) (Session, error) {
+	access, err := issueAccess(s.opts.Secret, u.ID, sid, u.Role, now, s.opts.AccessTTL)
+	if err != nil {
+		return Session{}, fmt.Errorf("sign access token: %w", err)
 	}
 	return Session{Token: access, RefreshToken: refresh, ExpiresIn: int(s.opts.AccessTTL / time.Second)}, nil
 }
 
-// IssueToken signs an access token for a user without a password check.
-// It is meant for tests, benchmarks and trusted tooling.
+// IssueToken signs an access token for a user without a password check and
+// without a session (it cannot be revoked; it expires). It is meant for
+// tests, benchmarks and trusted tooling.
 func (s *Service) IssueToken(id uuid.UUID, role Role) (string, error) {
-	return issueAccess(s.opts.Secret, id, role, s.opts.Now(), s.opts.AccessTTL)
+	return issueAccess(s.opts.Secret, id, uuid.Nil, role, s.opts.Now(), s.opts.AccessTTL)
 }
 
-// Authenticate verifies an access token.
-func (s *Service) Authenticate(token string) (Principal, error) {
-	return verifyAccess(s.opts.Secret, token, s.opts.Now())
+// Authenticate verifies an access token. A token of a session also needs
+// the session active: the answer is cached for Options.SessionCheckTTL (a
+// revocation is written to the cache at once, so replicas sharing a Redis
+// cache see it at once; others within SessionCheckTTL).
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	p, err := verifyAccess(s.opts.Secret, token, s.opts.Now())
+	if err != nil || p.SessionID == uuid.Nil {
+		return p, err
+	}
+	key := sessionKey(p.SessionID)
+	if b, ok := s.cache.Get(ctx, key); ok {
+		if string(b) == "active" {
+			return p, nil
+		}
+		return Principal{}, ErrInvalidToken
+	}
+	active, err := s.store.SessionActive(ctx, p.UserID, p.SessionID)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !active {
+		s.markRevoked(ctx, p.SessionID)
+		return Principal{}, ErrInvalidToken
+	}
+	s.cache.Set(ctx, key, []byte("active"), s.opts.SessionCheckTTL)
+	return p, nil
 }
 
 // Me returns the caller's account.

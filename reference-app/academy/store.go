@@ -15,11 +15,21 @@ type Users interface {
 	CreateUser(ctx context.Context, u UserRecord) error
 	// UserByID returns ErrNotFound when there is no such user.
 	UserByID(ctx context.Context, id uuid.UUID) (UserRecord, error)
-	// SaveRefreshToken stores the hash of a refresh token of userID.
-	SaveRefreshToken(ctx context.Context, userID uuid.UUID, hash []byte, expires time.Time) error
-	// ConsumeRefreshToken deletes the token and reports ErrInvalidToken if
-	// it did not exist or had expired: a refresh token is used once.
-	ConsumeRefreshToken(ctx context.Context, userID uuid.UUID, hash []byte) error
+	// CreateSession stores a new session (refresh-token family) of userID
+	// with its first refresh token.
+	CreateSession(ctx context.Context, userID, sessionID uuid.UUID, hash []byte, now, expires time.Time) error
+	// RotateRefreshToken marks the refresh token with hash used and stores
+	// next, valid until expires, in the same session, whose id it returns.
+	// It reports ErrInvalidToken when the token is unknown, expired, or its
+	// session revoked; and ErrRefreshTokenReused when the token was used
+	// before, after revoking its session (the revocation is kept). Two
+	// concurrent calls with one token: one rotates, the other is a reuse.
+	RotateRefreshToken(ctx context.Context, userID uuid.UUID, hash, next []byte, now, expires time.Time) (sessionID uuid.UUID, err error)
+	// RevokeSession revokes a session of userID (again is no error);
+	// ErrInvalidToken when userID has no such session.
+	RevokeSession(ctx context.Context, userID, sessionID uuid.UUID, now time.Time) error
+	// SessionActive reports whether the session exists and is not revoked.
+	SessionActive(ctx context.Context, userID, sessionID uuid.UUID) (bool, error)
 }
 
 // Catalog stores courses and lessons.

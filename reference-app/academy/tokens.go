@@ -14,6 +14,9 @@ import (
 // claims are the JWT claims of an access token.
 type claims struct {
 	Role Role `json:"role"`
+	// SessionID (sid) names the session the token belongs to: it stops
+	// working when the session is revoked. Tokens from IssueToken have none.
+	SessionID string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -21,8 +24,9 @@ type claims struct {
 // service by the same issuer are refused.
 const audience = "academy-api"
 
-// issueAccess signs an HS256 access token for u valid for ttl.
-func issueAccess(secret []byte, id uuid.UUID, role Role, now time.Time, ttl time.Duration) (string, error) {
+// issueAccess signs an HS256 access token for id valid for ttl, bound to
+// sessionID unless it is uuid.Nil.
+func issueAccess(secret []byte, id, sessionID uuid.UUID, role Role, now time.Time, ttl time.Duration) (string, error) {
 	c := claims{
 		Role: role,
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -32,6 +36,9 @@ func issueAccess(secret []byte, id uuid.UUID, role Role, now time.Time, ttl time
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
+	}
+	if sessionID != uuid.Nil {
+		c.SessionID = sessionID.String()
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
 }
@@ -54,7 +61,13 @@ func verifyAccess(secret []byte, token string, now time.Time) (Principal, error)
 	if err != nil || !c.Role.Valid() {
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{UserID: id, Role: c.Role}, nil
+	p := Principal{UserID: id, Role: c.Role}
+	if c.SessionID != "" {
+		if p.SessionID, err = uuid.Parse(c.SessionID); err != nil {
+			return Principal{}, ErrInvalidToken
+		}
+	}
+	return p, nil
 }
 
 // newRefreshToken returns a random refresh token that embeds the user id

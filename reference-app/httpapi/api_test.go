@@ -62,7 +62,10 @@ func TestAccountsFlow(t *testing.T) {
 		}
 	}
 	// Dashboard fans out to enrollments and progress; grades come from quizzes.
-	tok := next.Token
+	// (The reuse above revoked next's session too: sign in again.)
+	r = e.do("POST", "/v1/sessions", "", map[string]string{"email": "new@example.com", "password": "correct horse"})
+	r.json(t, &sess)
+	tok := sess.Token
 	e.do("POST", "/v1/courses/course-2/enrollments", tok, nil)
 	var ls struct{ Lessons []academy.Lesson }
 	e.do("GET", "/v1/courses/course-2/lessons", "", nil).json(t, &ls)

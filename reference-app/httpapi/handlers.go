@@ -155,6 +155,15 @@ func (s *server) handleRefresh(w http.ResponseWriter, r *http.Request, _ academy
 	return nil
 }
 
+// handleLogout revokes the session of the caller's access token.
+func (s *server) handleLogout(w http.ResponseWriter, r *http.Request, p academy.Principal) error {
+	if err := s.svc.Logout(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *server) handleMe(w http.ResponseWriter, r *http.Request, p academy.Principal) error {
 	if p.UserID == uuid.Nil { // the admin token is no account
 		writeJSON(w, http.StatusOK, map[string]string{"role": string(p.Role), "via": "admin_token"})

@@ -54,6 +54,7 @@ func (e *env) dbURL(u *string) error {
 
 type envOptions struct {
 	shards   int
+	urls     []string // the databases of another env (a second replica); default: new ones
 	redisURL string
 	cacheMax int64 // bound of the in-process cache in bytes (0: the default)
 	seed     academy.SeedSpec
@@ -72,8 +73,8 @@ func newEnv(t testing.TB, o envOptions) (*env, http.Handler) {
 	if o.shards == 0 {
 		o.shards = 1
 	}
-	var urls []string
-	for range o.shards {
+	urls := o.urls
+	for len(urls) < o.shards {
 		urls = append(urls, cluster.NewDatabase(t))
 	}
 	if o.db.MaxConns == 0 {

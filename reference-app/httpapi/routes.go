@@ -13,6 +13,7 @@ func (s *server) registerRoutes() {
 	s.handle("POST /v1/users", public, s.handleRegister)
 	s.handle("POST /v1/sessions", public, s.handleLogin)
 	s.handle("POST /v1/sessions/refresh", public, s.handleRefresh)
+	s.handle("DELETE /v1/sessions", user, s.handleLogout)
 	s.handle("GET /v1/me", user, s.handleMe)
 	s.handle("GET /v1/me/dashboard", user, s.handleDashboard)
 	s.handle("GET /v1/me/enrollments", user, s.handleMyEnrollments)

@@ -268,7 +268,7 @@ func (s *server) authenticate(r *http.Request, a access) (academy.Principal, err
 			p = academy.Principal{Role: academy.RoleAdmin}
 		} else {
 			var err error
-			if p, err = s.svc.Authenticate(token); err != nil {
+			if p, err = s.svc.Authenticate(r.Context(), token); err != nil {
 				return p, err
 			}
 		}

@@ -4,7 +4,7 @@
 // Data is spread over one or more databases (shards). Shard 0 is also the
 // catalog shard: it holds courses, lessons, live sessions and the seat
 // ledger (seat counters and seat claims). Rows owned by a user (the account,
-// refresh tokens, enrollments, progress, quiz attempts) live on shard
+// sessions, refresh tokens, enrollments, progress, quiz attempts) live on shard
 // academy.ShardOf(user_id, N). A seat is taken in one transaction on the
 // catalog shard, so the seat limit holds whatever N is; see
 // reference-app/README.md.

@@ -39,28 +39,82 @@ func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (academy.UserRecord, e
 	return u, dbErr("read user", err)
 }
 
-// SaveRefreshToken implements academy.Users.
-func (db *DB) SaveRefreshToken(ctx context.Context, userID uuid.UUID, hash []byte, expires time.Time) error {
-	_, err := db.userShard(userID).Exec(ctx,
-		`INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`, hash, userID, expires)
-	return dbErr("save refresh token", err)
+// CreateSession implements academy.Users.
+func (db *DB) CreateSession(ctx context.Context, userID, sessionID uuid.UUID, hash []byte, now, expires time.Time) error {
+	return pgx.BeginFunc(ctx, db.userShard(userID), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)`, sessionID, userID, now); err != nil {
+			return dbErr("create session", err)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, session_id, expires_at) VALUES ($1, $2, $3, $4)`,
+			hash, userID, sessionID, expires)
+		return dbErr("save refresh token", err)
+	})
 }
 
-// ConsumeRefreshToken implements academy.Users.
-func (db *DB) ConsumeRefreshToken(ctx context.Context, userID uuid.UUID, hash []byte) error {
-	var expires time.Time
-	err := db.userShard(userID).QueryRow(ctx,
-		`DELETE FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2 RETURNING expires_at`, hash, userID).Scan(&expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return academy.ErrInvalidToken
+// RotateRefreshToken implements academy.Users. The presented token's row is
+// locked (FOR UPDATE), so of two concurrent refreshes with one token, one
+// rotates and the other sees a used token and revokes the session.
+func (db *DB) RotateRefreshToken(ctx context.Context, userID uuid.UUID, hash, next []byte, now, expires time.Time) (uuid.UUID, error) {
+	var sessionID uuid.UUID
+	reused := false
+	err := pgx.BeginFunc(ctx, db.userShard(userID), func(tx pgx.Tx) error {
+		var usedAt, revokedAt *time.Time
+		var expiresAt time.Time
+		err := tx.QueryRow(ctx, `SELECT t.session_id, t.used_at, t.expires_at, s.revoked_at
+			FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+			WHERE t.token_hash = $1 AND t.user_id = $2 FOR UPDATE OF t, s`, hash, userID).
+			Scan(&sessionID, &usedAt, &expiresAt, &revokedAt)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return academy.ErrInvalidToken
+		case err != nil:
+			return dbErr("read refresh token", err)
+		case revokedAt != nil || !now.Before(expiresAt):
+			return academy.ErrInvalidToken
+		case usedAt != nil:
+			reused = true
+			_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $2 WHERE id = $1`, sessionID, now)
+			return dbErr("revoke session", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1`, hash, now); err != nil {
+			return dbErr("use refresh token", err)
+		}
+		// Used tokens are kept (to detect their reuse) until they expire.
+		if _, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at < $2`, userID, now); err != nil {
+			return dbErr("drop expired refresh tokens", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, session_id, expires_at) VALUES ($1, $2, $3, $4)`,
+			next, userID, sessionID, expires)
+		return dbErr("save refresh token", err)
+	})
+	if err == nil && reused {
+		err = academy.ErrRefreshTokenReused
 	}
+	return sessionID, err
+}
+
+// RevokeSession implements academy.Users.
+func (db *DB) RevokeSession(ctx context.Context, userID, sessionID uuid.UUID, now time.Time) error {
+	tag, err := db.userShard(userID).Exec(ctx,
+		`UPDATE sessions SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND user_id = $2`, sessionID, userID, now)
 	if err != nil {
-		return dbErr("consume refresh token", err)
+		return dbErr("revoke session", err)
 	}
-	if time.Now().After(expires) {
+	if tag.RowsAffected() == 0 {
 		return academy.ErrInvalidToken
 	}
 	return nil
+}
+
+// SessionActive implements academy.Users.
+func (db *DB) SessionActive(ctx context.Context, userID, sessionID uuid.UUID) (bool, error) {
+	var active bool
+	err := db.userShard(userID).QueryRow(ctx,
+		`SELECT revoked_at IS NULL FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID).Scan(&active)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return active, dbErr("read session", err)
 }
 
 // ---- catalog ----
@@ -483,7 +537,7 @@ func (db *DB) LiveSession(ctx context.Context, id uuid.UUID) (academy.LiveSessio
 
 // ---- admin ----
 
-var allTables = []string{"users", "refresh_tokens", "courses", "lessons", "seat_claims", "enrollments", "lesson_progress", "quiz_attempts", "live_sessions"}
+var allTables = []string{"users", "refresh_tokens", "sessions", "courses", "lessons", "seat_claims", "enrollments", "lesson_progress", "quiz_attempts", "live_sessions"}
 
 // Reset implements academy.Admin: it truncates every table on every shard.
 func (db *DB) Reset(ctx context.Context) error {
