@@ -54,25 +54,25 @@ func Invalid(field, format string, args ...any) *Error {
 
 // Sentinel errors; compare with errors.Is.
 var (
-	ErrNotFound          = &Error{Kind: KindNotFound, Code: "not_found", Message: "not found"}
-	ErrCourseNotFound    = &Error{Kind: KindNotFound, Code: "course_not_found", Message: "course not found"}
-	ErrLessonNotFound    = &Error{Kind: KindNotFound, Code: "lesson_not_found", Message: "lesson not found"}
-	ErrNotEnrolled       = &Error{Kind: KindForbidden, Code: "not_enrolled", Message: "enroll in the course first"}
-	ErrCourseFull        = &Error{Kind: KindConflict, Code: "course_full", Message: "course is full"}
-	ErrLiveSessionFull   = &Error{Kind: KindConflict, Code: "live_session_full", Message: "live session is full"}
-	ErrEmailTaken        = &Error{Kind: KindConflict, Code: "email_taken", Message: "email already registered"}
-	ErrSlugTaken         = &Error{Kind: KindConflict, Code: "slug_taken", Message: "slug already used by another course"}
-	ErrIdempotencyReuse  = &Error{Kind: KindConflict, Code: "idempotency_key_reused", Message: "idempotency key already used for another course"}
-	ErrCapacityTooLow    = &Error{Kind: KindConflict, Code: "capacity_below_enrolled", Message: "capacity is below the number of enrolled students", Field: "capacity"}
-	ErrBadCredentials    = &Error{Kind: KindUnauthorized, Code: "invalid_credentials", Message: "invalid email or password"}
-	ErrUnauthenticated   = &Error{Kind: KindUnauthorized, Code: "unauthenticated", Message: "authentication required"}
-	ErrInvalidToken      = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "invalid or expired token"}
+	ErrNotFound         = &Error{Kind: KindNotFound, Code: "not_found", Message: "not found"}
+	ErrCourseNotFound   = &Error{Kind: KindNotFound, Code: "course_not_found", Message: "course not found"}
+	ErrLessonNotFound   = &Error{Kind: KindNotFound, Code: "lesson_not_found", Message: "lesson not found"}
+	ErrNotEnrolled      = &Error{Kind: KindForbidden, Code: "not_enrolled", Message: "enroll in the course first"}
+	ErrCourseFull       = &Error{Kind: KindConflict, Code: "course_full", Message: "course is full"}
+	ErrLiveSessionFull  = &Error{Kind: KindConflict, Code: "live_session_full", Message: "live session is full"}
+	ErrEmailTaken       = &Error{Kind: KindConflict, Code: "email_taken", Message: "email already registered"}
+	ErrSlugTaken        = &Error{Kind: KindConflict, Code: "slug_taken", Message: "slug already used by another course"}
+	ErrIdempotencyReuse = &Error{Kind: KindConflict, Code: "idempotency_key_reused", Message: "idempotency key already used for another course"}
+	ErrCapacityTooLow   = &Error{Kind: KindConflict, Code: "capacity_below_enrolled", Message: "capacity is below the number of enrolled students", Field: "capacity"}
+	ErrBadCredentials   = &Error{Kind: KindUnauthorized, Code: "invalid_credentials", Message: "invalid email or password"}
+	ErrUnauthenticated  = &Error{Kind: KindUnauthorized, Code: "unauthenticated", Message: "authentication required"}
+	ErrInvalidToken     = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "invalid or expired token"}
 	// ErrRefreshTokenReused: a refresh token was presented after it had
 	// been rotated; its whole session was revoked.
 	ErrRefreshTokenReused = &Error{Kind: KindUnauthorized, Code: "refresh_token_reused", Message: "refresh token already used: the session is revoked, sign in again"}
-	ErrForbidden         = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
-	ErrQuizExhausted     = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
-	ErrEnrollmentMissing = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
+	ErrForbidden          = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
+	ErrQuizExhausted      = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
+	ErrEnrollmentMissing  = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
 	// ErrOverloaded is a request shed because a bounded queue stayed full
 	// for its whole wait budget (503 with Retry-After). The error returned
 	// is an *OverloadError that wraps it: errors.Is(err, ErrOverloaded)
