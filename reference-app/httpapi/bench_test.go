@@ -42,7 +42,7 @@ func hammer(b *testing.B, url func(i int64) *http.Request) {
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode >= 300 {
+			if resp.StatusCode >= 400 {
 				b.Errorf("status %d", resp.StatusCode)
 				return
 			}

@@ -235,7 +235,7 @@ func (s *server) handleListCourses(w http.ResponseWriter, r *http.Request, _ aca
 	if err != nil {
 		return err
 	}
-	writeRawJSON(w, http.StatusOK, page)
+	writeCacheable(w, r, append(page[:len(page):len(page)], '\n')) // page may be the cache's: copy
 	return nil
 }
 
@@ -244,8 +244,7 @@ func (s *server) handleCourse(w http.ResponseWriter, r *http.Request, _ academy.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return writeCacheableJSON(w, r, c)
 }
 
 func (s *server) handleCreateCourse(w http.ResponseWriter, r *http.Request, p academy.Principal) error {
@@ -286,8 +285,7 @@ func (s *server) handleLessons(w http.ResponseWriter, r *http.Request, _ academy
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"lessons": ls})
-	return nil
+	return writeCacheableJSON(w, r, map[string]any{"lessons": ls})
 }
 
 func (s *server) handleLesson(w http.ResponseWriter, r *http.Request, _ academy.Principal) error {
@@ -295,8 +293,7 @@ func (s *server) handleLesson(w http.ResponseWriter, r *http.Request, _ academy.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, l)
-	return nil
+	return writeCacheableJSON(w, r, l)
 }
 
 // ---- enrollment ----

@@ -1,14 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trendtactics/loadlab/reference-app/academy"
 )
@@ -50,14 +53,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeRawJSON writes an encoded JSON body with status.
-func writeRawJSON(w http.ResponseWriter, status int, body []byte) {
+// catalogCacheControl lets browsers and shared caches (a CDN) keep public
+// catalog answers for the guide's lifetime of course data, an hour.
+const catalogCacheControl = "public, max-age=3600"
+
+// writeCacheable answers a public JSON body that any cache may keep
+// (catalogCacheControl) with a strong ETag, the first 128 bits of the
+// body's SHA-256. http.ServeContent answers If-None-Match with 304 Not
+// Modified (and HEAD and Range). No Last-Modified: a course's seat count
+// changes without its updated_at, and a page has no one modification time,
+// so a date could claim "not modified" of a changed body.
+func writeCacheable(w http.ResponseWriter, r *http.Request, body []byte) {
+	sum := sha256.Sum256(body)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-	_, _ = w.Write([]byte{'\n'})
+	h.Set("Cache-Control", catalogCacheControl)
+	h.Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:16])+`"`)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// writeCacheableJSON encodes v as writeJSON does and answers it with
+// writeCacheable.
+func writeCacheableJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	writeCacheable(w, r, append(b, '\n'))
+	return nil
 }
 
 // writeError writes err as a JSON error. Internal errors are logged and
@@ -72,6 +95,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		status = s
 	}
 	detail := errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}
+	w.Header().Del("ETag") // an error is never cached in place of the resource
+	w.Header().Set("Cache-Control", "no-store")
 	switch {
 	case status >= 500:
 		if errors.Is(err, academy.ErrOverloaded) { // shed: counted, and too many to log one by one

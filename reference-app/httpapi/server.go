@@ -198,9 +198,11 @@ func (s *server) handle(pattern string, a access, h apiFunc) {
 	if a != ops { // probes and metrics take no faults
 		s.routes[path] = true
 	}
-	personal := strings.HasPrefix(path, "/v1/sessions") || strings.HasPrefix(path, "/v1/me")
+	// Tokens, a user's data and admin answers: never in a shared or browser
+	// cache. (Public catalog answers say how long they may be cached.)
+	personal := a == user || a == admin || strings.HasPrefix(path, "/v1/sessions") || strings.HasPrefix(path, "/v1/me")
 	var hh http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if personal { // tokens and account data: never in a shared or browser cache
+		if personal {
 			w.Header().Set("Cache-Control", "no-store")
 		}
 		p, err := s.authenticate(r, a)
