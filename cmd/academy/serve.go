@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,7 @@ type serveConfig struct {
 	hashConcurrency   int
 	hashWait          time.Duration
 	shutdownTimeout   time.Duration
+	tlsCert, tlsKey   string
 }
 
 func newServe(e *env) *cobra.Command {
@@ -91,6 +93,8 @@ func newServe(e *env) *cobra.Command {
 	f.DurationVar(&c.dbQueueWait, "db-queue-wait", postgres.DefaultQueueWait, "how long a request may wait for a database connection; beyond it 503 + Retry-After (0: the default; negative, e.g. -1s: no bound)")
 	f.IntVar(&c.hashConcurrency, "hash-concurrency", 0, "password hashes (registration, login) running at once (0: GOMAXPROCS; -1: no bound)")
 	f.DurationVar(&c.hashWait, "hash-wait", academy.DefaultHashWait, "how long a registration or login may wait for a hashing slot; beyond it 503 + Retry-After (0: the default; negative, e.g. -1s: no bound)")
+	f.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS, TLS 1.3 only, HTTP/2 and HTTP/1.1, with HSTS (needs --tls-key)")
+	f.StringVar(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may drain requests")
 	return cmd
 }
@@ -130,6 +134,22 @@ func parseRateLimit(s string) (httpapi.RateLimits, bool, error) {
 	return l, false, nil
 }
 
+// loadTLS returns the TLS configuration of --tls-cert and --tls-key: TLS 1.3
+// at least, HTTP/2 offered first. Neither flag: nil (plain HTTP).
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("load --tls-cert %s and --tls-key %s: %w", certFile, keyFile, err)}
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13, NextProtos: []string{"h2", "http/1.1"}}, nil
+}
+
 func serve(ctx context.Context, e *env, c serveConfig) error {
 	log := e.logger()
 	limits, noLimits, err := parseRateLimit(c.rateLimit)
@@ -144,6 +164,10 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	}
 	if err := c.seed.Validate(); err != nil {
 		return usageError{err}
+	}
+	tlsConfig, err := loadTLS(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return err
 	}
 	switch {
 	case c.cache != "" && c.cache != "redis" && c.cache != "memory" && c.cache != "none":
@@ -265,9 +289,18 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+		srv.TLSConfig = tlsConfig
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetHTTP2(true)
+		l = tls.NewListener(l, tlsConfig)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }() // ends at Shutdown below
-	fmt.Fprintf(e.stdout, "listening on http://%s\n", l.Addr())
+	fmt.Fprintf(e.stdout, "listening on %s://%s\n", scheme, l.Addr())
 	cacheStatus := "none"
 	if health != nil {
 		cacheStatus = health.Status()
