@@ -185,11 +185,6 @@ func (r *recorder) tick(end time.Time) {
 	}
 	iv := r.acc.Tick(end, planned, sent-r.lastSent, r.planBy, r.sentBy, r.e.opts.Intervals != nil)
 	r.lastSent = sent
-	if iv != nil {
-		iv.Scenario, iv.Path, iv.Seed = r.e.spec.Name, r.e.spec.Path, r.e.opts.Seed
-		r.setTransports(iv)
-		r.e.opts.Intervals(iv)
-	}
 	count, errs, _, last := r.acc.Live()
 	r.published.Store(&live{
 		elapsed: time.Duration(t+1) * time.Second,
@@ -200,6 +195,11 @@ func (r *recorder) tick(end time.Time) {
 	})
 	if m := r.e.met; m != nil {
 		m.tick(r.e, time.Duration(t+1)*time.Second, planned, last.Sent)
+	}
+	if iv != nil { // after the metrics' tick: a snapshot of them taken now has this second
+		iv.Scenario, iv.Path, iv.Seed = r.e.spec.Name, r.e.spec.Path, r.e.opts.Seed
+		r.setTransports(iv)
+		r.e.opts.Intervals(iv)
 	}
 	if r.e.opts.Every != nil && !r.aborted() {
 		elapsed := time.Since(r.e.start)

@@ -92,7 +92,27 @@ func (l *WriteLog) Writes() []Write {
 	return append([]Write(nil), l.writes...)
 }
 
-// Dropped is the number of writes not kept because the log was full.
+// Since returns a copy of the writes recorded after the first i, in recording order: a
+// generator that streams its log sends Since(sent) and adds their number to sent.
+func (l *WriteLog) Since(i int) []Write {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i >= len(l.writes) {
+		return nil
+	}
+	return append([]Write(nil), l.writes[i:]...)
+}
+
+// Unrecorded counts n writes that were sent but are not in the log: a distributed run's
+// lost worker's writes after its last report. They count in Dropped.
+func (l *WriteLog) Unrecorded(n uint64) {
+	l.mu.Lock()
+	l.dropped += n
+	l.mu.Unlock()
+}
+
+// Dropped is the number of writes not recorded: not kept because the log was full, or
+// counted by Unrecorded.
 func (l *WriteLog) Dropped() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()

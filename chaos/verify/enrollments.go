@@ -210,7 +210,7 @@ func Enrollments(in Input, st State) result.VerificationCheck {
 		notes = append(notes, fmt.Sprintf("%d claims without their user-shard enrollment row (repaired by the next enroll)", missing))
 	}
 	if in.Unrecorded > 0 {
-		notes = append(notes, fmt.Sprintf("%d writes beyond the write log's bound were not recorded", in.Unrecorded))
+		notes = append(notes, fmt.Sprintf("%d writes were not recorded (beyond the write log's bound, or sent by a lost worker after its last report)", in.Unrecorded))
 	}
 	if notJudged > 0 {
 		notes = append(notes, fmt.Sprintf("%d claims made during the run that no recorded write explains not judged: an unrecorded write may have made them", notJudged))

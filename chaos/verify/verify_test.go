@@ -187,7 +187,7 @@ func TestEnrollments(t *testing.T) {
 			unrecorded: 3,
 			state:      enrolled(claim("u1", "c1", "k1", during), claim("u1", "c2", "k5", during), claim("u1", "c3", "k3", during)),
 			want:       counts{lost: 1, present: 2, checked: 3},
-			detail:     "3 writes beyond the write log's bound were not recorded; 2 claims made during the run that no recorded write explains not judged"},
+			detail:     "3 writes were not recorded (beyond the write log's bound, or sent by a lost worker after its last report); 2 claims made during the run that no recorded write explains not judged"},
 		{name: "nothing written", want: counts{}, samples: []string{}, detail: "0 pairs attempted, 0 present"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -89,7 +89,8 @@
 // share ("worker 2: 14 of 250 planned iterations were never sent: ..."), one whose clock
 // offset is uncertain beyond 10 ms, or one lost (silent for 3 s, or its connection ended;
 // its shortfall is reported per second in the timeline and in total). A lost worker does
-// not stop the run; beyond the scenario's budget (load.maxLostWorkers, a count, or
+// not stop the run, and the verification still judges the writes it reported (workers
+// stream their write logs with each second's figures); beyond the scenario's budget (load.maxLostWorkers, a count, or
 // load.maxLostShare, a share of the load; --max-lost-workers overrides it; default: none
 // lost) the run is INVALID, with "N of M workers lost, beyond the budget". A lost
 // worker restarted with the same index (loadgen worker --index i) rejoins and resumes at
@@ -99,10 +100,14 @@
 // Safety: a worker sends only between the coordinator's start and stop, and stops within
 // 2 s of losing its coordinator (1.5 s of silence, or its connection ending). SIGINT or
 // SIGTERM on the coordinator stops every worker, rolls back the faults and writes the
-// interrupted result. With --metrics-addr the coordinator serves the whole run's counters
-// (loadgen_iterations_*_total, loadgen_responses_total with a worker label),
-// loadgen_cluster_workers{state} and the merged p99 of the last second. Not yet:
-// capacity: ramps, --results, the latency histograms on the coordinator's /metrics.
+// interrupted result. With --metrics-addr the coordinator serves the whole run as one
+// generator: the metrics of a run in one process (latency and service-time histograms per
+// request, responses, in flight, lateness, target and achieved rate), merged over the
+// workers under the same names and labels, so the load-run dashboard works unchanged; and
+// per-worker series with a worker label (loadgen_worker_iterations_sent_total,
+// loadgen_worker_lateness_seconds, loadgen_worker_cpu_seconds_total,
+// loadgen_worker_resident_memory_bytes, loadgen_worker_lost, ...), with
+// loadgen_cluster_workers{state}. Not yet: capacity: ramps, --results.
 //
 //	--workers N           the number of workers (run, coordinator)
 //	--listen ADDR         wait for workers on ADDR instead of starting local ones

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -13,14 +14,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
+	"github.com/trendtactics/loadlab/chaos/verify"
 	"github.com/trendtactics/loadlab/internal/testutil"
+	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/loadgen/cluster"
 	"github.com/trendtactics/loadlab/loadgen/pipeline"
 	"github.com/trendtactics/loadlab/reports"
@@ -204,7 +210,8 @@ func TestLostWorker(t *testing.T) {
 			if tc.budget != "" {
 				withLoad(t, path, tc.budget)
 			}
-			res, status := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL}, func(p *cluster.Processes) {
+			reg := prometheus.NewRegistry()
+			res, status := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL, Registry: reg}, func(p *cluster.Processes) {
 				// 1.5 s into the load: worker 1 has sent its first interval record.
 				_ = waitFor(20*time.Second, func() bool { return tg.n.Load() >= 150 })
 				_ = p.Signal(1, syscall.SIGKILL)
@@ -226,6 +233,16 @@ func TestLostWorker(t *testing.T) {
 			}
 			if w0.Lost || !w0.Valid || w0.Sent != 150 {
 				t.Errorf("worker 0: %+v; want its 150 sent", w0)
+			}
+			// Live metrics: worker 1 is lost, its gauges left the merge, its counters stay.
+			if got := testutil.Value(t, reg, "loadgen_worker_lost", prometheus.Labels{"worker": "1"}); got != 1 {
+				t.Errorf("loadgen_worker_lost{worker=1} %g, want 1", got)
+			}
+			if got := testutil.Sum(t, reg, "loadgen_worker_in_flight", prometheus.Labels{"worker": "1"}); got != 0 {
+				t.Errorf("the lost worker's in-flight gauge is still served: %g", got)
+			}
+			if got := testutil.Value(t, reg, "loadgen_worker_iterations_sent_total", prometheus.Labels{"worker": "1"}); got == 0 {
+				t.Error("the lost worker's sent counter left the merge")
 			}
 			var planned uint64
 			for _, p := range res.Timeline {
@@ -324,33 +341,144 @@ load: {executor: constant-arrival-rate, rate: 10, duration: 1s}
 	}
 }
 
-// TestMetrics: the coordinator's registry has the whole run's counters, labelled by worker,
-// and the workers' states.
+// TestMetrics: a coordinator's /metrics, scraped over HTTP during and after a run with 2
+// worker processes, serves the run as one generator: every family a run in one process
+// serves, under its name and labels (no worker label), with the merged values (counts
+// equal to the result's, the latency histogram's mean the result's); and per-worker
+// series (sent, lateness, CPU, memory, lost) with a worker label.
 func TestMetrics(t *testing.T) {
 	tg := newTarget(t)
-	path := scenario(t, 50, "1s")
+	path := scenario(t, 100, "3s")
+
+	// The families of a run in one process.
+	spec, _ := loadSpec(t, path)
+	single := prometheus.NewRegistry()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := pipeline.Run(ctx, spec.Scaled(0.34), pipeline.Config{BaseURL: newTarget(t).URL, Seed: 7, MaxLateness: time.Second, Registry: single}); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := single.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	reg := prometheus.NewRegistry()
-	res, _ := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL, Registry: reg}, nil)
-	if got := testutil.Sum(t, reg, "loadgen_iterations_sent_total", nil); got != float64(res.Generator.Sent) || got != 50 {
-		t.Errorf("sent %g, the result %d", got, res.Generator.Sent)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	defer srv.Close()
+	during := make(chan prometheus.Gatherer, 1)
+	res, _ := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL, Registry: reg}, func(*cluster.Processes) {
+		// Mid-run, once both workers have sent their first interval.
+		var g prometheus.Gatherer
+		_ = waitFor(20*time.Second, func() bool {
+			g = scrapeOnce(t, srv.URL+"/metrics")
+			return testutil.Sum(t, g, "loadgen_worker_cpu_seconds_total", prometheus.Labels{"worker": "0"}) > 0 &&
+				testutil.Sum(t, g, "loadgen_worker_cpu_seconds_total", prometheus.Labels{"worker": "1"}) > 0
+		})
+		during <- g
+	})
+	after := scrapeOnce(t, srv.URL+"/metrics")
+
+	// During the run: the merged gauges and histograms, and each worker's series.
+	mid := <-during
+	if got := testutil.Value(t, mid, "loadgen_target_rate", nil); got != 100 {
+		t.Errorf("during the run: target rate %g, want 100 (50 per worker)", got)
 	}
-	if got := testutil.Sum(t, reg, "loadgen_iterations_planned_total", nil); got != 50 {
-		t.Errorf("planned %g, want 50", got)
+	if got := testutil.Value(t, mid, "loadgen_request_duration_seconds", prometheus.Labels{"request": "a"}); got == 0 {
+		t.Error("during the run: no latency of request a")
 	}
-	if got := testutil.Sum(t, reg, "loadgen_responses_total", prometheus.Labels{"status": "200"}); got != float64(res.Total.Count) {
-		t.Errorf("responses %g, the result %d", got, res.Total.Count)
-	}
-	for _, w := range res.Workers {
-		if got := testutil.Value(t, reg, "loadgen_iterations_sent_total", prometheus.Labels{"worker": strconv.Itoa(w.Index)}); got != float64(w.Sent) {
-			t.Errorf("worker %d: sent %g, the result %d", w.Index, got, w.Sent)
+	testutil.Value(t, mid, "loadgen_in_flight", nil)
+	for _, w := range []string{"0", "1"} {
+		by := prometheus.Labels{"worker": w}
+		if testutil.Value(t, mid, "loadgen_worker_iterations_sent_total", by) == 0 || testutil.Value(t, mid, "loadgen_worker_lateness_seconds", by) == 0 ||
+			testutil.Value(t, mid, "loadgen_worker_cpu_seconds_total", by) <= 0 || testutil.Value(t, mid, "loadgen_worker_resident_memory_bytes", by) <= 0 {
+			t.Errorf("during the run: worker %s has no sent, lateness, CPU or memory series", w)
 		}
 	}
-	if got := testutil.Value(t, reg, "loadgen_cluster_workers", prometheus.Labels{"state": "done"}); got != 2 {
+
+	// After it: every family of a run in one process, with its labels, and the result's values.
+	got := map[string]*dto.MetricFamily{}
+	gathered, _ := after.Gather()
+	for _, f := range gathered {
+		got[f.GetName()] = f
+	}
+	for _, f := range fams {
+		g := got[f.GetName()]
+		if g == nil {
+			t.Errorf("family %s of a run in one process is not served", f.GetName())
+			continue
+		}
+		if g.GetType() != f.GetType() || labelNames(g) != labelNames(f) {
+			t.Errorf("family %s: %s with labels %s, in one process %s with labels %s", f.GetName(), g.GetType(), labelNames(g), f.GetType(), labelNames(f))
+		}
+	}
+	for name, want := range map[string]uint64{
+		"loadgen_iterations_sent_total":    res.Generator.Sent,
+		"loadgen_iterations_planned_total": res.Generator.Planned,
+		"loadgen_lateness_seconds":         res.Generator.Sent,
+		"loadgen_responses_total":          res.Total.Count,
+	} {
+		if got := testutil.Sum(t, after, name, nil); got != float64(want) {
+			t.Errorf("%s %g, the result %d", name, got, want)
+		}
+	}
+	for _, rq := range res.Requests {
+		by := prometheus.Labels{"request": rq.Name}
+		if got := testutil.Value(t, after, "loadgen_request_duration_seconds", by); got != float64(rq.Count) {
+			t.Errorf("request %s: %g latencies, the result %d", rq.Name, got, rq.Count)
+		}
+		if got := testutil.Value(t, after, "loadgen_responses_total", prometheus.Labels{"request": rq.Name, "status": "200"}); got != float64(rq.Statuses["200"]) {
+			t.Errorf("request %s: %g responses 200, the result %d", rq.Name, got, rq.Statuses["200"])
+		}
+		// The histograms' sum over their count is the result's mean (HDR's precision).
+		h := series1(t, got["loadgen_request_duration_seconds"], rq.Name).GetHistogram()
+		if mean := 1000 * h.GetSampleSum() / float64(h.GetSampleCount()); math.Abs(mean-rq.Latency.Mean) > 0.01*rq.Latency.Mean+0.01 {
+			t.Errorf("request %s: mean latency %.3fms on /metrics, %.3fms in the result", rq.Name, mean, rq.Latency.Mean)
+		}
+	}
+	for _, w := range res.Workers {
+		by := prometheus.Labels{"worker": strconv.Itoa(w.Index)}
+		if got := testutil.Value(t, after, "loadgen_worker_iterations_sent_total", by); got != float64(w.Sent) {
+			t.Errorf("worker %d: sent %g, the result %d", w.Index, got, w.Sent)
+		}
+		if got := testutil.Value(t, after, "loadgen_worker_lateness_seconds", by); got != float64(w.Sent) {
+			t.Errorf("worker %d: %g latenesses, want one per sent iteration (%d)", w.Index, got, w.Sent)
+		}
+		if got := testutil.Value(t, after, "loadgen_worker_lost", by); got != 0 {
+			t.Errorf("worker %d: lost %g", w.Index, got)
+		}
+	}
+	if got := testutil.Value(t, after, "loadgen_cluster_workers", prometheus.Labels{"state": "done"}); got != 2 {
 		t.Errorf("%g workers done, want 2", got)
 	}
-	if got := testutil.Value(t, reg, "loadgen_cluster_latency_p99_seconds", prometheus.Labels{"request": "total"}); got <= 0 {
+	if got := testutil.Value(t, after, "loadgen_cluster_latency_p99_seconds", prometheus.Labels{"request": "total"}); got <= 0 {
 		t.Errorf("merged p99 %g", got)
 	}
+}
+
+// labelNames are the label names of a family's first series.
+func labelNames(f *dto.MetricFamily) string {
+	var names []string
+	if len(f.GetMetric()) > 0 {
+		for _, lp := range f.GetMetric()[0].GetLabel() {
+			names = append(names, lp.GetName())
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// series1 is the series of f with label request=name.
+func series1(t *testing.T, f *dto.MetricFamily, name string) *dto.Metric {
+	t.Helper()
+	for _, m := range f.GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "request" && lp.GetValue() == name {
+				return m
+			}
+		}
+	}
+	t.Fatalf("no series of %s with request %s", f.GetName(), name)
+	return nil
 }
 
 // TestStallShowsAtP99: a server that stalls for 500 ms (every request arriving in the
@@ -411,7 +539,8 @@ func TestRejoin(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := pipeline.Run(ctx, spec, pipeline.Config{BaseURL: tg.URL, Seed: 7, MaxLateness: time.Second, Generator: c})
+	reg := prometheus.NewRegistry()
+	res, err := pipeline.Run(ctx, spec, pipeline.Config{BaseURL: tg.URL, Seed: 7, MaxLateness: time.Second, Generator: c, Registry: reg})
 	if p := <-restarted; p != nil {
 		p.Wait(10 * time.Second)
 	}
@@ -427,6 +556,16 @@ func TestRejoin(t *testing.T) {
 	}
 	if _, twice := tg.iterations(); len(twice) > 0 {
 		t.Errorf("iterations sent twice: %v", twice)
+	}
+	// Live metrics: the rejoined worker's counters continue those of its first process.
+	if got := testutil.Value(t, reg, "loadgen_worker_iterations_sent_total", prometheus.Labels{"worker": "1"}); got != float64(w1.Sent) {
+		t.Errorf("loadgen_worker_iterations_sent_total{worker=1} %g, the result %d", got, w1.Sent)
+	}
+	if got := testutil.Value(t, reg, "loadgen_iterations_sent_total", nil); got != float64(res.Generator.Sent) {
+		t.Errorf("loadgen_iterations_sent_total %g, the result %d", got, res.Generator.Sent)
+	}
+	if got := testutil.Value(t, reg, "loadgen_worker_lost", prometheus.Labels{"worker": "1"}); got != 0 {
+		t.Errorf("loadgen_worker_lost{worker=1} %g after the rejoin, want 0", got)
 	}
 	// No burst: after the rejoin, worker 1 sent the iterations due from then on, not those
 	// due while it was away (what its intervals reported is what the target saw, give or
@@ -447,4 +586,113 @@ func TestRejoin(t *testing.T) {
 			t.Errorf("iteration %d arrived %s after its intended time", n, late)
 		}
 	}
+}
+
+// TestLostWorkerWrites: a worker streams its write log with its intervals, so the writes
+// of a worker killed mid-run are in the coordinator's write log up to its last interval,
+// and the verification (chaos/verify's enrollments-durable, on the target's ledger as the
+// state) judges them: none lost; what it wrote after its last report is counted as
+// unrecorded, so the claims of those writes are not taken for unexpected ones.
+func TestLostWorkerWrites(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		claims []verify.Claim
+	)
+	tg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		course, ok := verify.CoursePath(r.URL.Path)
+		if r.Method != http.MethodPost || !ok {
+			http.Error(w, `{"error":"not an enrollment"}`, http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		claims = append(claims, verify.Claim{User: "u1", Course: course, CourseID: course,
+			Key: r.Header.Get("Idempotency-Key"), CreatedAt: time.Now()})
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer tg.Close()
+	// A bearer token whose sub is u1 (the generator reads it unverified).
+	jwt := "e30." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"u1"}`)) + ".x"
+	path := filepath.Join(t.TempDir(), "writes.yaml")
+	src := `version: 1
+name: writes
+target: {url: "http://127.0.0.1:1"}
+workload:
+  - name: enroll
+    request:
+      method: POST
+      url: "/v1/courses/c-{{ seq }}/enrollments"
+      headers: {Authorization: "Bearer ` + jwt + `", Idempotency-Key: "k-{{ seq }}"}
+      write: enrollment
+      expect: {status: 201}
+load: {executor: constant-arrival-rate, rate: 100, duration: 3s, maxInFlight: 200, maxLostWorkers: 1}
+verify: [enrollments-durable]
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, data := loadSpec(t, path)
+	token := cluster.NewToken()
+	c, addr, status := coordinator(t, 2, token, data, path)
+	procs, err := cluster.StartProcesses([]*exec.Cmd{workerCmd(t, addr, token, path, 0), workerCmd(t, addr, token, path, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer procs.Wait(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := &result.WriteLog{}
+	opts := loadgen.Options{BaseURL: tg.URL, Seed: 7, MaxLateness: time.Second, Writes: log}
+	if opts.StartAt, err = c.Ready(ctx, spec, opts); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // kills worker 1 2 s into its load: it has sent its first interval
+		_ = waitFor(20*time.Second, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			odd := 0
+			for _, cl := range claims {
+				if n, _ := strconv.Atoi(strings.TrimPrefix(cl.Key, "k-")); n%2 == 1 {
+					odd++
+				}
+			}
+			return odd >= 100
+		})
+		_ = procs.Signal(1, syscall.SIGKILL)
+	}()
+	res, err := c.Run(ctx, spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1 := res.Workers[1]
+	if !w1.Lost || w1.Sent == 0 {
+		t.Fatalf("worker 1: %+v; want lost after it sent\n%s", w1, status)
+	}
+	// The killed worker's writes (odd iterations) are in the log: all it reported sent, as
+	// acknowledged writes the target has.
+	ws := log.Writes()
+	var mine uint64
+	for _, w := range ws {
+		n, _ := strconv.Atoi(strings.TrimPrefix(w.Key, "k-"))
+		if n%2 == 1 {
+			mine++
+			if w.Outcome != result.OutcomeOK {
+				t.Errorf("worker 1's write %s: outcome %s, want ok", w.Key, w.Outcome)
+			}
+		}
+	}
+	if mine == 0 || mine < w1.Sent {
+		t.Errorf("the write log has %d of the killed worker's writes; it reported %d sent", mine, w1.Sent)
+	}
+	if log.Dropped() == 0 {
+		t.Error("the writes the killed worker may have sent after its last report are not counted unrecorded")
+	}
+	mu.Lock()
+	st := verify.State{Claims: slices.Clone(claims)}
+	mu.Unlock()
+	check := verify.Enrollments(verify.Input{Writes: ws, Unrecorded: log.Dropped(), Since: res.Start}, st)
+	if !check.Pass || check.Lost != 0 || check.Unexpected != 0 || check.Present != len(ws) {
+		t.Errorf("verification: %+v; want every logged write present, none lost or unexpected", check)
+	}
+	t.Logf("%d writes logged (%d of the killed worker's, %d unrecorded), %d claims; %s", len(ws), mine, log.Dropped(), len(st.Claims), check.Detail)
 }

@@ -94,6 +94,7 @@ type Coordinator struct {
 	start    time.Time           // the load's start, once started
 	params   *startParams        // the start sent to the workers, once started
 	pacer    *loadgen.StagePacer // the schedule (nil for the closed model), once started
+	met      *metrics            // the workers' live metrics (served when Run has a registry)
 
 	changed chan struct{} // a session joined, reported its clock or left (cap 1)
 	inbox   chan note     // from the sessions to Run
@@ -129,6 +130,7 @@ type note struct {
 	s     *session // the session it is about (noteLost, noteRejoin)
 	kind  noteKind
 	iv    *result.Result
+	ws    []result.Write // an interval's writes
 	fin   *final
 	why   string
 	at    time.Time
@@ -155,6 +157,7 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 		cfg:      cfg,
 		hash:     ScenarioHash(cfg.Scenario),
 		sessions: make([]*session, cfg.Workers),
+		met:      newMetrics(cfg.Workers),
 		changed:  make(chan struct{}, 1),
 		inbox:    make(chan note, 4096),
 		over:     make(chan struct{}),
@@ -309,7 +312,10 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 			if err := checkInterval(m.Interval); err != nil {
 				return fmt.Errorf("a bad interval record: %w", err)
 			}
-			c.deliver(note{index: s.index, kind: noteInterval, iv: m.Interval, at: now})
+			if err := c.takeMetrics(s, m.Metrics); err != nil {
+				return err
+			}
+			c.deliver(note{index: s.index, kind: noteInterval, iv: m.Interval, ws: m.Writes, at: now})
 		case msgError:
 			err := fmt.Errorf("worker %d cannot run the scenario: %s", s.index, m.Reason)
 			c.mu.Lock()
@@ -322,6 +328,9 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 			if m.Final == nil {
 				return errors.New("a done message without its final figures")
 			}
+			if err := c.takeMetrics(s, m.Final.Metrics); err != nil {
+				return err
+			}
 			c.mu.Lock()
 			s.done = true
 			c.mu.Unlock()
@@ -330,6 +339,24 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 			return nil
 		}
 	}
+}
+
+// takeMetrics takes a worker's metrics snapshot, if it sent one, from its current session.
+func (c *Coordinator) takeMetrics(s *session, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	fams, err := decodeSnapshot(data)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	current := c.sessions[s.index] == s
+	c.mu.Unlock()
+	if current {
+		c.met.update(s.index, s, fams)
+	}
+	return nil
 }
 
 // leave ends a session: before the start its index is free again; after it, a session
@@ -413,7 +440,7 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 	}
 	start := time.Now().Add(c.cfg.StartDelay)
 	p := &startParams{At: start, BaseURL: opts.BaseURL, Seed: opts.Seed, MaxLateness: opts.MaxLateness,
-		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil}
+		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil, Metrics: opts.Registry != nil}
 	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
 	c.mu.Lock()
 	c.start, c.params, c.pacer = start, p, pacer

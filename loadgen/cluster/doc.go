@@ -42,9 +42,15 @@
 // # Measurements and failures
 //
 // Each worker streams its interval record every second (loadgen.Options.Intervals: a
-// Result of one second with its histograms, written by result.WriteJSON), and at the end
-// its health (with the lateness histograms), its write log and its transports; its final
-// partial second is its last interval. A worker that did not hold its share of the
+// Result of one second with its histograms, written by result.WriteJSON) with the writes
+// it recorded since the one before (its write log, result.WriteLog.Since), and at the end
+// its health (with the lateness histograms), the rest of its write log and its
+// transports; its final partial second is its last interval. The coordinator's write log,
+// which the verification reads, so holds a lost worker's writes up to its last interval;
+// the iterations it had due from the start of its last reported second until the loss
+// count as unrecorded writes (result.WriteLog.Unrecorded: an upper bound; one for the
+// closed model), so that the claims they may have made are not judged unexpected, while an
+// acknowledged write it reported and the state lacks is still lost. A worker that did not hold its share of the
 // schedule makes the run INVALID with its reasons, prefixed "worker i:". A worker silent
 // for WorkerSilence (3 s), or whose stream ends before its final figures, is lost: the run
 // goes on, its shortfall (its stripe's planned iterations against what it sent, per
@@ -67,18 +73,30 @@
 // # Metrics
 //
 // With a registry (pipeline.Config.Registry, served by run --metrics-addr), the coordinator
-// exports the engine's counters from the interval records with a worker label
-// (loadgen_iterations_planned_total, loadgen_iterations_sent_total,
-// loadgen_responses_total{request,status,worker}: a sum over worker is the one generator),
-// loadgen_cluster_workers{state} and loadgen_cluster_latency_p99_seconds{request}, the
-// merged p99 of the last closed second.
+// serves the run as one generator (metrics.go). It asks the workers for their live
+// metrics (startParams.Metrics): each runs its engine with a registry of its own, with its
+// process's CPU and memory, and sends a snapshot of it (Prometheus' delimited protobuf)
+// with every interval record, taken after the engine's metrics counted that second, and
+// with its final figures. The coordinator serves the engine's families under the names
+// and labels of `loadgen run` (loadgen_request_duration_seconds{request},
+// loadgen_service_time_seconds, loadgen_responses_total, loadgen_in_flight,
+// loadgen_lateness_seconds, loadgen_target_rate, ...): counters and histograms added over
+// the workers, gauges over the live ones; so the load-run dashboard shows one generator,
+// and at the end the counters equal the result's. Per-worker series carry a worker label:
+// loadgen_worker_iterations_{planned,sent}_total, loadgen_worker_lateness_seconds,
+// loadgen_worker_in_flight, loadgen_worker_cpu_seconds_total,
+// loadgen_worker_resident_memory_bytes and loadgen_worker_lost (1 once lost). A lost
+// worker's counters stay in the merge and its gauges leave it; a rejoined worker's
+// counters continue from its earlier process's. Also loadgen_cluster_workers{state} and
+// loadgen_cluster_latency_p99_seconds{request}, the merged p99 (HDR) of the last closed
+// second. Without a registry the workers send no snapshots, and the coordinator's cost per
+// worker-second is the merge's alone.
 //
 // A lost worker restarted with its index joins again (the only join after the start): it
 // gets the run's start and the first global iteration due StartDelay from now
 // (loadgen.Stripe.From), so it resumes at the current iteration without catching up; the
-// iterations due while it was away are its shortfall. Its writes until it was lost are not
-// known to the verification (a worker sends its write log at its end).
+// iterations due while it was away are its shortfall; the writes of both its processes
+// are in the write log.
 //
-// Not yet: capacity: ramps across workers, the engine's latency histograms, in-flight and
-// lateness series on the coordinator.
+// Not yet: capacity: ramps across workers.
 package cluster

@@ -19,6 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/loadgen/cluster"
 	"github.com/trendtactics/loadlab/loadgen/pipeline"
@@ -266,6 +271,27 @@ func runCluster(t *testing.T, path string, n int, cfg pipeline.Config, during fu
 		t.Fatalf("run with %d workers: %v\n%s", n, err, status)
 	}
 	return res, status.String()
+}
+
+// scrapeOnce scrapes a /metrics endpoint over HTTP and returns what it served, as a
+// Gatherer for testutil.Sum and Value.
+func scrapeOnce(t *testing.T, url string) prometheus.Gatherer {
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Errorf("scrape %s: %v", url, err)
+		return prometheus.NewRegistry()
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	byName, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Errorf("scrape %s: %v", url, err)
+	}
+	fams := make([]*dto.MetricFamily, 0, len(byName))
+	for _, f := range byName {
+		fams = append(fams, f)
+	}
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil })
 }
 
 var errTimeout = errors.New("timed out")

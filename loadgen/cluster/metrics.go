@@ -1,61 +1,268 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/trendtactics/loadlab/result"
 )
 
-// metrics are the coordinator's live metrics of the whole run, from the workers' interval
-// records: the engine's counters (loadgen_iterations_*_total, loadgen_responses_total)
-// with a worker label, so that a sum over it is the one generator, and the merged
-// figures of the last closed second.
-type metrics struct {
-	planned, sent *prometheus.CounterVec // {worker}
-	responses     *prometheus.CounterVec // {request, status, worker}
-	workers       *prometheus.GaugeVec   // {state}: live, done, lost
-	p99           *prometheus.GaugeVec   // {request}: merged, the last closed second
+// The live metrics of a distributed run. Each worker runs its engine with a registry of
+// its own (the engine's loadgen_* metrics, exactly those of `loadgen run`, and its
+// process's CPU and memory) and sends a snapshot of it with every interval record and with
+// its final figures, when the coordinator serves metrics (startParams.Metrics). The
+// coordinator's registry serves
+//
+//   - the engine's metrics merged over the workers, under their own names and labels:
+//     counters and histograms added, gauges of the live workers added (each worker's
+//     target rate and in-flight count are its stripe's), so that the load-run dashboard
+//     shows one generator;
+//   - per-worker series with a worker label (perWorker), and loadgen_worker_lost;
+//   - loadgen_cluster_workers{state} and loadgen_cluster_latency_p99_seconds{request}, the
+//     merged p99 of the last closed second (from the HDR histograms, exact).
+//
+// A lost worker's counters stay in the merge (what it sent was sent); its gauges leave
+// it. A rejoining worker's new process counts from zero: its earlier incarnations'
+// counters are kept as a base, so the merged counters never go down.
+
+// perWorker names the per-worker series of a worker's metrics.
+var perWorker = map[string]string{
+	"loadgen_iterations_planned_total": "loadgen_worker_iterations_planned_total",
+	"loadgen_iterations_sent_total":    "loadgen_worker_iterations_sent_total",
+	"loadgen_lateness_seconds":         "loadgen_worker_lateness_seconds",
+	"loadgen_in_flight":                "loadgen_worker_in_flight",
+	"process_cpu_seconds_total":        "loadgen_worker_cpu_seconds_total",
+	"process_resident_memory_bytes":    "loadgen_worker_resident_memory_bytes",
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		planned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loadgen_iterations_planned_total",
-			Help: "Iterations whose intended send time has passed, by worker."}, []string{"worker"}),
-		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loadgen_iterations_sent_total",
-			Help: "Iterations sent, by worker."}, []string{"worker"}),
-		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loadgen_responses_total",
-			Help: "Requests completed, by request name, status (HTTP code, error, timeout) and worker."}, []string{"request", "status", "worker"}),
+// snapshotFamily reports whether a worker sends the family name in its snapshots.
+func snapshotFamily(name string) bool {
+	_, ok := perWorker[name]
+	return ok || strings.HasPrefix(name, "loadgen_")
+}
+
+// encodeSnapshot gathers g's families that a worker sends, in Prometheus' delimited
+// protobuf encoding.
+func encodeSnapshot(g prometheus.Gatherer) ([]byte, error) {
+	fams, err := g.Gather()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeProtoDelim))
+	for _, f := range fams {
+		if snapshotFamily(f.GetName()) {
+			if err := enc.Encode(f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// decodeSnapshot decodes a worker's snapshot.
+func decodeSnapshot(data []byte) ([]*dto.MetricFamily, error) {
+	dec := expfmt.NewDecoder(bytes.NewReader(data), expfmt.NewFormat(expfmt.TypeProtoDelim))
+	var out []*dto.MetricFamily
+	for {
+		f := &dto.MetricFamily{}
+		if err := dec.Decode(f); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("a bad metrics snapshot: %w", err)
+		}
+		out = append(out, f)
+	}
+}
+
+// workerMetrics is one worker's last snapshot.
+type workerMetrics struct {
+	sess *session
+	cur  []*dto.MetricFamily
+	base []*dto.MetricFamily // counters and histograms of its earlier incarnations
+	lost bool                // its gauges no longer count
+}
+
+// metrics are a coordinator's live metrics. Safe for concurrent use.
+type metrics struct {
+	mu      sync.Mutex
+	ws      []workerMetrics
+	workers *prometheus.GaugeVec // {state}: live, done, lost
+	p99     *prometheus.GaugeVec // {request}: merged, the last closed second
+}
+
+func newMetrics(workers int) *metrics {
+	return &metrics{
+		ws: make([]workerMetrics, workers),
 		workers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "loadgen_cluster_workers",
 			Help: "Workers of the run by state: live, done, lost."}, []string{"state"}),
 		p99: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "loadgen_cluster_latency_p99_seconds",
 			Help: "p99 latency of the last closed second, merged over the workers (request total: all)."}, []string{"request"}),
 	}
+}
+
+// register registers m's collectors on reg.
+func (m *metrics) register(reg prometheus.Registerer) error {
 	var errs []error
-	for _, c := range []prometheus.Collector{m.planned, m.sent, m.responses, m.workers, m.p99} {
+	for _, c := range []prometheus.Collector{m, m.workers, m.p99} {
 		errs = append(errs, reg.Register(c))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("register the coordinator's metrics: %w", err)
+		return fmt.Errorf("register the coordinator's metrics: %w", err)
 	}
-	return m, nil
+	return nil
 }
 
-// interval counts worker i's interval record.
-func (m *metrics) interval(i int, iv *result.Result) {
-	if m == nil {
-		return
+// update takes worker i's snapshot from session s. A new session of the index (a rejoin)
+// keeps the counters of the one before as the worker's base.
+func (m *metrics) update(i int, s *session, fams []*dto.MetricFamily) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := &m.ws[i]
+	if w.sess != nil && w.sess != s {
+		w.base = append(w.base, w.cur...)
 	}
-	w := strconv.Itoa(i)
-	m.planned.WithLabelValues(w).Add(float64(iv.Generator.Planned))
-	m.sent.WithLabelValues(w).Add(float64(iv.Generator.Sent))
-	for _, rq := range iv.Requests {
-		for status, n := range rq.Statuses {
-			m.responses.WithLabelValues(rq.Name, status, w).Add(float64(n))
+	w.sess, w.cur, w.lost = s, fams, false
+}
+
+// lose marks worker i lost: its gauges leave the merge.
+func (m *metrics) lose(i int) {
+	m.mu.Lock()
+	m.ws[i].lost = true
+	m.mu.Unlock()
+}
+
+// Describe sends nothing: the families are the workers' (an unchecked collector).
+func (m *metrics) Describe(chan<- *prometheus.Desc) {}
+
+// Collect sends the workers' metrics merged, and the per-worker series.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	merged, each := sums{}, sums{}
+	for i, w := range m.ws {
+		worker := strconv.Itoa(i)
+		for k, fams := range [][]*dto.MetricFamily{w.base, w.cur} {
+			gauges := k == 1 && !w.lost
+			for _, f := range fams {
+				if f.GetType() == dto.MetricType_GAUGE && !gauges {
+					continue
+				}
+				if strings.HasPrefix(f.GetName(), "loadgen_") {
+					merged.add(f.GetName(), f, "")
+				}
+				if name, ok := perWorker[f.GetName()]; ok {
+					each.add(name, f, worker)
+				}
+			}
 		}
+		lost := 0.0
+		if w.lost {
+			lost = 1
+		}
+		ch <- prometheus.MustNewConstMetric(lostDesc, prometheus.GaugeValue, lost, worker)
+	}
+	merged.collect(ch)
+	each.collect(ch)
+}
+
+var lostDesc = prometheus.NewDesc("loadgen_worker_lost", "1 when the worker was lost (silent 3 s, or its connection ended), 0 otherwise.", []string{"worker"}, nil)
+
+// sum is one merged series.
+type sum struct {
+	desc    *prometheus.Desc
+	typ     dto.MetricType
+	values  []string
+	v       float64
+	count   uint64
+	buckets map[float64]uint64 // cumulative, as in the snapshots
+}
+
+// sums are merged series by name and label values.
+type sums map[string]*sum
+
+// add adds family f's metrics to the series of name; a worker label is added when
+// worker is set.
+func (s sums) add(name string, f *dto.MetricFamily, worker string) {
+	for _, mt := range f.GetMetric() {
+		var labels, values []string
+		for _, lp := range mt.GetLabel() {
+			labels, values = append(labels, lp.GetName()), append(values, lp.GetValue())
+		}
+		if worker != "" {
+			labels, values = append(labels, "worker"), append(values, worker)
+		}
+		key := name + "\xff" + strings.Join(values, "\xff")
+		x := s[key]
+		if x == nil {
+			help := f.GetHelp()
+			if worker != "" {
+				help = strings.TrimSuffix(help, ".") + ", by worker."
+			}
+			x = &sum{desc: prometheus.NewDesc(name, help, labels, nil), typ: f.GetType(), values: values}
+			s[key] = x
+		}
+		switch f.GetType() {
+		case dto.MetricType_COUNTER:
+			x.v += mt.GetCounter().GetValue()
+		case dto.MetricType_GAUGE:
+			x.v += mt.GetGauge().GetValue()
+		case dto.MetricType_UNTYPED:
+			x.v += mt.GetUntyped().GetValue()
+		case dto.MetricType_HISTOGRAM:
+			h := mt.GetHistogram()
+			x.count += h.GetSampleCount()
+			x.v += h.GetSampleSum()
+			if x.buckets == nil {
+				x.buckets = map[float64]uint64{}
+			}
+			for _, b := range h.GetBucket() {
+				x.buckets[b.GetUpperBound()] += b.GetCumulativeCount()
+			}
+		}
+	}
+}
+
+// collect sends the series in a stable order.
+func (s sums) collect(ch chan<- prometheus.Metric) {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		x := s[k]
+		var (
+			m   prometheus.Metric
+			err error
+		)
+		switch x.typ {
+		case dto.MetricType_COUNTER:
+			m, err = prometheus.NewConstMetric(x.desc, prometheus.CounterValue, x.v, x.values...)
+		case dto.MetricType_GAUGE:
+			m, err = prometheus.NewConstMetric(x.desc, prometheus.GaugeValue, x.v, x.values...)
+		case dto.MetricType_UNTYPED:
+			m, err = prometheus.NewConstMetric(x.desc, prometheus.UntypedValue, x.v, x.values...)
+		case dto.MetricType_HISTOGRAM:
+			m, err = prometheus.NewConstHistogram(x.desc, x.count, x.v, x.buckets, x.values...)
+		default:
+			continue // the engine has no summaries
+		}
+		if err != nil {
+			m = prometheus.NewInvalidMetric(x.desc, err)
+		}
+		ch <- m
 	}
 }
 

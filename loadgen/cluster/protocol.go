@@ -74,6 +74,12 @@ type message struct {
 	Reason   string          `json:"reason,omitempty"`
 	Interval json.RawMessage `json:"interval,omitempty"`
 	Final    *final          `json:"final,omitempty"`
+	// Metrics is a worker's live metrics with its interval (metrics.go), when the
+	// coordinator serves them (startParams.Metrics).
+	Metrics []byte `json:"metrics,omitempty"`
+	// Writes are the writes a worker recorded since its previous interval (its write log,
+	// streamed so that the coordinator holds it up to a loss).
+	Writes []result.Write `json:"writes,omitempty"`
 }
 
 type welcome struct {
@@ -97,7 +103,8 @@ type startParams struct {
 	MaxLateness time.Duration   `json:"max_lateness_ns"`
 	Transport   string          `json:"transport,omitempty"`
 	Windows     []result.Window `json:"windows,omitempty"`
-	Writes      bool            `json:"writes"` // record the write log for the verification
+	Writes      bool            `json:"writes"`            // record the write log for the verification
+	Metrics     bool            `json:"metrics,omitempty"` // send live metrics with each interval
 	// From is the first global iteration a rejoining worker may fire: it resumes at the
 	// current iteration, with its stripe's share of the schedule from there.
 	From uint64 `json:"from,omitempty"`
@@ -106,11 +113,12 @@ type startParams struct {
 // final is what a worker sends once its load is over.
 type final struct {
 	Health        result.Health          `json:"health"`
-	Writes        []result.Write         `json:"writes,omitempty"`
+	Writes        []result.Write         `json:"writes,omitempty"` // since its last interval
 	WritesDropped uint64                 `json:"writes_dropped,omitempty"`
 	WebSocket     *result.WebSocketStats `json:"websocket,omitempty"`
 	Uptime        *result.UptimeStats    `json:"uptime,omitempty"`
 	Transports    map[string]string      `json:"transports,omitempty"`
+	Metrics       []byte                 `json:"metrics,omitempty"` // its live metrics at the end
 }
 
 // ScenarioHash is the hash a worker and its coordinator compare: SHA-256 of the scenario

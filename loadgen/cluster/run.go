@@ -26,6 +26,10 @@ type workerState struct {
 	planned  map[int]uint64 // planned per second, from its intervals
 	sent     uint64
 	uncClock time.Duration
+	writes   []result.Write // its write log, as streamed with its intervals
+	// unrecorded bounds the writes it sent after its last report before it was lost:
+	// its iterations due from the start of its last reported second until the loss.
+	unrecorded uint64
 }
 
 // Run merges the workers' interval records as they arrive, evaluates opts.Every on the
@@ -41,12 +45,12 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		return nil, fmt.Errorf("coordinator: Run without a start time (call Ready first)")
 	}
 	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
-	var met *metrics
+	var met *metrics                        // nil: no registry
 	if opts.Registry != nil {
-		var err error
-		if met, err = newMetrics(opts.Registry); err != nil {
+		if err := c.met.register(opts.Registry); err != nil {
 			return nil, err
 		}
+		met = c.met
 	}
 	ws := make([]*workerState, c.cfg.Workers)
 	c.mu.Lock()
@@ -97,6 +101,8 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		st.stats.LostAtS = at.Sub(start).Seconds()
 		st.stats.Reasons = append(st.stats.Reasons, fmt.Sprintf("lost at %.1fs: %s", st.stats.LostAtS, why))
 		c.logf("worker %d lost at %.1fs: %s", i, st.stats.LostAtS, why)
+		st.unrecorded += unreported(st, loadgen.Stripe{Index: i, Count: len(ws)}, pacer, at.Sub(start))
+		c.met.lose(i)
 		if s != nil {
 			c.mu.Lock()
 			s.lost = true
@@ -126,7 +132,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 					continue
 				}
 				pending = append(pending, n.iv)
-				met.interval(n.index, n.iv)
+				st.writes = append(st.writes, n.ws...)
 				st.sent += n.iv.Generator.Sent
 				for _, p := range n.iv.Timeline {
 					st.planned[p.T] += p.Planned
@@ -231,6 +237,12 @@ func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws 
 	healths := make([]*result.Result, 0, len(ws))
 	transports := map[string]string{}
 	for i, st := range ws {
+		if opts.Writes != nil { // what it streamed, up to a loss; the rest comes with its final
+			for _, w := range st.writes {
+				opts.Writes.Add(w)
+			}
+			opts.Writes.Unrecorded(st.unrecorded)
+		}
 		stripe := loadgen.Stripe{Index: i, Count: len(ws)}
 		h := result.Health{Valid: true}
 		if st.fin != nil {
@@ -260,6 +272,7 @@ func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws 
 				for _, w := range st.fin.Writes {
 					opts.Writes.Add(w)
 				}
+				opts.Writes.Unrecorded(st.fin.WritesDropped)
 			}
 			for _, r := range h.Reasons {
 				st.stats.Reasons = append(st.stats.Reasons, r)
@@ -330,6 +343,24 @@ func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws 
 		}
 	}
 	return nil
+}
+
+// unreported is how many iterations a worker lost at elapsed may have sent after its last
+// report: those due from the start of its last reported second (at least one; one for
+// the closed model, whose count is not known). Their writes are not in the write log.
+func unreported(st *workerState, stripe loadgen.Stripe, pacer *loadgen.StagePacer, elapsed time.Duration) uint64 {
+	if pacer == nil {
+		return 1 // the closed model: some, how many is not known
+	}
+	last := 0
+	for t := range st.planned {
+		last = max(last, t)
+	}
+	from := time.Duration(last) * time.Second
+	if elapsed <= from {
+		return 1
+	}
+	return max(1, stripe.Share(pacer.Hits(elapsed))-stripe.Share(pacer.Hits(from)))
 }
 
 // plannedUntil is a worker's health when the coordinator stopped the run: the worker

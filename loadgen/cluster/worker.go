@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
@@ -253,6 +256,12 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if p.Writes {
 		opts.Writes = &result.WriteLog{}
 	}
+	var reg *prometheus.Registry // the engine's live metrics and the process's, for the coordinator
+	if p.Metrics {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registry = reg
+	}
 	lost := make(chan struct{})
 	queue := make(chan *message, 16)
 	opts.Intervals = func(iv *result.Result) {
@@ -269,9 +278,17 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		}
 	}
 	sendDone := make(chan error, 1)
-	go func() { // ends when queue is closed, after the engine returned
+	streamed := 0 // writes sent with the intervals (read after sendDone)
+	go func() {   // ends when queue is closed, after the engine returned
 		var err error
 		for m := range queue {
+			if opts.Writes != nil {
+				m.Writes = opts.Writes.Since(streamed)
+				streamed += len(m.Writes)
+			}
+			if reg != nil {
+				m.Metrics, _ = encodeSnapshot(reg) // gathering the engine's metrics does not fail
+			}
 			if err == nil {
 				err = out.send(m)
 			}
@@ -341,7 +358,10 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		}
 	}
 	if opts.Writes != nil {
-		fin.Writes, fin.WritesDropped = opts.Writes.Writes(), opts.Writes.Dropped()
+		fin.Writes, fin.WritesDropped = opts.Writes.Since(streamed), opts.Writes.Dropped()
+	}
+	if reg != nil {
+		fin.Metrics, _ = encodeSnapshot(reg)
 	}
 	if err := out.send(&message{Type: msgDone, Final: fin}); err != nil {
 		return fmt.Errorf("%w: %v", errLost, err)
