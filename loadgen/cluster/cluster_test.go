@@ -521,11 +521,7 @@ func TestRejoin(t *testing.T) {
 	spec, data := loadSpec(t, path)
 	token := cluster.NewToken()
 	c, addr, status := coordinator(t, 2, token, data, path)
-	procs, err := cluster.StartProcesses([]*exec.Cmd{workerCmd(t, addr, token, path, 0), workerCmd(t, addr, token, path, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer procs.Wait(10 * time.Second)
+	procs := startWorkers(t, addr, token, path, 2)
 	restarted := make(chan *cluster.Processes, 1)
 	go func() { // ends once worker 1 was killed and restarted
 		_ = waitFor(20*time.Second, func() bool { return tg.n.Load() >= 150 })
@@ -634,18 +630,16 @@ verify: [enrollments-durable]
 	spec, data := loadSpec(t, path)
 	token := cluster.NewToken()
 	c, addr, status := coordinator(t, 2, token, data, path)
-	procs, err := cluster.StartProcesses([]*exec.Cmd{workerCmd(t, addr, token, path, 0), workerCmd(t, addr, token, path, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer procs.Wait(10 * time.Second)
+	procs := startWorkers(t, addr, token, path, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	log := &result.WriteLog{}
 	opts := loadgen.Options{BaseURL: tg.URL, Seed: 7, MaxLateness: time.Second, Writes: log}
-	if opts.StartAt, err = c.Ready(ctx, spec, opts); err != nil {
+	start, err := c.Ready(ctx, spec, opts)
+	if err != nil {
 		t.Fatal(err)
 	}
+	opts.StartAt = start
 	go func() { // kills worker 1 2 s into its load: it has sent its first interval
 		_ = waitFor(20*time.Second, func() bool {
 			mu.Lock()

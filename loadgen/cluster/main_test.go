@@ -230,6 +230,22 @@ func workerCmd(t *testing.T, addr, token, path string, i int) *exec.Cmd {
 	return cmd
 }
 
+// startWorkers starts n worker processes of the coordinator at addr; when the test ends
+// it waits for them (they exit once their coordinator is done with them).
+func startWorkers(t *testing.T, addr, token, path string, n int) *cluster.Processes {
+	t.Helper()
+	var cmds []*exec.Cmd
+	for i := range n {
+		cmds = append(cmds, workerCmd(t, addr, token, path, i))
+	}
+	procs, err := cluster.StartProcesses(cmds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { procs.Wait(10 * time.Second) })
+	return procs
+}
+
 // testWriter logs a child's output.
 type testWriter struct{ t *testing.T }
 
@@ -245,15 +261,7 @@ func runCluster(t *testing.T, path string, n int, cfg pipeline.Config, during fu
 	spec, data := loadSpec(t, path)
 	token := cluster.NewToken()
 	c, addr, status := coordinator(t, n, token, data, path, edits...)
-	var cmds []*exec.Cmd
-	for i := range n {
-		cmds = append(cmds, workerCmd(t, addr, token, path, i))
-	}
-	procs, err := cluster.StartProcesses(cmds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer procs.Wait(10 * time.Second)
+	procs := startWorkers(t, addr, token, path, n)
 	if during != nil {
 		go during(procs)
 	}
