@@ -67,6 +67,9 @@ const (
 	FaultStressCPU        = "stress.cpu"
 	FaultClockSkew        = "clock.skew"
 	FaultDNSError         = "dns.error"
+	// FaultDatabaseReplicaLag pauses WAL replay on the lab's database read replicas
+	// (pg_wal_replay_pause, resumed at the end): they fall behind the primary.
+	FaultDatabaseReplicaLag = "database.replica-lag"
 )
 
 // FaultKinds returns the known fault kinds by name (a fresh map on every call).
@@ -101,6 +104,7 @@ func FaultKinds() map[string]FaultKind {
 		{Name: FaultStressCPU, Kubernetes: true, Targets: procs, Params: []FaultParam{opt("workers", ParamCount, "1"), opt("load", ParamPercent, "100%")}},
 		{Name: FaultClockSkew, Kubernetes: true, Targets: procs, Params: []FaultParam{req("offset", ParamSignedDuration)}},
 		{Name: FaultDNSError, Kubernetes: true, Targets: []string{"app"}, Params: []FaultParam{opt("pattern", ParamString, "*")}},
+		{Name: FaultDatabaseReplicaLag, Local: true, Targets: []string{"database"}},
 	}
 	m := make(map[string]FaultKind, len(ks))
 	for _, k := range ks {
@@ -182,6 +186,8 @@ func (l *loader) fault(n *yaml.Node, path string, kinds map[string]FaultKind) *F
 				l.errorf(n, join(path, "kind"), "fault kind %s has no local equivalent; run it against Kubernetes (target.url with Chaos Mesh) or remove it", v)
 			} else if !l.hasLab && !kind.Kubernetes {
 				l.errorf(n, join(path, "kind"), "fault kind %s has no Chaos Mesh equivalent; run it in the local lab (target.lab) or remove it", v)
+			} else if v == FaultDatabaseReplicaLag && l.labDBReplicas == 0 {
+				l.errorf(n, join(path, "kind"), "fault kind %s needs read replicas: set target.lab.db-replicas to 1 or more", v)
 			}
 		}
 	}

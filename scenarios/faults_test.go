@@ -44,7 +44,10 @@ func TestFaultParams(t *testing.T) {
 		t.Errorf("network.delay default mode %q", m)
 	}
 	kinds := scenarios.FaultKinds()
-	if len(kinds) != 18 || kinds["http.drop-write"].Kubernetes || !kinds["network.delay"].Local || kinds["network.loss"].Local || kinds["network.reset"].Kubernetes {
+	if lag := kinds["database.replica-lag"]; !lag.Local || lag.Kubernetes {
+		t.Errorf("database.replica-lag: %+v, want the lab's only", lag)
+	}
+	if len(kinds) != 19 || kinds["http.drop-write"].Kubernetes || !kinds["network.delay"].Local || kinds["network.loss"].Local || kinds["network.reset"].Kubernetes {
 		t.Errorf("fault kinds %v", kinds)
 	}
 }

@@ -103,6 +103,9 @@ type loader struct {
 	// capacity: block (nil without one).
 	usesCapacity []capUse
 	capacityNode *yaml.Node
+
+	// labDBReplicas is target.lab.db-replicas (0 without a lab).
+	labDBReplicas int
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -511,18 +514,22 @@ func (l *loader) target(n *yaml.Node) Target {
 		l.hasLab = true
 		l.isLab = !f.has("url")
 		t.Lab = l.lab(n)
+		l.labDBReplicas = t.Lab.DBReplicas
 	}
 	return t
 }
 
 func (l *loader) lab(n *yaml.Node) *Lab {
 	lab := &Lab{Replicas: 1, Cache: "memory", Seed: LabSeed{Users: 1000, Courses: 50, Seed: 1}, BcryptCost: 4}
-	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed", "bcrypt-cost", "db-max-conns", "academy-args")
+	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed", "bcrypt-cost", "db-max-conns", "academy-args", "db-replicas")
 	if !ok {
 		return lab
 	}
 	if n := f.get("replicas"); n != nil {
 		lab.Replicas, _ = l.intIn(n, "target.lab.replicas", 1, 32)
+	}
+	if n := f.get("db-replicas"); n != nil {
+		lab.DBReplicas, _ = l.intIn(n, "target.lab.db-replicas", 0, 8)
 	}
 	if n := f.get("cache"); n != nil {
 		lab.Cache, _ = l.oneOf(n, "target.lab.cache", "redis", "memory", "none")

@@ -56,6 +56,9 @@ type Lab struct {
 	// AcademyArgs are extra flags of `academy serve` for every replica, for experiments
 	// ("what if it did not shed": --db-queue-wait -1s). The academy checks them at start.
 	AcademyArgs []string
+	// DBReplicas is the number of read replicas (PostgreSQL hot standbys fed by streaming
+	// replication) of each database shard (db-replicas:, default 0).
+	DBReplicas int
 }
 
 // LabSeed is the deterministic data set the lab seeds before the load.

@@ -30,6 +30,8 @@ func (l *Lab) Resolve(f *scenarios.Fault) (chaos.Injector, error) {
 		return l.processFault(f)
 	case "http":
 		return l.httpFault(f)
+	case "database":
+		return l.databaseFault(f)
 	}
 	return nil, fmt.Errorf("fault kind %s has no local equivalent in the lab", f.Kind)
 }

@@ -49,6 +49,9 @@ type Config struct {
 	DBMaxConns int
 	// AcademyArgs are extra flags of `academy serve` for every replica.
 	AcademyArgs []string
+	// DBReplicas is the number of streaming-replication read replicas (hot standbys) of the
+	// database, which holds every shard (0: none). The academy replicas read from them.
+	DBReplicas int
 }
 
 // Lab is a running local lab. Its methods are safe for concurrent use.
@@ -66,6 +69,10 @@ type Lab struct {
 	redisURL string // through the cache proxy
 
 	edge, dbProxy, cacheProxy *proxy.Proxy
+
+	// replicaURLs are the database replicas' URLs (direct: the faults of the database's
+	// replicas are database.replica-lag, not network faults).
+	replicaURLs []string
 
 	mu       sync.Mutex
 	replicas []*replica
@@ -133,6 +140,9 @@ func (l *Lab) AdminToken() string { return l.adminToken }
 // DatabaseURL is the database URL the replicas use (through the database proxy).
 func (l *Lab) DatabaseURL() string { return l.dbURL }
 
+// ReplicaURLs are the URLs of the database's read replicas (none unless DBReplicas > 0).
+func (l *Lab) ReplicaURLs() []string { return clone(l.replicaURLs) }
+
 // CacheURL is the Redis URL the replicas use (through the cache proxy); empty unless the
 // lab's cache is redis.
 func (l *Lab) CacheURL() string { return l.redisURL }
@@ -173,12 +183,18 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	l.guard.Dir(l.dbDir)
 	l.db = &process{name: "postgres", log: l.cfg.Log, guard: l.guard,
 		argv: append(clone(l.cfg.Academy), "postgres", "--dir", l.dbDir, "--port", strconv.Itoa(port), "--durable",
-			"--sweep", filepath.Join(os.TempDir(), dbDirPrefix+"*"), "--owner", strconv.Itoa(os.Getpid())),
+			"--sweep", filepath.Join(os.TempDir(), dbDirPrefix+"*"), "--owner", strconv.Itoa(os.Getpid()),
+			"--replicas", strconv.Itoa(l.cfg.DBReplicas)),
 		ready: func(line string) bool { return strings.HasPrefix(line, "DATABASE_URL=") }}
 	var raw string
 	ready := l.db.ready
+	first := true // a restart prints the same replica URLs again
 	l.db.ready = func(line string) bool {
+		if u, ok := strings.CutPrefix(line, "REPLICA_URL="); ok && first {
+			l.replicaURLs = append(l.replicaURLs, u)
+		}
 		if ready(line) {
+			first = false
 			raw = strings.TrimPrefix(line, "DATABASE_URL=")
 			return true
 		}
@@ -197,7 +213,7 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	}
 	u.Host = l.dbProxy.Addr()
 	l.dbURL = u.String()
-	l.status("postgres ready, database proxy on %s", l.dbProxy.Addr())
+	l.status("postgres ready, database proxy on %s; %d read replicas", l.dbProxy.Addr(), len(l.replicaURLs))
 	return nil
 }
 
@@ -263,6 +279,9 @@ func (l *Lab) replicaProcess(i int, got *string) *process {
 		"--admin-token", l.adminToken, "--jwt-secret", l.jwtSecret, "--bcrypt-cost", strconv.Itoa(cost), "--no-seed")
 	if l.cfg.DBMaxConns > 0 {
 		argv = append(argv, "--db-max-conns", strconv.Itoa(l.cfg.DBMaxConns))
+	}
+	for _, u := range l.replicaURLs {
+		argv = append(argv, "--replica-url", u)
 	}
 	argv = append(argv, l.cfg.AcademyArgs...)
 	switch {

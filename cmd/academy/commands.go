@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,7 +85,7 @@ func newSeed(e *env) *cobra.Command {
 }
 
 func newPostgres(e *env) *cobra.Command {
-	var shards int
+	var shards, replicas int
 	var name string
 	var opts pgtemp.Options
 	cmd := &cobra.Command{
@@ -103,11 +104,19 @@ processes, even stopped ones, are killed, their shared memory freed, their
 directories removed. --owner names other processes (the lab's harness) whose life
 keeps the directory in use, so a sweep leaves it alone while the server is down
 between a kill and its restart. --durable acknowledges commits only once their WAL reached the OS, so a
-killed server loses no acknowledged write.`,
+killed server loses no acknowledged write.
+
+With --replicas N it also starts N streaming-replication hot standbys of the cluster
+(pg_basebackup -R) in its directory, and prints, before DATABASE_URL, one line
+REPLICA_URL=... per standby (the same databases, read-only); after a kill they are
+restarted with their data, on their ports, like the primary.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if shards < 1 || shards > 64 {
 				return usageError{fmt.Errorf("--shards must be between 1 and 64")}
+			}
+			if replicas < 0 || replicas > 8 {
+				return usageError{fmt.Errorf("--replicas must be between 0 and 8")}
 			}
 			dbs := []string{name}
 			if shards > 1 {
@@ -133,17 +142,29 @@ killed server loses no acknowledged write.`,
 				case <-done:
 				}
 			}()
-			urls := make([]string, len(dbs))
-			for i, d := range dbs {
-				urls[i] = c.URL(d)
+			dbURLs := func(c *pgtemp.Cluster) string {
+				urls := make([]string, len(dbs))
+				for i, d := range dbs {
+					urls[i] = c.URL(d)
+				}
+				return strings.Join(urls, ",")
 			}
-			fmt.Fprintf(e.stdout, "DATABASE_URL=%s\n", strings.Join(urls, ","))
+			for i := range replicas {
+				s, err := c.StartStandby(cmd.Context(), strconv.Itoa(i+1), pgtemp.Options{})
+				if err != nil {
+					return err
+				}
+				defer s.Stop() // before the primary's Stop (deferred earlier)
+				fmt.Fprintf(e.stdout, "REPLICA_URL=%s\n", dbURLs(s))
+			}
+			fmt.Fprintf(e.stdout, "DATABASE_URL=%s\n", dbURLs(c))
 			e.logger().Info("throwaway postgres running; stop with Ctrl-C", "dir", c.Dir(), "port", c.Port())
 			<-cmd.Context().Done()
 			return c.Stop()
 		},
 	}
 	cmd.Flags().IntVar(&shards, "shards", 1, "number of databases (shards) to create")
+	cmd.Flags().IntVar(&replicas, "replicas", 0, "streaming-replication hot standbys to start (REPLICA_URL=... lines)")
 	cmd.Flags().StringVar(&name, "database", "academy", "database name (with --shards N: NAME_0 .. NAME_N-1)")
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "cluster directory (default: a new temporary one); an existing cluster there is restarted with its data")
 	cmd.Flags().IntVar(&opts.Port, "port", 0, "port to listen on (default: a free one)")

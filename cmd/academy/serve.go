@@ -32,6 +32,7 @@ import (
 type serveConfig struct {
 	addr              string
 	databaseURLs      []string
+	replicaURLs       []string
 	shards            int
 	redisURL          string
 	cache             string
@@ -60,6 +61,9 @@ func newServe(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.databaseURLs = databaseURLs(c.databaseURLs, e.getenv)
+			if len(c.replicaURLs) == 0 && e.getenv("ACADEMY_REPLICA_URL") != "" {
+				c.replicaURLs = strings.Split(e.getenv("ACADEMY_REPLICA_URL"), ",")
+			}
 			if c.redisURL == "" {
 				c.redisURL = e.getenv("ACADEMY_REDIS_URL")
 			}
@@ -75,6 +79,7 @@ func newServe(e *env) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (127.0.0.1:0 picks a free port; the real one is printed)")
 	f.StringSliceVar(&c.databaseURLs, "database-url", nil, "PostgreSQL URL of each shard, shard 0 first (repeat or comma-separate; env ACADEMY_DATABASE_URL); none: a throwaway cluster")
+	f.StringSliceVar(&c.replicaURLs, "replica-url", nil, "PostgreSQL URL of a read replica (hot standby) of each shard, in shard order, one group per replica (repeat or comma-separate; env ACADEMY_REPLICA_URL): catalog and per-user reads go to replicas, a client's own writes stay visible to it (read-your-writes)")
 	f.IntVar(&c.shards, "shards", 1, "with the throwaway cluster: number of shard databases")
 	f.StringVar(&c.redisURL, "redis-url", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (env ACADEMY_REDIS_URL); none: in-process cache")
 	f.StringVar(&c.cache, "cache", "", "cache: redis (needs --redis-url), memory (in process) or none (every read goes to PostgreSQL); default redis with --redis-url, else memory")
@@ -207,7 +212,11 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 			urls = append(urls, cluster.URL(d))
 		}
 	}
-	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: int32(c.dbMaxConns), QueueWait: c.dbQueueWait})
+	replicas, err := replicasByShard(c.replicaURLs, len(urls))
+	if err != nil {
+		return usageError{err}
+	}
+	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: int32(c.dbMaxConns), QueueWait: c.dbQueueWait, ReplicaURLs: replicas})
 	if err != nil {
 		return err
 	}
@@ -240,8 +249,13 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 		m := cache.NewMemory(cache.MemoryOptions{MaxBytes: c.cacheMaxBytes}, reg)
 		cch, health = m, m
 	}
-	svc, err := academy.NewService(db, cch, academy.Options{Secret: secret, BcryptCost: c.bcryptCost,
-		HashConcurrency: c.hashConcurrency, HashWait: c.hashWait})
+	opts := academy.Options{Secret: secret, BcryptCost: c.bcryptCost, HashConcurrency: c.hashConcurrency, HashWait: c.hashWait}
+	if len(replicas) > 0 {
+		// A cache miss right after a write may be filled from a replica a poll behind:
+		// invalidate again once the replicas' positions were read anew.
+		opts.Reinvalidate = time.Second
+	}
+	svc, err := academy.NewService(db, cch, opts)
 	if err != nil {
 		return usageError{err}
 	}
@@ -305,7 +319,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	if health != nil {
 		cacheStatus = health.Status()
 	}
-	log.Info("serving", "addr", l.Addr().String(), "shards", db.Shards(), "cache", cacheStatus, "unsafe_faults", c.allowUnsafeFaults)
+	log.Info("serving", "addr", l.Addr().String(), "shards", db.Shards(), "replicas", len(c.replicaURLs)/max(1, db.Shards()), "cache", cacheStatus, "unsafe_faults", c.allowUnsafeFaults)
 
 	select {
 	case err := <-served:
@@ -340,4 +354,20 @@ func derive(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
+}
+
+// replicasByShard groups the replica URLs by shard: they come one group per replica, each
+// group the shards in order.
+func replicasByShard(urls []string, shards int) ([][]string, error) {
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	if len(urls)%shards != 0 {
+		return nil, fmt.Errorf("--replica-url: %d URLs for %d shards: give each replica's URL of every shard, in shard order", len(urls), shards)
+	}
+	out := make([][]string, shards)
+	for i, u := range urls {
+		out[i%shards] = append(out[i%shards], u)
+	}
+	return out, nil
 }

@@ -284,10 +284,11 @@ func startLab(ctx context.Context, spec *scenarios.Spec, cfg Config) (*lab.Lab, 
 		return nil, errors.New("no academy binary for the lab")
 	}
 	lc := lab.Config{
-		Replicas: spec.Target.Lab.Replicas,
-		Cache:    spec.Target.Lab.Cache,
-		Seed:     spec.Target.Lab.Seed,
-		Academy:  cfg.Academy,
+		Replicas:   spec.Target.Lab.Replicas,
+		DBReplicas: spec.Target.Lab.DBReplicas,
+		Cache:      spec.Target.Lab.Cache,
+		Seed:       spec.Target.Lab.Seed,
+		Academy:    cfg.Academy,
 		// Scenario knobs of the replicas' costs and pools.
 		BcryptCost:  spec.Target.Lab.BcryptCost,
 		DBMaxConns:  spec.Target.Lab.DBMaxConns,

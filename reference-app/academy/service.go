@@ -62,6 +62,12 @@ type Options struct {
 	SessionCheckTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Reinvalidate, when positive, repeats every cache invalidation of a write this long
+	// after it (0: once). With read replicas, a cache miss right after a write may be
+	// filled from a replica that had not replayed the write yet; the second invalidation
+	// drops such an entry once the store's view of its replicas includes the write (see
+	// academy.ForCacheFill), so that a stale entry lives at most this long, not its TTL.
+	Reinvalidate time.Duration
 }
 
 // Service holds the academy's business rules. It is safe for concurrent use.
@@ -293,7 +299,7 @@ func (s *Service) Me(ctx context.Context, p Principal) (User, error) {
 }
 
 func (s *Service) user(ctx context.Context, id uuid.UUID) (User, error) {
-	return cached(ctx, s, "user:"+id.String(), UserTTL, func() (User, error) {
+	return cached(ctx, s, "user:"+id.String(), UserTTL, func(ctx context.Context) (User, error) {
 		u, err := s.store.UserByID(ctx, id)
 		return u.User, err
 	})
@@ -304,7 +310,7 @@ func (s *Service) MyEnrollments(ctx context.Context, p Principal) ([]EnrollmentV
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
-	es, err := cached(ctx, s, "enrollments:"+p.UserID.String(), UserTTL, func() ([]Enrollment, error) {
+	es, err := cached(ctx, s, "enrollments:"+p.UserID.String(), UserTTL, func(ctx context.Context) ([]Enrollment, error) {
 		return s.store.Enrollments(ctx, p.UserID)
 	})
 	if err != nil {
@@ -406,7 +412,7 @@ func (s *Service) CoursesJSON(ctx context.Context, f CourseFilter) ([]byte, erro
 	// one query share one entry and that entry is what the store answers.
 	f.Query = foldASCII(f.Query)
 	key := "courses:" + s.catalogGeneration(ctx) + ":" + strconv.Itoa(f.Limit) + ":" + strconv.Itoa(f.Offset) + ":" + strconv.Quote(f.Category) + ":" + strconv.Quote(f.Query)
-	return cachedJSON(ctx, s, key, CourseTTL, func() (CoursePage, error) {
+	return cachedJSON(ctx, s, key, CourseTTL, func(ctx context.Context) (CoursePage, error) {
 		page, err := s.store.ListCourses(ctx, f)
 		for i := range page.Courses {
 			page.Courses[i].SeatsAvailable = page.Courses[i].Capacity - page.Courses[i].SeatsTaken
@@ -430,21 +436,42 @@ func (s *Service) bumpCatalog(ctx context.Context) string {
 	return gen
 }
 
+// invalidated invalidates after a write: it deletes keys and, with bump, changes the
+// catalog's generation; with Options.Reinvalidate, once more that long after.
+func (s *Service) invalidated(ctx context.Context, bump bool, keys ...string) {
+	do := func(ctx context.Context) {
+		if bump {
+			s.bumpCatalog(ctx)
+		}
+		if len(keys) > 0 {
+			s.cache.Delete(ctx, keys...)
+		}
+	}
+	do(ctx)
+	if s.opts.Reinvalidate > 0 {
+		time.AfterFunc(s.opts.Reinvalidate, func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			do(ctx)
+		})
+	}
+}
+
+func courseKeys(c Course) []string {
+	return []string{"course:" + c.ID.String(), "course:" + c.Slug, "lessons:" + c.ID.String()}
+}
+
 // Course returns a course by id (in any form uuid.Parse accepts) or slug.
 func (s *Service) Course(ctx context.Context, key string) (Course, error) {
 	key, ok := canonicalCourseKey(key)
 	if !ok {
 		return Course{}, ErrCourseNotFound
 	}
-	return cached(ctx, s, "course:"+key, CourseTTL, func() (Course, error) {
+	return cached(ctx, s, "course:"+key, CourseTTL, func(ctx context.Context) (Course, error) {
 		c, err := s.store.Course(ctx, key)
 		c.SeatsAvailable = c.Capacity - c.SeatsTaken
 		return c, err
 	})
-}
-
-func (s *Service) invalidateCourse(ctx context.Context, c Course) {
-	s.cache.Delete(ctx, "course:"+c.ID.String(), "course:"+c.Slug, "lessons:"+c.ID.String())
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -478,8 +505,7 @@ func (s *Service) CreateCourse(ctx context.Context, p Principal, in NewCourse) (
 	if err != nil {
 		return Course{}, err
 	}
-	s.bumpCatalog(ctx)
-	s.invalidateCourse(ctx, c)
+	s.invalidated(ctx, true, courseKeys(c)...)
 	c.SeatsAvailable = c.Capacity - c.SeatsTaken
 	return c, nil
 }
@@ -518,8 +544,7 @@ func (s *Service) UpdateCourse(ctx context.Context, p Principal, key string, in 
 	if err != nil {
 		return Course{}, err
 	}
-	s.bumpCatalog(ctx)
-	s.invalidateCourse(ctx, c)
+	s.invalidated(ctx, true, courseKeys(c)...)
 	updated.SeatsAvailable = updated.Capacity - updated.SeatsTaken
 	return updated, nil
 }
@@ -542,7 +567,7 @@ func (s *Service) Lessons(ctx context.Context, key string) ([]Lesson, error) {
 }
 
 func (s *Service) lessons(ctx context.Context, courseID uuid.UUID) ([]Lesson, error) {
-	return cached(ctx, s, "lessons:"+courseID.String(), CourseTTL, func() ([]Lesson, error) {
+	return cached(ctx, s, "lessons:"+courseID.String(), CourseTTL, func(ctx context.Context) ([]Lesson, error) {
 		ls, err := s.store.Lessons(ctx, courseID)
 		if ls == nil {
 			ls = []Lesson{}
@@ -567,7 +592,7 @@ type lessonWithKey struct {
 }
 
 func (s *Service) lesson(ctx context.Context, id uuid.UUID) (Lesson, error) {
-	l, err := cached(ctx, s, "lesson:"+id.String(), CourseTTL, func() (lessonWithKey, error) {
+	l, err := cached(ctx, s, "lesson:"+id.String(), CourseTTL, func(ctx context.Context) (lessonWithKey, error) {
 		l, err := s.store.Lesson(ctx, id)
 		return lessonWithKey{Lesson: l, Answers: l.QuizAnswers}, err
 	})
@@ -595,8 +620,7 @@ func (s *Service) Enroll(ctx context.Context, p Principal, courseKey, idemKey st
 		return EnrollResult{}, err
 	}
 	if res.Created && !res.Replayed {
-		s.invalidateCourse(ctx, c)
-		s.cache.Delete(ctx, "enrollments:"+p.UserID.String())
+		s.invalidated(ctx, false, append(courseKeys(c), "enrollments:"+p.UserID.String())...)
 	}
 	return res, nil
 }
@@ -613,8 +637,7 @@ func (s *Service) Unenroll(ctx context.Context, p Principal, courseKey string) e
 	if err := s.store.Unenroll(ctx, p.UserID, c.ID); err != nil {
 		return err
 	}
-	s.invalidateCourse(ctx, c)
-	s.cache.Delete(ctx, "enrollments:"+p.UserID.String())
+	s.invalidated(ctx, false, append(courseKeys(c), "enrollments:"+p.UserID.String())...)
 	return nil
 }
 
@@ -740,7 +763,7 @@ func (s *Service) SubmitQuiz(ctx context.Context, p Principal, lessonID string, 
 
 // LiveSessions lists live sessions.
 func (s *Service) LiveSessions(ctx context.Context) ([]LiveSession, error) {
-	return cached(ctx, s, "live:sessions", time.Minute, func() ([]LiveSession, error) {
+	return cached(ctx, s, "live:sessions", time.Minute, func(ctx context.Context) ([]LiveSession, error) {
 		ls, err := s.store.LiveSessions(ctx)
 		if ls == nil {
 			ls = []LiveSession{}
@@ -940,11 +963,11 @@ func summary(c Course) CourseSummary { return CourseSummary{ID: c.ID, Slug: c.Sl
 
 // cachedJSON returns the JSON encoding of the value at key in the cache,
 // or loads, encodes, stores and returns it.
-func cachedJSON[T any](ctx context.Context, s *Service, key string, ttl time.Duration, load func() (T, error)) ([]byte, error) {
+func cachedJSON[T any](ctx context.Context, s *Service, key string, ttl time.Duration, load func(ctx context.Context) (T, error)) ([]byte, error) {
 	if b, ok := s.cache.Get(ctx, key); ok {
 		return b, nil
 	}
-	v, err := load()
+	v, err := load(ForCacheFill(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -958,14 +981,14 @@ func cachedJSON[T any](ctx context.Context, s *Service, key string, ttl time.Dur
 
 // cached returns the value at key in the cache, or loads, stores and
 // returns it. Errors are never cached.
-func cached[T any](ctx context.Context, s *Service, key string, ttl time.Duration, load func() (T, error)) (T, error) {
+func cached[T any](ctx context.Context, s *Service, key string, ttl time.Duration, load func(ctx context.Context) (T, error)) (T, error) {
 	if b, ok := s.cache.Get(ctx, key); ok {
 		var v T
 		if json.Unmarshal(b, &v) == nil {
 			return v, nil
 		}
 	}
-	v, err := load()
+	v, err := load(ForCacheFill(ctx))
 	if err != nil {
 		return v, err
 	}

@@ -172,7 +172,7 @@ func NewServer(d Deps) http.Handler {
 		s.loginIPLim = newLimiter(lt.PerIP, lt.IPBurst)
 	}
 	s.registerRoutes()
-	s.handler = recoverer(log)(securityHeaders(s.jsonNotFound(s.mux)))
+	s.handler = recoverer(log)(securityHeaders(readYourWrites(s.jsonNotFound(s.mux))))
 	return s
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,6 +31,12 @@ type Options struct {
 	// *academy.OverloadError (503 with Retry-After). Migrate and Ping are
 	// not bounded.
 	QueueWait time.Duration
+	// ReplicaURLs[i] are the read replicas (hot standbys) of shard i, none by default.
+	// Catalog and per-user reads go to a replica that has replayed what the request must
+	// see (read-your-writes, academy.ReadAfter), else to the primary; see replicas.go.
+	ReplicaURLs [][]string
+	// ReplicaPoll is how often the replicas' replay positions are read (default 100ms).
+	ReplicaPoll time.Duration
 }
 
 // DefaultQueueWait is the default of Options.QueueWait.
@@ -39,6 +46,12 @@ const DefaultQueueWait = 250 * time.Millisecond
 // concurrent use. Close releases the pools.
 type DB struct {
 	shards []*pool
+
+	replicas     [][]*standby // per shard; nil without replicas
+	turn         atomic.Uint64
+	primaryReads atomic.Int64
+	stopPoll     context.CancelFunc
+	pollDone     chan struct{}
 }
 
 var _ academy.Store = (*DB)(nil)
@@ -70,11 +83,18 @@ func Open(ctx context.Context, urls []string, opts Options) (*DB, error) {
 		}
 		db.shards = append(db.shards, &pool{p: p, wait: opts.QueueWait})
 	}
+	if len(opts.ReplicaURLs) > 0 {
+		if err := db.openReplicas(ctx, opts.ReplicaURLs, opts); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
 
 // Close closes every pool.
 func (db *DB) Close() {
+	db.closeReplicas()
 	for _, p := range db.shards {
 		p.Close()
 	}
@@ -85,9 +105,9 @@ func (db *DB) Shards() int { return len(db.shards) }
 
 func (db *DB) catalog() *pool { return db.shards[0] }
 
-func (db *DB) userShard(id uuid.UUID) *pool {
-	return db.shards[academy.ShardOf(id, len(db.shards))]
-}
+func (db *DB) userShard(id uuid.UUID) *pool { return db.shards[db.shardIndex(id)] }
+
+func (db *DB) shardIndex(id uuid.UUID) int { return academy.ShardOf(id, len(db.shards)) }
 
 // Ping checks every shard. It waits for a connection as long as ctx
 // allows (no queue budget: readiness probes are not shed).
@@ -160,6 +180,7 @@ func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolEmpty, poolWait, poolShed} {
 		ch <- d
 	}
+	describeReplicas(ch)
 }
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
@@ -175,6 +196,7 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds(), l)
 		ch <- prometheus.MustNewConstMetric(poolShed, prometheus.CounterValue, float64(p.sheds.Load()), l)
 	}
+	c.db.collectReplicas(ch)
 }
 
 // rows helper: collect with a scan function.

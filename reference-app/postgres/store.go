@@ -136,7 +136,7 @@ func (db *DB) ListCourses(ctx context.Context, f academy.CourseFilter) (academy.
 	if f.Query != "" {
 		pattern = "%" + likeEscaper.Replace(f.Query) + "%"
 	}
-	rows, err := db.catalog().Query(ctx, `SELECT `+courseColumns+`, count(*) OVER () FROM courses
+	rows, err := db.catalogReader(ctx).Query(ctx, `SELECT `+courseColumns+`, count(*) OVER () FROM courses
 		WHERE ($1 = '' OR category = $1) AND ($2 = '' OR title ILIKE $2 OR description ILIKE $2)
 		ORDER BY created_at, id LIMIT $3 OFFSET $4`, f.Category, pattern, f.Limit, f.Offset)
 	if err != nil {
@@ -154,7 +154,7 @@ func (db *DB) ListCourses(ctx context.Context, f academy.CourseFilter) (academy.
 		return page, dbErr("list courses", err)
 	}
 	if len(page.Courses) == 0 && f.Offset > 0 {
-		err := db.catalog().QueryRow(ctx, `SELECT count(*) FROM courses
+		err := db.catalogReader(ctx).QueryRow(ctx, `SELECT count(*) FROM courses
 			WHERE ($1 = '' OR category = $1) AND ($2 = '' OR title ILIKE $2 OR description ILIKE $2)`, f.Category, pattern).Scan(&page.Total)
 		if err != nil {
 			return page, dbErr("count courses", err)
@@ -167,9 +167,9 @@ func (db *DB) ListCourses(ctx context.Context, f academy.CourseFilter) (academy.
 func (db *DB) Course(ctx context.Context, key string) (academy.Course, error) {
 	var row pgx.Row
 	if id, err := uuid.Parse(key); err == nil {
-		row = db.catalog().QueryRow(ctx, `SELECT `+courseColumns+` FROM courses WHERE id = $1`, id)
+		row = db.catalogReader(ctx).QueryRow(ctx, `SELECT `+courseColumns+` FROM courses WHERE id = $1`, id)
 	} else {
-		row = db.catalog().QueryRow(ctx, `SELECT `+courseColumns+` FROM courses WHERE slug = $1`, key)
+		row = db.catalogReader(ctx).QueryRow(ctx, `SELECT `+courseColumns+` FROM courses WHERE slug = $1`, key)
 	}
 	c, err := scanCourse(row)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -187,6 +187,9 @@ func (db *DB) CreateCourse(ctx context.Context, c academy.Course) (academy.Cours
 	if code, _ := pgCode(err); code == "23505" {
 		return out, academy.ErrSlugTaken
 	}
+	if err == nil {
+		db.wrote(ctx, 0)
+	}
 	return out, dbErr("create course", err)
 }
 
@@ -201,6 +204,9 @@ func (db *DB) UpdateCourse(ctx context.Context, id uuid.UUID, p academy.CoursePa
 	}
 	if code, _ := pgCode(err); code == "23514" {
 		return out, academy.ErrCapacityTooLow
+	}
+	if err == nil {
+		db.wrote(ctx, 0)
 	}
 	return out, dbErr("update course", err)
 }
@@ -221,7 +227,7 @@ func scanLesson(r pgx.Row) (academy.Lesson, error) {
 
 // Lessons implements academy.Catalog.
 func (db *DB) Lessons(ctx context.Context, courseID uuid.UUID) ([]academy.Lesson, error) {
-	rows, err := db.catalog().Query(ctx, `SELECT `+lessonColumns+` FROM lessons WHERE course_id = $1 ORDER BY position`, courseID)
+	rows, err := db.catalogReader(ctx).Query(ctx, `SELECT `+lessonColumns+` FROM lessons WHERE course_id = $1 ORDER BY position`, courseID)
 	if err != nil {
 		return nil, dbErr("list lessons", err)
 	}
@@ -231,7 +237,7 @@ func (db *DB) Lessons(ctx context.Context, courseID uuid.UUID) ([]academy.Lesson
 
 // Lesson implements academy.Catalog.
 func (db *DB) Lesson(ctx context.Context, id uuid.UUID) (academy.Lesson, error) {
-	l, err := scanLesson(db.catalog().QueryRow(ctx, `SELECT `+lessonColumns+` FROM lessons WHERE id = $1`, id))
+	l, err := scanLesson(db.catalogReader(ctx).QueryRow(ctx, `SELECT `+lessonColumns+` FROM lessons WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, academy.ErrLessonNotFound
 	}
@@ -301,12 +307,14 @@ func (db *DB) Enroll(ctx context.Context, userID, courseID uuid.UUID, key string
 	default:
 		res.Created = true
 	}
+	db.wrote(ctx, 0)
 	if !sameShard {
 		// Also repairs a row lost by a crash between the two writes.
 		if _, err := db.userShard(userID).Exec(ctx, `INSERT INTO enrollments (user_id, course_id, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, userID, courseID, res.CreatedAt); err != nil {
 			return res, dbErr("record enrollment on user shard", err)
 		}
+		db.wrote(ctx, db.shardIndex(userID))
 	}
 	return res, nil
 }
@@ -385,10 +393,12 @@ func (db *DB) Unenroll(ctx context.Context, userID, courseID uuid.UUID) error {
 	if err != nil {
 		return dbErr("unenroll", err)
 	}
+	db.wrote(ctx, 0)
 	if !sameShard {
 		if _, err := db.userShard(userID).Exec(ctx, `DELETE FROM enrollments WHERE user_id = $1 AND course_id = $2`, userID, courseID); err != nil {
 			return dbErr("delete enrollment on user shard", err)
 		}
+		db.wrote(ctx, db.shardIndex(userID))
 	}
 	return nil
 }
@@ -397,7 +407,7 @@ func (db *DB) Unenroll(ctx context.Context, userID, courseID uuid.UUID) error {
 // the source of truth.
 func (db *DB) Enrollment(ctx context.Context, userID, courseID uuid.UUID) (academy.Enrollment, error) {
 	e := academy.Enrollment{UserID: userID, CourseID: courseID}
-	err := db.catalog().QueryRow(ctx, `SELECT created_at FROM seat_claims WHERE course_id = $1 AND user_id = $2`, courseID, userID).Scan(&e.CreatedAt)
+	err := db.catalogReader(ctx).QueryRow(ctx, `SELECT created_at FROM seat_claims WHERE course_id = $1 AND user_id = $2`, courseID, userID).Scan(&e.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, academy.ErrEnrollmentMissing
 	}
@@ -406,7 +416,7 @@ func (db *DB) Enrollment(ctx context.Context, userID, courseID uuid.UUID) (acade
 
 // Enrollments implements academy.Enrollments (from the user's shard).
 func (db *DB) Enrollments(ctx context.Context, userID uuid.UUID) ([]academy.Enrollment, error) {
-	rows, err := db.userShard(userID).Query(ctx, `SELECT user_id, course_id, created_at FROM enrollments WHERE user_id = $1 ORDER BY created_at, course_id`, userID)
+	rows, err := db.userReader(ctx, userID).Query(ctx, `SELECT user_id, course_id, created_at FROM enrollments WHERE user_id = $1 ORDER BY created_at, course_id`, userID)
 	if err != nil {
 		return nil, dbErr("list enrollments", err)
 	}
@@ -441,12 +451,15 @@ func (db *DB) SaveProgress(ctx context.Context, p academy.LessonProgress) (acade
 			completed_at = COALESCE(lp.completed_at, EXCLUDED.completed_at),
 			updated_at = CASE WHEN EXCLUDED.percent > lp.percent THEN EXCLUDED.updated_at ELSE lp.updated_at END
 		RETURNING `+progressColumns, p.UserID, p.LessonID, p.CourseID, p.Percent, p.UpdatedAt))
+	if err == nil {
+		db.wrote(ctx, db.shardIndex(p.UserID))
+	}
 	return out, dbErr("save progress", err)
 }
 
 // Progress implements academy.Learning.
 func (db *DB) Progress(ctx context.Context, userID, courseID uuid.UUID) ([]academy.LessonProgress, error) {
-	rows, err := db.userShard(userID).Query(ctx, `SELECT `+progressColumns+` FROM lesson_progress
+	rows, err := db.userReader(ctx, userID).Query(ctx, `SELECT `+progressColumns+` FROM lesson_progress
 		WHERE user_id = $1 AND course_id = $2 ORDER BY lesson_id`, userID, courseID)
 	if err != nil {
 		return nil, dbErr("read progress", err)
@@ -457,7 +470,7 @@ func (db *DB) Progress(ctx context.Context, userID, courseID uuid.UUID) ([]acade
 
 // AllProgress implements academy.Learning.
 func (db *DB) AllProgress(ctx context.Context, userID uuid.UUID) ([]academy.LessonProgress, error) {
-	rows, err := db.userShard(userID).Query(ctx, `SELECT `+progressColumns+` FROM lesson_progress
+	rows, err := db.userReader(ctx, userID).Query(ctx, `SELECT `+progressColumns+` FROM lesson_progress
 		WHERE user_id = $1 ORDER BY course_id, lesson_id`, userID)
 	if err != nil {
 		return nil, dbErr("read progress", err)
@@ -487,12 +500,15 @@ func (db *DB) AddQuizAttempt(ctx context.Context, a academy.QuizAttempt, limit i
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.UserID, a.LessonID, a.CourseID, a.Score, a.MaxScore, a.CreatedAt)
 		return err
 	})
+	if err == nil {
+		db.wrote(ctx, db.shardIndex(a.UserID))
+	}
 	return dbErr("save quiz attempt", err)
 }
 
 // Grades implements academy.Learning.
 func (db *DB) Grades(ctx context.Context, userID uuid.UUID) ([]academy.Grade, error) {
-	rows, err := db.userShard(userID).Query(ctx, `SELECT course_id, lesson_id, max(score), max(max_score), count(*)
+	rows, err := db.userReader(ctx, userID).Query(ctx, `SELECT course_id, lesson_id, max(score), max(max_score), count(*)
 		FROM quiz_attempts WHERE user_id = $1 GROUP BY course_id, lesson_id ORDER BY course_id, lesson_id`, userID)
 	if err != nil {
 		return nil, dbErr("read grades", err)
@@ -511,7 +527,7 @@ func (db *DB) Grades(ctx context.Context, userID uuid.UUID) ([]academy.Grade, er
 
 // LiveSessions implements academy.Live.
 func (db *DB) LiveSessions(ctx context.Context) ([]academy.LiveSession, error) {
-	rows, err := db.catalog().Query(ctx, `SELECT id, course_id, title, starts_at, capacity FROM live_sessions ORDER BY starts_at, id LIMIT 1000`)
+	rows, err := db.catalogReader(ctx).Query(ctx, `SELECT id, course_id, title, starts_at, capacity FROM live_sessions ORDER BY starts_at, id LIMIT 1000`)
 	if err != nil {
 		return nil, dbErr("list live sessions", err)
 	}
@@ -527,7 +543,7 @@ func scanLive(r pgx.Rows) (academy.LiveSession, error) {
 // LiveSession implements academy.Live.
 func (db *DB) LiveSession(ctx context.Context, id uuid.UUID) (academy.LiveSession, error) {
 	var l academy.LiveSession
-	err := db.catalog().QueryRow(ctx, `SELECT id, course_id, title, starts_at, capacity FROM live_sessions WHERE id = $1`, id).
+	err := db.catalogReader(ctx).QueryRow(ctx, `SELECT id, course_id, title, starts_at, capacity FROM live_sessions WHERE id = $1`, id).
 		Scan(&l.ID, &l.CourseID, &l.Title, &l.StartsAt, &l.Capacity)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, &academy.Error{Kind: academy.KindNotFound, Code: "live_session_not_found", Message: "live session not found"}

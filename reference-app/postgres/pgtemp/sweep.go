@@ -120,12 +120,15 @@ func SweepStale(globs ...string) []string {
 // postmaster named in its lock file and its process group, every process working in the
 // directory, every process naming it on its command line, such as the `academy postgres`
 // that started it, but not the calling process), waits until they are gone, frees the
-// System V shared memory segment named in the lock file, and removes the directory.
+// System V shared memory segment named in the lock file, and removes the directory. The
+// standbys in the directory (StartStandby) are removed the same way first.
 // A directory that does not exist is no error.
 func Remove(dir string) error {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	// Its standbys first (StartStandby): their servers and shared memory are their own.
+	removeStandbys(dir)
 	pids := clusterProcesses(dir)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGCONT)
