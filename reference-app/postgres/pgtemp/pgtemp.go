@@ -66,14 +66,7 @@ type Cluster struct {
 // Start creates and starts a cluster. ctx bounds start-up only; the cluster
 // runs until Stop.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	bin, err := FindBinDir()
-	if err != nil {
-		return nil, err
-	}
-	if opts.MaxConnections <= 0 {
-		opts.MaxConnections = 200
-	}
-	cred, uid, gid, err := credential()
+	bin, cred, uid, gid, err := setup(&opts)
 	if err != nil {
 		return nil, err
 	}
@@ -123,31 +116,31 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("initdb: %w: %s", err, bytes.TrimSpace(out)))
 	}
-	// A free port can be taken by someone else between our probe and the
-	// server's bind: retry a few times.
-	var startErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port := opts.Port
-		if port == 0 {
-			if port, err = freePort(); err != nil {
-				return fail(err)
-			}
-		}
-		startErr = c.startServer(ctx, bin, data, port, cred, opts)
-		if startErr == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if startErr != nil {
-		return fail(startErr)
+	if err := c.startOnPort(ctx, bin, data, cred, opts); err != nil {
+		return fail(err)
 	}
 	if err := c.createDatabases(ctx, opts.Databases); err != nil {
 		return fail(err)
 	}
 	return c, nil
+}
+
+// startOnPort starts the server on opts.Port, or on a free port: one can be taken by
+// someone else between our probe and the server's bind, so that is tried a few times.
+func (c *Cluster) startOnPort(ctx context.Context, bin, data string, cred *syscall.Credential, opts Options) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		port := opts.Port
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				return err
+			}
+		}
+		if err = c.startServer(ctx, bin, data, port, cred, opts); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
 }
 
 func (c *Cluster) startServer(ctx context.Context, bin, data string, port int, cred *syscall.Credential, opts Options) error {
@@ -298,6 +291,18 @@ func FindBinDir() (string, error) {
 func version(binDir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return v
+}
+
+// setup finds the binaries and the credential to run them with, and fills opts' defaults.
+func setup(opts *Options) (bin string, cred *syscall.Credential, uid, gid int, err error) {
+	if bin, err = FindBinDir(); err != nil {
+		return "", nil, 0, 0, err
+	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = 200
+	}
+	cred, uid, gid, err = credential()
+	return bin, cred, uid, gid, err
 }
 
 // credential returns the credential to run the server as: nil when not

@@ -29,14 +29,7 @@ const portFile = "port"
 // free one); opts.Databases and opts.Dir are not used. The standby runs until its own
 // Stop; Stop of the primary (Remove) ends and removes it too.
 func (c *Cluster) StartStandby(ctx context.Context, name string, opts Options) (*Cluster, error) {
-	bin, err := FindBinDir()
-	if err != nil {
-		return nil, err
-	}
-	if opts.MaxConnections <= 0 {
-		opts.MaxConnections = 200
-	}
-	cred, uid, gid, err := credential()
+	bin, cred, uid, gid, err := setup(&opts)
 	if err != nil {
 		return nil, err
 	}
@@ -81,20 +74,8 @@ func (c *Cluster) StartStandby(ctx context.Context, name string, opts Options) (
 	if out, err := backup.CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("pg_basebackup: %w: %s", err, bytes.TrimSpace(out)))
 	}
-	var startErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port := opts.Port
-		if port == 0 {
-			if port, err = freePort(); err != nil {
-				return fail(err)
-			}
-		}
-		if startErr = s.startServer(ctx, bin, data, port, cred, opts); startErr == nil || ctx.Err() != nil {
-			break
-		}
-	}
-	if startErr != nil {
-		return fail(startErr)
+	if err := s.startOnPort(ctx, bin, data, cred, opts); err != nil {
+		return fail(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, portFile), []byte(strconv.Itoa(s.port)+"\n"), 0o644); err != nil {
 		return fail(fmt.Errorf("record its port: %w", err))
