@@ -48,14 +48,15 @@ type Allowances struct {
 	// ByMetric holds one allowance for each of p50, p90, p95, p99, max, errors, throughput.
 	ByMetric map[string]Allowance
 	// LatencyFloorMS: a latency that grows by less than this many ms is never a regression,
-	// whatever the relative allowance says (sub-millisecond noise on a fast service).
+	// whatever the relative allowance says. 0 (the default) turns it off: a comparison with
+	// repetitions tells noise from change without it.
 	LatencyFloorMS float64
 }
 
 // DefaultAllowances are the allowances of `loadgen compare` without --allow:
 // p50, p90, p95 and p99 may grow by 10 %, max is not judged (one slow request moves it),
-// the error rate may grow by 0.1 percentage points, throughput may drop by 5 %, and
-// latency growth under 1 ms is never a regression.
+// the error rate may grow by 0.1 percentage points, throughput may drop by 5 %. There is
+// no latency floor: set LatencyFloorMS (--latency-floor) to ignore small absolute growth.
 func DefaultAllowances() Allowances {
 	return Allowances{
 		ByMetric: map[string]Allowance{
@@ -67,7 +68,6 @@ func DefaultAllowances() Allowances {
 			"errors":     {Value: 0.001},
 			"throughput": {Relative: true, Value: 0.05},
 		},
-		LatencyFloorMS: 1,
 	}
 }
 
@@ -383,7 +383,11 @@ func (c *Comparison) notes() []string {
 func WriteComparison(w io.Writer, c *Comparison) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "base  %s\nnew   %s\n", runLabel(c.Base), runLabel(c.New))
-	fmt.Fprintf(bw, "latency in ms from the intended send time; latency growth under %sms is never a regression\n\n", trimFloat(c.Allowances.LatencyFloorMS))
+	fmt.Fprint(bw, "latency in ms from the intended send time")
+	if c.Allowances.LatencyFloorMS > 0 {
+		fmt.Fprintf(bw, "; latency growth under %sms is never a regression", trimFloat(c.Allowances.LatencyFloorMS))
+	}
+	fmt.Fprint(bw, "\n\n")
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "request\tmetric\tbase\tnew\tchange\tallowed\t\t")
 	prev := ""

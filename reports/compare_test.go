@@ -130,7 +130,11 @@ func TestCompare(t *testing.T) {
 	fast := copyResult(base)
 	fast.Requests[0].Latency.P99 = 0.4
 	slower := copyResult(fast)
-	slower.Requests[0].Latency.P99 = 0.9 // +125%, but by less than the 1 ms floor
+	slower.Requests[0].Latency.P99 = 0.9 // +125%, but by less than a 1 ms floor
+	if d := find(reports.Compare(fast, slower, allow), "catalog", "p99"); !d.Regressed {
+		t.Errorf("growth of 125%% judged within by default (the floor is off unless asked): %+v", d)
+	}
+	allow.LatencyFloorMS = 1 // --latency-floor 1ms
 	if d := find(reports.Compare(fast, slower, allow), "catalog", "p99"); d.Regressed {
 		t.Errorf("growth under the latency floor judged a regression: %+v", d)
 	}

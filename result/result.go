@@ -13,10 +13,13 @@ const Schema = "loadlab.result/v1"
 // Result is everything a run measured. It is written as JSON by the CLI and read back by
 // `loadgen report` and `loadgen compare`. Durations in JSON are milliseconds (float64).
 type Result struct {
-	Schema      string    `json:"schema"`
-	Scenario    string    `json:"scenario"`
-	Path        string    `json:"path,omitempty"`
-	Seed        int64     `json:"seed"`
+	Schema   string `json:"schema"`
+	Scenario string `json:"scenario"`
+	Path     string `json:"path,omitempty"`
+	Seed     int64  `json:"seed"`
+	// Version is the loadlab version that ran it (loadgen version); comparisons refuse
+	// runs of different versions. Empty in results written before it was recorded.
+	Version     string    `json:"loadlab_version,omitempty"`
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end"`
 	DurationMS  float64   `json:"duration_ms"`

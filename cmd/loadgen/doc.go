@@ -8,7 +8,7 @@
 //	loadgen worker [FILE] --coordinator ADDR             send a coordinator's share of the load
 //	loadgen validate FILE...       check scenario files, report every problem
 //	loadgen report [flags] RESULT  render a saved result: text, json, junit, md, html
-//	loadgen compare BASE NEW       compare two results; exit 6 on a regression beyond its allowance
+//	loadgen compare BASE NEW       compare results (one or several a side); exit 6 on a regression
 //	loadgen version                print the versions of loadgen, Go and vegeta
 //
 // # run
@@ -153,11 +153,32 @@
 //
 // # compare
 //
-// loadgen compare BASE.json NEW.json compares two results request by request (by name) and in
-// total: latency p50, p90, p95, p99 and max, the error rate, and throughput. It prints one row
-// per request and figure (base, new, change, allowance, ✓ or ✗) and a last line
-// "compare: OK (...)" or "compare: REGRESSION (N of M figures beyond their allowance)".
-// Requests present in only one result are listed, never failed.
+// loadgen compare BASE NEW compares results written by run, request by request (by name) and
+// in total. BASE and NEW are each a result file, a directory (every result.json beneath it,
+// by path) or a comma-separated list of those.
+//
+// One result a side: the figures as they are, latency p50, p90, p95, p99 and max, the error
+// rate and throughput. It prints one row per request and figure (base, new, change,
+// allowance, ✓ or ✗) and a last line "compare: OK (...)" or "compare: REGRESSION (N of M
+// figures beyond their allowance)"; exit 0 or 6. Single runs carry no measure of their noise.
+//
+// Several results on a side (repetitions): p50, p90, p99, the error rate and throughput of
+// each request and the total are judged with a 95 % bootstrap interval of the change (runs
+// resampled, and 5-second blocks of their per-second histograms within each run; fixed
+// seed), a one-sided Mann-Whitney test of the runs' figures against the allowance, and
+// Holm's correction over the gated figures. Each figure and the comparison get a verdict:
+//
+//	PASS          (exit 0) every gated figure's interval lies within its allowance
+//	REGRESSION    (exit 6) a figure's interval lies beyond its allowance, and both tests
+//	              reject "within the allowance" after Holm's correction
+//	INCONCLUSIVE  (exit 7) a figure cannot be decided: fewer than --min-runs runs a side,
+//	              fewer than 20 latencies beyond a percentile, or an interval that straddles
+//	              the allowance; the output says about how many more runs a side would decide
+//	INVALID       (exit 8) a run is INVALID or interrupted, or the runs are of different
+//	              scenarios, seeds or loadlab versions (result field loadlab_version)
+//	IMPROVEMENT   (exit 9) no figure worse or undecided, one better beyond its allowance
+//
+// reports/CI.md explains the method and shows its measured false-alarm and detection rates.
 //
 //	--allow LIST          METRIC=VALUE,...; unnamed figures keep their default:
 //	                      p50 p90 p95 p99 max: N% relative growth, or +D absolute (a Go duration: +20ms)
@@ -165,12 +186,18 @@
 //	                      throughput: -N% relative drop
 //	                      off: listed, never a regression
 //	                      default p50=10%,p90=10%,p95=10%,p99=10%,max=off,errors=+0.1%,throughput=-5%
-//	--latency-floor D     latency growth below D is never a regression (default 1ms)
+//	--latency-floor D     latency growth below D is never a regression (default 0: off)
 //	--format text|md      stdout as a text table (default) or Markdown
 //	--markdown FILE       also append the comparison as Markdown to FILE ($GITHUB_STEP_SUMMARY)
+//	--resamples N         bootstrap resamples (default 1000)
+//	--boot-seed N         the bootstrap's seed (default 1): same inputs, same output
+//	--alpha A             family-wise error rate; intervals at 1-A (default 0.05)
+//	--block D             length of the blocks resampled within a run (default 5s)
+//	--warmup D            drop D from the start of every run's timeline (default 0)
+//	--min-runs N          fewest runs a side for a verdict other than INCONCLUSIVE (default 3)
 //
-// Exit 0 when every figure is within its allowance, 6 on a regression, 2 for bad flags or
-// a file that is not a loadlab result. reports/CI.md shows a CI pipeline using it.
+// Exit 2 for bad flags, a file that is not a loadlab result, or (with repetitions) a result
+// without per-second histograms.
 //
 // # validate
 //
@@ -187,6 +214,9 @@
 //	4    invalid run: the generator could not hold the schedule
 //	5    verification of the data after the run failed (every threshold passed; when both fail: 3)
 //	6    regression found by compare
+//	7    compare with repetitions: INCONCLUSIVE (more runs needed)
+//	8    compare: INVALID (a run invalid or interrupted; scenarios, seeds or versions differ)
+//	9    compare with repetitions: IMPROVEMENT
 //	130  interrupted by SIGINT or SIGTERM; the result is still written
 //
 // The version is set at build time: go build -ldflags "-X main.version=v1.0.0" ./cmd/loadgen

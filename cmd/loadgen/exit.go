@@ -19,6 +19,9 @@ const (
 	exitInvalidRun   = 4   // the generator could not hold the schedule: the run is invalid
 	exitVerification = 5   // verification of the data after the run failed (thresholds passed)
 	exitRegression   = 6   // compare found a regression
+	exitInconclusive = 7   // compare with repetitions could not decide
+	exitIncomparable = 8   // compare: the runs are INVALID or not comparable
+	exitImprovement  = 9   // compare with repetitions: better beyond the allowance, nothing worse
 	exitInterrupted  = 130 // interrupted by SIGINT or SIGTERM; the result is still written
 )
 
@@ -30,6 +33,9 @@ const exitCodesHelp = `Exit codes:
   4    invalid run: the generator could not hold the schedule
   5    verification of the data failed (thresholds passed; both failing exits 3)
   6    regression found by compare
+  7    compare with repetitions: INCONCLUSIVE (more runs needed)
+  8    compare: INVALID (a run invalid or interrupted; scenario, seed or version differ)
+  9    compare with repetitions: IMPROVEMENT
   130  interrupted (SIGINT/SIGTERM); the result is still written`
 
 // exitError carries an exit code out of a command. A nil err means the problem
@@ -113,4 +119,19 @@ func exitForError(err error) int {
 		return exitInterrupted
 	}
 	return exitInternal
+}
+
+// exitForComparison maps a comparison's verdict to the exit code.
+func exitForComparison(verdict string) int {
+	switch verdict {
+	case reports.Regression:
+		return exitRegression
+	case reports.Inconclusive:
+		return exitInconclusive
+	case reports.Invalid:
+		return exitIncomparable
+	case reports.Improvement:
+		return exitImprovement
+	}
+	return exitPass
 }

@@ -39,6 +39,7 @@ func TestScripts(t *testing.T) {
 			"interrupt":    cmdInterrupt,
 			"scrape":       cmdScrape,
 			"vegetaresult": cmdVegetaResult,
+			"synthruns":    cmdSynthRuns,
 		},
 	})
 }

@@ -275,6 +275,9 @@ func writeResult(path string, res *result.Result) error {
 		tmp.Close()
 		return fmt.Errorf("write result: %w", err)
 	}
+	if res.Version == "" {
+		res.Version = version
+	}
 	bw := bufio.NewWriter(tmp)
 	if err := result.WriteJSON(bw, res); err != nil {
 		tmp.Close()

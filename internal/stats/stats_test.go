@@ -1,0 +1,91 @@
+package stats_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/trendtactics/loadlab/internal/stats"
+)
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+
+// Values from scipy.stats.mannwhitneyu's documentation and from hand counts.
+func TestMannWhitney(t *testing.T) {
+	males := []float64{19, 22, 16, 29, 24}
+	females := []float64{20, 11, 17, 12}
+	for _, tc := range []struct {
+		name  string
+		x, y  []float64
+		alt   stats.Alternative
+		u, p  float64
+		exact bool
+	}{
+		// scipy docs: mannwhitneyu(males, females) → statistic=17.0, pvalue=0.1111111111111111
+		{"scipy exact two-sided", males, females, stats.TwoSided, 17, 0.1111111111111111, true},
+		// one-sided: P(U >= 17) = 7/126 (by hand: 1, 1, 2 and 3 of the C(9,4) = 126
+		// arrangements have U = 20, 19, 18 and 17), half the two-sided value
+		{"scipy exact greater", males, females, stats.Greater, 17, 0.05555555555555555, true},
+		// Complete separation of 3 and 3: 1 arrangement of C(6,3) = 20.
+		{"separated 3v3", []float64{1, 2, 3}, []float64{4, 5, 6}, stats.Less, 0, 1.0 / 20, true},
+		{"separated 5v5", []float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10}, stats.Less, 0, 1.0 / 252, true},
+		{"separated 5v5 two-sided", []float64{6, 7, 8, 9, 10}, []float64{1, 2, 3, 4, 5}, stats.TwoSided, 25, 2.0 / 252, true},
+		// With ties, the normal approximation: U = 2 (pairs 1<2 twice... hand: x=[1,2,2] y=[2,3,3]:
+		// x>y pairs: none; ties 2=2 twice → U = 1); mean 4.5, tie-corrected σ² = 9/12·(7 − 30/30) = 4.5.
+		{"ties asymptotic", []float64{1, 2, 2}, []float64{2, 3, 3}, stats.Less, 1, 0.5 * math.Erfc(((4.5-1-0.5)/math.Sqrt(4.5))/math.Sqrt2), false},
+	} {
+		got, err := stats.MannWhitney(tc.x, tc.y, tc.alt)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got.U != tc.u || !near(got.P, tc.p, 1e-12) || got.Exact != tc.exact {
+			t.Errorf("%s: got %+v, want U=%v p=%v exact=%v", tc.name, got, tc.u, tc.p, tc.exact)
+		}
+	}
+	if _, err := stats.MannWhitney(nil, females, stats.TwoSided); err == nil {
+		t.Error("an empty sample was accepted")
+	}
+	if _, err := stats.MannWhitney([]float64{math.NaN()}, females, stats.TwoSided); err == nil {
+		t.Error("NaN was accepted")
+	}
+	if p := stats.MinP(5, 5); !near(p, 1.0/252, 1e-15) {
+		t.Errorf("MinP(5,5) = %v, want 1/252", p)
+	}
+	if p := stats.MinP(3, 3); !near(p, 0.05, 1e-15) {
+		t.Errorf("MinP(3,3) = %v, want 1/20", p)
+	}
+}
+
+// The exact distribution sums to one and is symmetric (checked through the p-values of
+// mirrored samples).
+func TestMannWhitneySymmetry(t *testing.T) {
+	x := []float64{3.1, 4.7, 5.2, 9.9, 1.4, 8.8}
+	y := []float64{2.2, 6.3, 7.1, 0.5}
+	g, _ := stats.MannWhitney(x, y, stats.Greater)
+	l, _ := stats.MannWhitney(y, x, stats.Less)
+	if !near(g.P, l.P, 1e-12) {
+		t.Errorf("P(x>y) = %v but P(y<x) = %v", g.P, l.P)
+	}
+	lo, _ := stats.MannWhitney(x, y, stats.Less)
+	// P(U >= u) + P(U <= u) = 1 + P(U = u) ≥ 1.
+	if g.P+lo.P < 1-1e-12 || g.P+lo.P > 1.5 {
+		t.Errorf("tails %v + %v", g.P, lo.P)
+	}
+}
+
+func TestHolm(t *testing.T) {
+	// statsmodels.stats.multitest.multipletests([0.01, 0.04, 0.03, 0.005], method="holm")[1]
+	// → [0.03, 0.06, 0.06, 0.02]
+	got := stats.Holm([]float64{0.01, 0.04, 0.03, 0.005})
+	want := []float64{0.03, 0.06, 0.06, 0.02}
+	for i := range want {
+		if !near(got[i], want[i], 1e-12) {
+			t.Fatalf("Holm = %v, want %v", got, want)
+		}
+	}
+	if got := stats.Holm([]float64{0.9, 0.8}); got[0] != 1 || got[1] != 1 {
+		t.Errorf("capped at 1: %v", got)
+	}
+	if len(stats.Holm(nil)) != 0 {
+		t.Error("empty family")
+	}
+}
