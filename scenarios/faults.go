@@ -65,6 +65,7 @@ const (
 	FaultHTTPStatus       = "http.status"
 	FaultHTTPDropWrite    = "http.drop-write"
 	FaultStressCPU        = "stress.cpu"
+	FaultStressMemory     = "stress.memory"
 	FaultClockSkew        = "clock.skew"
 	FaultDNSError         = "dns.error"
 	// FaultDatabaseReplicaLag pauses WAL replay on the lab's database read replicas
@@ -102,6 +103,7 @@ func FaultKinds() map[string]FaultKind {
 		// stored, so that a run can prove its verification detects lost writes (lab only).
 		{Name: FaultHTTPDropWrite, Local: true, Targets: http, Params: httpScope},
 		{Name: FaultStressCPU, Kubernetes: true, Targets: procs, Params: []FaultParam{opt("workers", ParamCount, "1"), opt("load", ParamPercent, "100%")}},
+		{Name: FaultStressMemory, Kubernetes: true, Targets: procs, Params: []FaultParam{opt("workers", ParamCount, "1"), req("size", ParamBytes)}},
 		{Name: FaultClockSkew, Kubernetes: true, Targets: procs, Params: []FaultParam{req("offset", ParamSignedDuration)}},
 		{Name: FaultDNSError, Kubernetes: true, Targets: []string{"app"}, Params: []FaultParam{opt("pattern", ParamString, "*")}},
 		{Name: FaultDatabaseReplicaLag, Local: true, Targets: []string{"database"}},
@@ -183,7 +185,7 @@ func (l *loader) fault(n *yaml.Node, path string, kinds map[string]FaultKind) *F
 				names := mapKeys(kinds)
 				l.errorf(n, join(path, "kind"), "unknown fault kind %q%s", v, didYouMean(v, names))
 			} else if l.isLab && !kind.Local {
-				l.errorf(n, join(path, "kind"), "fault kind %s has no local equivalent; run it against Kubernetes (target.url with Chaos Mesh) or remove it", v)
+				l.errorf(n, join(path, "kind"), "fault kind %s has no local equivalent; run it on a cluster (target.kubernetes, with Chaos Mesh) or remove it", v)
 			} else if !l.hasLab && !kind.Kubernetes {
 				l.errorf(n, join(path, "kind"), "fault kind %s has no Chaos Mesh equivalent; run it in the local lab (target.lab) or remove it", v)
 			} else if v == FaultDatabaseReplicaLag && l.labDBReplicas == 0 {
@@ -261,6 +263,7 @@ func (l *loader) fault(n *yaml.Node, path string, kinds map[string]FaultKind) *F
 	if hasKind {
 		l.faultParams(ft, kind, params, f, join(path, "params"))
 	}
+	l.kubeFault(ft, f, path)
 	return ft
 }
 

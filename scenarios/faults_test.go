@@ -47,7 +47,7 @@ func TestFaultParams(t *testing.T) {
 	if lag := kinds["database.replica-lag"]; !lag.Local || lag.Kubernetes {
 		t.Errorf("database.replica-lag: %+v, want the lab's only", lag)
 	}
-	if len(kinds) != 19 || kinds["http.drop-write"].Kubernetes || !kinds["network.delay"].Local || kinds["network.loss"].Local || kinds["network.reset"].Kubernetes {
+	if len(kinds) != 20 || kinds["http.drop-write"].Kubernetes || kinds["stress.memory"].Local || !kinds["network.delay"].Local || kinds["network.loss"].Local || kinds["network.reset"].Kubernetes {
 		t.Errorf("fault kinds %v", kinds)
 	}
 }

@@ -98,6 +98,7 @@ type loader struct {
 	windows  map[string]bool // names of windows:
 	isLab    bool
 	hasLab   bool
+	kube     *Kubernetes // target.kubernetes, nil without one
 	loadEnds time.Duration
 	// usesCapacity lists the values written relative to the capacity; capacityNode is the
 	// capacity: block (nil without one).
@@ -491,15 +492,23 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 
 func (l *loader) target(n *yaml.Node) Target {
 	var t Target
-	f, ok := l.mapping(n, "target", "url", "lab")
+	f, ok := l.mapping(n, "target", "url", "lab", "kubernetes")
 	if !ok {
+		return t
+	}
+	if n := f.get("kubernetes"); n != nil {
+		if f.has("url") || f.has("lab") {
+			l.errorf(f.keys["kubernetes"], "target", "give one of url, lab or kubernetes (whose url: says where the load goes)")
+		}
+		l.kube = l.kubernetes(n)
+		t.Kubernetes, t.URL = l.kube, l.kube.URL
 		return t
 	}
 	switch {
 	case f.has("url") && f.has("lab"):
 		l.errorf(f.keys["lab"], "target", "give either url or lab, not both")
 	case !f.has("url") && !f.has("lab"):
-		l.errorf(f.node, "target", "missing url or lab: say where the traffic goes")
+		l.errorf(f.node, "target", "missing url, lab or kubernetes: say where the traffic goes")
 	}
 	if n := f.get("url"); n != nil {
 		if v, ok := l.str(n, "target.url"); ok {

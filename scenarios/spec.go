@@ -37,10 +37,12 @@ type Spec struct {
 	Path string
 }
 
-// Target says where the traffic goes: a URL, or a local lab the harness starts.
+// Target says where the traffic goes: a URL, a local lab the harness starts, or a
+// Kubernetes cluster (URL is then Kubernetes.URL; see kubernetes.go).
 type Target struct {
-	URL string
-	Lab *Lab
+	URL        string
+	Lab        *Lab
+	Kubernetes *Kubernetes `json:",omitempty"`
 }
 
 // Lab describes the local lab (run by the lab issue; validated here).

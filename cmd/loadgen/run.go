@@ -174,6 +174,11 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 			cfg.LabLog = lf
 		}
 	}
+	if spec.Target.Kubernetes != nil && len(spec.Faults) > 0 && !f.noFaults {
+		if cfg.Faults, err = meshFaults(e, spec); err != nil { // chaos.go
+			return withCode(exitUsage, err)
+		}
+	}
 	if f.results != "" {
 		rf, err := os.Create(f.results)
 		if err != nil {

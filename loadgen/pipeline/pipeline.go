@@ -55,6 +55,9 @@ type Config struct {
 	// Generator sends the load; nil sends it from this process (loadgen.Run). A
 	// coordinator of workers (package loadgen/cluster) is one.
 	Generator Generator
+	// Faults injects the faults of a URL target, such as a cluster's Chaos Mesh
+	// (chaos/mesh.Resolver); nil: a URL target's faults are refused unless NoFaults.
+	Faults chaos.Resolver
 }
 
 // Generator is the engine step of Run: what sends the load and measures it. Run calls
@@ -116,8 +119,8 @@ func Check(spec *scenarios.Spec, cfg Config) error {
 	if err != nil {
 		return &Error{Kind: Usage, Err: err}
 	}
-	if len(spec.Faults) > 0 && base != "" && !cfg.NoFaults {
-		return fail(Usage, "faults against a URL target need Chaos Mesh, which this build cannot drive yet: "+
+	if len(spec.Faults) > 0 && base != "" && !cfg.NoFaults && cfg.Faults == nil {
+		return fail(Usage, "faults against a URL target need Chaos Mesh: describe the cluster in target.kubernetes, "+
 			"run the scenario's lab target, or pass --no-faults to send the load and measure the fault windows without injecting")
 	}
 	return nil
@@ -155,7 +158,7 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 	opts.Every = aborter.Every
 	verifyDB := cfg.VerifyDatabase
 
-	var resolver chaos.Resolver
+	resolver := cfg.Faults
 	var labPIDs func() map[string]int // the lab's processes, for the memory watch
 	if useLab {
 		l, err := startLab(ctx, spec, cfg)

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/trendtactics/loadlab/chaos/mesh"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+func init() { moreCommands = append(moreCommands, newChaosCmd) }
+
+// renderRunID labels what chaos render prints when no --run is given.
+const renderRunID = "render"
+
+func newChaosCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "chaos",
+		Short: "Chaos Mesh objects of a cluster scenario: render them, clean them up",
+		Long: `chaos works with the Chaos Mesh objects of a scenario with target.kubernetes: render
+prints them, cleanup deletes those a run left behind. loadgen run creates and deletes them
+itself on the fault timeline.`,
+	}
+	cmd.AddCommand(newChaosRenderCmd(e), newChaosCleanupCmd(e))
+	return cmd
+}
+
+func newChaosRenderCmd(e *env) *cobra.Command {
+	var run, workflow string
+	cmd := &cobra.Command{
+		Use:   "render FILE",
+		Short: "Print a cluster scenario's faults as Chaos Mesh objects (YAML)",
+		Long: `render loads a scenario with target.kubernetes and prints one Chaos Mesh object per fault,
+as YAML documents that kubectl apply -f reads, labelled with the run ID (--run, default
+"render") and the fault's name. Each object is checked by Chaos Mesh's own admission rules
+first. --export-workflow FILE also writes the whole fault timeline as one Chaos Mesh
+Workflow (a Parallel node with a Serial branch per fault: a Suspend for its offset, then its
+chaos node), for a game day run from the Chaos Dashboard.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := loadClusterSpec(e, args[0])
+			if err != nil {
+				return err
+			}
+			objs, err := mesh.Objects(spec, run)
+			if err != nil {
+				return usageErrorf("%s: %w", args[0], err)
+			}
+			if workflow != "" {
+				wf, err := mesh.Workflow(spec, run)
+				if err != nil {
+					return usageErrorf("%s: %w", args[0], err)
+				}
+				var b bytes.Buffer
+				if err := mesh.WriteYAML(&b, wf); err != nil {
+					return internalErrorf("%w", err)
+				}
+				if err := os.WriteFile(workflow, b.Bytes(), 0o644); err != nil {
+					return internalErrorf("--export-workflow: %w", err)
+				}
+			}
+			if err := mesh.WriteYAML(e.stdout, objs...); err != nil {
+				return internalErrorf("%w", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&run, "run", renderRunID, "label the objects with run `ID` (loadgen.dev/run)")
+	cmd.Flags().StringVar(&workflow, "export-workflow", "", "also write the fault timeline as a Chaos Mesh Workflow to `FILE`")
+	return cmd
+}
+
+type kubeFlags struct {
+	kubeconfig, context, namespace string
+}
+
+func newChaosCleanupCmd(e *env) *cobra.Command {
+	var cf kubeFlags
+	var run string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "cleanup (--run ID | --all)",
+		Short: "Delete the Chaos Mesh objects a run left behind",
+		Long: `cleanup deletes, by label, the Chaos Mesh objects that loadgen created for one run (--run ID,
+the ID loadgen run prints) or for every run (--all): the way to take back the faults of a
+loadgen that was killed (Chaos Mesh has no switch that stops all chaos; each object also
+expires after its duration). It prints each object it deleted; --namespace limits it to one
+namespace (default: all).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (run == "") == !all {
+				return usageErrorf("give --run ID or --all")
+			}
+			if run != "" {
+				if err := mesh.CheckRunID(run); err != nil {
+					return usageErrorf("--run: %w", err)
+				}
+			}
+			c, err := kubeClient(e, cf.kubeconfig, cf.context, false)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			deleted, err := mesh.Cleanup(ctx, c, cf.namespace, run)
+			for _, d := range deleted {
+				fmt.Fprintln(e.stdout, "deleted", d)
+			}
+			if err != nil {
+				return internalErrorf("chaos cleanup: %w", err)
+			}
+			if len(deleted) == 0 {
+				fmt.Fprintln(e.stdout, "nothing to delete")
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&run, "run", "", "delete the objects of run `ID`")
+	fl.BoolVar(&all, "all", false, "delete the objects of every loadgen run")
+	fl.StringVar(&cf.kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG, then ~/.kube/config)")
+	fl.StringVar(&cf.context, "context", "", "kubeconfig `NAME`d context (default the current one)")
+	fl.StringVarP(&cf.namespace, "namespace", "n", "", "only in `NAMESPACE` (default all namespaces)")
+	return cmd
+}
+
+// loadClusterSpec loads a scenario that must have a kubernetes target.
+func loadClusterSpec(e *env, path string) (*scenarios.Spec, error) {
+	spec, err := loadSpec(path)
+	if err != nil {
+		reportProblems(e.stderr, path, err)
+		return nil, withCode(exitUsage, nil)
+	}
+	if spec.Target.Kubernetes == nil {
+		return nil, usageErrorf("%s: the scenario has no target.kubernetes: its faults have no cluster form", path)
+	}
+	return spec, nil
+}
+
+// kubeClient connects to the cluster of a kubeconfig (or the pod's own service account).
+func kubeClient(e *env, kubeconfig, kubeContext string, inCluster bool) (client.Client, error) {
+	var cfg *rest.Config
+	var err error
+	if inCluster {
+		if cfg, err = rest.InClusterConfig(); err != nil {
+			return nil, fmt.Errorf("in-cluster kubernetes config: %w", err)
+		}
+	} else {
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: expandHome(e, kubeconfig)}
+		if kubeconfig == "" {
+			rules.Precedence = filepath.SplitList(e.getenv("KUBECONFIG"))
+			if len(rules.Precedence) == 0 {
+				rules.Precedence = []string{expandHome(e, "~/.kube/config")}
+			}
+		}
+		over := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
+		if cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, over).ClientConfig(); err != nil {
+			return nil, fmt.Errorf("kubernetes config: %w", err)
+		}
+	}
+	cfg.UserAgent = "loadgen"
+	c, err := client.New(cfg, client.Options{Scheme: mesh.Scheme()})
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return c, nil
+}
+
+func expandHome(e *env, path string) string {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		if home := e.getenv("HOME"); home != "" {
+			return filepath.Join(home, rest)
+		}
+	}
+	return path
+}
+
+// meshFaults returns the Chaos Mesh resolver of a run of a cluster scenario, and tells on
+// stderr how to clean up after it should loadgen die.
+func meshFaults(e *env, spec *scenarios.Spec) (*mesh.Resolver, error) {
+	k := spec.Target.Kubernetes
+	c, err := kubeClient(e, k.Kubeconfig, k.Context, k.InCluster)
+	if err != nil {
+		return nil, err
+	}
+	run := mesh.NewRunID(time.Now())
+	r, err := mesh.NewResolver(c, spec, run)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stderr, "chaos: run %s: Chaos Mesh objects labelled %s=%s in namespace %s (if loadgen dies: loadgen chaos cleanup --run %s)\n",
+		run, mesh.LabelRun, run, k.Namespace, run)
+	return r, nil
+}
