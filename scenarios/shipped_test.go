@@ -11,7 +11,7 @@ import (
 
 // TestShippedScenarios loads every scenario shipped next to the package.
 func TestShippedScenarios(t *testing.T) {
-	files, err := globAll("*.yaml", "faults/*.yaml", "drills/*.yaml")
+	files, err := globAll("*.yaml", "faults/*.yaml", "drills/*.yaml", "kubernetes/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped scenarios: %v", err)
 	}
