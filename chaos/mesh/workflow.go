@@ -5,6 +5,8 @@ import (
 
 	"github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/trendtactics/loadlab/scenarios"
 )
@@ -67,38 +69,28 @@ func Workflow(spec *scenarios.Spec, run string) (*v1alpha1.Workflow, error) {
 	return wf, nil
 }
 
-// chaosTemplate is the workflow node of one fault's object.
-func chaosTemplate(f *scenarios.Fault, obj any) (v1alpha1.Template, error) {
-	t := v1alpha1.Template{Name: f.Name, Deadline: ptr(f.Duration.String()), EmbedChaos: &v1alpha1.EmbedChaos{}}
-	// In a Workflow the node's deadline is the fault's duration; Chaos Mesh refuses a
-	// duration in the embedded spec.
-	switch o := obj.(type) {
-	case *v1alpha1.NetworkChaos:
-		s := o.Spec
-		s.Duration = nil
-		t.Type, t.NetworkChaos = v1alpha1.TypeNetworkChaos, &s
-	case *v1alpha1.PodChaos:
-		s := o.Spec
-		s.Duration = nil
-		t.Type, t.PodChaos = v1alpha1.TypePodChaos, &s
-	case *v1alpha1.HTTPChaos:
-		s := o.Spec
-		s.Duration = nil
-		t.Type, t.HTTPChaos = v1alpha1.TypeHTTPChaos, &s
-	case *v1alpha1.StressChaos:
-		s := o.Spec
-		s.Duration = nil
-		t.Type, t.StressChaos = v1alpha1.TypeStressChaos, &s
-	case *v1alpha1.TimeChaos:
-		s := o.Spec
-		s.Duration = nil
-		t.Type, t.TimeChaos = v1alpha1.TypeTimeChaos, &s
-	case *v1alpha1.DNSChaos:
-		s := o.Spec
-		s.Duration = nil
-		t.Type, t.DNSChaos = v1alpha1.TypeDNSChaos, &s
-	default:
-		return t, fmt.Errorf("fault %q: %T has no workflow node", f.Name, obj)
+// embedKeys are the fields of a Workflow node that hold each kind's spec.
+var embedKeys = map[string]string{v1alpha1.KindNetworkChaos: "networkChaos", v1alpha1.KindPodChaos: "podChaos",
+	v1alpha1.KindHTTPChaos: "httpChaos", v1alpha1.KindStressChaos: "stressChaos", v1alpha1.KindTimeChaos: "timeChaos",
+	v1alpha1.KindDNSChaos: "dnsChaos"}
+
+// chaosTemplate is the workflow node of one fault's object: its spec without the
+// duration (Chaos Mesh refuses one in a Workflow), whose place the node's deadline takes.
+func chaosTemplate(f *scenarios.Fault, obj client.Object) (v1alpha1.Template, error) {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	key, ok := embedKeys[kind]
+	if !ok {
+		return v1alpha1.Template{}, fmt.Errorf("fault %q: %s has no workflow node", f.Name, kind)
 	}
-	return t, nil
+	m, err := Unstructured(obj)
+	if err != nil {
+		return v1alpha1.Template{}, err
+	}
+	spec, _ := m["spec"].(map[string]any)
+	delete(spec, "duration")
+	embed := &v1alpha1.EmbedChaos{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{key: spec}, embed); err != nil {
+		return v1alpha1.Template{}, fmt.Errorf("fault %q: workflow node: %w", f.Name, err)
+	}
+	return v1alpha1.Template{Name: f.Name, Type: v1alpha1.TemplateType(kind), Deadline: ptr(f.Duration.String()), EmbedChaos: embed}, nil
 }
