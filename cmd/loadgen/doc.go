@@ -120,6 +120,10 @@
 // worker exits 0 when done (or stopped by its coordinator), 1 when it lost the coordinator,
 // 2 for a usage error or a refusal.
 //
+// The shipped scenarios and drills run with --workers 2 to the verdicts of one process
+// (TestShippedWithWorkers, at a tenth of their length; db-outage at a quarter; live-class
+// and browse-soak, which cannot be shortened, and capacity: drills are left out).
+//
 // # The lab and faults
 //
 // A scenario with target.lab (and no --target) starts a local lab first (package chaos/lab):
