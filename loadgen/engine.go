@@ -75,6 +75,8 @@ type Options struct {
 
 	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
 	slowDispatch time.Duration
+	// chrome, set by tests only, is a running Chromium that browser requests use (browser.go).
+	chrome *chromium
 }
 
 // engine is the state of one Run.
@@ -119,6 +121,8 @@ type engine struct {
 
 	ws    *wsState // websocket connection figures (nil without websocket requests)
 	probe *prober  // the uptime probe (nil without spec.Probe)
+
+	browser *browserPool // browser contexts (nil without browser requests; browser.go)
 }
 
 // estep is a request of an item with its name index.
@@ -157,6 +161,12 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Resul
 	defer e.transport.CloseIdleConnections()
 	if e.fast != nil {
 		defer e.fast.closeIdle()
+	}
+	if scenarios.HasBrowser(spec) {
+		if e.browser, err = newBrowserPool(e); err != nil {
+			return nil, err
+		}
+		defer e.browser.close()
 	}
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -621,6 +631,9 @@ func (e *engine) iterate(ctx context.Context, j job) {
 	var it *scenarios.Iteration // nil for a literal request (estep.url), which reads none
 	if len(steps) > 1 || steps[0].url == "" {
 		it = e.spec.NewIteration(seq, e.opts.Seed)
+	}
+	if e.browser != nil && it != nil {
+		defer e.browser.release(it)
 	}
 	client := e.client
 	var jar *cookiejar.Jar // one per flow iteration, shared by both transports

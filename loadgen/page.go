@@ -42,6 +42,8 @@ func (e *engine) doKind(k kindRun) bool {
 		return e.doVideo(k)
 	case scenarios.KindWebSocket:
 		return e.doWebSocket(k)
+	case scenarios.KindBrowser:
+		return e.doBrowser(k)
 	}
 	e.samples <- sample{name: k.st.idx, out: outTransport, at: k.origin, err: "unknown request kind " + k.st.req.Kind}
 	return false

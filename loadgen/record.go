@@ -294,6 +294,9 @@ func (r *recorder) result(final bool, end time.Time) *result.Result {
 	if e.probe != nil {
 		res.Uptime = e.probe.stats()
 	}
+	if e.browser != nil {
+		res.Browser = e.browser.stats(final)
+	}
 	r.mu.Lock()
 	res.Events = slices.Clone(r.events)
 	if r.abortWhy != "" {
@@ -337,6 +340,9 @@ func (e *engine) health(final bool) result.Health {
 	}
 	if !final {
 		return h
+	}
+	if e.browser != nil {
+		e.browser.judge(&h)
 	}
 	if h.Planned > h.Sent {
 		h.Dropped = h.Planned - h.Sent

@@ -41,6 +41,8 @@ type Result struct {
 	Faults []FaultResult `json:"faults,omitempty"`
 	// WebSocket holds the connection figures of websocket requests (nil without any).
 	WebSocket *WebSocketStats `json:"websocket,omitempty"`
+	// Browser holds the figures of browser requests (nil without any); see BrowserStats.
+	Browser *BrowserStats `json:"browser,omitempty"`
 	// Uptime is the result of the spec's uptime probe (nil without probe:); the uptime
 	// threshold metric is Uptime.Rate.
 	Uptime *UptimeStats `json:"uptime,omitempty"`

@@ -14,10 +14,13 @@ const (
 	KindPage      = "page"      // an HTML page and its same-origin assets
 	KindVideo     = "video"     // an HLS master playlist, one rendition's playlist and its first segments
 	KindWebSocket = "websocket" // a WebSocket held open, sending chat messages and timing their echo
+	KindBrowser   = "browser"   // a page loaded by headless Chromium, with optional steps (browser.go)
 )
 
 // RequestKinds lists the values of a request's kind: field.
-func RequestKinds() []string { return []string{"http", KindPage, KindVideo, KindWebSocket} }
+func RequestKinds() []string {
+	return []string{"http", KindPage, KindVideo, KindWebSocket, KindBrowser}
+}
 
 // Defaults of the request kinds and of the uptime probe.
 const (
@@ -66,11 +69,15 @@ var kindFields = map[string]string{
 	"interval":    KindWebSocket,
 	"hold":        KindWebSocket,
 	"message":     KindWebSocket,
+	"cache":       KindBrowser,
+	"contexts":    KindBrowser,
+	"steps":       KindBrowser,
 }
 
 // requestFields are the fields of a request mapping, with those of the kinds.
 func requestFields(base ...string) []string {
-	return append(base, "kind", "connections", "rendition", "segments", "interval", "hold", "message")
+	return append(base, "kind", "connections", "rendition", "segments", "interval", "hold", "message",
+		"cache", "contexts", "steps")
 }
 
 var renditionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -153,6 +160,8 @@ func (l *loader) requestKind(f fields, path string, r *Request, sc scope) {
 				}
 			}
 		}
+	case KindBrowser:
+		r.Browser = l.browserOptions(f, path, sc)
 	}
 }
 
@@ -310,6 +319,8 @@ func (l *loader) checkRunWide(s *Spec) {
 			e.Msg = th.Metric + " is measured by probes: add probe: {url: /healthz, interval: 1s}"
 		case def.Needs == NeedsWebSocket && !hasWebSocket(s):
 			e.Msg = th.Metric + " is measured on WebSocket connections: the workload has no request of kind websocket"
+		case def.Needs == NeedsBrowser && !HasBrowser(s):
+			e.Msg = th.Metric + " is measured by headless Chromium: the workload has no request of kind browser"
 		case len(th.Tags) > 0 && len(def.Tags) == 0:
 			e.Msg = th.Metric + " takes no tags: " + def.RunWide
 		default:

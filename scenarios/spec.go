@@ -109,12 +109,13 @@ type Request struct {
 	// Write marks a request whose effect the verification after the run checks
 	// ("enrollment"; "" for requests that are not recorded as writes). See WriteKinds.
 	Write string `json:",omitempty"`
-	// Kind is "" for a plain HTTP request, or page, video or websocket (see kinds.go);
+	// Kind is "" for a plain HTTP request, or page, video, websocket or browser (see kinds.go);
 	// the options of the kind are set, the others nil.
 	Kind      string            `json:",omitempty"`
 	Page      *PageOptions      `json:",omitempty"`
 	Video     *VideoOptions     `json:",omitempty"`
 	WebSocket *WebSocketOptions `json:",omitempty"`
+	Browser   *BrowserOptions   `json:",omitempty"`
 
 	// slowPos is where the feature the fast transport lacks is written (kind:, method:).
 	slowPos Pos

@@ -26,7 +26,18 @@ const (
 	MetricConnections     = "connections"      // WebSocket connections held at once
 	MetricDrops           = "drops"            // WebSocket connections dropped before their hold ended
 	MetricMemory          = "memory"           // resident memory of a process
+	// The figures of browser requests (kind browser), from the intended start time.
+	MetricBrowserTTFB = "browser_ttfb" // first byte of the document (Navigation Timing responseStart)
+	MetricBrowserDCL  = "browser_dcl"  // DOMContentLoaded handled (domContentLoadedEventEnd)
+	MetricBrowserLoad = "browser_load" // load event handled (loadEventEnd)
+	MetricBrowserFCP  = "browser_fcp"  // first contentful paint
+	MetricBrowserLCP  = "browser_lcp"  // largest contentful paint
 )
+
+// BrowserMetrics lists the browser_* metrics, in the order reports show them.
+func BrowserMetrics() []string {
+	return []string{MetricBrowserTTFB, MetricBrowserDCL, MetricBrowserLoad, MetricBrowserFCP, MetricBrowserLCP}
+}
 
 // Aggregations (Threshold.Aggregation). AggPercentile is written p(N), N in Threshold.Percentile.
 const (
@@ -74,6 +85,7 @@ type Needs string
 const (
 	NeedsProbe     Needs = "probe"     // a probe: section
 	NeedsWebSocket Needs = "websocket" // a request of kind websocket
+	NeedsBrowser   Needs = "browser"   // a request of kind browser
 )
 
 // MetricDef defines a threshold metric: what the loader accepts for it, and so what a
@@ -123,7 +135,7 @@ func Metrics() []MetricDef {
 	rates := func() []AggregationDef {
 		return []AggregationDef{{Name: AggRate, Unit: UnitPerSecond, OfCapacity: true}, agg(AggCount, UnitCount)}
 	}
-	return []MetricDef{
+	out := []MetricDef{
 		{Name: MetricLatency, Aggregations: durations(), Tags: perRequest},
 		{Name: MetricServiceTime, Aggregations: durations(), Tags: perRequest},
 		{Name: MetricAdmittedLatency, Aggregations: durations(), Tags: perRequest},
@@ -141,6 +153,11 @@ func Metrics() []MetricDef {
 		{Name: MetricMemory, Aggregations: []AggregationDef{agg(AggGrowth, UnitFraction), agg(AggMax, UnitBytes)},
 			Tags: []string{TagProcess}, RequiredTags: []string{TagProcess}, RunWide: "it is sampled over the whole run"},
 	}
+	for _, name := range BrowserMetrics() {
+		out = append(out, MetricDef{Name: name, Aggregations: durations(), Tags: []string{TagRequest},
+			RunWide: "browser figures are kept per request name over the whole run", Needs: NeedsBrowser})
+	}
+	return out
 }
 
 // LookupMetric returns the definition of the named metric.

@@ -1,0 +1,237 @@
+package loadgen_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trendtactics/loadlab/loadgen"
+	"github.com/trendtactics/loadlab/reference-app/web"
+	"github.com/trendtactics/loadlab/result"
+	"github.com/trendtactics/loadlab/scenarios"
+)
+
+// The package's one Chromium, started by the first browser test and stopped by TestMain:
+// Chromium takes seconds to start on a loaded machine.
+var (
+	chromeOnce sync.Once
+	chrome     *loadgen.Chromium
+	chromeErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chrome != nil {
+		chrome.Close()
+	}
+	os.Exit(code)
+}
+
+// browserOpts returns run options that use the package's Chromium. A test skips when no
+// Chromium is installed, unless BROWSER_REQUIRED is set (CI installs Chromium and sets it):
+// then it fails.
+func browserOpts(t testing.TB, base string) loadgen.Options {
+	t.Helper()
+	if _, err := loadgen.FindChromium(); err != nil {
+		if os.Getenv("BROWSER_REQUIRED") == "" {
+			t.Skipf("kind browser needs Chromium (set BROWSER_REQUIRED to make this a failure): %v", err)
+		}
+		t.Fatalf("BROWSER_REQUIRED is set: %v", err)
+	}
+	chromeOnce.Do(func() { chrome, chromeErr = loadgen.StartChromium() })
+	if chromeErr != nil {
+		t.Fatal(chromeErr)
+	}
+	// Chromium shares the machine's cores with the generator: the generator's own lateness
+	// bound is not what these tests are about (TestBrowserPoolTooSlowIsInvalid is the pool's).
+	o := loadgen.Options{BaseURL: base, Seed: 1, Transport: scenarios.TransportNetHTTP, MaxLateness: time.Second}
+	loadgen.SetChromium(&o, chrome)
+	return o
+}
+
+// browserGet is a browser request item.
+func browserGet(name, url string, b *scenarios.BrowserOptions) *scenarios.Item {
+	if b == nil {
+		b = &scenarios.BrowserOptions{Cache: scenarios.BrowserCold, Contexts: 1}
+	}
+	return &scenarios.Item{Name: name, Weight: 1, Request: &scenarios.Request{Method: "GET", URL: scenarios.MustTemplate(url),
+		Kind: scenarios.KindBrowser, Browser: b, Timeout: 10 * time.Second}}
+}
+
+// landing serves the academy's landing page and assets (its web handler) with the course
+// list its script fetches.
+func landing(t testing.TB) string {
+	mux := http.NewServeMux()
+	mux.Handle("/", web.Handler())
+	mux.HandleFunc("/v1/courses", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"courses":[{"title":"Trend basics","description":"The first course"}]}`)
+	})
+	return serve(t, mux).URL
+}
+
+func browserStats(t *testing.T, res *result.Result, name string) *result.BrowserRequestStats {
+	t.Helper()
+	if res.Browser == nil {
+		t.Fatalf("no browser stats")
+	}
+	for _, r := range res.Browser.Requests {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no browser stats for %s", name)
+	return nil
+}
+
+func TestBrowserLandingFigures(t *testing.T) {
+	base := landing(t)
+	spec := constant(4, time.Second, 0, browserGet("landing", "/", nil))
+	res := run(t, spec, browserOpts(t, base))
+	st := res.Requests[0]
+	if st.Count != 4 || st.Errors != 0 {
+		t.Fatalf("landing: %d requests, %d errors; statuses %v; generator %+v", st.Count, st.Errors, st.Statuses, res.Generator)
+	}
+	b := browserStats(t, res, "landing")
+	if b.Navigations != 4 || b.JSErrors != 0 || b.FailedResources != 0 {
+		t.Errorf("browser stats %+v", b)
+	}
+	for _, m := range scenarios.BrowserMetrics() {
+		f := b.Figure(m)
+		if f == nil || f.Histogram() == nil || f.Histogram().TotalCount() != 4 {
+			t.Errorf("%s: %+v", m, f)
+			continue
+		}
+		t.Logf("%s p50 %.1fms max %.1fms", m, f.Summary.P50, f.Summary.Max)
+	}
+	if !res.Generator.Valid {
+		t.Errorf("generator invalid: %v", res.Generator.Reasons)
+	}
+}
+
+func TestBrowserCountsJSErrorsAndFailedSubresources(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/throws", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>t</title><p>hello</p><script>null.boom()</script>`)
+	})
+	mux.HandleFunc("/missing", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>m</title><p>hello</p><img src="/nope.png">`)
+	})
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>o</title><p>hello</p>`)
+	})
+	base := serve(t, mux).URL
+	spec := constant(6, time.Second, 0, browserGet("throws", "/throws", nil), browserGet("missing", "/missing", nil), browserGet("ok", "/ok", nil))
+	res := run(t, spec, browserOpts(t, base))
+	by := map[string]*result.RequestStats{}
+	for _, r := range res.Requests {
+		by[r.Name] = r
+	}
+	for _, n := range []string{"throws", "missing", "ok"} {
+		if by[n] == nil || by[n].Count == 0 {
+			t.Fatalf("%s not sent: %v", n, names(res.Requests))
+		}
+	}
+	if by["throws"].Errors != by["throws"].Count || by["missing"].Errors != by["missing"].Count || by["ok"].Errors != 0 {
+		t.Errorf("errors: throws %d/%d, missing %d/%d, ok %d/%d", by["throws"].Errors, by["throws"].Count,
+			by["missing"].Errors, by["missing"].Count, by["ok"].Errors, by["ok"].Count)
+	}
+	th, mi, ok := browserStats(t, res, "throws"), browserStats(t, res, "missing"), browserStats(t, res, "ok")
+	if th.JSErrors != th.Navigations || th.FailedResources != 0 {
+		t.Errorf("throws: %+v", th)
+	}
+	if mi.FailedResources != mi.Navigations || mi.JSErrors != 0 {
+		t.Errorf("missing: %+v", mi)
+	}
+	if ok.JSErrors != 0 || ok.FailedResources != 0 {
+		t.Errorf("ok: %+v", ok)
+	}
+	if res.Browser.JSErrors != th.JSErrors || res.Browser.FailedResources != mi.FailedResources {
+		t.Errorf("totals: %+v", res.Browser)
+	}
+}
+
+func TestBrowserStepsJourney(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string // "email password" of each sign-in
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>in</title><form method=post action=/session>
+<input id=email name=email><input id=password name=password type=password><button id=go>Sign in</button></form>`)
+	})
+	mux.HandleFunc("/session", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.PostFormValue("email")+" "+r.PostFormValue("password"))
+		mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: "s-" + r.PostFormValue("email"), Path: "/"})
+		http.Redirect(w, r, "/course", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/course", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := r.Cookie("sid"); err != nil {
+			http.Error(w, "sign in first", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, `<!doctype html><title>course</title><h1>Course</h1><button id=play>Play</button>
+<div id=player hidden>playing</div><script>document.getElementById('play').onclick = () => { document.getElementById('player').hidden = false; };</script>`)
+	})
+	base := serve(t, mux).URL
+	spec := constant(2, time.Second, 0, browserGet("journey", "/login", &scenarios.BrowserOptions{Cache: scenarios.BrowserCold, Contexts: 1,
+		Steps: []*scenarios.BrowserStep{
+			{Action: scenarios.StepType, Selector: "#email", Text: scenarios.MustTemplate("u{{ seq }}@academy.test")},
+			{Action: scenarios.StepType, Selector: "#password", Text: scenarios.MustTemplate("secret")},
+			{Action: scenarios.StepClick, Selector: "#go"},
+			{Action: scenarios.StepWait, Selector: "#play"},
+			{Action: scenarios.StepClick, Selector: "#play"},
+			{Action: scenarios.StepWait, Selector: "#player"},
+		}}))
+	res := run(t, spec, browserOpts(t, base))
+	st := res.Requests[0]
+	if st.Count != 2 || st.Errors != 0 {
+		t.Fatalf("journey: %d requests, %d errors, statuses %v", st.Count, st.Errors, st.Statuses)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || !strings.HasSuffix(seen[0], "@academy.test secret") || seen[0] == seen[1] {
+		t.Errorf("sign-ins %q", seen)
+	}
+}
+
+func TestBrowserPoolTooSlowIsInvalid(t *testing.T) {
+	base := landing(t)
+	item := browserGet("landing", "/", nil) // one context
+	item.Request.Timeout = 2 * time.Second
+	spec := constant(40, time.Second, 0, item)
+	res := run(t, spec, browserOpts(t, base))
+	if res.Generator.Valid {
+		t.Fatalf("40 navigations a second on one browser context is valid: %+v, browser %+v", res.Generator, res.Browser)
+	}
+	var why string
+	for _, r := range res.Generator.Reasons {
+		if strings.HasPrefix(r, "browser pool: ") {
+			why = r
+		}
+	}
+	if why == "" {
+		t.Fatalf("no browser pool reason among %q", res.Generator.Reasons)
+	}
+	t.Logf("reason: %s; start delay p99 %.0fms, %d not started", why, res.Browser.StartDelay.P99, res.Browser.NotStarted)
+}
+
+func TestBrowserWithoutChromiumIsAnError(t *testing.T) {
+	t.Setenv(loadgen.ChromiumEnv, "/nonexistent/chromium")
+	spec := constant(1, time.Second, 0, browserGet("landing", "/", nil))
+	err := loadgen.CheckBrowser(spec)
+	if err == nil || !strings.Contains(err.Error(), "needs headless Chromium") || !strings.Contains(err.Error(), "workload[0].request.kind") {
+		t.Fatalf("CheckBrowser: %v", err)
+	}
+	if _, err := loadgen.Run(t.Context(), spec, loadgen.Options{BaseURL: "http://127.0.0.1:1"}); err == nil || !strings.Contains(err.Error(), loadgen.ChromiumEnv) {
+		t.Fatalf("Run: %v", err)
+	}
+	if err := loadgen.CheckBrowser(constant(1, time.Second, 0, get("plain", "/"))); err != nil {
+		t.Fatalf("a spec without browser requests: %v", err)
+	}
+}
