@@ -50,6 +50,9 @@
 //	uptime, drops           rate count             ok/probes, drops/opened (run-wide)
 //	connections             max                    the most WebSocket connections at once (run-wide)
 //	memory{process:P}       growth max             the worst growth (ratio) or resident size (bytes)
+//	browser_ttfb, _dcl,     p(N) avg min max med   Navigation Timing and paint figures of browser
+//	_load, _fcp, _lcp                              requests from the intended start, in ms; {request:NAME}
+//	                                               or all browser requests together
 //
 // The count of a rate metric is always the numerator of its rate.
 //

@@ -129,6 +129,9 @@ func evaluate(th *scenarios.Threshold, res *result.Result, run float64) result.T
 		v, unit = measureWebSocket(th, res.WebSocket)
 	case scenarios.MetricMemory:
 		v, unit = measureMemory(th, res.Memory)
+	case scenarios.MetricBrowserTTFB, scenarios.MetricBrowserDCL, scenarios.MetricBrowserLoad,
+		scenarios.MetricBrowserFCP, scenarios.MetricBrowserLCP:
+		v, unit = measureBrowser(th, res.Browser)
 	default:
 		stats, span := selectStats(res, th.Tags, run)
 		v, unit = measure(th, stats, span)

@@ -167,6 +167,7 @@ func writeProbesAndSockets(w io.Writer, res *result.Result) {
 		fmt.Fprintf(w, "\nwebsocket   %d opened (peak %d at once), %d failed to connect, %d dropped; messages %d sent, %d delivered, %d lost\n",
 			ws.Opened, ws.Peak, ws.ConnectFailures, ws.Drops, ws.Sent, ws.Delivered, ws.Lost)
 	}
+	writeBrowser(w, res.Browser)
 }
 
 // windowSpan says what a window covers: "2.0s–6.0s" for a fault's, and for the steady

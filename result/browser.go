@@ -1,6 +1,12 @@
 package result
 
-import hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
 
 // BrowserStats are the figures of a run's browser requests (kind browser): what headless
 // Chromium measured of each page, and how its pool of browser contexts kept up.
@@ -64,4 +70,59 @@ func (r *BrowserRequestStats) Figure(metric string) *BrowserFigure {
 		}
 	}
 	return nil
+}
+
+// addBrowser adds src's browser figures to dst (a copy of src when dst is nil): counts
+// summed, histograms merged per request and metric, the start delay's too. The merged
+// figures carry live histograms and their encodings.
+func addBrowser(dst, src *BrowserStats) (*BrowserStats, error) {
+	if src == nil {
+		return dst, nil
+	}
+	if dst == nil {
+		dst = &BrowserStats{}
+	}
+	dst.Contexts += src.Contexts
+	dst.Navigations += src.Navigations
+	dst.NotStarted += src.NotStarted
+	dst.JSErrors += src.JSErrors
+	dst.FailedResources += src.FailedResources
+	delay := NewHistogram()
+	for _, enc := range []string{dst.StartDelayHDR, src.StartDelayHDR} {
+		if enc == "" {
+			continue
+		}
+		if err := AddEncoded(delay, enc); err != nil {
+			return nil, fmt.Errorf("browser start delay: %w", err)
+		}
+	}
+	dst.StartDelay, dst.StartDelayHDR = Summarize(delay), mustEncode(delay)
+	for _, sr := range src.Requests {
+		i := slices.IndexFunc(dst.Requests, func(r *BrowserRequestStats) bool { return r.Name == sr.Name })
+		if i < 0 {
+			dst.Requests = append(dst.Requests, &BrowserRequestStats{Name: sr.Name})
+			i = len(dst.Requests) - 1
+		}
+		dr := dst.Requests[i]
+		dr.Navigations += sr.Navigations
+		dr.JSErrors += sr.JSErrors
+		dr.FailedResources += sr.FailedResources
+		for _, sf := range sr.Figures {
+			h := sf.Histogram()
+			if h == nil {
+				return nil, fmt.Errorf("browser %s %s: corrupt histogram", sr.Name, sf.Metric)
+			}
+			df := dr.Figure(sf.Metric)
+			if df == nil {
+				df = &BrowserFigure{Metric: sf.Metric, Hist: NewHistogram()}
+				dr.Figures = append(dr.Figures, df)
+			} else if df.Hist = df.Histogram(); df.Hist == nil {
+				return nil, fmt.Errorf("browser %s %s: corrupt histogram", sr.Name, sf.Metric)
+			}
+			df.Hist.Merge(h)
+			df.Summary, df.HDR = Summarize(df.Hist), mustEncode(df.Hist)
+		}
+	}
+	slices.SortFunc(dst.Requests, func(a, b *BrowserRequestStats) int { return strings.Compare(a.Name, b.Name) })
+	return dst, nil
 }

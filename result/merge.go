@@ -19,7 +19,8 @@ import (
 // span. Generator health sums its counts (MaxInFlight and InFlightLimit too: a bound of
 // the run's concurrency) and merges its lateness histograms where every source has them
 // (else it keeps the worst p99, an upper bound). Events are merged in time order,
-// WebSocket and uptime counts summed, memory samples kept per process.
+// WebSocket, uptime and browser counts summed (browser figures merged per request),
+// memory samples kept per process.
 //
 // What the finish step decides (thresholds, faults, verification, verdict) is not merged:
 // the merged result has none. Figures without histograms (a result written before they
@@ -77,6 +78,9 @@ func Merge(rs ...*Result) (*Result, error) {
 		out.Events = append(out.Events, r.Events...)
 		out.WebSocket = addWebSocket(out.WebSocket, r.WebSocket)
 		out.Uptime = addUptime(out.Uptime, r.Uptime)
+		if out.Browser, err = addBrowser(out.Browser, r.Browser); err != nil {
+			return nil, fmt.Errorf("merge results: %w", err)
+		}
 		if out.Capacity == nil {
 			out.Capacity = r.Capacity
 		}

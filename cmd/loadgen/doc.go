@@ -209,6 +209,15 @@
 // named requests (one per single request, one per flow step). For each invalid file, every
 // problem on stderr, one a line: "file:line:column: field: message". Exit 2 if any is invalid.
 //
+// A scenario with requests of kind browser also needs headless Chromium on this machine
+// ($LOADGEN_CHROMIUM, else chromium, chromium-browser, google-chrome, google-chrome-stable or
+// headless-shell in PATH): validate and run (--dry-run too) report its absence as a problem
+// of the first browser request's kind: field, "kind browser needs headless Chromium", exit 2.
+// A run with browser requests starts one Chromium, opens its pool of browser contexts before
+// the load and stops it after; the summary's "browser" lines have the pool's start delay,
+// the JavaScript errors, failed subresources and the figures (ttfb, dcl, load, fcp, lcp) per
+// request (scenarios/README.md, "Request kinds").
+//
 // # Exit codes
 //
 //	0    pass (validate: every file is valid)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -38,9 +39,17 @@ file:line:column: field: message. It exits 2 if any file is invalid.`,
 	}
 }
 
-// loadSpec loads and validates a scenario file.
+// loadSpec loads and validates a scenario file; a scenario with browser requests also
+// needs Chromium on this machine (loadgen.CheckBrowser).
 func loadSpec(path string) (*scenarios.Spec, error) {
-	return scenarios.LoadFile(path)
+	spec, err := scenarios.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadgen.CheckBrowser(spec); err != nil {
+		return nil, err
+	}
+	return spec, nil
 }
 
 // reportProblems prints every problem of an invalid file, one a line.

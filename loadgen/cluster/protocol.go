@@ -117,6 +117,7 @@ type final struct {
 	WritesDropped uint64                 `json:"writes_dropped,omitempty"`
 	WebSocket     *result.WebSocketStats `json:"websocket,omitempty"`
 	Uptime        *result.UptimeStats    `json:"uptime,omitempty"`
+	Browser       *result.BrowserStats   `json:"browser,omitempty"`
 	Transports    map[string]string      `json:"transports,omitempty"`
 	Metrics       []byte                 `json:"metrics,omitempty"` // its live metrics at the end
 }

@@ -303,7 +303,7 @@ func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws 
 		st.stats.LatenessP99MS, st.stats.GeneratorLatenessP99MS = h.LatenessP99MS, h.GeneratorLatenessP99MS
 		hr := &result.Result{Schema: result.Schema, Scenario: res.Scenario, Seed: res.Seed, Start: res.Start, End: res.End, Generator: h}
 		if st.fin != nil {
-			hr.WebSocket, hr.Uptime = st.fin.WebSocket, st.fin.Uptime
+			hr.WebSocket, hr.Uptime, hr.Browser = st.fin.WebSocket, st.fin.Uptime, st.fin.Browser
 		}
 		healths = append(healths, hr)
 	}
@@ -312,7 +312,7 @@ func (c *Coordinator) finishResult(res *result.Result, opts loadgen.Options, ws 
 		return fmt.Errorf("coordinator: merge the workers' health: %w", err)
 	}
 	res.Generator = merged.Generator
-	res.WebSocket, res.Uptime = merged.WebSocket, merged.Uptime
+	res.WebSocket, res.Uptime, res.Browser = merged.WebSocket, merged.Uptime, merged.Browser
 	res.Generator.Reasons = nil
 	res.Generator.Valid = true
 	res.Workers = nil

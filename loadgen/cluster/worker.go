@@ -351,7 +351,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if qerr != nil {
 		return fmt.Errorf("%w: %v", errLost, qerr)
 	}
-	fin := &final{Health: o.res.Generator, WebSocket: o.res.WebSocket, Uptime: o.res.Uptime, Transports: map[string]string{}}
+	fin := &final{Health: o.res.Generator, WebSocket: o.res.WebSocket, Uptime: o.res.Uptime, Browser: o.res.Browser, Transports: map[string]string{}}
 	for _, rq := range o.res.Requests {
 		if rq.Transport != "" {
 			fin.Transports[rq.Name] = rq.Transport
