@@ -65,7 +65,9 @@
 // most maxInFlight connections, LIFO reuse, dialled and verified as net/http's transport,
 // closed at once when the run is stopped) for plain HTTP/1.1 requests, and net/http for the
 // rest (page, video and websocket kinds, CONNECT, and under auto https:// URLs, which may speak
-// HTTP/2, and URLs whose scheme is rendered). A flow iteration's cookie jar serves both.
+// HTTP/2, and URLs whose scheme is rendered). A flow iteration's cookie jar serves both. A
+// browser request is sent by headless Chromium (browser.go): its figures are reported under
+// the transport nethttp, and it shares no cookies with the jar.
 //
 // # Errors and checks
 //
@@ -84,7 +86,11 @@
 //     schedule's end, and what was due but not sent is dropped; or
 //   - the p99 of the generator's own lateness exceeds Options.MaxLateness (default
 //     DefaultMaxLateness, 25 ms): the generator itself (CPU, scheduling) was too slow, and
-//     every latency it measured would include its own delay.
+//     every latency it measured would include its own delay; or
+//   - with browser requests (browser.go), the pool of browser contexts could not start
+//     navigations on schedule: the p99 of its start delay (intended start → start of the
+//     iteration's first navigation) exceeds BrowserStartBound (1 s), or an iteration found
+//     no free context within its request's timeout.
 //
 // Lateness while the pool was full, including that of the backlog sent right after a worker
 // got free, is the target's doing (requests take longer than maxInFlight/rate): it is not held
