@@ -540,13 +540,7 @@ func (e *engine) doBrowser(k kindRun) bool {
 		e.samples <- s
 		return false
 	}
-	if exp := r.Expect; exp != nil && exp.MaxLatency > 0 {
-		s.checked = true
-		if s.latency > exp.MaxLatency {
-			s.checkFailed = true
-			s.err = fmt.Sprintf("check: browser request took %s, more than %s", s.latency.Round(time.Millisecond), exp.MaxLatency)
-		}
-	}
+	checkMaxLatency(&s, r.Expect, "browser request")
 	e.samples <- s
 	return true
 }

@@ -174,15 +174,22 @@ func (e *engine) doPage(k kindRun) bool {
 		e.samples <- s
 		return false
 	}
-	if exp := r.Expect; exp != nil && exp.MaxLatency > 0 {
-		s.checked = true
-		if s.latency > exp.MaxLatency {
-			s.checkFailed = true
-			s.err = fmt.Sprintf("check: page took %s, more than %s", s.latency.Round(time.Millisecond), exp.MaxLatency)
-		}
-	}
+	checkMaxLatency(&s, r.Expect, "page")
 	e.samples <- s
 	return true
+}
+
+// checkMaxLatency judges expect.latency of a request of a kind: what names the figure in the
+// check's message ("page took 2.1s, more than 2s").
+func checkMaxLatency(s *sample, exp *scenarios.Expect, what string) {
+	if exp == nil || exp.MaxLatency <= 0 {
+		return
+	}
+	s.checked = true
+	if s.latency > exp.MaxLatency {
+		s.checkFailed = true
+		s.err = fmt.Sprintf("check: %s took %s, more than %s", what, s.latency.Round(time.Millisecond), exp.MaxLatency)
+	}
 }
 
 // pageAssets returns the same-origin URLs of a page's stylesheets and icons (link href),

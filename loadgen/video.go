@@ -212,13 +212,7 @@ func (e *engine) doVideo(k kindRun) bool {
 			end := time.Since(e.start)
 			s.latency, s.service = end-k.origin, end-k.sendAt
 			s.bytesIn = uint64(bytesIn)
-			if exp := r.Expect; exp != nil && exp.MaxLatency > 0 {
-				s.checked = true
-				if s.latency > exp.MaxLatency {
-					s.checkFailed = true
-					s.err = fmt.Sprintf("check: video start took %s, more than %s", s.latency.Round(time.Millisecond), exp.MaxLatency)
-				}
-			}
+			checkMaxLatency(&s, r.Expect, "video start")
 			e.samples <- s
 			firstDone = true
 		}

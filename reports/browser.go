@@ -36,14 +36,7 @@ func measureBrowser(th *scenarios.Threshold, bs *result.BrowserStats) (float64, 
 		}
 		sum.Merge(h)
 	}
-	if sum == nil || sum.TotalCount() == 0 {
-		return 0, UnitNoData
-	}
-	v, ok := aggregate(sum, th.Aggregation, th.Percentile)
-	if !ok {
-		return 0, UnitUnsupported
-	}
-	return v, UnitMS
+	return measureHist(th, sum)
 }
 
 // writeBrowser prints the browser figures per request, when the run had browser requests.

@@ -277,15 +277,7 @@ func measure(th *scenarios.Threshold, st *result.RequestStats, span float64) (fl
 	}
 	switch th.Metric {
 	case scenarios.MetricLatency, scenarios.MetricServiceTime, scenarios.MetricAdmittedLatency:
-		h := metricHist(st, th.Metric)
-		if h == nil || h.TotalCount() == 0 {
-			return 0, UnitNoData
-		}
-		v, ok := aggregate(h, th.Aggregation, th.Percentile)
-		if !ok {
-			return 0, UnitUnsupported
-		}
-		return v, UnitMS
+		return measureHist(th, metricHist(st, th.Metric))
 	case scenarios.MetricErrors:
 		return ratioOrCount(th.Aggregation, st.Errors, st.Count)
 	case scenarios.MetricShed:
@@ -352,6 +344,19 @@ func ratioOrCount(agg string, num, den uint64) (float64, string) {
 		return float64(num), UnitCount
 	}
 	return 0, UnitUnsupported
+}
+
+// measureHist measures a duration threshold on a histogram of microseconds (nil or empty:
+// no data).
+func measureHist(th *scenarios.Threshold, h *hdrhistogram.Histogram) (float64, string) {
+	if h == nil || h.TotalCount() == 0 {
+		return 0, UnitNoData
+	}
+	v, ok := aggregate(h, th.Aggregation, th.Percentile)
+	if !ok {
+		return 0, UnitUnsupported
+	}
+	return v, UnitMS
 }
 
 // aggregate returns a latency aggregation in seconds from a histogram of microseconds.
