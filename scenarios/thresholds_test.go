@@ -89,7 +89,7 @@ func TestThresholdErrors(t *testing.T) {
 		{"latency{request}", "avg < 1s", `bad tag "request", want tag:value`},
 		{"latency{request:enroll,request:login}", "avg < 1s", `duplicate tag "request"`},
 		{"latency{}", "avg < 1s", `empty tag list in "latency{}"`},
-		{"p99", "avg < 1s", `unknown metric "p99", want one of latency, service_time, admitted_latency, errors, checks, availability, throughput, goodput, shed, uptime, connections, drops, memory`},
+		{"p99", "avg < 1s", `unknown metric "p99", want one of latency, service_time, admitted_latency, errors, checks, availability, throughput, goodput, shed, uptime, connections, drops, memory, browser_ttfb, browser_dcl, browser_load, browser_fcp, browser_lcp`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+" "+tt.expr, func(t *testing.T) {
@@ -137,6 +137,7 @@ target: {lab: {}}
 workload:
   - {name: catalog, request: {url: /v1/courses}}
   - {name: chat, request: {kind: websocket, url: /ws, hold: 1s}}
+  - {name: landing, request: {kind: browser, url: /}}
 probe: {url: /healthz}
 load: {executor: constant-arrival-rate, rate: 1, duration: 1m}
 faults:
