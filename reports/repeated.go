@@ -276,10 +276,14 @@ func sideOf(runs []*result.Result, name string, o GateOptions) (*side, error) {
 	return s, nil
 }
 
-// blocksOf cuts a timeline, after the warm-up, into blocks of o.BlockSeconds seconds; a
-// last partial block is kept only when it is the only one.
+// blocksOf cuts a timeline, after the warm-up and without its last second (the load
+// stops within it: a partial second), into blocks of o.BlockSeconds seconds; a last
+// partial block is kept only when it is the only one.
 func blocksOf(tl []result.Point, o GateOptions) ([]*block, error) {
 	var pts []result.Point
+	if len(tl) > 1 {
+		tl = tl[:len(tl)-1]
+	}
 	for _, p := range tl {
 		if p.T >= o.WarmupSeconds {
 			pts = append(pts, p)

@@ -9,6 +9,7 @@
 //	loadgen validate FILE...       check scenario files, report every problem
 //	loadgen report [flags] RESULT  render a saved result: text, json, junit, md, html
 //	loadgen compare BASE NEW       compare results (one or several a side); exit 6 on a regression
+//	loadgen gate --ab FILE --base-target URL --new-target URL   run A B A B ... and compare
 //	loadgen version                print the versions of loadgen, Go and vegeta
 //
 // # run
@@ -202,6 +203,26 @@
 //
 // Exit 2 for bad flags, a file that is not a loadlab result, or (with repetitions) a result
 // without per-second histograms.
+//
+// # gate
+//
+// loadgen gate runs the base and the new version alternately, A B A B, --warmup-runs pairs
+// first (default 1, not compared), then --runs pairs (-n, default 5), and compares the runs
+// as compare does with repetitions: same verdicts, same exit codes, same flags (--allow,
+// --latency-floor, --format, --markdown, --resamples, --boot-seed, --alpha, --block,
+// --warmup, --min-runs). The runs are named either way:
+//
+//	--base-cmd CMD --new-cmd CMD   shell commands (sh -c) that write result.json into the
+//	                               directory $LOADGEN_OUT; their exit code is ignored
+//	--ab FILE --base-target URL --new-target URL
+//	                               one scenario against two targets, run in this process
+//	                               (--seed and --max-lateness as run's)
+//	--out DIR                      where the runs go: base/run-N, new/run-N, warmup/base-N,
+//	                               warmup/new-N (default ./results/gate-<UTC timestamp>)
+//
+// Each run's verdict is printed on stderr as it ends ("gate: new run 2 of 5: PASS (DIR)").
+// A command that writes no result stops the gate (exit 1); SIGINT stops the running
+// command's process group and exits 130.
 //
 // # validate
 //

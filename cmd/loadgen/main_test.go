@@ -44,8 +44,9 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// setup starts three real HTTP servers on 127.0.0.1 for the script:
-// $FAST_URL answers 200 at once, $ERR_URL answers 500, $SLOW_URL answers 200 after 300 ms.
+// setup starts real HTTP servers on 127.0.0.1 for the script: $FAST_URL answers 200 at
+// once, $ERR_URL answers 500, $SLOW_URL answers 200 after 300 ms; $SLEEP20_URL and
+// $SLEEP30_URL after 20 and 30 ms.
 func setup(env *testscript.Env) error {
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, `{"ok":true}`)
@@ -60,9 +61,22 @@ func setup(env *testscript.Env) error {
 		case <-r.Context().Done():
 		}
 	}))
-	for _, s := range []*httptest.Server{fast, failing, slow} {
+	// $SLEEP20_URL and $SLEEP30_URL answer after 20 and 30 ms: a base and a slower new version.
+	sleeper := func(d time.Duration) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(d):
+				fmt.Fprintln(w, `{"ok":true}`)
+			case <-r.Context().Done():
+			}
+		}))
+	}
+	sleep20, sleep30 := sleeper(20*time.Millisecond), sleeper(30*time.Millisecond)
+	for _, s := range []*httptest.Server{fast, failing, slow, sleep20, sleep30} {
 		env.Defer(s.Close)
 	}
+	env.Setenv("SLEEP20_URL", sleep20.URL)
+	env.Setenv("SLEEP30_URL", sleep30.URL)
 	env.Setenv("FAST_URL", fast.URL)
 	env.Setenv("ERR_URL", failing.URL)
 	env.Setenv("SLOW_URL", slow.URL)
