@@ -97,13 +97,34 @@ Defaults: p50=10%,p90=10%,p95=10%,p99=10%,max=off,errors=+0.1%,throughput=-5%.
 			return compareResults(e, args[0], args[1], f)
 		},
 	}
+	f.register(cmd)
+	return cmd
+}
+
+// register adds the flags of a comparison (compare, gate) to cmd.
+func (f *compareFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.allow, "allow", "", "allowed regressions, `LIST` of METRIC=VALUE: p99=10%,errors=+0.05%,throughput=-5%")
 	fl.DurationVar(&f.latencyFloor, "latency-floor", 0, "latency growth below this is never a regression (off by default)")
 	fl.StringVar(&f.format, "format", "text", "output on stdout: text or md")
 	fl.StringVar(&f.markdown, "markdown", "", "also append the comparison as Markdown to `FILE` (for example $GITHUB_STEP_SUMMARY)")
 	f.gate.register(cmd)
-	return cmd
+}
+
+// options checks the comparison's flags and returns its options.
+func (f *compareFlags) options() (reports.GateOptions, error) {
+	allow, err := allowances(f.allow, f.latencyFloor)
+	if err != nil {
+		return reports.GateOptions{}, err
+	}
+	if f.format != "text" && f.format != "md" && f.format != "markdown" {
+		return reports.GateOptions{}, usageErrorf("--format %q: want text or md", f.format)
+	}
+	opts, err := f.gate.options(allow)
+	if err != nil {
+		return reports.GateOptions{}, withCode(exitUsage, err)
+	}
+	return opts, nil
 }
 
 // allowances parses --allow and --latency-floor.
@@ -121,16 +142,9 @@ func allowances(allow string, floor time.Duration) (reports.Allowances, error) {
 }
 
 func compareResults(e *env, baseArg, newArg string, f compareFlags) error {
-	allow, err := allowances(f.allow, f.latencyFloor)
+	opts, err := f.options()
 	if err != nil {
 		return err
-	}
-	if f.format != "text" && f.format != "md" && f.format != "markdown" {
-		return usageErrorf("--format %q: want text or md", f.format)
-	}
-	opts, err := f.gate.options(allow)
-	if err != nil {
-		return withCode(exitUsage, err)
 	}
 	base, err := readResults(baseArg)
 	if err != nil {
@@ -141,7 +155,7 @@ func compareResults(e *env, baseArg, newArg string, f compareFlags) error {
 		return withCode(exitUsage, err)
 	}
 	if len(base) == 1 && len(next) == 1 {
-		return compareSingle(e, base[0], next[0], allow, f)
+		return compareSingle(e, base[0], next[0], opts.Allowances, f)
 	}
 	r, err := reports.CompareRepeated(base, next, opts)
 	if err != nil {

@@ -28,10 +28,7 @@ type gateCmdFlags struct {
 	out                   string
 	maxLateness           time.Duration
 	seed                  int64
-	allow                 string
-	latencyFloor          time.Duration
-	format, markdown      string
-	gate                  gateFlags
+	compare               compareFlags
 }
 
 func newGateCmd(e *env) *cobra.Command {
@@ -73,11 +70,7 @@ REGRESSION 6, INCONCLUSIVE 7, INVALID 8, IMPROVEMENT 9.
 	fl.StringVar(&f.out, "out", "", "output `DIR` (default ./results/gate-<UTC timestamp>)")
 	fl.DurationVar(&f.maxLateness, "max-lateness", loadgen.DefaultMaxLateness, "with --ab: as run --max-lateness")
 	fl.Int64Var(&f.seed, "seed", defaultSeed, "with --ab: as run --seed (the same for every run)")
-	fl.StringVar(&f.allow, "allow", "", "allowed regressions, `LIST` of METRIC=VALUE, as compare --allow")
-	fl.DurationVar(&f.latencyFloor, "latency-floor", 0, "latency growth below this is never a regression (off by default)")
-	fl.StringVar(&f.format, "format", "text", "output on stdout: text or md")
-	fl.StringVar(&f.markdown, "markdown", "", "also append the comparison as Markdown to `FILE`")
-	f.gate.register(cmd)
+	f.compare.register(cmd)
 	return cmd
 }
 
@@ -93,16 +86,10 @@ func runGate(ctx context.Context, e *env, f gateCmdFlags) error {
 		return usageErrorf("--ab needs the scenario FILE, --base-target and --new-target")
 	case f.runs < 1 || f.warmupRuns < 0:
 		return usageErrorf("--runs must be at least 1 and --warmup-runs not negative")
-	case f.format != "text" && f.format != "md" && f.format != "markdown":
-		return usageErrorf("--format %q: want text or md", f.format)
 	}
-	allow, err := allowances(f.allow, f.latencyFloor)
+	opts, err := f.compare.options()
 	if err != nil {
 		return err
-	}
-	opts, err := f.gate.options(allow)
-	if err != nil {
-		return withCode(exitUsage, err)
 	}
 	out := f.out
 	if out == "" {
@@ -167,7 +154,7 @@ func runGate(ctx context.Context, e *env, f gateCmdFlags) error {
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	return writeRepeated(e, r, f.format, f.markdown)
+	return writeRepeated(e, r, f.compare.format, f.compare.markdown)
 }
 
 // runShell runs command with sh -c and LOADGEN_OUT=dir, its output on stderr. Its exit
