@@ -32,6 +32,10 @@ type Principal struct {
 	// SessionID is the session of the access token (uuid.Nil for tokens
 	// from IssueToken and the admin token).
 	SessionID uuid.UUID
+	// APIKeyID is the API key that authenticated the request (uuid.Nil for
+	// tokens); Scope is its scope ("" for tokens: everything the role may).
+	APIKeyID uuid.UUID
+	Scope    Scope
 }
 
 // Authenticated reports whether p is not anonymous.
@@ -60,6 +64,11 @@ type User struct {
 type UserRecord struct {
 	User
 	PasswordHash []byte
+	// TOTPSecret is the base32 TOTP secret, pending until TOTPEnabled.
+	TOTPSecret  string
+	TOTPEnabled bool
+	// TOTPLastStep is the time step of the last code accepted (no replay).
+	TOTPLastStep int64
 }
 
 // Session is what login and refresh return.

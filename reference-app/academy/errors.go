@@ -70,9 +70,21 @@ var (
 	// ErrRefreshTokenReused: a refresh token was presented after it had
 	// been rotated; its whole session was revoked.
 	ErrRefreshTokenReused = &Error{Kind: KindUnauthorized, Code: "refresh_token_reused", Message: "refresh token already used: the session is revoked, sign in again"}
-	ErrForbidden          = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
-	ErrQuizExhausted      = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
-	ErrEnrollmentMissing  = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
+	// MFA (TOTP) errors.
+	ErrMFARequired      = &Error{Kind: KindUnauthorized, Code: "mfa_required", Message: "this account needs a one-time code (otp) or a recovery code"}
+	ErrOTPInvalid       = &Error{Kind: KindUnauthorized, Code: "invalid_otp", Message: "wrong, expired or already used one-time code"}
+	ErrMFAEnabled       = &Error{Kind: KindConflict, Code: "mfa_already_enabled", Message: "multi-factor authentication is already on"}
+	ErrMFANotEnabled    = &Error{Kind: KindConflict, Code: "mfa_not_enabled", Message: "multi-factor authentication is off"}
+	ErrMFAConfirmFailed = &Error{Kind: KindConflict, Code: "mfa_not_pending", Message: "no enrollment to confirm: start one with POST /v1/me/mfa/totp"}
+	// API key errors.
+	ErrInvalidAPIKey     = &Error{Kind: KindUnauthorized, Code: "invalid_api_key", Message: "invalid or revoked API key"}
+	ErrAPIKeyNotFound    = &Error{Kind: KindNotFound, Code: "api_key_not_found", Message: "no such API key"}
+	ErrTooManyAPIKeys    = &Error{Kind: KindConflict, Code: "too_many_api_keys", Message: "too many active API keys: revoke one first"}
+	ErrInsufficientScope = &Error{Kind: KindForbidden, Code: "insufficient_scope", Message: "this API key is read-only"}
+	ErrSessionRequired   = &Error{Kind: KindForbidden, Code: "session_required", Message: "API keys cannot manage credentials: sign in"}
+	ErrForbidden         = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
+	ErrQuizExhausted     = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
+	ErrEnrollmentMissing = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
 	// ErrOverloaded is a request shed because a bounded queue stayed full
 	// for its whole wait budget (503 with Retry-After). The error returned
 	// is an *OverloadError that wraps it: errors.Is(err, ErrOverloaded)

@@ -153,8 +153,11 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (U
 
 // Login checks a password and opens a session. Like Register, it fails
 // with an *OverloadError when no hashing slot came within Options.HashWait.
-func (s *Service) Login(ctx context.Context, email, password string) (Session, error) {
-	email = NormalizeEmail(email)
+// With MFA on, a TOTP code (in.OTP) or a recovery code is needed too, checked
+// after the password: ErrMFARequired without one, ErrOTPInvalid for a wrong,
+// expired or replayed one.
+func (s *Service) Login(ctx context.Context, in Credentials) (Session, error) {
+	email, password := NormalizeEmail(in.Email), in.Password
 	if email == "" || len(email) > 254 || password == "" || len(password) > 72 {
 		return Session{}, ErrBadCredentials
 	}
@@ -171,6 +174,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	}
 	if mismatch != nil {
 		return Session{}, ErrBadCredentials
+	}
+	if u.TOTPEnabled {
+		if err := s.secondFactor(ctx, u, in.OTP, in.RecoveryCode, ErrOTPInvalid); err != nil {
+			return Session{}, err
+		}
 	}
 	return s.newSession(ctx, u.User)
 }

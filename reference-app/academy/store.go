@@ -32,6 +32,41 @@ type Users interface {
 	SessionActive(ctx context.Context, userID, sessionID uuid.UUID) (bool, error)
 }
 
+// MFA stores a user's TOTP state and recovery codes. Safe for concurrent use.
+type MFA interface {
+	// SetTOTPSecret stores a pending secret (replacing a pending one);
+	// ErrMFAEnabled when MFA is on, ErrNotFound without such a user.
+	SetTOTPSecret(ctx context.Context, userID uuid.UUID, secret string) error
+	// EnableTOTP turns MFA on with the code of step accepted and stores the
+	// recovery codes' hashes, unless it is on already or no secret is
+	// pending (ErrMFAConfirmFailed).
+	EnableTOTP(ctx context.Context, userID uuid.UUID, step int64, recoveryHashes [][]byte) error
+	// UseTOTPStep records that the code of step was accepted; false when a
+	// code of this step or a later one was accepted before (a replay).
+	UseTOTPStep(ctx context.Context, userID uuid.UUID, step int64) (bool, error)
+	// UseRecoveryCode spends a recovery code; false when unknown or spent.
+	UseRecoveryCode(ctx context.Context, userID uuid.UUID, hash []byte) (bool, error)
+	// DisableTOTP turns MFA off and drops the secret and recovery codes.
+	DisableTOTP(ctx context.Context, userID uuid.UUID) error
+}
+
+// APIKeys stores the API keys of machine clients (only hashes of the keys).
+// Safe for concurrent use.
+type APIKeys interface {
+	// CreateAPIKey stores k with the hash of its key, unless its owner has
+	// maxActive unrevoked keys (ErrTooManyAPIKeys); the bound holds under
+	// concurrent creations.
+	CreateAPIKey(ctx context.Context, k APIKey, hash []byte, maxActive int) error
+	// APIKeys lists a user's keys, revoked ones too, oldest first.
+	APIKeys(ctx context.Context, userID uuid.UUID) ([]APIKey, error)
+	// RevokeAPIKey revokes a key of userID (again is no error) and returns
+	// its hash; ErrAPIKeyNotFound when userID has no such key.
+	RevokeAPIKey(ctx context.Context, userID, id uuid.UUID, now time.Time) (hash []byte, err error)
+	// APIKeyByHash finds a key of userID and its owner's role;
+	// ErrInvalidAPIKey when there is none.
+	APIKeyByHash(ctx context.Context, userID uuid.UUID, hash []byte) (APIKey, Role, error)
+}
+
 // Catalog stores courses and lessons.
 type Catalog interface {
 	ListCourses(ctx context.Context, f CourseFilter) (CoursePage, error)
@@ -95,6 +130,8 @@ type Admin interface {
 // Store is everything the service needs from storage.
 type Store interface {
 	Users
+	MFA
+	APIKeys
 	Catalog
 	Enrollments
 	Learning

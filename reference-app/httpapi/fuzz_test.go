@@ -18,6 +18,9 @@ var jsonRoutes = []struct{ method, path, role string }{
 	{"PUT", "/v1/lessons/{lesson}/progress", "student"},
 	{"POST", "/v1/lessons/{lesson}/quiz-attempts", "student"},
 	{"POST", "/admin/faults", "admin"},
+	{"POST", "/v1/me/mfa/totp/confirm", "student"},
+	{"DELETE", "/v1/me/mfa/totp", "student"},
+	{"POST", "/v1/me/api-keys", "student"},
 }
 
 var badBodies = []string{
@@ -31,6 +34,8 @@ var badBodies = []string{
 	`{"percent":null}`, `{"answers":[1,2,3,4,5,6,7,8,9]}`, `{"answers":"1,2"}`, `{"answers":[1e40]}`,
 	`{"route":"/nope","delay":"1ms"}`, `{"route":"/v1/courses","delay":"forever"}`, `{"route":"/v1/courses","abort_status":42}`,
 	`{"route":"/v1/courses/{course}/enrollments","kind":"drop-write"}`, `{"route":"/v1/courses","percent":1000,"delay":"1ms"}`,
+	`{"code":"123456"}`, `{"code":123456}`, `{"code":"` + strings.Repeat("9", 300) + `"}`, `{"recovery_code":"\u0000"}`,
+	`{"name":"k","scope":"read"}`, `{"name":"k","scope":"root"}`, `{"name":"\u0000","scope":"write"}`, `{"scope":["read"]}`,
 	strings.Repeat(`{"a":`, 10000), `{"name":"` + strings.Repeat("x", 2<<20) + `"}`,
 }
 
@@ -43,6 +48,7 @@ var badPaths = []string{
 	"/v1/courses?q=%00", "/v1/courses?category=a%00b", "/v1/courses?q=%01%7f",
 	"/v1/courses/course-1/progress?user=nope", "/v1/lessons/x/video/master.m3u8", "/v1/lessons/x/video/720p/-1.ts",
 	"/v1/live-sessions/nope/join", "/v1/live-sessions/nope/ws", "/nope", "/v1/nope", "/admin/faults/zzz",
+	"/v1/me/api-keys/not-a-uuid", "/v1/me/api-keys/%00", "/v1/me/api-keys/00000000-0000-0000-0000-000000000000",
 }
 
 func TestBadInputNever500(t *testing.T) {

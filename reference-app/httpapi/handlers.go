@@ -78,8 +78,10 @@ func (s *server) handleRegister(w http.ResponseWriter, r *http.Request, _ academ
 
 func (s *server) handleLogin(w http.ResponseWriter, r *http.Request, _ academy.Principal) error {
 	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
+		Email        string `json:"email"`
+		Password     string `json:"password"`
+		OTP          string `json:"otp"`
+		RecoveryCode string `json:"recovery_code"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -88,8 +90,18 @@ func (s *server) handleLogin(w http.ResponseWriter, r *http.Request, _ academy.P
 	if err := s.loginThrottled(w, account, ip); err != nil {
 		return err
 	}
-	sess, err := s.svc.Login(r.Context(), in.Email, in.Password)
+	mfaKey := academy.UserIDFromEmail(account).String()
+	if in.OTP != "" || in.RecoveryCode != "" {
+		if err := s.mfaThrottled(w, mfaKey); err != nil {
+			s.loginDone(account, ip, false)
+			return err
+		}
+	}
+	sess, err := s.svc.Login(r.Context(), academy.Credentials{Email: in.Email, Password: in.Password, OTP: in.OTP, RecoveryCode: in.RecoveryCode})
 	s.loginDone(account, ip, errors.Is(err, academy.ErrBadCredentials))
+	if in.OTP != "" || in.RecoveryCode != "" {
+		s.mfaDone(mfaKey, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ var statusOfCode = map[string]int{
 	"rate_limited":           http.StatusTooManyRequests,
 	"too_many_connections":   http.StatusTooManyRequests,
 	"login_throttled":        http.StatusTooManyRequests,
+	"mfa_throttled":          http.StatusTooManyRequests,
 	"idempotency_key_reused": http.StatusUnprocessableEntity,
 }
 

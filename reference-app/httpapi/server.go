@@ -70,6 +70,31 @@ func DefaultLoginThrottle() LoginThrottle {
 	return LoginThrottle{PerAccount: 1.0 / 6, AccountBurst: 10, PerIP: 2, IPBurst: 100}
 }
 
+// MFAThrottle limits wrong second factors (TOTP or recovery codes) per
+// account, at login and when confirming or turning off MFA: each attempt
+// with a code holds a token while it runs and keeps it if the code was
+// wrong; while the bucket is empty, attempts with a code are answered 429
+// mfa_throttled with Retry-After before any check. Zero rate disables it.
+type MFAThrottle struct {
+	PerAccount float64 // wrong codes per second refilled per account
+	Burst      int
+}
+
+// DefaultMFAThrottle allows 5 wrong codes per account, then one every 30 s
+// (a time step): guessing a 6-digit code takes months.
+func DefaultMFAThrottle() MFAThrottle { return MFAThrottle{PerAccount: 1.0 / 30, Burst: 5} }
+
+// APIKeyLimit limits the requests of each API key: a token bucket per key,
+// on top of its owner's per-user limit. Zero rate disables it.
+type APIKeyLimit struct {
+	PerKey float64 // requests per second per key
+	Burst  int
+}
+
+// DefaultAPIKeyLimit allows a machine client 50 requests a second, bursts
+// of 100.
+func DefaultAPIKeyLimit() APIKeyLimit { return APIKeyLimit{PerKey: 50, Burst: 100} }
+
 // Options configure the server. Zero values take the defaults.
 type Options struct {
 	// AdminToken, when set, authenticates "Authorization: Bearer <token>"
@@ -87,6 +112,12 @@ type Options struct {
 	// LoginThrottle limits failed logins (default DefaultLoginThrottle;
 	// not turned off by DisableRateLimit).
 	LoginThrottle LoginThrottle
+	// MFAThrottle limits wrong second factors (default DefaultMFAThrottle;
+	// not turned off by DisableRateLimit).
+	MFAThrottle MFAThrottle
+	// APIKeyLimit limits the requests of each API key (default
+	// DefaultAPIKeyLimit; turned off by DisableRateLimit).
+	APIKeyLimit APIKeyLimit
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// LiveIsFull tells whether an error of LiveHub.Issue means "full".
@@ -122,6 +153,8 @@ type server struct {
 	userLim *limiter
 	// Failed logins per account and per IP (nil: not throttled).
 	loginAccountLim, loginIPLim *limiter
+	mfaLim                      *limiter // wrong second factors per account (nil: not throttled)
+	keyLim                      *limiter // requests per API key (nil: not limited)
 	handler                     http.Handler
 }
 
@@ -142,6 +175,12 @@ func NewServer(d Deps) http.Handler {
 	}
 	if o.LoginThrottle == (LoginThrottle{}) {
 		o.LoginThrottle = DefaultLoginThrottle()
+	}
+	if o.APIKeyLimit == (APIKeyLimit{}) {
+		o.APIKeyLimit = DefaultAPIKeyLimit()
+	}
+	if o.MFAThrottle == (MFAThrottle{}) {
+		o.MFAThrottle = DefaultMFAThrottle()
 	}
 	if o.LiveIsFull == nil {
 		o.LiveIsFull = func(error) bool { return false }
@@ -164,12 +203,18 @@ func NewServer(d Deps) http.Handler {
 		if o.RateLimits.PerUser > 0 {
 			s.userLim = newLimiter(o.RateLimits.PerUser, o.RateLimits.UserBurst)
 		}
+		if o.APIKeyLimit.PerKey > 0 {
+			s.keyLim = newLimiter(o.APIKeyLimit.PerKey, o.APIKeyLimit.Burst)
+		}
 	}
 	if lt := o.LoginThrottle; lt.PerAccount > 0 {
 		s.loginAccountLim = newLimiter(lt.PerAccount, lt.AccountBurst)
 	}
 	if lt := o.LoginThrottle; lt.PerIP > 0 {
 		s.loginIPLim = newLimiter(lt.PerIP, lt.IPBurst)
+	}
+	if o.MFAThrottle.PerAccount > 0 {
+		s.mfaLim = newLimiter(o.MFAThrottle.PerAccount, o.MFAThrottle.Burst)
 	}
 	s.registerRoutes()
 	s.handler = recoverer(log)(securityHeaders(readYourWrites(s.jsonNotFound(s.mux))))
@@ -206,6 +251,9 @@ func (s *server) handle(pattern string, a access, h apiFunc) {
 			w.Header().Set("Cache-Control", "no-store")
 		}
 		p, err := s.authenticate(r, a)
+		if err == nil && a != ops {
+			err = s.limitAPIKey(w, p)
+		}
 		if err == nil && a != ops {
 			err = s.limitUser(w, p)
 		}
@@ -260,7 +308,15 @@ func (s *server) authenticate(r *http.Request, a access) (academy.Principal, err
 		return academy.Principal{}, nil
 	}
 	var p academy.Principal
-	if h := r.Header.Get("Authorization"); h != "" {
+	if key := r.Header.Get("X-API-Key"); key != "" {
+		if r.Header.Get("Authorization") != "" {
+			return p, academy.Invalid("X-API-Key", "send either an API key or an Authorization header, not both")
+		}
+		var err error
+		if p, err = s.svc.AuthenticateAPIKey(r.Context(), key); err != nil {
+			return p, err
+		}
+	} else if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, _ := strings.Cut(h, " ") // the scheme is case-insensitive (RFC 9110)
 		token = strings.TrimLeft(token, " ")
 		if !strings.EqualFold(scheme, "Bearer") || token == "" {
@@ -282,6 +338,8 @@ func (s *server) authenticate(r *http.Request, a access) (academy.Principal, err
 		return p, academy.ErrUnauthenticated
 	case a == admin && p.Role != academy.RoleAdmin:
 		return p, academy.ErrForbidden
+	case p.Scope == academy.ScopeRead && r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return p, academy.ErrInsufficientScope
 	}
 	return p, nil
 }

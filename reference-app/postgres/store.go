@@ -29,11 +29,15 @@ func (db *DB) CreateUser(ctx context.Context, u academy.UserRecord) error {
 func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (academy.UserRecord, error) {
 	var u academy.UserRecord
 	var role string
+	var secret *string
 	err := db.userShard(id).QueryRow(ctx,
-		`SELECT id, email, name, role, password_hash, created_at FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.CreatedAt)
+		`SELECT id, email, name, role, password_hash, created_at, totp_secret, totp_enabled, totp_last_step FROM users WHERE id = $1`, id).
+		Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.CreatedAt, &secret, &u.TOTPEnabled, &u.TOTPLastStep)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, academy.ErrNotFound
+	}
+	if secret != nil {
+		u.TOTPSecret = *secret
 	}
 	u.Role = academy.Role(role)
 	return u, dbErr("read user", err)
@@ -553,7 +557,7 @@ func (db *DB) LiveSession(ctx context.Context, id uuid.UUID) (academy.LiveSessio
 
 // ---- admin ----
 
-var allTables = []string{"users", "refresh_tokens", "sessions", "courses", "lessons", "seat_claims", "enrollments", "lesson_progress", "quiz_attempts", "live_sessions"}
+var allTables = []string{"users", "refresh_tokens", "sessions", "recovery_codes", "api_keys", "courses", "lessons", "seat_claims", "enrollments", "lesson_progress", "quiz_attempts", "live_sessions"}
 
 // Reset implements academy.Admin: it truncates every table on every shard.
 func (db *DB) Reset(ctx context.Context) error {
