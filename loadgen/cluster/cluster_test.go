@@ -212,8 +212,12 @@ func TestLostWorker(t *testing.T) {
 			}
 			reg := prometheus.NewRegistry()
 			res, status := runCluster(t, path, 2, pipeline.Config{BaseURL: tg.URL, Registry: reg}, func(p *cluster.Processes) {
-				// 1.5 s into the load: worker 1 has sent its first interval record.
-				_ = waitFor(20*time.Second, func() bool { return tg.n.Load() >= 150 })
+				// 1.5 s into the load, once the coordinator has worker 1's first interval
+				// record (its live metrics come with it): on a starved machine a worker's
+				// first second may reach the coordinator late.
+				_ = waitFor(20*time.Second, func() bool {
+					return tg.n.Load() >= 150 && gathered(reg, "loadgen_worker_iterations_sent_total", "1") > 0
+				})
 				_ = p.Signal(1, syscall.SIGKILL)
 			})
 			if res.Verdict != tc.verdict {
@@ -634,23 +638,16 @@ verify: [enrollments-durable]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	log := &result.WriteLog{}
-	opts := loadgen.Options{BaseURL: tg.URL, Seed: 7, MaxLateness: time.Second, Writes: log}
+	reg := prometheus.NewRegistry()
+	opts := loadgen.Options{BaseURL: tg.URL, Seed: 7, MaxLateness: time.Second, Writes: log, Registry: reg}
 	start, err := c.Ready(ctx, spec, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.StartAt = start
-	go func() { // kills worker 1 2 s into its load: it has sent its first interval
+	go func() { // kills worker 1 once the coordinator has its first interval, 1.5 s into its load at the least
 		_ = waitFor(20*time.Second, func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			odd := 0
-			for _, cl := range claims {
-				if n, _ := strconv.Atoi(strings.TrimPrefix(cl.Key, "k-")); n%2 == 1 {
-					odd++
-				}
-			}
-			return odd >= 100
+			return time.Since(start) > 1500*time.Millisecond && gathered(reg, "loadgen_worker_iterations_sent_total", "1") > 0
 		})
 		_ = procs.Signal(1, syscall.SIGKILL)
 	}()

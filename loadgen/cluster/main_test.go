@@ -302,6 +302,25 @@ func scrapeOnce(t *testing.T, url string) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil })
 }
 
+// gathered is the value of family name's counter of a worker in reg, 0 when there is none
+// (safe to call from any goroutine, unlike testutil.Value).
+func gathered(reg prometheus.Gatherer, name, worker string) float64 {
+	fams, _ := reg.Gather()
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "worker" && lp.GetValue() == worker {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
 var errTimeout = errors.New("timed out")
 
 // waitFor polls cond every 20 ms for up to d.
