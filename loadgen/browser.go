@@ -222,9 +222,11 @@ func (p *browserPool) close() {
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, s := range idle {
-		s.cancel()
+		wg.Go(s.cancel) // closes the tab and disposes of the context; bounded by chromedp's close timeout
 	}
+	wg.Wait()
 	if p.own {
 		p.chrome.close()
 	}

@@ -438,7 +438,11 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 		case <-c.changed:
 		}
 	}
-	start := time.Now().Add(c.cfg.StartDelay)
+	delay := c.cfg.StartDelay
+	if scenarios.HasBrowser(spec) { // each worker starts Chromium and opens its pool first
+		delay = max(delay, BrowserStartDelay)
+	}
+	start := time.Now().Add(delay)
 	p := &startParams{At: start, BaseURL: opts.BaseURL, Seed: opts.Seed, MaxLateness: opts.MaxLateness,
 		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil, Metrics: opts.Registry != nil}
 	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model

@@ -35,7 +35,8 @@
 // per second add up to the single-process plan. The start is a barrier: once every worker
 // has joined and estimated its clock offset (five NTP-style round trips on the stream,
 // the least-delay one wins: EstimateOffset), the coordinator sends an absolute start time
-// (DefaultStartDelay ahead, on its clock); each worker converts it to its own clock. An
+// (DefaultStartDelay ahead, on its clock; BrowserStartDelay for a scenario with browser
+// requests, whose workers start Chromium first); each worker converts it to its own clock. An
 // offset uncertainty (half the best round trip) beyond DefaultMaxClockUncertainty makes
 // the run INVALID, naming the worker.
 //

@@ -43,6 +43,10 @@ const (
 	// DefaultStartDelay is the time from the barrier to the load's start: time for the
 	// start message to arrive and the workers to build their engines.
 	DefaultStartDelay = 500 * time.Millisecond
+	// BrowserStartDelay is the least time from the barrier to the start of a scenario with
+	// browser requests: each worker starts headless Chromium and opens its pool of browser
+	// contexts before its load starts (some seconds on a busy machine).
+	BrowserStartDelay = 10 * time.Second
 	// clockRounds is the number of clock round trips per worker.
 	clockRounds = 5
 )
