@@ -337,7 +337,7 @@ func (e *engine) doFast(ctx context.Context, jar *cookiejar.Jar, it *scenarios.I
 		code = resp.StatusCode()
 		s.code, s.bytesIn = uint16(code), uint64(len(resp.Body()))
 	}
-	if st.req.Write != "" && e.opts.Writes != nil {
+	if (st.req.Write != "" || st.req.Read != "") && e.opts.Writes != nil {
 		e.recordWriteOf(st.req, string(req.Header.Peek(scenarios.IdempotencyHeader)), string(req.Header.Peek("Authorization")),
 			string(req.URI().Path()), sendAt, code)
 	}

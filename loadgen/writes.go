@@ -13,19 +13,19 @@ import (
 
 // recordWrite records a marked request's outcome; status is 0 when no response came.
 func (e *engine) recordWrite(r *scenarios.Request, req *http.Request, sentAt time.Duration, status int) {
-	if r.Write == "" || e.opts.Writes == nil {
+	if r.Write == "" && r.Read == "" || e.opts.Writes == nil {
 		return
 	}
 	e.recordWriteOf(r, req.Header.Get(scenarios.IdempotencyHeader), req.Header.Get("Authorization"), req.URL.Path, sentAt, status)
 }
 
-// recordWriteOf records a marked request's outcome from its idempotency key, Authorization
-// header and path.
+// recordWriteOf records a marked request's outcome (a write's, or a read-back's) from its
+// idempotency key, Authorization header and path, its answer having just come.
 func (e *engine) recordWriteOf(r *scenarios.Request, key, auth, path string, sentAt time.Duration, status int) {
-	if r.Write == "" || e.opts.Writes == nil {
+	if r.Write == "" && r.Read == "" || e.opts.Writes == nil {
 		return
 	}
-	e.opts.Writes.Add(result.Write{
+	w := result.Write{
 		Kind:    r.Write,
 		Key:     key,
 		Subject: bearerSubject(auth),
@@ -33,7 +33,12 @@ func (e *engine) recordWriteOf(r *scenarios.Request, key, auth, path string, sen
 		Status:  status,
 		Outcome: result.OutcomeOf(status),
 		At:      sentAt,
-	})
+		Done:    time.Since(e.start),
+	}
+	if r.Read != "" {
+		w.Kind, w.Read = r.Read, true
+	}
+	e.opts.Writes.Add(w)
 }
 
 // bearerSubject returns the "sub" claim of a JWT bearer token without verifying it (the

@@ -95,3 +95,58 @@ func TestWriteLogBound(t *testing.T) {
 		t.Fatalf("kept %d, dropped %d; want 2 and 3", len(l.Writes()), l.Dropped())
 	}
 }
+
+// TestReadBacksRecorded runs a flow that enrolls and reads the enrollment back: the write
+// and the read are both recorded, the read marked Read, each with when it was sent and when
+// its answer came, the read sent after the write's answer (the order the verification of
+// reads-see-own-writes relies on).
+func TestReadBacksRecorded(t *testing.T) {
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(201)
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"user-9","exp":1}`))
+	auth := "Bearer eyJhbGciOiJIUzI1NiJ9." + payload + ".sig"
+	for _, transport := range []string{"nethttp", "fast"} {
+		spec, err := scenarios.LoadBytes("r.yaml", []byte(`version: 1
+name: r
+target: {url: `+srv.URL+`}
+transport: `+transport+`
+workload:
+  - name: journey
+    flow:
+      - name: enroll
+        request: {method: POST, url: /v1/courses/c1/enrollments, headers: {Authorization: "`+auth+`", Idempotency-Key: "{{ uuid }}"}, write: enrollment}
+      - name: read-back
+        request: {url: /v1/courses/c1/enrollment, headers: {Authorization: "`+auth+`"}, read: enrollment}
+load: {executor: constant-arrival-rate, rate: 50, duration: 1s}
+`), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		log := &result.WriteLog{}
+		run(t, spec, loadgen.Options{Seed: 1, Writes: log})
+		var writes, reads int
+		var lastWriteDone time.Duration
+		for _, w := range log.Writes() {
+			if w.Done < w.At || w.Kind != "enrollment" || w.Subject != "user-9" {
+				t.Fatalf("%s: %+v", transport, w)
+			}
+			if w.Read {
+				reads++
+				if w.Path != "/v1/courses/c1/enrollment" || w.Status != 200 || w.Key != "" {
+					t.Fatalf("%s: read %+v", transport, w)
+				}
+				continue
+			}
+			writes++
+			lastWriteDone = max(lastWriteDone, w.Done)
+		}
+		if writes == 0 || reads != writes || lastWriteDone == 0 {
+			t.Fatalf("%s: %d writes, %d reads recorded; want as many of each, more than none", transport, writes, reads)
+		}
+	}
+}

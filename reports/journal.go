@@ -107,8 +107,11 @@ func Journal(res *result.Result) []JournalEntry {
 			if !c.Pass {
 				state = "FAILED"
 			}
-			j = append(j, JournalEntry{end, fmt.Sprintf("verification %s %s (lost %d, unexpected %d, recovered %d, duplicated %d)",
-				c.Name, state, c.Lost, c.Unexpected, c.Recovered, c.Duplicated)})
+			figures := fmt.Sprintf("lost %d, unexpected %d, recovered %d, duplicated %d", c.Lost, c.Unexpected, c.Recovered, c.Duplicated)
+			if c.Name == "reads-see-own-writes" {
+				figures = strings.ReplaceAll(checkFigures(c), " · ", ", ")
+			}
+			j = append(j, JournalEntry{end, fmt.Sprintf("verification %s %s (%s)", c.Name, state, figures)})
 		}
 	}
 	j = append(j, JournalEntry{end, "verdict: " + verdictSummary(res)})

@@ -26,8 +26,11 @@ func thresholdsFailed(res *result.Result) int {
 
 // checkFigures renders a verification check's counts: "lost 0 · unexpected 0 · ...".
 func checkFigures(c result.VerificationCheck) string {
-	if c.Name == "enrollments-durable" {
+	switch c.Name {
+	case "enrollments-durable":
 		return fmt.Sprintf("lost %d · unexpected %d · recovered %d · duplicated %d", c.Lost, c.Unexpected, c.Recovered, c.Duplicated)
+	case "reads-see-own-writes":
+		return fmt.Sprintf("stale %d · saw their write %d of %d judged", c.Stale, c.Present, c.Checked)
 	}
 	return fmt.Sprintf("violations %d of %d checked", c.Violations, c.Checked)
 }
@@ -37,6 +40,9 @@ func writesLine(v *result.VerificationResult) string {
 	s := fmt.Sprintf("%d writes: %d ok, %d failed, %d unknown", w.Total, w.OK, w.Failed, w.Unknown)
 	if w.Unrecorded > 0 {
 		s += fmt.Sprintf(", %d not recorded", w.Unrecorded)
+	}
+	if w.Reads > 0 {
+		s += fmt.Sprintf("; %d read-backs", w.Reads)
 	}
 	return s
 }

@@ -85,3 +85,45 @@ func passing(t *testing.T) *result.Result {
 	res.StopReason = ""
 	return res
 }
+
+// TestStaleReadsRendered: stale read-backs (reads-see-own-writes) are reported like lost
+// writes, in every format, and fail the verdict.
+func TestStaleReadsRendered(t *testing.T) {
+	res := passing(t)
+	res.Verification = &result.VerificationResult{Pass: false, Source: "database",
+		Writes: result.WriteCounts{Total: 10, OK: 10, Reads: 30},
+		Checks: []result.VerificationCheck{{Name: "reads-see-own-writes", Pass: false, Stale: 3, Present: 27, Checked: 30,
+			Detail: "30 read-backs", Samples: []string{"user u1 course course-2: read at 1.000s found nothing"}}}}
+	res.Verdict = reports.Verdict(res)
+	if res.Verdict != reports.Fail {
+		t.Fatalf("verdict %s with stale reads, want FAIL", res.Verdict)
+	}
+	outs := map[string]*bytes.Buffer{}
+	for name, f := range map[string]func(*bytes.Buffer, *result.Result) error{
+		"text":     func(b *bytes.Buffer, r *result.Result) error { return reports.WriteText(b, r) },
+		"junit":    func(b *bytes.Buffer, r *result.Result) error { return reports.WriteJUnit(b, r) },
+		"markdown": func(b *bytes.Buffer, r *result.Result) error { return reports.WriteMarkdown(b, r) },
+		"html":     func(b *bytes.Buffer, r *result.Result) error { return reports.WriteHTML(b, r) },
+		"json":     func(b *bytes.Buffer, r *result.Result) error { return result.WriteJSON(b, r) },
+	} {
+		outs[name] = &bytes.Buffer{}
+		if err := f(outs[name], res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, b := range outs {
+		want := "stale 3"
+		if name == "json" {
+			want = `"stale": 3`
+		}
+		if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "reads-see-own-writes") {
+			t.Errorf("%s does not report the stale reads (%q):\n%s", name, want, b.String())
+		}
+	}
+	if !strings.Contains(outs["junit"].String(), `<failure message="stale 3`) {
+		t.Errorf("junit has no failing reads-see-own-writes case:\n%s", outs["junit"].String())
+	}
+	if !strings.Contains(outs["text"].String(), "30 read-backs") {
+		t.Errorf("the writes line does not count the read-backs:\n%s", outs["text"].String())
+	}
+}

@@ -84,6 +84,8 @@ type WriteCounts struct {
 	Unknown int `json:"unknown"`
 	// Unrecorded writes exceeded the write log's bound: not checked.
 	Unrecorded uint64 `json:"unrecorded,omitempty"`
+	// Reads are the recorded read-backs (requests marked read:), not counted above.
+	Reads int `json:"reads,omitempty"`
 }
 
 // VerificationCheck is one named verification (enrollments-durable, seats-never-oversold,
@@ -98,6 +100,9 @@ type VerificationCheck struct {
 	Unexpected int `json:"unexpected"`
 	Recovered  int `json:"recovered"`
 	Duplicated int `json:"duplicated"`
+	// Stale counts the read-backs (reads-see-own-writes) that missed their author's write
+	// acknowledged before they were sent.
+	Stale int `json:"stale,omitempty"`
 	// Present is how many attempted (user, course) pairs were found enrolled after the run.
 	Present int `json:"present"`
 	// Violations counts invariant breaches (courses over capacity, counters out of step, ...).
@@ -418,4 +423,8 @@ const (
 	// fault's; Detail names the process.
 	EventProcessStarted = "process.started"
 	EventProcessReady   = "process.ready"
+	// EventReplicaBehind is reported by database.replica-lag as it ends, per read replica:
+	// Detail says how far behind its paused replay had fallen ("replica 1: 81920 bytes of
+	// WAL received and not replayed").
+	EventReplicaBehind = "replica.behind"
 )

@@ -51,6 +51,11 @@ type Write struct {
 	Status  int           // the response status, 0 without a response
 	Outcome Outcome       // ok, failed or unknown
 	At      time.Duration // when it was sent, from the run start
+	// Done is when its answer (or its failure) came, from the run start.
+	Done time.Duration
+	// Read marks a read-back (a request marked `read:`, Kind the same), not a write: the
+	// reads-see-own-writes verification judges it against its author's acknowledged writes.
+	Read bool
 }
 
 // DefaultMaxWrites bounds the writes a WriteLog keeps (about 200 MB at ~200 bytes a write).

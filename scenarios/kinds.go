@@ -106,7 +106,7 @@ func (l *loader) requestKind(f fields, path string, r *Request, sc scope) {
 	if n := f.get("method"); n != nil && r.Method != "GET" {
 		l.errorf(n, join(path, "method"), "a %s request is sent with GET, not %s", r.Kind, r.Method)
 	}
-	for _, field := range []string{"body", "json", "write"} {
+	for _, field := range []string{"body", "json", "write", "read"} {
 		if f.has(field) {
 			l.errorf(f.keys[field], join(path, field), "%s does not apply to kind %s", field, r.Kind)
 		}

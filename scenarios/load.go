@@ -625,7 +625,7 @@ func (l *loader) verify(n *yaml.Node) []string {
 
 // KnownVerifications lists the after-run checks a scenario's verify: may name.
 func KnownVerifications() []string {
-	return []string{"enrollments-durable", "seats-never-oversold", "progress-monotonic"}
+	return []string{"enrollments-durable", "seats-never-oversold", "progress-monotonic", "reads-see-own-writes"}
 }
 
 // Executors (Load.Executor).

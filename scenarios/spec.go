@@ -109,6 +109,9 @@ type Request struct {
 	// Write marks a request whose effect the verification after the run checks
 	// ("enrollment"; "" for requests that are not recorded as writes). See WriteKinds.
 	Write string `json:",omitempty"`
+	// Read marks a request that reads back its author's own write ("enrollment": GET
+	// /v1/courses/{course}/enrollment), recorded for the reads-see-own-writes verification.
+	Read string `json:",omitempty"`
 	// Kind is "" for a plain HTTP request, or page, video, websocket or browser (see kinds.go);
 	// the options of the kind are set, the others nil.
 	Kind      string            `json:",omitempty"`

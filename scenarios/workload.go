@@ -204,7 +204,7 @@ func knownMethods() []string {
 }
 
 func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope) *Request {
-	f, ok := l.mapping(n, path, requestFields("method", "url", "headers", "body", "json", "timeout", "expect", "write")...)
+	f, ok := l.mapping(n, path, requestFields("method", "url", "headers", "body", "json", "timeout", "expect", "write", "read")...)
 	if !ok {
 		return nil
 	}
@@ -274,6 +274,9 @@ func (l *loader) request(n *yaml.Node, path string, defaults Defaults, sc scope)
 	}
 	if n := f.get("write"); n != nil {
 		r.Write = l.write(n, join(path, "write"), r)
+	}
+	if n := f.get("read"); n != nil {
+		r.Read = l.read(n, join(path, "read"), r, f.has("write"))
 	}
 	l.requestKind(f, path, r, sc)
 	return r

@@ -41,3 +41,28 @@ func (l *loader) write(n *yaml.Node, path string, r *Request) string {
 	}
 	return v
 }
+
+// ReadKinds lists the values of a request's read: marker. A request marked
+// `read: enrollment` (GET /v1/courses/{course}/enrollment with its author's token) is
+// recorded by the engine (user, URL, status, when it was sent) and checked after the run by
+// the reads-see-own-writes verification against the author's acknowledged enrollments.
+func ReadKinds() []string { return []string{"enrollment"} }
+
+// read parses a request's read: marker: a read-back is a GET, and not also a write.
+func (l *loader) read(n *yaml.Node, path string, r *Request, isWrite bool) string {
+	v, ok := l.str(n, path)
+	if !ok {
+		return ""
+	}
+	if !contains(ReadKinds(), v) {
+		l.errorf(n, path, "unknown read kind %q, want one of %s%s", v, strings.Join(ReadKinds(), ", "), didYouMean(v, ReadKinds()))
+		return ""
+	}
+	switch {
+	case isWrite:
+		l.errorf(n, path, "a request is a write or a read-back, not both")
+	case r.Method != "GET":
+		l.errorf(n, path, "a read-back is sent with GET, not %s", r.Method)
+	}
+	return v
+}

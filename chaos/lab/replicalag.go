@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/trendtactics/loadlab/chaos"
+	"github.com/trendtactics/loadlab/result"
 
 	"github.com/trendtactics/loadlab/scenarios"
 )
@@ -18,8 +19,15 @@ import (
 // replicas keep receiving WAL and answering reads, from a state that stops moving: they
 // fall behind the primary by everything written meanwhile.
 type replicaLag struct {
-	urls []string
+	urls   []string
+	report func(kind, detail string) // nil: no events
 }
+
+var _ chaos.EventReporter = (*replicaLag)(nil)
+
+// ReportEvents implements chaos.EventReporter: as the fault ends, each replica's distance
+// behind the primary (WAL received and not replayed) is reported as result.EventReplicaBehind.
+func (r *replicaLag) ReportEvents(report func(kind, detail string)) { r.report = report }
 
 func (l *Lab) databaseFault(f *scenarios.Fault) (chaos.Injector, error) {
 	if f.Kind != scenarios.FaultDatabaseReplicaLag {
@@ -53,9 +61,15 @@ func (r *replicaLag) Inject(ctx context.Context) error {
 	})
 }
 
-// Rollback resumes the replay on every replica.
+// Rollback reports how far behind each replica is, then resumes its replay.
 func (r *replicaLag) Rollback(ctx context.Context) error {
+	i := 0
 	return r.each(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		i++
+		var behind int64
+		if err := conn.QueryRow(ctx, "SELECT coalesce(pg_last_wal_receive_lsn() - pg_last_wal_replay_lsn(), 0)::bigint").Scan(&behind); err == nil && r.report != nil {
+			r.report(result.EventReplicaBehind, fmt.Sprintf("replica %d: %d bytes of WAL received and not replayed", i, behind))
+		}
 		_, err := conn.Exec(ctx, "SELECT pg_wal_replay_resume()")
 		return err
 	})

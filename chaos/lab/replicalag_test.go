@@ -3,6 +3,7 @@ package lab_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/chaos/lab"
 	"github.com/trendtactics/loadlab/internal/testutil/pgtest"
 	"github.com/trendtactics/loadlab/scenarios"
@@ -57,6 +59,8 @@ func TestLabReplicaLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var events []string
+	fault.(chaos.EventReporter).ReportEvents(func(kind, detail string) { events = append(events, kind+" "+detail) })
 	ctx := context.Background()
 	if err := fault.Inject(ctx); err != nil {
 		t.Fatal(err)
@@ -78,6 +82,13 @@ func TestLabReplicaLag(t *testing.T) {
 	}
 	if err := fault.Rollback(ctx); err != nil {
 		t.Fatal(err)
+	}
+	var behind int
+	if len(events) != 1 || !strings.HasPrefix(events[0], "replica.behind replica 1: ") {
+		t.Fatalf("events %q, want one replica.behind", events)
+	}
+	if _, err := fmt.Sscanf(events[0], "replica.behind replica 1: %d bytes", &behind); err != nil || behind <= 0 {
+		t.Errorf("event %q: the paused replica was not behind (%v)", events[0], err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if code, _ := do(plain, http.MethodGet, "/v1/courses/course-1/enrollment", sess.Token); code == 200 {

@@ -23,6 +23,12 @@
 //   - progress-monotonic: the academy keeps no history of progress, so what can truly be
 //     checked is the final state: percent within 0..100, completed_at set exactly when percent
 //     is 100 (completion is never undone and never set early), completed_at ≤ updated_at.
+//   - reads-see-own-writes, over the read-backs (requests marked `read: enrollment`, GET
+//     /v1/courses/{course}/enrollment, recorded in the same log with Read set): a read sent
+//     after its author's enrollment in that course was acknowledged (the 2xx answer had come,
+//     Write.Done) is judged; 200 saw the write, 404 is stale (fails, like a lost write), other
+//     answers are not judged; no judged read at all fails too (nothing was proved). A pure
+//     function of the log, OwnReads: no database needed.
 //
 // The classification is a pure function, Enrollments, of the recorded writes and the rows
 // read back (State: plain Go values); Check only reads the rows and calls it, so every

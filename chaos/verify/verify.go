@@ -81,6 +81,8 @@ func Check(ctx context.Context, databaseURL string, in Input) *result.Verificati
 			c, err = seats(ctx, conn)
 		case ProgressMonotonic:
 			c, err = progress(ctx, conn)
+		case ReadsSeeOwnWrites:
+			c = OwnReads(in)
 		default:
 			err = fmt.Errorf("unknown check %q", name)
 		}
@@ -116,8 +118,13 @@ func connect(ctx context.Context, url string) (*pgx.Conn, error) {
 }
 
 func count(ws []result.Write, unrecorded uint64) result.WriteCounts {
-	c := result.WriteCounts{Total: len(ws), Unrecorded: unrecorded}
+	c := result.WriteCounts{Unrecorded: unrecorded}
 	for _, w := range ws {
+		if w.Read {
+			c.Reads++
+			continue
+		}
+		c.Total++
 		switch w.Outcome {
 		case result.OutcomeOK:
 			c.OK++

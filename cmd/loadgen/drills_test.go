@@ -170,6 +170,31 @@ func judgeDrill(t *testing.T, name string, code int, res *result.Result, output 
 	}
 }
 
+// checkReplicaLag checks what the replica-lag drill is shaped to exercise: the replica's
+// replay was paused long enough to fall behind (the fault's replica.behind event names the
+// WAL it had received and not replayed, more than none), and the students' read-backs of
+// their acknowledged enrollments were judged, none stale.
+func checkReplicaLag(t *testing.T, res *result.Result) {
+	t.Helper()
+	behind := -1
+	for _, e := range res.Events {
+		if e.Kind == result.EventReplicaBehind {
+			if _, err := fmt.Sscanf(e.Detail, "replica 1: %d bytes", &behind); err != nil {
+				t.Errorf("event %q: %v", e.Detail, err)
+			}
+		}
+	}
+	if behind <= 0 {
+		t.Errorf("the replica was not behind when the lag ended (%d bytes; events %+v)", behind, res.Events)
+	}
+	c := check(res, "reads-see-own-writes")
+	if c == nil || !c.Pass || c.Stale != 0 || c.Checked == 0 {
+		t.Errorf("reads-see-own-writes: %+v, want read-backs judged and none stale", c)
+	} else {
+		t.Logf("reads-see-own-writes: %s; the replica was %d bytes behind at the end of the lag", c.Detail, behind)
+	}
+}
+
 // checkDBOutage checks what the db-outage drill is shaped to exercise: the database was
 // killed under enrollment load, enrollments were in flight or sent with tokens taken before
 // the kill, answers to committed enrollments reached their clients too late (lost-answers),
