@@ -2,7 +2,6 @@ package verify
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/trendtactics/loadlab/result"
@@ -12,14 +11,7 @@ import (
 const ReadsSeeOwnWrites = "reads-see-own-writes"
 
 // ReadPath returns the course of a read-back's path /v1/courses/{course}/enrollment.
-func ReadPath(path string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, "/v1/courses/")
-	if !ok {
-		return "", false
-	}
-	course, tail, ok := strings.Cut(rest, "/")
-	return course, ok && tail == "enrollment" && course != ""
-}
+func ReadPath(path string) (string, bool) { return courseIn(path, "enrollment") }
 
 // OwnReads is the reads-see-own-writes check as a pure function of the run's recorded
 // writes and read-backs (in.Writes; the other fields of in are not used). A read-back

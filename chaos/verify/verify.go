@@ -138,13 +138,16 @@ func count(ws []result.Write, unrecorded uint64) result.WriteCounts {
 }
 
 // CoursePath returns the course of an enrollment write's path /v1/courses/{course}/enrollments.
-func CoursePath(path string) (string, bool) {
+func CoursePath(path string) (string, bool) { return courseIn(path, "enrollments") }
+
+// courseIn returns the course of a path /v1/courses/{course}/TAIL.
+func courseIn(path, tail string) (string, bool) {
 	rest, ok := strings.CutPrefix(path, "/v1/courses/")
 	if !ok {
 		return "", false
 	}
-	course, tail, ok := strings.Cut(rest, "/")
-	return course, ok && tail == "enrollments" && course != ""
+	course, t, ok := strings.Cut(rest, "/")
+	return course, ok && t == tail && course != ""
 }
 
 // enrollments reads the seat claims and enrollment rows of the run's users and classifies
