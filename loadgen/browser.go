@@ -67,6 +67,30 @@ func CheckBrowser(spec *scenarios.Spec) error {
 	return nil
 }
 
+// DescribeBrowser says, for a dry run's plan, what a run's browser requests need: the
+// Chromium found and the pool's size ("" without browser requests).
+func DescribeBrowser(spec *scenarios.Spec) string {
+	if !scenarios.HasBrowser(spec) {
+		return ""
+	}
+	size := 0
+	var caches []string
+	for _, r := range spec.Requests() {
+		if r.Kind == scenarios.KindBrowser && r.Browser != nil {
+			size = max(size, r.Browser.Contexts)
+			if !slices.Contains(caches, r.Browser.Cache) {
+				caches = append(caches, r.Browser.Cache)
+			}
+		}
+	}
+	path, err := FindChromium()
+	if err != nil {
+		path = "none found"
+	}
+	return fmt.Sprintf("headless Chromium (%s), a pool of %d browser contexts opened before the load, %s cache",
+		path, max(size, 1), strings.Join(caches, " and "))
+}
+
 // chromium is a running headless Chromium: one process tree whose browser contexts the
 // pools of runs share.
 type chromium struct {

@@ -32,7 +32,8 @@
 //	                     as "metrics: http://HOST:PORT/metrics".
 //	--dry-run            print the plan: target, executor, stages with durations, rates and
 //	                     iterations, the expected request count, the fault timeline and the
-//	                     thresholds. Starts nothing; exits 0 for a valid scenario.
+//	                     thresholds (and the Chromium and browser pool of browser requests).
+//	                     Starts nothing; exits 0 for a valid scenario.
 //	--target URL         send the load to URL instead of the scenario's target (no lab is started).
 //	--academy PATH       the academy binary the lab starts; default: `academy` next to loadgen
 //	                     (make build puts both in bin/), then in PATH.

@@ -42,6 +42,9 @@ func writePlan(w io.Writer, spec *scenarios.Spec, base string) {
 	if ts, err := loadgen.Transports(spec, base, ""); err == nil {
 		fmt.Fprintf(w, "transport %s\n", describeTransports(spec.Transport, ts))
 	}
+	if b := loadgen.DescribeBrowser(spec); b != "" {
+		fmt.Fprintf(w, "browser   %s\n", b)
+	}
 
 	if len(p.Stages) > 0 && p.VUs == 0 {
 		fmt.Fprintln(w, "\nstages (iterations per second)")
