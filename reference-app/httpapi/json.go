@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/trendtactics/loadlab/reference-app/academy"
 )
@@ -59,17 +59,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 const catalogCacheControl = "public, max-age=3600"
 
 // writeCacheable answers a public JSON body that any cache may keep
-// (catalogCacheControl) with a strong ETag, the first 128 bits of the
-// body's SHA-256. http.ServeContent answers If-None-Match with 304 Not
+// (catalogCacheControl) with a strong ETag, the body's 64-bit xxHash in hex
+// (the same on every replica; an ETag names a version of the bytes, it
+// authenticates nothing, and SHA-256 cost about 45 µs per 20 KB page here,
+// against 5 µs). http.ServeContent answers If-None-Match with 304 Not
 // Modified (and HEAD and Range). No Last-Modified: a course's seat count
 // changes without its updated_at, and a page has no one modification time,
 // so a date could claim "not modified" of a changed body.
 func writeCacheable(w http.ResponseWriter, r *http.Request, body []byte) {
-	sum := sha256.Sum256(body)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", catalogCacheControl)
-	h.Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:16])+`"`)
+	h.Set("ETag", fmt.Sprintf(`"%016x"`, xxhash.Sum64(body)))
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
