@@ -23,6 +23,7 @@ type compareFlags struct {
 	format       string
 	markdown     string
 	gate         gateFlags
+	history      string // compare only: --history DIR
 }
 
 // gateFlags are the statistical options of a comparison with repetitions (compare, gate).
@@ -65,7 +66,7 @@ func (g *gateFlags) options(allow reports.Allowances) (reports.GateOptions, erro
 func newCompareCmd(e *env) *cobra.Command {
 	var f compareFlags
 	cmd := &cobra.Command{
-		Use:   "compare BASE NEW",
+		Use:   "compare BASE NEW | compare --history DIR NEW",
 		Short: "Compare runs with baseline runs; exit 6 on a regression, 7 when undecided, 8 when not comparable",
 		Long: `compare compares results written by run, request by request (by name) and in total.
 BASE and NEW are each a result file, a directory (every result.json beneath it), or a
@@ -83,6 +84,11 @@ INCONCLUSIVE (7: say how many more runs would decide), INVALID (8: a run INVALID
 interrupted; scenarios, seeds or loadlab versions differ) or IMPROVEMENT (9).
 reports/CI.md explains the method.
 
+With --history DIR instead of BASE, the base is read from a series of accepted results
+(every result.json beneath DIR, ordered by start; INVALID and interrupted ones left out):
+E-Divisive means finds the change points of the total's figures, and the results since
+the latest one, the last stable segment, are the base runs.
+
 Allowances (--allow, comma-separated; unnamed figures keep their default):
   p50 p90 p95 p99 max   N% may grow by N% of the base; +Nms (any Go duration) may grow by that much
   errors                +N% the error rate may grow by N percentage points (absolute)
@@ -91,13 +97,24 @@ Allowances (--allow, comma-separated; unnamed figures keep their default):
 Defaults: p50=10%,p90=10%,p95=10%,p99=10%,max=off,errors=+0.1%,throughput=-5%.
 
   loadgen compare --allow p99=10%,errors=+0.05%,throughput=-5% baseline.json results/new/result.json
-  loadgen compare perf/base-runs/ out/new-runs/`,
-		Args: cobra.ExactArgs(2),
+  loadgen compare perf/base-runs/ out/new-runs/
+  loadgen compare --history perf/accepted/ out/new-runs/`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.history != "" {
+				if len(args) != 1 {
+					return usageErrorf("with --history give only NEW, got %d arguments", len(args))
+				}
+				return compareHistory(e, f.history, args[0], f)
+			}
+			if len(args) != 2 {
+				return usageErrorf("want BASE and NEW (or --history DIR NEW), got %d argument", len(args))
+			}
 			return compareResults(e, args[0], args[1], f)
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringVar(&f.history, "history", "", "take the base from the last stable segment of the accepted results in `DIR`")
 	return cmd
 }
 
@@ -158,6 +175,34 @@ func compareResults(e *env, baseArg, newArg string, f compareFlags) error {
 		return compareSingle(e, base[0], next[0], opts.Allowances, f)
 	}
 	r, err := reports.CompareRepeated(base, next, opts)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	return writeRepeated(e, r, f.format, f.markdown)
+}
+
+// compareHistory compares NEW with the last stable segment of the results in dir.
+func compareHistory(e *env, dir, newArg string, f compareFlags) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	all, err := readResults(dir)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	next, err := readResults(newArg)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	h, err := reports.AnalyzeHistory(all, reports.HistoryOptions{Allowances: opts.Allowances, Seed: opts.Seed, Alpha: opts.Alpha})
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if err := writeFlushed(e.stdout, func(w io.Writer) error { return reports.WriteHistory(w, h, dir) }); err != nil {
+		return internalErrorf("%w", err)
+	}
+	r, err := reports.CompareRepeated(h.Baseline, next, opts)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}

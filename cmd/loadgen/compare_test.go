@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -17,7 +18,8 @@ import (
 // synthruns DIR N MS SEED [key=value...] writes N results of 20 seconds at rate= (100)
 // responses a second to DIR/runK/result.json, latencies log-normal around MS ms (σ 0.3), run k's
 // median moved by a run-to-run factor drawn from SEED (±3 %). Keys: scenario=, seed=,
-// verdict=, errors= (per second), version=, rate=.
+// verdict=, errors= (per second), version=, rate=, start= (run k starts
+// k×10 minutes later).
 func cmdSynthRuns(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 4 {
 		ts.Fatalf("usage: synthruns DIR N MS SEED [key=value...]")
@@ -28,7 +30,7 @@ func cmdSynthRuns(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	seed, err := strconv.ParseUint(args[3], 10, 64)
 	ts.Check(err)
-	kv := map[string]string{"scenario": "synth", "seed": "1", "verdict": reports.Pass, "errors": "0", "version": version, "rate": "100"}
+	kv := map[string]string{"scenario": "synth", "seed": "1", "verdict": reports.Pass, "errors": "0", "version": version, "rate": "100", "start": "2026-12-01T10:00:00Z"}
 	for _, a := range args[4:] {
 		k, v, ok := cut(a)
 		if !ok {
@@ -41,6 +43,8 @@ func cmdSynthRuns(ts *testscript.TestScript, neg bool, args []string) {
 	runSeed, err := strconv.ParseInt(kv["seed"], 10, 64)
 	ts.Check(err)
 	rate, err := strconv.ParseUint(kv["rate"], 10, 64)
+	ts.Check(err)
+	start, err := time.Parse(time.RFC3339, kv["start"])
 	ts.Check(err)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	for k := range n {
@@ -62,7 +66,7 @@ func cmdSynthRuns(ts *testscript.TestScript, neg bool, args []string) {
 			Latency: result.Summarize(total), LatencyHist: total, Timeline: pts}
 		tot := *st
 		tot.Name = "total"
-		res := &result.Result{Scenario: kv["scenario"], Seed: runSeed, Verdict: kv["verdict"], Version: kv["version"], DurationMS: 20000,
+		res := &result.Result{Scenario: kv["scenario"], Seed: runSeed, Start: start.Add(time.Duration(k) * 10 * time.Minute), Verdict: kv["verdict"], Version: kv["version"], DurationMS: 20000,
 			Total: &tot, Requests: []*result.RequestStats{st}, Timeline: pts}
 		dir := filepath.Join(ts.MkAbs(args[0]), "run"+strconv.Itoa(k+1))
 		ts.Check(os.MkdirAll(dir, 0o755))

@@ -186,6 +186,12 @@
 //
 // reports/CI.md explains the method and shows its measured false-alarm and detection rates.
 //
+// loadgen compare --history DIR NEW takes the base from a series of accepted results (every
+// result.json beneath DIR, ordered by start, INVALID and interrupted ones left out): the
+// change points of the total's gated figures are found by E-Divisive with means (199
+// permutations, alpha as --alpha, segments of at least 3 results, seed --boot-seed), listed,
+// and the results since the latest one (the last stable segment) are the base runs.
+//
 //	--allow LIST          METRIC=VALUE,...; unnamed figures keep their default:
 //	                      p50 p90 p95 p99 max: N% relative growth, or +D absolute (a Go duration: +20ms)
 //	                      errors: +N% percentage points the error rate may grow by (absolute)
@@ -201,6 +207,7 @@
 //	--block D             length of the blocks resampled within a run (default 5s)
 //	--warmup D            drop D from the start of every run's timeline (default 0)
 //	--min-runs N          fewest runs a side for a verdict other than INCONCLUSIVE (default 3)
+//	--history DIR         the base is the last stable segment of the results in DIR
 //
 // Exit 2 for bad flags, a file that is not a loadlab result, or (with repetitions) a result
 // without per-second histograms.

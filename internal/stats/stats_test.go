@@ -2,6 +2,7 @@ package stats_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/trendtactics/loadlab/internal/stats"
@@ -87,5 +88,54 @@ func TestHolm(t *testing.T) {
 	}
 	if len(stats.Holm(nil)) != 0 {
 		t.Error("empty family")
+	}
+}
+
+// Q of a small series by hand: z = 0 0 0 | 3 3 3, τ = 3: between = 9 pairs × 3 = 27,
+// within 0: Ê = 2·27/9 − 0 − 0 = 6, Q = 3·3/6 · 6 = 9 (TestSplitQByHand). Six points
+// cannot be significant (2 of the 20 arrangements split as well: p = 0.1); ten can
+// (2 of 252).
+func TestEDivisive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	if got := stats.EDivisive([]float64{0, 0, 0, 3, 3, 3}, stats.EDivisiveOptions{}, rng); len(got) != 0 {
+		t.Errorf("six points: change points %v, want none", got)
+	}
+	if got := stats.EDivisive([]float64{0, 0, 0, 0, 0, 3, 3, 3, 3, 3}, stats.EDivisiveOptions{}, rng); len(got) != 1 || got[0] != 5 {
+		t.Errorf("step series: change points %v, want [5]", got)
+	}
+	// Two shifts in noise: 20 points around 10, 15 around 13, 15 around 9.
+	noise := rand.New(rand.NewPCG(2, 2))
+	var x []float64
+	for i := range 50 {
+		level := 10.0
+		switch {
+		case i >= 35:
+			level = 9
+		case i >= 20:
+			level = 13
+		}
+		x = append(x, level+0.5*noise.NormFloat64())
+	}
+	got := stats.EDivisive(x, stats.EDivisiveOptions{}, rng)
+	if len(got) != 2 || got[0] < 19 || got[0] > 21 || got[1] < 34 || got[1] > 36 {
+		t.Errorf("two shifts at 20 and 35: change points %v", got)
+	}
+	// Pure noise: no change point.
+	var flat []float64
+	for range 50 {
+		flat = append(flat, 10+0.5*noise.NormFloat64())
+	}
+	if got := stats.EDivisive(flat, stats.EDivisiveOptions{}, rng); len(got) != 0 {
+		t.Errorf("noise: change points %v, want none", got)
+	}
+	if got := stats.EDivisive([]float64{1, 2}, stats.EDivisiveOptions{}, rng); len(got) != 0 {
+		t.Errorf("too short: %v", got)
+	}
+}
+
+func TestSplitQByHand(t *testing.T) {
+	tau, q := stats.SplitForTest([]float64{0, 0, 0, 3, 3, 3}, 2)
+	if tau != 3 || !near(q, 9, 1e-12) {
+		t.Errorf("split %d, Q %v; want 3, 9", tau, q)
 	}
 }

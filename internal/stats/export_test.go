@@ -1,0 +1,4 @@
+package stats
+
+// SplitForTest exposes splitSegment to the black-box tests.
+var SplitForTest = splitSegment
