@@ -46,7 +46,7 @@ func TestScripts(t *testing.T) {
 
 // setup starts real HTTP servers on 127.0.0.1 for the script: $FAST_URL answers 200 at
 // once, $ERR_URL answers 500, $SLOW_URL answers 200 after 300 ms; $SLEEP20_URL and
-// $SLEEP30_URL after 20 and 30 ms.
+// $SLEEP40_URL after 20 and 40 ms.
 func setup(env *testscript.Env) error {
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, `{"ok":true}`)
@@ -61,7 +61,7 @@ func setup(env *testscript.Env) error {
 		case <-r.Context().Done():
 		}
 	}))
-	// $SLEEP20_URL and $SLEEP30_URL answer after 20 and 30 ms: a base and a slower new version.
+	// $SLEEP20_URL and $SLEEP40_URL answer after 20 and 40 ms: a base and a slower new version.
 	sleeper := func(d time.Duration) *httptest.Server {
 		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -71,12 +71,12 @@ func setup(env *testscript.Env) error {
 			}
 		}))
 	}
-	sleep20, sleep30 := sleeper(20*time.Millisecond), sleeper(30*time.Millisecond)
-	for _, s := range []*httptest.Server{fast, failing, slow, sleep20, sleep30} {
+	sleep20, sleep40 := sleeper(20*time.Millisecond), sleeper(40*time.Millisecond)
+	for _, s := range []*httptest.Server{fast, failing, slow, sleep20, sleep40} {
 		env.Defer(s.Close)
 	}
 	env.Setenv("SLEEP20_URL", sleep20.URL)
-	env.Setenv("SLEEP30_URL", sleep30.URL)
+	env.Setenv("SLEEP40_URL", sleep40.URL)
 	env.Setenv("FAST_URL", fast.URL)
 	env.Setenv("ERR_URL", failing.URL)
 	env.Setenv("SLOW_URL", slow.URL)
