@@ -541,7 +541,7 @@ func (l *loader) lab(n *yaml.Node) *Lab {
 		lab.DBReplicas, _ = l.intIn(n, "target.lab.db-replicas", 0, 8)
 	}
 	if n := f.get("cache"); n != nil {
-		lab.Cache, _ = l.oneOf(n, "target.lab.cache", "redis", "memory", "none")
+		lab.Cache, _ = l.oneOf(n, "target.lab.cache", "redis", "redis-cluster", "memory", "none")
 	}
 	if n := f.get("bcrypt-cost"); n != nil {
 		lab.BcryptCost, _ = l.intIn(n, "target.lab.bcrypt-cost", 4, 16)

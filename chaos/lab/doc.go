@@ -51,7 +51,14 @@
 // `memory` with its in-process cache (bounded by `academy serve --cache-max-bytes`, 64 MiB by
 // default: pass another through Config.AcademyArgs); `redis` with Redis behind the cache proxy,
 // started with --maxmemory 256mb and --maxmemory-policy allkeys-lru (RedisMaxMemory,
-// RedisMaxMemoryPolicy), so that no load can grow it without bound.
+// RedisMaxMemoryPolicy), so that no load can grow it without bound; `redis-cluster` with a
+// 3-node Redis Cluster (RedisClusterNodes, internal/rediscluster) that the replicas reach
+// directly (its clients follow the nodes' own addresses: no proxy, so no network fault on
+// it), and whose nodes process faults on the cache kill or pause (mode one by default).
+//
+// With db-replicas N (Config.DBReplicas), `academy postgres --replicas N` also runs N
+// streaming-replication hot standbys of the database, which the academy replicas read from
+// (--replica-url); database.replica-lag pauses their WAL replay.
 //
 // A Lab is also a chaos.Resolver: it turns scenario faults into injectors on its proxies
 // (network.*), its processes (process.kill, process.pause) and the academy's admin fault

@@ -68,6 +68,9 @@ func (l *Lab) networkFault(f *scenarios.Fault) (chaos.Injector, error) {
 		p = l.dbProxy
 	case "cache":
 		p = l.cacheProxy
+		if len(l.redisNodes) > 0 {
+			return nil, errors.New("network faults cannot target a redis-cluster cache (its clients follow the nodes' own addresses, not a proxy's); kill or pause a node with process.kill or process.pause")
+		}
 		if p == nil {
 			return nil, errors.New("target cache needs `cache: redis` in the lab")
 		}
@@ -233,8 +236,16 @@ func (l *Lab) processFault(f *scenarios.Fault) (chaos.Injector, error) {
 	case "database":
 		pf.procs = []*process{l.db}
 	case "cache":
+		if len(l.redisNodes) > 0 { // a Redis Cluster: mode chooses the nodes (one by default)
+			n, err := replicaCount(f, len(l.redisNodes))
+			if err != nil {
+				return nil, err
+			}
+			pf.procs = l.redisNodes[:n]
+			break
+		}
 		if l.redis == nil {
-			return nil, errors.New("target cache needs `cache: redis` in the lab")
+			return nil, errors.New("target cache needs `cache: redis` or `cache: redis-cluster` in the lab")
 		}
 		pf.procs = []*process{l.redis}
 	default:

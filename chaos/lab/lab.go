@@ -30,7 +30,7 @@ import (
 // Config describes the lab to start.
 type Config struct {
 	Replicas int    // academy replicas, at least 1
-	Cache    string // redis | memory | none
+	Cache    string // redis | redis-cluster | memory | none
 	Seed     scenarios.LabSeed
 	// Academy is the command that runs the academy CLI (cmd/academy), e.g. {"/path/bin/academy"};
 	// the lab adds `postgres ...` to start the database and `serve ...` for each replica.
@@ -74,6 +74,11 @@ type Lab struct {
 	// replicas are database.replica-lag, not network faults).
 	replicaURLs []string
 
+	// The Redis Cluster's nodes (cache: redis-cluster), their addresses and their directory.
+	redisNodes        []*process
+	redisClusterAddrs []string
+	redisDir          string
+
 	mu       sync.Mutex
 	replicas []*replica
 	stopped  chan struct{}      // made by the first Stop, closed when it is done
@@ -113,6 +118,11 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 	}
 	if cfg.Cache == "redis" {
 		if err := l.startRedis(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Cache == "redis-cluster" {
+		if err := l.startRedisCluster(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -285,6 +295,8 @@ func (l *Lab) replicaProcess(i int, got *string) *process {
 	}
 	argv = append(argv, l.cfg.AcademyArgs...)
 	switch {
+	case len(l.redisClusterAddrs) > 0:
+		argv = append(argv, "--redis-cluster", strings.Join(l.redisClusterAddrs, ","))
 	case l.redisURL != "":
 		argv = append(argv, "--redis-url", l.redisURL)
 	case l.cfg.Cache == "none":
@@ -399,10 +411,13 @@ func (l *Lab) stop(ctx context.Context) error {
 			p.Close()
 		}
 	}
-	for _, p := range []*process{l.redis, l.db} {
+	for _, p := range append(l.redisNodes, l.redis, l.db) {
 		if p != nil {
 			errs = append(errs, p.stop(ctx, 15*time.Second))
 		}
+	}
+	if l.redisDir != "" {
+		errs = append(errs, os.RemoveAll(l.redisDir))
 	}
 	// Last, the guardian: it ends any group that is still watched (none, unless a stop was
 	// cut short), removes the database's directory (the database removes it when it stops;
@@ -448,6 +463,9 @@ func (l *Lab) PIDs() map[string]int {
 	}
 	add(l.db)
 	add(l.redis)
+	for _, p := range l.redisNodes {
+		add(p)
+	}
 	l.mu.Lock()
 	reps := l.replicas
 	l.mu.Unlock()

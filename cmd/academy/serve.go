@@ -35,6 +35,7 @@ type serveConfig struct {
 	replicaURLs       []string
 	shards            int
 	redisURL          string
+	redisCluster      []string
 	cache             string
 	cacheMaxBytes     int64
 	adminToken        string
@@ -82,6 +83,7 @@ func newServe(e *env) *cobra.Command {
 	f.StringSliceVar(&c.replicaURLs, "replica-url", nil, "PostgreSQL URL of a read replica (hot standby) of each shard, in shard order, one group per replica (repeat or comma-separate; env ACADEMY_REPLICA_URL): catalog and per-user reads go to replicas, a client's own writes stay visible to it (read-your-writes)")
 	f.IntVar(&c.shards, "shards", 1, "with the throwaway cluster: number of shard databases")
 	f.StringVar(&c.redisURL, "redis-url", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (env ACADEMY_REDIS_URL); none: in-process cache")
+	f.StringSliceVar(&c.redisCluster, "redis-cluster", nil, "address host:port of a Redis Cluster node (repeat or comma-separate; one is enough, the others are discovered): the cache is served by the cluster (go-redis's cluster client)")
 	f.StringVar(&c.cache, "cache", "", "cache: redis (needs --redis-url), memory (in process) or none (every read goes to PostgreSQL); default redis with --redis-url, else memory")
 	f.Int64Var(&c.cacheMaxBytes, "cache-max-bytes", cache.DefaultMemoryMaxBytes, "bound of the in-process cache in bytes (keys, values and a fixed overhead per entry); past it the least recently used entries are evicted")
 	f.StringVar(&c.adminToken, "admin-token", "", "bearer token with admin rights (env ACADEMY_ADMIN_TOKEN)")
@@ -177,10 +179,12 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	switch {
 	case c.cache != "" && c.cache != "redis" && c.cache != "memory" && c.cache != "none":
 		return usageError{fmt.Errorf("--cache %q: want redis, memory or none", c.cache)}
-	case c.cache == "redis" && c.redisURL == "":
+	case c.cache == "redis" && c.redisURL == "" && len(c.redisCluster) == 0:
 		return usageError{errors.New("--cache redis needs --redis-url")}
 	case c.cache != "" && c.cache != "redis" && c.redisURL != "":
 		return usageError{fmt.Errorf("--cache %s and --redis-url contradict each other", c.cache)}
+	case len(c.redisCluster) > 0 && (c.redisURL != "" || c.cache == "memory" || c.cache == "none"):
+		return usageError{errors.New("--redis-cluster serves the cache: drop --redis-url and --cache memory/none")}
 	}
 	secret := []byte(c.jwtSecret)
 	if len(secret) == 0 {
@@ -235,8 +239,13 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	switch {
 	case c.cache == "none":
 		// No cache at all: academy.NewService reads through to PostgreSQL, /readyz says none.
-	case c.cache == "redis" || (c.cache == "" && c.redisURL != ""):
-		r, err := cache.NewRedis(c.redisURL, cache.RedisOptions{}, reg)
+	case c.cache == "redis" || (c.cache == "" && c.redisURL != "") || len(c.redisCluster) > 0:
+		var r *cache.Redis
+		if len(c.redisCluster) > 0 {
+			r, err = cache.NewRedisCluster(c.redisCluster, cache.RedisOptions{}, reg)
+		} else {
+			r, err = cache.NewRedis(c.redisURL, cache.RedisOptions{}, reg)
+		}
 		if err != nil {
 			return usageError{err}
 		}

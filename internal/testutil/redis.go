@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os/exec"
@@ -8,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trendtactics/loadlab/internal/rediscluster"
 )
 
 // StartRedis starts a throwaway redis-server, without persistence, on 127.0.0.1:port (a free
@@ -48,3 +51,69 @@ func StartRedis(t testing.TB, port int) (string, *exec.Cmd) {
 	}
 	return "redis://" + addr + "/0", cmd
 }
+
+// RedisNode is one node of a cluster from StartRedisCluster: its address and process, which
+// the test may kill and restart (Restart: same flags, so it rejoins with its slots).
+type RedisNode struct {
+	Addr string
+	Cmd  *exec.Cmd
+	argv []string
+}
+
+// StartRedisCluster starts n redis-server nodes (internal/rediscluster.Args) on free ports
+// and makes them one Redis Cluster, node i holding rediscluster.SlotRange(i, n). They are
+// killed when the test ends. The test is skipped when redis-server is not installed.
+func StartRedisCluster(t testing.TB, n int) []*RedisNode {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skipf("redis-server not installed (apt-get install redis-server): %v", err)
+	}
+	dir := t.TempDir()
+	nodes := make([]*RedisNode, n)
+	addrs := make([]string, n)
+	for i := range nodes {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		nodes[i] = &RedisNode{Addr: fmt.Sprintf("127.0.0.1:%d", port), argv: append([]string{bin}, rediscluster.Args(port, dir, "64mb", "allkeys-lru")...)}
+		nodes[i].Start(t)
+		addrs[i] = nodes[i].Addr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rediscluster.Create(ctx, addrs); err != nil {
+		t.Fatal(err)
+	}
+	return nodes
+}
+
+// Start starts the node (again) and waits until it accepts connections; it is killed when
+// the test ends.
+func (r *RedisNode) Start(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(r.argv[0], r.argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Cmd = cmd
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", r.Addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if i > 200 {
+			t.Fatalf("redis-server did not start on %s: %v", r.Addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Kill kills the node and waits for it.
+func (r *RedisNode) Kill() { _ = r.Cmd.Process.Kill(); _ = r.Cmd.Wait() }

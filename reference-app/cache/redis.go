@@ -28,10 +28,11 @@ type RedisOptions struct {
 // Redis is a Redis-backed academy.Cache behind a circuit breaker. Close
 // releases its connections.
 type Redis struct {
-	client *redis.Client
-	opts   RedisOptions
-	br     *breaker
-	m      *metrics
+	client  redis.UniversalClient
+	cluster *redis.ClusterClient // the same client when it is a Redis Cluster's, else nil
+	opts    RedisOptions
+	br      *breaker
+	m       *metrics
 }
 
 var _ academy.Cache = (*Redis)(nil)
@@ -45,6 +46,31 @@ func NewRedis(url string, opts RedisOptions, reg prometheus.Registerer) (*Redis,
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
+	opts = opts.withDefaults()
+	ro.DialTimeout = opts.Timeout
+	ro.ReadTimeout = opts.Timeout
+	ro.WriteTimeout = opts.Timeout
+	ro.PoolTimeout = opts.Timeout
+	ro.MaxRetries = -1
+	ro.ContextTimeoutEnabled = true
+	return newRedis(redis.NewClient(ro), nil, opts, reg), nil
+}
+
+// NewRedisCluster connects lazily to the Redis Cluster whose nodes (some or all) are at
+// addrs (host:port), with go-redis's cluster client: each key goes to the node that holds
+// its slot, following the cluster's redirections. A dead node costs the keys of its slots
+// (misses, and errors that the breaker counts), not the others'.
+func NewRedisCluster(addrs []string, opts RedisOptions, reg prometheus.Registerer) (*Redis, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("redis cluster: no node address")
+	}
+	opts = opts.withDefaults()
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialTimeout: opts.Timeout, ReadTimeout: opts.Timeout,
+		WriteTimeout: opts.Timeout, PoolTimeout: opts.Timeout, MaxRetries: -1, MaxRedirects: 3, ContextTimeoutEnabled: true})
+	return newRedis(c, c, opts, reg), nil
+}
+
+func (opts RedisOptions) withDefaults() RedisOptions {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 100 * time.Millisecond
 	}
@@ -57,14 +83,12 @@ func NewRedis(url string, opts RedisOptions, reg prometheus.Registerer) (*Redis,
 	if opts.Prefix == "" {
 		opts.Prefix = "academy:"
 	}
-	ro.DialTimeout = opts.Timeout
-	ro.ReadTimeout = opts.Timeout
-	ro.WriteTimeout = opts.Timeout
-	ro.PoolTimeout = opts.Timeout
-	ro.MaxRetries = -1
-	ro.ContextTimeoutEnabled = true
+	return opts
+}
+
+func newRedis(client redis.UniversalClient, cluster *redis.ClusterClient, opts RedisOptions, reg prometheus.Registerer) *Redis {
 	m := newMetrics(reg, "redis")
-	r := &Redis{client: redis.NewClient(ro), opts: opts, m: m}
+	r := &Redis{client: client, cluster: cluster, opts: opts, m: m}
 	r.br = &breaker{threshold: opts.FailureThreshold, cooldown: opts.Cooldown, now: time.Now,
 		onChange: func(open bool) {
 			if open {
@@ -73,7 +97,7 @@ func NewRedis(url string, opts RedisOptions, reg prometheus.Registerer) (*Redis,
 				m.degraded.Set(0)
 			}
 		}}
-	return r, nil
+	return r
 }
 
 // Close closes the client.
@@ -140,7 +164,7 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) {
 	for i, k := range keys {
 		full[i] = r.opts.Prefix + k
 	}
-	if _, err := r.do(ctx, "delete", func(ctx context.Context) error { return r.client.Del(ctx, full...).Err() }); err != nil {
+	if _, err := r.do(ctx, "delete", func(ctx context.Context) error { return r.unlink(ctx, r.client, full) }); err != nil {
 		r.br.markDirty()
 		return
 	}
@@ -156,13 +180,22 @@ func (r *Redis) Clear(ctx context.Context) {
 	}
 }
 
+// clear unlinks every key under the prefix: of each master of a cluster (SCAN sees one
+// node's keys only), else of the one server.
 func (r *Redis) clear(ctx context.Context) error {
-	iter := r.client.Scan(ctx, 0, r.opts.Prefix+"*", 500).Iterator()
+	if r.cluster != nil {
+		return r.cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return r.clearNode(ctx, node) })
+	}
+	return r.clearNode(ctx, r.client)
+}
+
+func (r *Redis) clearNode(ctx context.Context, c redis.UniversalClient) error {
+	iter := c.Scan(ctx, 0, r.opts.Prefix+"*", 500).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
 		if len(batch) == 500 {
-			if err := r.client.Unlink(ctx, batch...).Err(); err != nil {
+			if err := r.unlink(ctx, c, batch); err != nil {
 				return err
 			}
 			batch = batch[:0]
@@ -171,10 +204,26 @@ func (r *Redis) clear(ctx context.Context) error {
 	if err := iter.Err(); err != nil {
 		return err
 	}
-	if len(batch) > 0 {
-		return r.client.Unlink(ctx, batch...).Err()
+	return r.unlink(ctx, c, batch)
+}
+
+// unlink removes keys in one round trip. In a cluster the keys of one command must share a
+// slot (else CROSSSLOT), so each key has its own UNLINK, pipelined (go-redis sends each to
+// its node).
+func (r *Redis) unlink(ctx context.Context, c redis.UniversalClient, keys []string) error {
+	switch {
+	case len(keys) == 0:
+		return nil
+	case r.cluster == nil:
+		return c.Unlink(ctx, keys...).Err()
 	}
-	return nil
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Unlink(ctx, k)
+		}
+		return nil
+	})
+	return err
 }
 
 // Status is "ok", or "degraded" while the breaker is open.
