@@ -10,6 +10,7 @@
 //	loadgen report [flags] RESULT  render a saved result: text, json, junit, md, html
 //	loadgen compare BASE NEW       compare results (one or several a side); exit 6 on a regression
 //	loadgen gate --ab FILE --base-target URL --new-target URL   run A B A B ... and compare
+//	loadgen plan --rate R --p99 D --calibration FILE   replicas and generators for R requests/s
 //	loadgen version                print the versions of loadgen, Go and vegeta
 //
 // # run
@@ -232,6 +233,38 @@
 // A command that writes no result stops the gate (exit 1); SIGINT stops the running
 // command's process group and exits 130.
 //
+// # plan
+//
+// loadgen plan --rate R --p99 D --calibration FILE is a capacity plan: how many academy
+// replicas and generators serve R requests a second at a p99 objective (package sizing).
+// The calibration is JSON:
+//
+//	{"generator_rps": 50000,          r_gen: one generator core's rate at < 1 % pacing error
+//	 "p99_ms": 100,                   the objective the points were measured at
+//	 "points": [{"replicas": 1, "rps": 2505}, ...],   throughput at the objective by count
+//	 "cpu_per_request_ms": 0.3,       a replica's CPU time per request
+//	 "cpu_request_millicores": 1000, "memory_per_replica_mb": 180, "memory_request_mb": 256}
+//
+// with at least 3 replica counts (6 or more for a trustworthy fit). It fits the Universal
+// Scalability Law X(N) = λN / (1 + σ(N−1) + κN(N−1)) by least squares (Gunther's quadratic
+// fit, refined by Levenberg-Marquardt) and prints λ, σ, κ, R², the RMSE and the law's peak;
+// the replicas, the smallest N with X(N) ≥ R × (1 + --headroom, default 0.3), or REFUSED
+// with the reason past the peak or past --hpa-max (default 1000; exit 10); the generators,
+// R × (1 + headroom) ÷ r_gen; the connections by Little's law (R × the p99 objective) and per
+// generator, against 28232 ephemeral ports (Linux's 32768-60999); where an HPA on CPU 70 % and
+// memory 80 % settles (R × CPU per request ÷ (0.7 × the CPU request); memory per replica
+// above 80 % of its request runs the memory rule to the maximum) with a warning when that
+// is below the replicas needed (the HPA does not see contention); and the ramp: a step per
+// HPA loop (15 s) plus --pod-ready (default 15s), the replicas at most doubled (or +4) a
+// step, each step offering what its replicas serve without the headroom. It warns when the
+// calibration's p99 differs from the objective, when the plan extrapolates beyond 4× the
+// largest calibrated count, and when the fit is poor (R² < 0.9).
+//
+// This build reads calibrations; it does not make the calibration runs itself (run a
+// capacity: scenario per replica count and note each capacity.rps). A worked example of
+// 1M requests/s is in the README. The Kubernetes manifests with these counts (--render)
+// are not written yet: the manifest renderer is not in this tree.
+//
 // # validate
 //
 // For each valid file: "ok FILE (N requests, M thresholds)" on stdout, where N counts the
@@ -259,6 +292,7 @@
 //	7    compare with repetitions: INCONCLUSIVE (more runs needed)
 //	8    compare: INVALID (a run invalid or interrupted; scenarios, seeds or versions differ)
 //	9    compare with repetitions: IMPROVEMENT
+//	10   plan refused: past the USL peak or the HPA maximum
 //	130  interrupted by SIGINT or SIGTERM; the result is still written
 //
 // The version is set at build time: go build -ldflags "-X main.version=v1.0.0" ./cmd/loadgen

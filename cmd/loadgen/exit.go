@@ -22,6 +22,7 @@ const (
 	exitInconclusive = 7   // compare with repetitions could not decide
 	exitIncomparable = 8   // compare: the runs are INVALID or not comparable
 	exitImprovement  = 9   // compare with repetitions: better beyond the allowance, nothing worse
+	exitPlanRefused  = 10  // plan: no replica count serves the rate (past the USL peak or the HPA maximum)
 	exitInterrupted  = 130 // interrupted by SIGINT or SIGTERM; the result is still written
 )
 
@@ -36,6 +37,7 @@ const exitCodesHelp = `Exit codes:
   7    compare with repetitions: INCONCLUSIVE (more runs needed)
   8    compare: INVALID (a run invalid or interrupted; scenario, seed or version differ)
   9    compare with repetitions: IMPROVEMENT
+  10   plan refused: past the USL peak or the HPA maximum
   130  interrupted (SIGINT/SIGTERM); the result is still written`
 
 // exitError carries an exit code out of a command. A nil err means the problem
