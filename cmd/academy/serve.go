@@ -52,6 +52,7 @@ type serveConfig struct {
 	hashWait          time.Duration
 	shutdownTimeout   time.Duration
 	tlsCert, tlsKey   string
+	requireMFA        []string
 }
 
 func newServe(e *env) *cobra.Command {
@@ -102,6 +103,7 @@ func newServe(e *env) *cobra.Command {
 	f.DurationVar(&c.hashWait, "hash-wait", academy.DefaultHashWait, "how long a registration or login may wait for a hashing slot; beyond it 503 + Retry-After (0: the default; negative, e.g. -1s: no bound)")
 	f.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS, TLS 1.3 only, HTTP/2 and HTTP/1.1, with HSTS (needs --tls-key)")
 	f.StringVar(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
+	f.StringSliceVar(&c.requireMFA, "require-mfa", []string{"instructor", "admin"}, `roles that must use TOTP MFA: until enrolled, their logins may only enroll ("" for none)`)
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may drain requests")
 	return cmd
 }
@@ -175,6 +177,16 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	tlsConfig, err := loadTLS(c.tlsCert, c.tlsKey)
 	if err != nil {
 		return err
+	}
+	var mfaRoles []academy.Role
+	for _, r := range c.requireMFA {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if !academy.Role(r).Valid() {
+			return usageError{fmt.Errorf("--require-mfa %q: unknown role (student, instructor, admin)", r)}
+		}
+		mfaRoles = append(mfaRoles, academy.Role(r))
 	}
 	switch {
 	case c.cache != "" && c.cache != "redis" && c.cache != "memory" && c.cache != "none":
@@ -258,7 +270,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 		m := cache.NewMemory(cache.MemoryOptions{MaxBytes: c.cacheMaxBytes}, reg)
 		cch, health = m, m
 	}
-	opts := academy.Options{Secret: secret, BcryptCost: c.bcryptCost, HashConcurrency: c.hashConcurrency, HashWait: c.hashWait}
+	opts := academy.Options{Secret: secret, BcryptCost: c.bcryptCost, HashConcurrency: c.hashConcurrency, HashWait: c.hashWait, MFARequiredFor: mfaRoles}
 	if len(replicas) > 0 {
 		// A cache miss right after a write may be filled from a replica a poll behind:
 		// invalidate again once the replicas' positions were read anew.

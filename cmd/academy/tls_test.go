@@ -120,6 +120,7 @@ func TestServeTLS(t *testing.T) {
 	}
 }
 
+// TestServeTLSFlags: bad --tls-* (and --require-mfa) flags are usage errors.
 func TestServeTLSFlags(t *testing.T) {
 	certFile, keyFile, _ := selfSigned(t)
 	for _, c := range []struct {
@@ -130,6 +131,7 @@ func TestServeTLSFlags(t *testing.T) {
 		{[]string{"--tls-key", keyFile}, "--tls-cert and --tls-key go together"},
 		{[]string{"--tls-cert", keyFile, "--tls-key", certFile}, "load --tls-cert"},
 		{[]string{"--tls-cert", certFile + ".missing", "--tls-key", keyFile}, "no such file"},
+		{[]string{"--require-mfa", "instructor,root"}, `--require-mfa "root": unknown role`},
 	} {
 		var stderr strings.Builder
 		args := append([]string{"serve", "--addr", "127.0.0.1:0"}, c.args...)

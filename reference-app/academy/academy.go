@@ -76,6 +76,9 @@ type Session struct {
 	Token        string `json:"token"`
 	RefreshToken string `json:"refresh_token"`
 	ExpiresIn    int    `json:"expires_in"` // seconds until Token expires
+	// Scope is "mfa-setup" when the token may only enroll MFA (its role
+	// requires MFA and the account has none yet).
+	Scope Scope `json:"scope,omitempty"`
 }
 
 // Course is a catalog entry with a seat capacity.

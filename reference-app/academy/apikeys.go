@@ -19,6 +19,9 @@ type Scope string
 const (
 	ScopeRead  Scope = "read"  // safe methods only (GET, HEAD)
 	ScopeWrite Scope = "write" // everything its owner's role may do, but manage credentials
+	// ScopeMFASetup is the scope of the access tokens of a user who must
+	// use MFA and has not enrolled: MFA enrollment, GET /v1/me and logout only.
+	ScopeMFASetup Scope = "mfa-setup"
 )
 
 // MaxAPIKeys bounds the unrevoked API keys of one user.

@@ -77,14 +77,15 @@ var (
 	ErrMFANotEnabled    = &Error{Kind: KindConflict, Code: "mfa_not_enabled", Message: "multi-factor authentication is off"}
 	ErrMFAConfirmFailed = &Error{Kind: KindConflict, Code: "mfa_not_pending", Message: "no enrollment to confirm: start one with POST /v1/me/mfa/totp"}
 	// API key errors.
-	ErrInvalidAPIKey     = &Error{Kind: KindUnauthorized, Code: "invalid_api_key", Message: "invalid or revoked API key"}
-	ErrAPIKeyNotFound    = &Error{Kind: KindNotFound, Code: "api_key_not_found", Message: "no such API key"}
-	ErrTooManyAPIKeys    = &Error{Kind: KindConflict, Code: "too_many_api_keys", Message: "too many active API keys: revoke one first"}
-	ErrInsufficientScope = &Error{Kind: KindForbidden, Code: "insufficient_scope", Message: "this API key is read-only"}
-	ErrSessionRequired   = &Error{Kind: KindForbidden, Code: "session_required", Message: "API keys cannot manage credentials: sign in"}
-	ErrForbidden         = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
-	ErrQuizExhausted     = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
-	ErrEnrollmentMissing = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
+	ErrInvalidAPIKey         = &Error{Kind: KindUnauthorized, Code: "invalid_api_key", Message: "invalid or revoked API key"}
+	ErrAPIKeyNotFound        = &Error{Kind: KindNotFound, Code: "api_key_not_found", Message: "no such API key"}
+	ErrTooManyAPIKeys        = &Error{Kind: KindConflict, Code: "too_many_api_keys", Message: "too many active API keys: revoke one first"}
+	ErrInsufficientScope     = &Error{Kind: KindForbidden, Code: "insufficient_scope", Message: "this API key is read-only"}
+	ErrSessionRequired       = &Error{Kind: KindForbidden, Code: "session_required", Message: "API keys cannot manage credentials: sign in"}
+	ErrMFAEnrollmentRequired = &Error{Kind: KindForbidden, Code: "mfa_enrollment_required", Message: "your role requires multi-factor authentication: enroll (POST /v1/me/mfa/totp), confirm, then sign in again"}
+	ErrForbidden             = &Error{Kind: KindForbidden, Code: "forbidden", Message: "not allowed for your role"}
+	ErrQuizExhausted         = &Error{Kind: KindConflict, Code: "quiz_attempts_exhausted", Message: "no quiz attempt left for this lesson"}
+	ErrEnrollmentMissing     = &Error{Kind: KindNotFound, Code: "enrollment_not_found", Message: "not enrolled in this course"}
 	// ErrOverloaded is a request shed because a bounded queue stayed full
 	// for its whole wait budget (503 with Retry-After). The error returned
 	// is an *OverloadError that wraps it: errors.Is(err, ErrOverloaded)

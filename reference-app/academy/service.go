@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +61,11 @@ type Options struct {
 	// works at most this long on a replica that neither revoked it nor
 	// shares its cache (Redis).
 	SessionCheckTTL time.Duration
+	// MFARequiredFor lists the roles that must use MFA: until they have
+	// enrolled, their logins get a token of scope ScopeMFASetup, good only
+	// for enrolling (default none; academy serve requires it of
+	// instructors and admins).
+	MFARequiredFor []Role
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Reinvalidate, when positive, repeats every cache invalidation of a write this long
@@ -180,7 +186,7 @@ func (s *Service) Login(ctx context.Context, in Credentials) (Session, error) {
 			return Session{}, err
 		}
 	}
-	return s.newSession(ctx, u.User)
+	return s.newSession(ctx, u)
 }
 
 // Refresh exchanges a refresh token for a new session token pair in the
@@ -212,7 +218,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	return s.session(u.User, sid, next, now)
+	return s.session(u, sid, next, now)
 }
 
 // Logout revokes the caller's session: its refresh tokens and the access
@@ -241,7 +247,7 @@ func (s *Service) markRevoked(ctx context.Context, id uuid.UUID) {
 	s.cache.Set(ctx, sessionKey(id), []byte("revoked"), s.opts.AccessTTL)
 }
 
-func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
+func (s *Service) newSession(ctx context.Context, u UserRecord) (Session, error) {
 	now := s.opts.Now()
 	refresh, hash, err := newRefreshToken(u.ID)
 	if err != nil {
@@ -255,19 +261,25 @@ func (s *Service) newSession(ctx context.Context, u User) (Session, error) {
 }
 
 // session signs the access token of session sid and pairs it with refresh.
-func (s *Service) session(u User, sid uuid.UUID, refresh string, now time.Time) (Session, error) {
-	access, err := issueAccess(s.opts.Secret, u.ID, sid, u.Role, now, s.opts.AccessTTL)
+// A user whose role needs MFA (Options.MFARequiredFor) and who has none
+// gets a token of scope ScopeMFASetup: it may only enroll.
+func (s *Service) session(u UserRecord, sid uuid.UUID, refresh string, now time.Time) (Session, error) {
+	var scope Scope
+	if !u.TOTPEnabled && slices.Contains(s.opts.MFARequiredFor, u.Role) {
+		scope = ScopeMFASetup
+	}
+	access, err := issueAccess(s.opts.Secret, u.ID, sid, u.Role, scope, now, s.opts.AccessTTL)
 	if err != nil {
 		return Session{}, fmt.Errorf("sign access token: %w", err)
 	}
-	return Session{Token: access, RefreshToken: refresh, ExpiresIn: int(s.opts.AccessTTL / time.Second)}, nil
+	return Session{Token: access, RefreshToken: refresh, ExpiresIn: int(s.opts.AccessTTL / time.Second), Scope: scope}, nil
 }
 
 // IssueToken signs an access token for a user without a password check and
 // without a session (it cannot be revoked; it expires). It is meant for
 // tests, benchmarks and trusted tooling.
 func (s *Service) IssueToken(id uuid.UUID, role Role) (string, error) {
-	return issueAccess(s.opts.Secret, id, uuid.Nil, role, s.opts.Now(), s.opts.AccessTTL)
+	return issueAccess(s.opts.Secret, id, uuid.Nil, role, "", s.opts.Now(), s.opts.AccessTTL)
 }
 
 // Authenticate verifies an access token. A token of a session also needs

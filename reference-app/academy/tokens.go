@@ -17,6 +17,8 @@ type claims struct {
 	// SessionID (sid) names the session the token belongs to: it stops
 	// working when the session is revoked. Tokens from IssueToken have none.
 	SessionID string `json:"sid,omitempty"`
+	// Scope (scp) restricts the token: "mfa-setup" or none.
+	Scope Scope `json:"scp,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -26,9 +28,10 @@ const audience = "academy-api"
 
 // issueAccess signs an HS256 access token for id valid for ttl, bound to
 // sessionID unless it is uuid.Nil.
-func issueAccess(secret []byte, id, sessionID uuid.UUID, role Role, now time.Time, ttl time.Duration) (string, error) {
+func issueAccess(secret []byte, id, sessionID uuid.UUID, role Role, scope Scope, now time.Time, ttl time.Duration) (string, error) {
 	c := claims{
-		Role: role,
+		Role:  role,
+		Scope: scope,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   id.String(),
 			Issuer:    "academy",
@@ -61,7 +64,10 @@ func verifyAccess(secret []byte, token string, now time.Time) (Principal, error)
 	if err != nil || !c.Role.Valid() {
 		return Principal{}, ErrInvalidToken
 	}
-	p := Principal{UserID: id, Role: c.Role}
+	if c.Scope != "" && c.Scope != ScopeMFASetup {
+		return Principal{}, ErrInvalidToken
+	}
+	p := Principal{UserID: id, Role: c.Role, Scope: c.Scope}
 	if c.SessionID != "" {
 		if p.SessionID, err = uuid.Parse(c.SessionID); err != nil {
 			return Principal{}, ErrInvalidToken

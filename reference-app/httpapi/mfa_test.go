@@ -190,3 +190,59 @@ func TestTOTPThrottle(t *testing.T) {
 		clock.advance(30 * time.Second)
 	}
 }
+
+// A role that must use MFA signs in to a token that may only enroll; once
+// enrolled, a refresh or a new login (with a code) gives a full token.
+func TestMFARequiredForRole(t *testing.T) {
+	clock := newTestClock()
+	e, _ := newEnv(t, envOptions{seed: academy.SeedSpec{Users: 2, Courses: 1, Seed: 1},
+		svc:  academy.Options{Now: clock.now, MFARequiredFor: []academy.Role{academy.RoleInstructor, academy.RoleAdmin}},
+		opts: httpapi.Options{MFAThrottle: roomyMFAThrottle}})
+	var s academy.Session
+	r := e.login(instructor(1), passwordOf(1))
+	wantStatus(t, "instructor login", r, http.StatusOK, "")
+	r.json(t, &s)
+	if s.Scope != academy.ScopeMFASetup {
+		t.Fatalf("session scope %q, want mfa-setup", s.Scope)
+	}
+	course := map[string]any{"slug": "mfa-course", "title": "T", "category": "c", "capacity": 5}
+	wantStatus(t, "create a course before enrolling", e.do("POST", "/v1/courses", s.Token, course), http.StatusForbidden, "mfa_enrollment_required")
+	wantStatus(t, "my enrollments before enrolling", e.do("GET", "/v1/me/enrollments", s.Token, nil), http.StatusForbidden, "mfa_enrollment_required")
+	wantStatus(t, "an API key before enrolling", e.do("POST", "/v1/me/api-keys", s.Token, map[string]string{"name": "k", "scope": "read"}), http.StatusForbidden, "mfa_enrollment_required")
+	wantStatus(t, "the public catalog", e.do("GET", "/v1/courses/course-1", s.Token, nil), http.StatusOK, "")
+	wantStatus(t, "me", e.do("GET", "/v1/me", s.Token, nil), http.StatusOK, "")
+	// A refresh before enrolling stays restricted.
+	r = e.refresh(s.RefreshToken)
+	wantStatus(t, "refresh before enrolling", r, http.StatusOK, "")
+	r.json(t, &s)
+	if s.Scope != academy.ScopeMFASetup {
+		t.Fatalf("refreshed scope %q, want mfa-setup", s.Scope)
+	}
+	secret, _ := e.enrollTOTP(t, clock, s.Token)
+	// Enrolled: a refresh of the same session gives a full token.
+	r = e.refresh(s.RefreshToken)
+	wantStatus(t, "refresh after enrolling", r, http.StatusOK, "")
+	var full academy.Session
+	r.json(t, &full)
+	if full.Scope != "" {
+		t.Fatalf("scope after enrolling %q, want none", full.Scope)
+	}
+	wantStatus(t, "create a course", e.do("POST", "/v1/courses", full.Token, course), http.StatusCreated, "")
+	// New logins need the code.
+	wantStatus(t, "login without a code", e.login(instructor(1), passwordOf(1)), http.StatusUnauthorized, "mfa_required")
+	clock.advance(30 * time.Second)
+	r = e.do("POST", "/v1/sessions", "", map[string]string{"email": instructor(1), "password": passwordOf(1), "otp": clock.code(t, secret, 0)})
+	wantStatus(t, "login with a code", r, http.StatusOK, "")
+	// Students are not concerned; admins are.
+	if st := e.signIn(1); st.Scope != "" {
+		t.Fatalf("student scope %q", st.Scope)
+	}
+	var adm academy.Session
+	r = e.login(academy.SeedAdminEmail, academy.SeedAdminPassword)
+	wantStatus(t, "admin login", r, http.StatusOK, "")
+	r.json(t, &adm)
+	if adm.Scope != academy.ScopeMFASetup {
+		t.Fatalf("admin scope %q, want mfa-setup", adm.Scope)
+	}
+	wantStatus(t, "an admin route before enrolling", e.do("GET", "/admin/faults", adm.Token, nil), http.StatusForbidden, "mfa_enrollment_required")
+}

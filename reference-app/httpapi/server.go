@@ -302,6 +302,12 @@ func (s *server) authenticateFirst(a access, next http.Handler) http.Handler {
 	})
 }
 
+// mfaSetupRoutes are what a token of scope mfa-setup may call.
+var mfaSetupRoutes = map[string]bool{
+	"POST /v1/me/mfa/totp": true, "POST /v1/me/mfa/totp/confirm": true,
+	"GET /v1/me": true, "DELETE /v1/sessions": true,
+}
+
 // authenticate resolves the caller according to the route's access.
 func (s *server) authenticate(r *http.Request, a access) (academy.Principal, error) {
 	if a == ops {
@@ -340,6 +346,8 @@ func (s *server) authenticate(r *http.Request, a access) (academy.Principal, err
 		return p, academy.ErrForbidden
 	case p.Scope == academy.ScopeRead && r.Method != http.MethodGet && r.Method != http.MethodHead:
 		return p, academy.ErrInsufficientScope
+	case p.Scope == academy.ScopeMFASetup && !mfaSetupRoutes[r.Pattern]:
+		return p, academy.ErrMFAEnrollmentRequired
 	}
 	return p, nil
 }
