@@ -125,7 +125,8 @@
 //
 // The shipped scenarios and drills run with --workers 2 to the verdicts of one process
 // (TestShippedWithWorkers, at a tenth of their length; db-outage at a quarter; live-class
-// and browse-soak, which cannot be shortened, and capacity: drills are left out).
+// and browse-soak, which cannot be shortened, are left out, and a drill that --workers
+// refuses as not possible yet is skipped, naming why).
 //
 // # The lab and faults
 //
