@@ -4,6 +4,11 @@
 // reference-app/postgres implements, the cache interface that
 // reference-app/cache implements, and Service, which holds the business
 // rules (validation, authorization by role, caching, token issuing).
+// Authentication: sessions are refresh-token families (rotation; reuse of a
+// spent token revokes the family; logout revokes it), access tokens carry
+// their session and stop working with it; TOTP MFA (RFC 6238, with
+// recovery codes; required by role through Options.MFARequiredFor); API
+// keys stored hashed, with a read or write scope.
 // Password hashing, the one CPU-heavy step of a request, runs in a bounded
 // number of slots with a wait budget; past it the request fails with an
 // *OverloadError (ErrOverloaded), as it does when storage finds no

@@ -13,4 +13,12 @@
 // *academy.OverloadError: database connections, password hashing) is
 // answered like admission control, 503 overloaded with Retry-After, and
 // counted in academy_shed_requests_total by reason (inflight, db, hash).
+//
+// A caller is an access token (Authorization: Bearer; its session must not
+// be revoked, and a token of scope mfa-setup reaches only MFA enrollment),
+// the admin token, or an API key (X-API-Key; scope read allows GET and HEAD,
+// and each key has its own token bucket). Wrong one-time codes are
+// throttled per account like failed logins. Public catalog answers carry
+// Cache-Control public max-age=3600 and a strong ETag (304 on
+// If-None-Match); every personal answer and every error is no-store.
 package httpapi
