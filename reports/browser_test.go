@@ -81,3 +81,85 @@ func TestBrowserThresholds(t *testing.T) {
 		t.Errorf("text report has no browser figures:\n%s", text.String())
 	}
 }
+
+// browserResult is the passing fixture with the figures of two browser requests (landing:
+// every figure; course: TTFB and LCP only, one JavaScript error, two failed subresources)
+// and a failed browser threshold.
+func browserResult(t *testing.T) *result.Result {
+	t.Helper()
+	res := passing(t)
+	fig := func(metric string, ms ...float64) *result.BrowserFigure {
+		h := hist(ms...)
+		return &result.BrowserFigure{Metric: metric, Hist: h, Summary: result.Summarize(h)}
+	}
+	var landing []*result.BrowserFigure
+	for i, m := range scenarios.BrowserMetrics() {
+		landing = append(landing, fig(m, span(100*(i+1), 100*(i+1)+99)...))
+	}
+	res.Browser = &result.BrowserStats{Contexts: 4, Navigations: 103, NotStarted: 0, JSErrors: 1, FailedResources: 2,
+		StartDelay: result.Summary{P99: 3.2, Max: 5},
+		Requests: []*result.BrowserRequestStats{
+			{Name: "course|`x`", Navigations: 3, JSErrors: 1, FailedResources: 2,
+				Figures: []*result.BrowserFigure{fig(scenarios.MetricBrowserTTFB, 20, 30, 40), fig(scenarios.MetricBrowserLCP, 900, 950, 2500)}},
+			{Name: "landing", Navigations: 100, Figures: landing},
+		}}
+	spec := &scenarios.Spec{Thresholds: []*scenarios.Threshold{
+		{Metric: scenarios.MetricBrowserLCP, Tags: map[string]string{"request": "landing"}, Source: "p(95) < 400ms",
+			Aggregation: "p", Percentile: 95, Op: "<", Value: 0.4},
+	}}
+	res.Thresholds = append(res.Thresholds, reports.Evaluate(spec, res)...)
+	res.Verdict = reports.Verdict(res)
+	return res
+}
+
+// TestBrowserRendered: every format shows the browser figures per request name, the
+// pool's line, the JavaScript errors and failed subresources, and browser thresholds.
+func TestBrowserRendered(t *testing.T) {
+	res := browserResult(t)
+	if res.Verdict != reports.Fail {
+		t.Fatalf("verdict %s, want FAIL: landing's LCP p(95) is about 594ms", res.Verdict)
+	}
+	var text, junit, md, html bytes.Buffer
+	for _, w := range []struct {
+		b *bytes.Buffer
+		f func(*bytes.Buffer, *result.Result) error
+	}{
+		{&text, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteText(b, r) }},
+		{&junit, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteJUnit(b, r) }},
+		{&md, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteMarkdown(b, r) }},
+		{&html, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteHTML(b, r) }},
+	} {
+		if err := w.f(w.b, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden(t, "TestBrowserRendered.txt", text.Bytes())
+	golden(t, "TestBrowserRendered.md", md.Bytes())
+	// The HTML page's browser section (the rest is TestWriteHTML's).
+	page := html.String()
+	from, to := strings.Index(page, "<h2>Browser</h2>"), strings.Index(page, "<h2>Generator</h2>")
+	if from < 0 || to < from {
+		t.Fatalf("the HTML page has no browser section")
+	}
+	section := page[from:to]
+	if i := strings.Index(section[1:], "<h2>"); i >= 0 {
+		section = section[:i+1]
+	}
+	golden(t, "TestBrowserRendered.html", []byte(section))
+	for name, out := range map[string]string{"text": text.String(), "md": md.String(), "html": section} {
+		for _, want := range []string{"103 navigations on 4 contexts", "1 JavaScript errors, 2 failed subresources", "landing"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: no %q:\n%s", name, want, out)
+			}
+		}
+	}
+	if !strings.Contains(md.String(), "| `landing` | 100 | 149 / 194 | 249 / 294 | 349 / 394 | 449 / 494 | 549 / 594 | 0 | 0 |") {
+		t.Errorf("markdown: landing's row is not p50 / p95 of each figure:\n%s", md.String())
+	}
+	if !strings.Contains(section, "<code>course|`x`</code>") || !strings.Contains(section, `<td class="num">-</td>`) {
+		t.Errorf("html: course's row, with - for its figures not measured, is missing:\n%s", section)
+	}
+	if !strings.Contains(junit.String(), `name="browser_lcp{request:landing} p(95) &lt; 400ms"`) {
+		t.Errorf("junit has no case for the browser threshold:\n%s", junit.String())
+	}
+}

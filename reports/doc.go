@@ -14,8 +14,9 @@
 //	                                value against the threshold), per request's checks, per fault
 //	                                (an error when not injected), per verification check, and for the
 //	                                run itself (an error when INVALID or INTERRUPTED)
-//	WriteMarkdown     summary.md    a CI job summary: verdict, thresholds, requests, windows, faults,
-//	                                verification, generator, game-day journal
+//	WriteMarkdown     summary.md    a CI job summary: verdict, thresholds, requests, browser figures
+//	                                (browser requests), windows, faults, verification, generator,
+//	                                game-day journal
 //	WriteHTML         report.html   one self-contained page: charts of latency percentiles, planned
 //	                                against sent iterations, sent requests against responses, and
 //	                                errors over time with fault windows shaded, and every table;

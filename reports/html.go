@@ -96,7 +96,14 @@ const htmlTemplate = `<!DOCTYPE html>
 {{range .Requests}}<tr{{if .Total}} class="total"{{end}}><td>{{if .Total}}total{{else}}<code>{{.Name}}</code>{{end}}</td><td class="num">{{.Count}}</td><td class="num">{{.Rate}}</td><td class="num">{{.Errors}}</td><td class="num">{{.Checks}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P95}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td><td class="num">{{.SvcP99}}</td><td>{{.Statuses}}</td></tr>
 {{end}}</table>
 
-{{if .Windows}}<h2>Windows</h2>
+{{with .Browser}}<h2>Browser</h2>
+<p>{{.Summary}}</p>
+<p class="note">{{.Note}}</p>
+<table>
+<tr><th>request</th><th>navigations</th>{{range .Columns}}<th>{{.}}</th>{{end}}<th>JS errors</th><th>failed subresources</th></tr>
+{{range .Rows}}<tr><td><code>{{.Name}}</code></td><td class="num">{{.Navigations}}</td>{{range .Figures}}<td class="num">{{.}}</td>{{end}}<td class="num">{{.JSErrors}}</td><td class="num">{{.FailedResources}}</td></tr>
+{{end}}</table>
+{{end}}{{if .Windows}}<h2>Windows</h2>
 <table>
 <tr><th>window</th><th>when</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>
 {{range .Windows}}<tr><td><code>{{.Name}}</code></td><td class="num">{{.When}}</td><td class="num">{{.Count}}</td><td class="num">{{.Errors}}</td><td class="num">{{.P50}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
@@ -147,6 +154,7 @@ type htmlPage struct {
 	Thresholds                                    []htmlThreshold
 	Verification                                  *htmlVerification // nil without a verification
 	Requests                                      []htmlRequest
+	Browser                                       *htmlBrowser // nil without browser requests
 	Windows                                       []htmlWindow
 	Faults                                        []htmlFault
 	Generator                                     []htmlRow
@@ -168,6 +176,13 @@ type htmlRequest struct {
 	Total                                                           bool
 	Count                                                           uint64
 	Rate, Errors, Checks, P50, P90, P95, P99, Max, SvcP99, Statuses string
+}
+
+// htmlBrowser is the browser section: the pool's line and a row per request name.
+type htmlBrowser struct {
+	Summary, Note string
+	Columns       []string
+	Rows          []browserRow
 }
 
 type htmlWindow struct {
@@ -244,7 +259,7 @@ type htmlFaultSpan struct {
 // WriteHTML writes res as one self-contained HTML page: the verdict, thresholds with
 // measured values, charts over time (latency p50/p90/p99, planned against sent
 // iterations, sent requests against responses, errors, p99 per request) with fault
-// windows shaded, per-request and window
+// windows shaded, per-request, browser (browser requests) and window
 // tables, faults with recovery times, and the generator's health. uPlot, the page's
 // script and styles, and the data are inlined; nothing is fetched. Every value from the
 // result is escaped by html/template (the data as JSON inside the script).
@@ -303,6 +318,9 @@ func newHTMLPage(res *result.Result) *htmlPage {
 			P99: lat(st, st.Latency.P99), Max: lat(st, st.Latency.Max), SvcP99: lat(st, st.ServiceTime.P99),
 			Statuses: statusList(st),
 		})
+	}
+	if bs := res.Browser; bs != nil {
+		p.Browser = &htmlBrowser{Summary: browserSummary(bs), Note: browserNote, Columns: browserColumns(), Rows: browserRows(bs)}
 	}
 	for _, win := range res.Windows {
 		if win == nil || win.Total == nil {

@@ -12,7 +12,7 @@ import (
 
 // WriteMarkdown writes res as a GitHub-flavoured Markdown page for a CI job summary
 // ($GITHUB_STEP_SUMMARY, a merge-request note): the verdict, thresholds with measured
-// values, a per-request table, time windows, faults with their windows and recovery
+// values, a per-request table, the browser figures (browser requests), time windows, faults with their windows and recovery
 // times, and the generator's health. Names from the scenario are escaped, so a name
 // cannot inject markup.
 func WriteMarkdown(w io.Writer, res *result.Result) error {
@@ -43,6 +43,7 @@ func WriteMarkdown(w io.Writer, res *result.Result) error {
 
 	mdThresholds(bw, res)
 	mdRequests(bw, res)
+	mdBrowser(bw, res)
 	mdWindows(bw, res)
 	mdFaults(bw, res)
 	mdVerification(bw, res)
