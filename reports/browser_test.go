@@ -119,24 +119,10 @@ func TestBrowserRendered(t *testing.T) {
 	if res.Verdict != reports.Fail {
 		t.Fatalf("verdict %s, want FAIL: landing's LCP p(95) is about 594ms", res.Verdict)
 	}
-	var text, junit, md, html bytes.Buffer
-	for _, w := range []struct {
-		b *bytes.Buffer
-		f func(*bytes.Buffer, *result.Result) error
-	}{
-		{&text, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteText(b, r) }},
-		{&junit, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteJUnit(b, r) }},
-		{&md, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteMarkdown(b, r) }},
-		{&html, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteHTML(b, r) }},
-	} {
-		if err := w.f(w.b, res); err != nil {
-			t.Fatal(err)
-		}
-	}
-	golden(t, "TestBrowserRendered.txt", text.Bytes())
-	golden(t, "TestBrowserRendered.md", md.Bytes())
+	text, junit, md, page := renderAll(t, res)
+	golden(t, "TestBrowserRendered.txt", []byte(text))
+	golden(t, "TestBrowserRendered.md", []byte(md))
 	// The HTML page's browser section (the rest is TestWriteHTML's).
-	page := html.String()
 	from, to := strings.Index(page, "<h2>Browser</h2>"), strings.Index(page, "<h2>Generator</h2>")
 	if from < 0 || to < from {
 		t.Fatalf("the HTML page has no browser section")
@@ -146,20 +132,20 @@ func TestBrowserRendered(t *testing.T) {
 		section = section[:i+1]
 	}
 	golden(t, "TestBrowserRendered.html", []byte(section))
-	for name, out := range map[string]string{"text": text.String(), "md": md.String(), "html": section} {
+	for name, out := range map[string]string{"text": text, "md": md, "html": section} {
 		for _, want := range []string{"103 navigations on 4 contexts", "1 JavaScript errors, 2 failed subresources", "landing"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: no %q:\n%s", name, want, out)
 			}
 		}
 	}
-	if !strings.Contains(md.String(), "| `landing` | 100 | 149 / 194 | 249 / 294 | 349 / 394 | 449 / 494 | 549 / 594 | 0 | 0 |") {
-		t.Errorf("markdown: landing's row is not p50 / p95 of each figure:\n%s", md.String())
+	if !strings.Contains(md, "| `landing` | 100 | 149 / 194 | 249 / 294 | 349 / 394 | 449 / 494 | 549 / 594 | 0 | 0 |") {
+		t.Errorf("markdown: landing's row is not p50 / p95 of each figure:\n%s", md)
 	}
 	if !strings.Contains(section, "<code>course|`x`</code>") || !strings.Contains(section, `<td class="num">-</td>`) {
 		t.Errorf("html: course's row, with - for its figures not measured, is missing:\n%s", section)
 	}
-	if !strings.Contains(junit.String(), `name="browser_lcp{request:landing} p(95) &lt; 400ms"`) {
-		t.Errorf("junit has no case for the browser threshold:\n%s", junit.String())
+	if !strings.Contains(junit, `name="browser_lcp{request:landing} p(95) &lt; 400ms"`) {
+		t.Errorf("junit has no case for the browser threshold:\n%s", junit)
 	}
 }

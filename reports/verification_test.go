@@ -9,6 +9,25 @@ import (
 	"github.com/trendtactics/loadlab/result"
 )
 
+// renderAll renders res as text, JUnit, Markdown and HTML.
+func renderAll(t *testing.T, res *result.Result) (text, junit, md, html string) {
+	t.Helper()
+	out := make([]string, 4)
+	for i, f := range []func(*bytes.Buffer, *result.Result) error{
+		func(b *bytes.Buffer, r *result.Result) error { return reports.WriteText(b, r) },
+		func(b *bytes.Buffer, r *result.Result) error { return reports.WriteJUnit(b, r) },
+		func(b *bytes.Buffer, r *result.Result) error { return reports.WriteMarkdown(b, r) },
+		func(b *bytes.Buffer, r *result.Result) error { return reports.WriteHTML(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := f(&b, res); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b.String()
+	}
+	return out[0], out[1], out[2], out[3]
+}
+
 // lostWrites is a verification that found two acknowledged enrollments missing.
 func lostWrites() *result.VerificationResult {
 	return &result.VerificationResult{
@@ -32,32 +51,19 @@ func TestVerificationRendered(t *testing.T) {
 	if res.Verdict != reports.Fail {
 		t.Fatalf("verdict %s with a failed verification, want FAIL", res.Verdict)
 	}
-	var text, junit, md, html bytes.Buffer
-	for _, w := range []struct {
-		b *bytes.Buffer
-		f func(*bytes.Buffer, *result.Result) error
-	}{
-		{&text, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteText(b, r) }},
-		{&junit, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteJUnit(b, r) }},
-		{&md, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteMarkdown(b, r) }},
-		{&html, func(b *bytes.Buffer, r *result.Result) error { return reports.WriteHTML(b, r) }},
-	} {
-		if err := w.f(w.b, res); err != nil {
-			t.Fatal(err)
-		}
-	}
-	golden(t, "TestVerificationRendered.txt", text.Bytes())
-	golden(t, "TestVerificationRendered.md", md.Bytes())
-	for name, out := range map[string]string{"text": text.String(), "junit": junit.String(), "md": md.String(), "html": html.String()} {
+	text, junit, md, html := renderAll(t, res)
+	golden(t, "TestVerificationRendered.txt", []byte(text))
+	golden(t, "TestVerificationRendered.md", []byte(md))
+	for name, out := range map[string]string{"text": text, "junit": junit, "md": md, "html": html} {
 		if !strings.Contains(out, "lost 2") || !strings.Contains(out, "enrollments-durable") {
 			t.Errorf("%s output does not report the lost writes:\n%s", name, out)
 		}
 	}
-	if !strings.Contains(junit.String(), `name="enrollments-durable"`) || !strings.Contains(junit.String(), `<failure message="lost 2`) {
-		t.Errorf("junit has no failing enrollments-durable case:\n%s", junit.String())
+	if !strings.Contains(junit, `name="enrollments-durable"`) || !strings.Contains(junit, `<failure message="lost 2`) {
+		t.Errorf("junit has no failing enrollments-durable case:\n%s", junit)
 	}
-	if !strings.Contains(text.String(), "verification of the data failed") {
-		t.Errorf("the verdict line does not say why:\n%s", text.String())
+	if !strings.Contains(text, "verification of the data failed") {
+		t.Errorf("the verdict line does not say why:\n%s", text)
 	}
 }
 
