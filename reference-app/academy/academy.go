@@ -58,6 +58,8 @@ type User struct {
 	Name      string    `json:"name"`
 	Role      Role      `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
+	// Region is where the user lives ("" for none); see ShardOfRegion.
+	Region string `json:"region,omitempty"`
 }
 
 // UserRecord is a user as stored, with its password hash.

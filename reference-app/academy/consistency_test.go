@@ -3,6 +3,8 @@ package academy_test
 import (
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/trendtactics/loadlab/reference-app/academy"
 )
 
@@ -40,5 +42,28 @@ func TestReadAfterTokenRoundTripAndForgery(t *testing.T) {
 	none.Advance(0, 1)
 	if none.Need(0) != 0 || none.Changed() || none.Token() != "" {
 		t.Fatal("a nil token needs or records something")
+	}
+}
+
+// ShardOfRegion is hash(region + user_id) % n with FNV-1a, computed here by hand.
+func TestShardOfRegionFormula(t *testing.T) {
+	id := uuid.MustParse("6f1d3b0a-8a47-4d1e-9a0a-3c5e0b7f2a11")
+	for _, region := range []string{"", "eu", "us", "apac"} {
+		h := uint64(14695981039346656037)
+		for _, b := range append([]byte(region), id[:]...) {
+			h ^= uint64(b)
+			h *= 1099511628211
+		}
+		for _, n := range []int{2, 3, 7} {
+			if got := academy.ShardOfRegion(region, id, n); got != int(h%uint64(n)) {
+				t.Errorf("ShardOfRegion(%q, %s, %d) = %d, want %d", region, id, n, got, h%uint64(n))
+			}
+		}
+	}
+	if academy.ShardOfRegion("", id, 5) != academy.ShardOf(id, 5) {
+		t.Error("without a region the formula is not ShardOf's")
+	}
+	if academy.ValidateRegion("eu-west-1") != nil || academy.ValidateRegion("EU") == nil || academy.ValidateRegion("-x") == nil {
+		t.Error("ValidateRegion")
 	}
 }

@@ -98,6 +98,7 @@ func buildSeed(spec SeedSpec) (SeedData, []string) {
 	}
 	for i := 1; i <= spec.Users; i++ {
 		addUser(fmt.Sprintf("student-%d@academy.test", i), fmt.Sprintf("Student %d", i), fmt.Sprintf("password-%d", i), RoleStudent)
+		d.Users[len(d.Users)-1].Region = SeedRegions[(i-1)%len(SeedRegions)]
 	}
 	for i := 1; i <= spec.Courses; i++ {
 		topic := topics[r.IntN(len(topics))]

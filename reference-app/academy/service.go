@@ -131,6 +131,10 @@ func NewService(store Store, cache Cache, opts Options) (*Service, error) {
 // Options.HashWait for a hashing slot, else Register fails with an
 // *OverloadError.
 func (s *Service) Register(ctx context.Context, email, password, name string) (User, error) {
+	return s.register(ctx, email, password, name, "")
+}
+
+func (s *Service) register(ctx context.Context, email, password, name, region string) (User, error) {
 	email = NormalizeEmail(email)
 	if err := validateEmail(email); err != nil {
 		return User{}, err
@@ -150,7 +154,7 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (U
 	if herr != nil {
 		return User{}, fmt.Errorf("hash password: %w", herr)
 	}
-	u := UserRecord{User: User{ID: UserIDFromEmail(email), Email: email, Name: name, Role: RoleStudent, CreatedAt: s.opts.Now().UTC()}, PasswordHash: hash}
+	u := UserRecord{User: User{ID: UserIDFromEmail(email), Email: email, Name: name, Role: RoleStudent, CreatedAt: s.opts.Now().UTC(), Region: region}, PasswordHash: hash}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return User{}, err
 	}

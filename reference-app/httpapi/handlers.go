@@ -63,11 +63,12 @@ func (s *server) handleRegister(w http.ResponseWriter, r *http.Request, _ academ
 		Email    string `json:"email"`
 		Password string `json:"password"`
 		Name     string `json:"name"`
+		Region   string `json:"region"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	u, err := s.svc.Register(r.Context(), in.Email, in.Password, in.Name)
+	u, err := s.svc.RegisterInRegion(r.Context(), in.Email, in.Password, in.Name, in.Region)
 	if err != nil {
 		return err
 	}

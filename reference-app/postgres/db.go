@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -37,6 +38,9 @@ type Options struct {
 	ReplicaURLs [][]string
 	// ReplicaPoll is how often the replicas' replay positions are read (default 100ms).
 	ReplicaPoll time.Duration
+	// ShardBy is how the rows owned by a user are spread: ShardByUser (default) or
+	// ShardByRegion. Every replica must use the same.
+	ShardBy string
 }
 
 // DefaultQueueWait is the default of Options.QueueWait.
@@ -52,6 +56,9 @@ type DB struct {
 	primaryReads atomic.Int64
 	stopPoll     context.CancelFunc
 	pollDone     chan struct{}
+
+	byRegion bool     // Options.ShardBy == ShardByRegion
+	regions  sync.Map // user id → shard, from the directory (region sharding)
 }
 
 var _ academy.Store = (*DB)(nil)
@@ -69,6 +76,13 @@ func Open(ctx context.Context, urls []string, opts Options) (*DB, error) {
 		opts.QueueWait = DefaultQueueWait
 	}
 	db := &DB{}
+	switch opts.ShardBy {
+	case "", ShardByUser:
+	case ShardByRegion:
+		db.byRegion = true
+	default:
+		return nil, fmt.Errorf("shard by %q: want %s or %s", opts.ShardBy, ShardByUser, ShardByRegion)
+	}
 	for i, u := range urls {
 		cfg, err := pgxpool.ParseConfig(u)
 		if err != nil {
@@ -105,9 +119,27 @@ func (db *DB) Shards() int { return len(db.shards) }
 
 func (db *DB) catalog() *pool { return db.shards[0] }
 
-func (db *DB) userShard(id uuid.UUID) *pool { return db.shards[db.shardIndex(id)] }
+// userShard is the primary of the shard of user id; with region sharding, for a user the
+// directory does not know (or cannot tell) a pool whose operations fail (downPool).
+func (db *DB) userShard(id uuid.UUID) *pool {
+	if !db.byRegion {
+		return db.shards[academy.ShardOf(id, len(db.shards))]
+	}
+	i, err := db.regionShard(id)
+	if err != nil {
+		return downPool(err)
+	}
+	return db.shards[i]
+}
 
-func (db *DB) shardIndex(id uuid.UUID) int { return academy.ShardOf(id, len(db.shards)) }
+// shardIndex is the shard of user id, or -1 when the directory cannot tell.
+func (db *DB) shardIndex(id uuid.UUID) int {
+	if !db.byRegion {
+		return academy.ShardOf(id, len(db.shards))
+	}
+	i, _ := db.regionShard(id)
+	return i
+}
 
 // Ping checks every shard. It waits for a connection as long as ctx
 // allows (no queue budget: readiness probes are not shed).

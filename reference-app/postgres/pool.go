@@ -34,6 +34,7 @@ import (
 // pool is safe for concurrent use; the Rows, Row and Tx it returns are not,
 // like pgx's.
 type pool struct {
+	down  error // set: every operation fails with it (no database behind; see downPool)
 	p     *pgxpool.Pool
 	wait  time.Duration // < 0: no budget, as long as the context allows
 	sheds atomic.Int64  // acquisitions given up after wait
@@ -44,6 +45,9 @@ var errQueueWait = errors.New("connection queue wait budget exceeded")
 
 // acquire takes a connection from the pool within the wait budget.
 func (p *pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	if p.down != nil {
+		return nil, p.down
+	}
 	if p.wait < 0 {
 		return p.p.Acquire(ctx)
 	}

@@ -196,7 +196,11 @@ func (db *DB) catalogReader(ctx context.Context) *pool { return db.reader(ctx, 0
 
 // userReader is reader of the shard of user id.
 func (db *DB) userReader(ctx context.Context, id uuid.UUID) *pool {
-	return db.reader(ctx, db.shardIndex(id))
+	i := db.shardIndex(id)
+	if i < 0 {
+		return db.userShard(id) // the failing pool that says why
+	}
+	return db.reader(ctx, i)
 }
 
 // wrote records, in the context's academy.ReadAfter, how far the WAL of shard i had
@@ -205,7 +209,7 @@ func (db *DB) userReader(ctx context.Context, id uuid.UUID) *pool {
 // request carries a token.
 func (db *DB) wrote(ctx context.Context, i int) {
 	ra := academy.ReadAfterFrom(ctx)
-	if ra == nil || i >= len(db.replicas) || len(db.replicas[i]) == 0 {
+	if ra == nil || i < 0 || i >= len(db.replicas) || len(db.replicas[i]) == 0 {
 		return
 	}
 	r, err := queryLSN(ctx, db.shards[i], `SELECT pg_current_wal_insert_lsn()::text, false`)

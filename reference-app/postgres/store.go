@@ -16,11 +16,20 @@ import (
 
 // CreateUser implements academy.Users.
 func (db *DB) CreateUser(ctx context.Context, u academy.UserRecord) error {
+	if db.byRegion {
+		if err := db.createDirectoryEntry(ctx, u); err != nil {
+			return err
+		}
+	}
 	_, err := db.userShard(u.ID).Exec(ctx,
-		`INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt)
+		`INSERT INTO users (id, email, name, role, password_hash, created_at, region) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt, u.Region)
 	if code, _ := pgCode(err); code == "23505" {
 		return academy.ErrEmailTaken
+	}
+	if err != nil && db.byRegion { // no account without its row: the e-mail may register again
+		_, _ = db.catalog().Exec(context.WithoutCancel(ctx), `DELETE FROM user_regions WHERE user_id = $1`, u.ID)
+		db.regions.Delete(u.ID)
 	}
 	return dbErr("create user", err)
 }
@@ -31,8 +40,8 @@ func (db *DB) UserByID(ctx context.Context, id uuid.UUID) (academy.UserRecord, e
 	var role string
 	var secret *string
 	err := db.userShard(id).QueryRow(ctx,
-		`SELECT id, email, name, role, password_hash, created_at, totp_secret, totp_enabled, totp_last_step FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.CreatedAt, &secret, &u.TOTPEnabled, &u.TOTPLastStep)
+		`SELECT id, email, name, role, password_hash, created_at, totp_secret, totp_enabled, totp_last_step, region FROM users WHERE id = $1`, id).
+		Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.CreatedAt, &secret, &u.TOTPEnabled, &u.TOTPLastStep, &u.Region)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, academy.ErrNotFound
 	}
@@ -557,10 +566,11 @@ func (db *DB) LiveSession(ctx context.Context, id uuid.UUID) (academy.LiveSessio
 
 // ---- admin ----
 
-var allTables = []string{"users", "refresh_tokens", "sessions", "recovery_codes", "api_keys", "courses", "lessons", "seat_claims", "enrollments", "lesson_progress", "quiz_attempts", "live_sessions"}
+var allTables = []string{"user_regions", "users", "refresh_tokens", "sessions", "recovery_codes", "api_keys", "courses", "lessons", "seat_claims", "enrollments", "lesson_progress", "quiz_attempts", "live_sessions"}
 
 // Reset implements academy.Admin: it truncates every table on every shard.
 func (db *DB) Reset(ctx context.Context) error {
+	db.regions.Clear()
 	for _, p := range db.shards {
 		if _, err := p.Exec(ctx, "TRUNCATE "+strings.Join(allTables, ", ")); err != nil {
 			return dbErr("reset", err)
@@ -587,13 +597,19 @@ func (db *DB) Empty(ctx context.Context) (bool, error) {
 func (db *DB) Seed(ctx context.Context, d academy.SeedData) error {
 	perShard := make([][][]any, len(db.shards))
 	for _, u := range d.Users {
-		i := academy.ShardOf(u.ID, len(db.shards))
-		perShard[i] = append(perShard[i], []any{u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt})
+		i := db.seedShardOf(u)
+		perShard[i] = append(perShard[i], []any{u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt, u.Region})
 	}
 	for i, rows := range perShard {
 		if _, err := db.shards[i].CopyFrom(ctx, pgx.Identifier{"users"},
-			[]string{"id", "email", "name", "role", "password_hash", "created_at"}, pgx.CopyFromRows(rows)); err != nil {
+			[]string{"id", "email", "name", "role", "password_hash", "created_at", "region"}, pgx.CopyFromRows(rows)); err != nil {
 			return dbErr("seed users", err)
+		}
+	}
+	if db.byRegion {
+		db.regions.Clear()
+		if err := db.seedDirectory(ctx, d.Users); err != nil {
+			return err
 		}
 	}
 	return pgx.BeginFunc(ctx, db.catalog(), func(tx pgx.Tx) error {
