@@ -10,6 +10,7 @@ import (
 
 	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/academy"
+	"github.com/trendtactics/loadlab/reference-app/httpapi"
 )
 
 // signIn signs the seeded student-i in and returns the session.
@@ -177,4 +178,24 @@ func TestRefreshTokenExpires(t *testing.T) {
 	r.json(t, &s)
 	now.Store(start.Add(59*time.Minute + time.Hour).UnixNano()) // the new token lives an hour from its rotation
 	wantStatus(t, "refresh after expiry", e.refresh(s.RefreshToken), http.StatusUnauthorized, "invalid_token")
+}
+
+// BenchmarkSessionCheck measures what the revocation check costs: GET
+// /v1/me/enrollments with an access token of a session (a cache lookup of
+// the session per request) against a sessionless token of the same user
+// (IssueToken: signature only), in one run; the figure is the ratio.
+func BenchmarkSessionCheck(b *testing.B) {
+	e, _ := newEnv(b, envOptions{seed: academy.SeedSpec{Users: 2, Courses: 1, Seed: 1},
+		opts: httpapi.Options{DisableRateLimit: true, MaxInFlight: -1}})
+	withSession := e.signIn(1).Token
+	sessionless := e.token(student(1), academy.RoleStudent)
+	for _, c := range []struct{ name, token string }{{"sessionless-token", sessionless}, {"session-token", withSession}} {
+		b.Run(c.name, func(b *testing.B) {
+			hammer(b, func(int64) *http.Request {
+				r, _ := http.NewRequest("GET", e.srv.URL+"/v1/me/enrollments", nil)
+				r.Header.Set("Authorization", "Bearer "+c.token)
+				return r
+			})
+		})
+	}
 }
