@@ -37,11 +37,7 @@ func replicaOf(t *testing.T, primaryURL string) string {
 	if standbyErr != nil {
 		t.Fatal(standbyErr)
 	}
-	u, err := url.Parse(primaryURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	replica := standby.URL(strings.TrimPrefix(u.Path, "/"))
+	replica := standby.URL(databaseName(t, primaryURL))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		conn, err := pgx.Connect(context.Background(), replica)
@@ -54,6 +50,16 @@ func replicaOf(t *testing.T, primaryURL string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// databaseName is the database of a PostgreSQL URL.
+func databaseName(t testing.TB, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func execOn(t *testing.T, dsn, sql string) {
