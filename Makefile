@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test bench bench-soak demo drills fmt vet fuzz
+.PHONY: build test bench bench-soak demo drills fmt vet fuzz kube-apiserver
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -16,6 +16,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m $$($(GO) list ./... | grep -v '/cmd/loadgen$$')
 	$(GO) test -race -timeout 15m ./cmd/loadgen
+
+# The real kube-apiserver of the Kubernetes tests (internal/testutil/kubetest), built from the Go
+# module proxy into ~/.cache/loadlab (about 4 minutes, once); with etcd (apt-get install
+# etcd-server) those tests run, without them they skip. .ci/run does both.
+kube-apiserver:
+	scripts/kube-apiserver.sh
 
 VEGETA_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
 BOMBARDIER_VERSION = v1.2.6

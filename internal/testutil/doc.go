@@ -5,6 +5,7 @@
 //   - StartRedis starts a throwaway redis-server on a loopback port;
 //   - PostgreSQL clusters are started by its subpackage pgtest (kept apart so that the
 //     tests that need no database do not depend on the database packages);
+//   - a real Kubernetes API server (etcd and kube-apiserver) by its subpackage kubetest;
 //   - Sum and Value read a series of a Prometheus registry by its labels, what
 //     github.com/prometheus/client_golang/prometheus/testutil lacks (it reads a single
 //     collector, or compares whole families); use that package where it fits;
