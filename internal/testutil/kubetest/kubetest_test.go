@@ -1,7 +1,6 @@
 package kubetest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/trendtactics/loadlab/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -127,18 +128,7 @@ func TestChildrenDieWithTheTestBinary(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "KUBETEST_CHILD=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("child: %v (%q)", err, line)
-	}
+	line := testutil.StartLine(t, cmd)
 	var api, etcd int
 	var dir string
 	if _, err := fmt.Sscan(line, &api, &etcd, &dir); err != nil {
