@@ -28,7 +28,8 @@ func BenchmarkBrowser(b *testing.B) {
 		n := c.n
 		b.Run(fmt.Sprintf("contexts=%d/cache=%s", n, c.cache), func(b *testing.B) {
 			base := landing(b)
-			opts := browserOpts(b, base)
+			chrome := startChromium(b)
+			opts := browserOpts(chrome, base)
 			item := browserGet("landing", "/", &scenarios.BrowserOptions{Cache: c.cache, Contexts: n})
 			spec := &scenarios.Spec{Name: "browser", Load: scenarios.Load{Executor: "constant-vus", VUs: n, Duration: 3 * time.Second},
 				Workload: []*scenarios.Item{item}}
@@ -62,6 +63,16 @@ func BenchmarkBrowser(b *testing.B) {
 // treePSS is the proportional set size in bytes of a process and its descendants (0 when
 // /proc cannot tell).
 func treePSS(root int) int64 {
+	var total int64
+	for _, pid := range processTree(root) {
+		total += pss(pid)
+	}
+	return total
+}
+
+// processTree lists a live process and its live descendants (none when /proc cannot tell;
+// zombies left out).
+func processTree(root int) []int {
 	parents := map[int]int{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
@@ -72,7 +83,7 @@ func treePSS(root int) int64 {
 		}
 		s := string(b)
 		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // state ppid ...
-		if len(f) > 1 {
+		if len(f) > 1 && f[0] != "Z" {
 			parents[pid], _ = strconv.Atoi(f[1])
 		}
 	}
@@ -87,13 +98,13 @@ func treePSS(root int) int64 {
 		}
 		return false
 	}
-	var total int64
+	var out []int
 	for pid := range parents {
 		if in(pid) {
-			total += pss(pid)
+			out = append(out, pid)
 		}
 	}
-	return total
+	return out
 }
 
 // pss reads a process's Pss from /proc/PID/smaps_rollup, in bytes.

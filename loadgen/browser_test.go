@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,51 +16,78 @@ import (
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
-// The package's one Chromium, started by the first browser test and stopped by TestMain:
-// Chromium takes seconds to start on a loaded machine.
-var (
-	chromeOnce sync.Once
-	chrome     *loadgen.Chromium
-	chromeErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if chrome != nil {
-		chrome.Close()
+// TestBrowser runs the browser kind's tests on one headless Chromium, started for them
+// (it takes seconds on a loaded machine) and closed, its processes gone, when they end: the
+// package's other tests, timing-sensitive ones among them, never share the machine with it.
+func TestBrowser(t *testing.T) {
+	c := startChromium(t)
+	for _, tc := range []struct {
+		name string
+		test func(*testing.T, *loadgen.Chromium)
+	}{
+		{"LandingFigures", testBrowserLandingFigures},
+		{"CountsJSErrorsAndFailedSubresources", testBrowserCountsJSErrorsAndFailedSubresources},
+		{"StepsJourney", testBrowserStepsJourney},
+		{"PoolTooSlowIsInvalid", testBrowserPoolTooSlowIsInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.test(t, c) })
 	}
-	os.Exit(code)
 }
 
-// browserOpts returns run options that use the package's Chromium. A test skips when no
-// Chromium is installed, unless BROWSER_REQUIRED is set (CI installs Chromium and sets it):
-// then it fails.
-func browserOpts(t testing.TB, base string) loadgen.Options {
-	t.Helper()
+// startChromium starts headless Chromium for tb and closes it when tb ends; then it checks
+// that the browser's process tree is gone. tb skips when no Chromium is installed, unless
+// BROWSER_REQUIRED is set (CI installs Chromium and sets it): then it fails.
+func startChromium(tb testing.TB) *loadgen.Chromium {
+	tb.Helper()
 	if _, err := loadgen.FindChromium(); err != nil {
 		if os.Getenv("BROWSER_REQUIRED") == "" {
-			t.Skipf("kind browser needs Chromium (set BROWSER_REQUIRED to make this a failure): %v", err)
+			tb.Skipf("kind browser needs Chromium (set BROWSER_REQUIRED to make this a failure): %v", err)
 		}
-		t.Fatalf("BROWSER_REQUIRED is set: %v", err)
+		tb.Fatalf("BROWSER_REQUIRED is set: %v", err)
 	}
-	chromeOnce.Do(func() { chrome, chromeErr = loadgen.StartChromium() })
-	if chromeErr != nil {
-		t.Fatal(chromeErr)
+	c, err := loadgen.StartChromium()
+	if err != nil {
+		tb.Fatal(err)
 	}
+	tb.Cleanup(func() {
+		tree := processTree(c.PID())
+		c.Close()
+		if len(tree) == 0 {
+			tb.Errorf("no process tree of Chromium (pid %d) to check", c.PID())
+		}
+		// Close waits for the browser process; its children see it gone and exit. The
+		// bound only keeps a stuck process from hanging the test: it is never a figure.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			left := slices.DeleteFunc(slices.Clone(tree), func(pid int) bool { return len(processTree(pid)) == 0 })
+			if len(left) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				tb.Errorf("Chromium closed, but processes %v of its tree %v still run", left, tree)
+				return
+			}
+		}
+	})
+	return c
+}
+
+// browserOpts returns run options that use the Chromium c.
+func browserOpts(c *loadgen.Chromium, base string) loadgen.Options {
 	// Chromium shares the machine's cores with the generator: the generator's own lateness
-	// bound is not what these tests are about (TestBrowserPoolTooSlowIsInvalid is the pool's).
+	// bound is not what these tests are about (PoolTooSlowIsInvalid is the pool's).
 	o := loadgen.Options{BaseURL: base, Seed: 1, Transport: scenarios.TransportNetHTTP, MaxLateness: time.Second}
-	loadgen.SetChromium(&o, chrome)
+	loadgen.SetChromium(&o, c)
 	return o
 }
 
-// browserGet is a browser request item.
+// browserGet is a browser request item. Its timeout, which bounds the wait for a free
+// context too, is generous: the tests' navigations wait for each other on a loaded machine.
 func browserGet(name, url string, b *scenarios.BrowserOptions) *scenarios.Item {
 	if b == nil {
 		b = &scenarios.BrowserOptions{Cache: scenarios.BrowserCold, Contexts: 1}
 	}
 	return &scenarios.Item{Name: name, Weight: 1, Request: &scenarios.Request{Method: "GET", URL: scenarios.MustTemplate(url),
-		Kind: scenarios.KindBrowser, Browser: b, Timeout: 10 * time.Second}}
+		Kind: scenarios.KindBrowser, Browser: b, Timeout: 30 * time.Second}}
 }
 
 // landing serves the academy's landing page and assets (its web handler) with the course
@@ -88,10 +116,10 @@ func browserStats(t *testing.T, res *result.Result, name string) *result.Browser
 	return nil
 }
 
-func TestBrowserLandingFigures(t *testing.T) {
+func testBrowserLandingFigures(t *testing.T, c *loadgen.Chromium) {
 	base := landing(t)
 	spec := constant(4, time.Second, 0, browserGet("landing", "/", nil))
-	res := run(t, spec, browserOpts(t, base))
+	res := run(t, spec, browserOpts(c, base))
 	st := res.Requests[0]
 	if st.Count != 4 || st.Errors != 0 {
 		t.Fatalf("landing: %d requests, %d errors; statuses %v; generator %+v", st.Count, st.Errors, st.Statuses, res.Generator)
@@ -109,11 +137,11 @@ func TestBrowserLandingFigures(t *testing.T) {
 		t.Logf("%s p50 %.1fms max %.1fms", m, f.Summary.P50, f.Summary.Max)
 	}
 	// Whether one context kept up with 4 pages a second is the machine's speed, not the
-	// mechanism: reported, not judged (TestBrowserPoolTooSlowIsInvalid judges the self-check).
+	// mechanism: reported, not judged (PoolTooSlowIsInvalid judges the self-check).
 	t.Logf("generator valid %v %v; start delay p99 %.0fms", res.Generator.Valid, res.Generator.Reasons, res.Browser.StartDelay.P99)
 }
 
-func TestBrowserCountsJSErrorsAndFailedSubresources(t *testing.T) {
+func testBrowserCountsJSErrorsAndFailedSubresources(t *testing.T, c *loadgen.Chromium) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/throws", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>t</title><p>hello</p><script>null.boom()</script>`)
@@ -126,7 +154,7 @@ func TestBrowserCountsJSErrorsAndFailedSubresources(t *testing.T) {
 	})
 	base := serve(t, mux).URL
 	spec := constant(6, time.Second, 0, browserGet("throws", "/throws", nil), browserGet("missing", "/missing", nil), browserGet("ok", "/ok", nil))
-	res := run(t, spec, browserOpts(t, base))
+	res := run(t, spec, browserOpts(c, base))
 	by := map[string]*result.RequestStats{}
 	for _, r := range res.Requests {
 		by[r.Name] = r
@@ -155,7 +183,7 @@ func TestBrowserCountsJSErrorsAndFailedSubresources(t *testing.T) {
 	}
 }
 
-func TestBrowserStepsJourney(t *testing.T) {
+func testBrowserStepsJourney(t *testing.T, c *loadgen.Chromium) {
 	var mu sync.Mutex
 	var seen []string // "email password" of each sign-in
 	mux := http.NewServeMux()
@@ -188,7 +216,7 @@ func TestBrowserStepsJourney(t *testing.T) {
 			{Action: scenarios.StepClick, Selector: "#play"},
 			{Action: scenarios.StepWait, Selector: "#player"},
 		}}))
-	res := run(t, spec, browserOpts(t, base))
+	res := run(t, spec, browserOpts(c, base))
 	st := res.Requests[0]
 	if st.Count != 2 || st.Errors != 0 {
 		t.Fatalf("journey: %d requests, %d errors, statuses %v", st.Count, st.Errors, st.Statuses)
@@ -200,25 +228,36 @@ func TestBrowserStepsJourney(t *testing.T) {
 	}
 }
 
-func TestBrowserPoolTooSlowIsInvalid(t *testing.T) {
-	base := landing(t)
-	item := browserGet("landing", "/", nil) // one context
+// testBrowserPoolTooSlowIsInvalid: one browser context, pages that answer after 300 ms,
+// 20 iterations in a second that each wait at most 2 s for the context. Navigations on one
+// context are one after another and each takes at least 300 ms whatever the machine's
+// speed, so at most 1 + 2.95 s / 300 ms = 10 start before the last waiting iteration gives
+// up: at least 10 find no context, and the run is INVALID by mechanism (a slower machine
+// only starts fewer).
+func testBrowserPoolTooSlowIsInvalid(t *testing.T, c *loadgen.Chromium) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		fmt.Fprint(w, `<!doctype html><title>slow</title><p>hello</p>`)
+	})
+	base := serve(t, mux).URL
+	item := browserGet("slow", "/", nil) // one context
 	item.Request.Timeout = 2 * time.Second
-	spec := constant(40, time.Second, 0, item)
-	res := run(t, spec, browserOpts(t, base))
+	res := run(t, constant(20, time.Second, 0, item), browserOpts(c, base))
 	if res.Generator.Valid {
-		t.Fatalf("40 navigations a second on one browser context is valid: %+v, browser %+v", res.Generator, res.Browser)
+		t.Fatalf("20 navigations of 300 ms a second on one browser context are valid: %+v, browser %+v", res.Generator, res.Browser)
 	}
 	var why string
 	for _, r := range res.Generator.Reasons {
-		if strings.HasPrefix(r, "browser pool: ") {
+		if strings.HasPrefix(r, "browser pool: ") && strings.Contains(r, "found no free browser context") {
 			why = r
 		}
 	}
-	if why == "" {
-		t.Fatalf("no browser pool reason among %q", res.Generator.Reasons)
+	if why == "" || res.Browser.NotStarted < 10 || res.Browser.Navigations > 10 {
+		t.Fatalf("want at least 10 of 20 iterations without a context (%d not started, %d navigations), and a reason among %q",
+			res.Browser.NotStarted, res.Browser.Navigations, res.Generator.Reasons)
 	}
-	t.Logf("reason: %s; start delay p99 %.0fms, %d not started", why, res.Browser.StartDelay.P99, res.Browser.NotStarted)
+	t.Logf("reason: %s; start delay p99 %.0fms", why, res.Browser.StartDelay.P99)
 }
 
 func TestBrowserWithoutChromiumIsAnError(t *testing.T) {
