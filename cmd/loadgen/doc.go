@@ -7,6 +7,8 @@
 //	loadgen coordinator FILE --listen ADDR --workers N   run it on N workers from other machines
 //	loadgen worker [FILE] --coordinator ADDR             send a coordinator's share of the load
 //	loadgen validate FILE...       check scenario files, report every problem
+//	loadgen chaos render FILE      print a cluster scenario's faults as Chaos Mesh objects (YAML)
+//	loadgen chaos cleanup --run ID | --all   delete the Chaos Mesh objects a run left behind
 //	loadgen report [flags] RESULT  render a saved result: text, json, junit, md, html
 //	loadgen compare BASE NEW       compare results (one or several a side); exit 6 on a regression
 //	loadgen gate --ab FILE --base-target URL --new-target URL   run A B A B ... and compare
@@ -140,8 +142,31 @@
 // window and its recovery time, to the 100 ms (from its end until the rolling p99 and error
 // rate of request completions are back within their thresholds and stay there; for a killed
 // and restarted process also the time to restart and the recovery after it: see
-// scenarios/README.md, "Recovery time"). Faults against a URL target need Chaos Mesh, which this build
-// cannot drive yet: such a run is refused unless --no-faults is given.
+// scenarios/README.md, "Recovery time"). Faults against a plain URL target are refused unless
+// --no-faults is given; a cluster target (target.kubernetes) injects them through Chaos Mesh.
+//
+// # Faults on a cluster: run, chaos render, chaos cleanup
+//
+// With target.kubernetes, run sends the load to its url and turns each fault into a Chaos
+// Mesh object (package chaos/mesh: NetworkChaos, PodChaos, HTTPChaos, StressChaos,
+// TimeChaos, DNSChaos), created through the cluster's API server (its kubeconfig, context,
+// or in-cluster service account) at the fault's offset and deleted at its end, and deleted
+// on abort, on SIGINT/SIGTERM and on error before run exits. It prints the run's ID on
+// stderr ("chaos: run 20261202-040447-a1b2: ..."); every object is labelled with it
+// (loadlab.dev/run) and with its fault (loadlab.dev/fault), and carries the fault's
+// duration, so that the faults of a loadgen that died expire by themselves.
+//
+//	loadgen chaos render FILE [--run ID] [--export-workflow WF]
+//	                     print the objects as YAML (run ID default "render"), each checked
+//	                     by Chaos Mesh's own admission rules; --export-workflow writes the
+//	                     timeline as one Chaos Mesh Workflow (Parallel, Serial, Suspend) to WF
+//	loadgen chaos cleanup (--run ID | --all) [-n NS] [--kubeconfig F] [--context C]
+//	                     delete, by label, the objects of a run (or of every run), in NS
+//	                     or in every namespace; prints "deleted KIND NS/NAME" for each, or
+//	                     "nothing to delete"
+//
+// The kubeconfig is --kubeconfig, else $KUBECONFIG, else ~/.kube/config. See
+// scenarios/README.md ("Faults on a cluster") and docs/gameday.md.
 //
 // The first SIGINT or SIGTERM stops the load, rolls back the faults, stops the lab, writes
 // the result marked interrupted and exits 130. A second signal rolls back and stops what it
