@@ -9,11 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/chaos/mesh"
 	"github.com/trendtactics/loadlab/scenarios"
 )
@@ -22,6 +25,11 @@ func init() { moreCommands = append(moreCommands, newChaosCmd) }
 
 // renderRunID labels what chaos render prints when no --run is given.
 const renderRunID = "render"
+
+// quietChaosMesh discards what Chaos Mesh's webhook code (run by chaos/mesh before sending
+// an object) logs through controller-runtime's logger; unset, that logger prints a stack
+// trace after 30 s.
+func quietChaosMesh() { ctrllog.SetLogger(logr.Discard()) }
 
 func newChaosCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -48,6 +56,7 @@ Workflow (a Parallel node with a Serial branch per fault: a Suspend for its offs
 chaos node), for a game day run from the Chaos Dashboard.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			quietChaosMesh()
 			spec, err := loadClusterSpec(e, args[0])
 			if err != nil {
 				return err
@@ -187,7 +196,8 @@ func expandHome(e *env, path string) string {
 
 // meshFaults returns the Chaos Mesh resolver of a run of a cluster scenario, and tells on
 // stderr how to clean up after it should loadgen die.
-func meshFaults(e *env, spec *scenarios.Spec) (*mesh.Resolver, error) {
+func meshFaults(e *env, spec *scenarios.Spec) (chaos.Resolver, error) {
+	quietChaosMesh()
 	k := spec.Target.Kubernetes
 	c, err := kubeClient(e, k.Kubeconfig, k.Context, k.InCluster)
 	if err != nil {

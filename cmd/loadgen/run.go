@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/loadgen/pipeline"
 	"github.com/trendtactics/loadlab/reports"
@@ -133,7 +134,13 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return nil
 	}
 
-	if err := pipeline.Check(spec, pipeline.Config{BaseURL: f.target, NoFaults: f.noFaults}); err != nil {
+	var faults chaos.Resolver // a cluster target's Chaos Mesh (chaos.go); nil for the lab's or none
+	if spec.Target.Kubernetes != nil && len(spec.Faults) > 0 && !f.noFaults {
+		if faults, err = meshFaults(e, spec); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
+	if err := pipeline.Check(spec, pipeline.Config{BaseURL: f.target, NoFaults: f.noFaults, Faults: faults}); err != nil {
 		return withCode(exitForError(err), err)
 	}
 	dir := f.out
@@ -156,6 +163,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		VerifyDatabase: f.verifyDB,
 		OnCleanup:      e.onExit.add,
 		Transport:      f.transport,
+		Faults:         faults,
 	}
 	if !f.quiet {
 		cfg.Progress, cfg.Status = e.stderr, e.stderr
@@ -172,11 +180,6 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 			}
 			defer lf.Close() // after the lab has stopped (pipeline.Run stops it)
 			cfg.LabLog = lf
-		}
-	}
-	if spec.Target.Kubernetes != nil && len(spec.Faults) > 0 && !f.noFaults {
-		if cfg.Faults, err = meshFaults(e, spec); err != nil { // chaos.go
-			return withCode(exitUsage, err)
 		}
 	}
 	if f.results != "" {
