@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"sync"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -38,15 +37,16 @@ func AddEncoded(dst *hdrhistogram.Histogram, enc string) error {
 		return nil
 	}
 	for _, b := range buckets {
-		if err := dst.RecordValues(b.value, b.count); err != nil {
+		if err := dst.RecordValues(bucketValue(b.idx), b.count); err != nil {
 			return fmt.Errorf("decode histogram: %w", err)
 		}
 	}
 	return nil
 }
 
-// bucket is one non-empty bucket of an encoded histogram: its lowest value and count.
-type bucket struct{ value, count int64 }
+// bucket is one non-empty bucket of an encoded histogram of the result geometry: its
+// index (bucketValue is its lowest value) and count.
+type bucket struct{ idx, count int64 }
 
 // decoders are the reusable state of AddEncoded (a pool: no state outlives a call).
 var decoders = sync.Pool{New: func() any { return &decoder{} }}
@@ -104,9 +104,6 @@ func (d *decoder) buckets(enc string) (out []bucket, ok bool, err error) {
 	if offset != 0 || digits != HistDigits || lowest != HistMin || highest != HistMax || ratio != 1 {
 		return nil, false, nil
 	}
-	// The result geometry: 2048 sub-buckets (the smallest power of two >= 2×10^3), unit 1.
-	const halfMag = 10
-	const half = 1 << halfMag
 	out = d.out[:0]
 	var idx int64
 	for q := p[v2HeaderSize:]; len(q) > 0; {
@@ -118,19 +115,16 @@ func (d *decoder) buckets(enc string) (out []bucket, ok bool, err error) {
 		c := int64(u>>1) ^ -int64(u&1)
 		if c < 0 {
 			idx -= c // a run of -c empty buckets
+			if idx < 0 {
+				return nil, false, errors.New("histogram bucket out of range")
+			}
 			continue
 		}
 		if c > 0 {
-			bucketIdx := (idx >> halfMag) - 1
-			sub := idx&(half-1) + half
-			if bucketIdx < 0 {
-				sub -= half
-				bucketIdx = 0
-			}
-			if bucketIdx > 63 || bits.Len64(uint64(sub))+int(bucketIdx) > 63 {
+			if idx >= int64(geometryLen) {
 				return nil, false, errors.New("histogram bucket out of range")
 			}
-			out = append(out, bucket{value: sub << bucketIdx, count: c})
+			out = append(out, bucket{idx: idx, count: c})
 		}
 		idx++
 	}

@@ -37,7 +37,8 @@ func Merge(rs ...*Result) (*Result, error) {
 	requests := map[string]*RequestStats{}
 	windows := map[string]*WindowStats{}
 	var order []string // windows in order of first appearance
-	var timelines timelineMerge
+	m := &merger{cache: &hdrCache{}, accs: map[*RequestStats]*statsAcc{}}
+	timelines := timelineMerge{cache: m.cache}
 	var health healthMerge
 	for i, r := range rs {
 		if r == nil {
@@ -60,17 +61,17 @@ func Merge(rs ...*Result) (*Result, error) {
 		out.StopReason = cmp.Or(out.StopReason, r.StopReason)
 		out.Path = cmp.Or(out.Path, r.Path)
 		if r.Total != nil {
-			if total, err = addStats(total, r.Total, &timelines, ""); err != nil {
+			if total, err = m.addStats(total, r.Total, &timelines, ""); err != nil {
 				return nil, fmt.Errorf("merge results: %w", err)
 			}
 		}
 		for _, rq := range r.Requests {
-			if requests[rq.Name], err = addStats(requests[rq.Name], rq, &timelines, rq.Name); err != nil {
+			if requests[rq.Name], err = m.addStats(requests[rq.Name], rq, &timelines, rq.Name); err != nil {
 				return nil, fmt.Errorf("merge results: %w", err)
 			}
 		}
 		for _, w := range r.Windows {
-			if err := addWindow(windows, &order, w); err != nil {
+			if err := m.addWindow(windows, &order, w); err != nil {
 				return nil, fmt.Errorf("merge results: window %q: %w", w.Name, err)
 			}
 		}
@@ -85,6 +86,9 @@ func Merge(rs ...*Result) (*Result, error) {
 			out.Capacity = r.Capacity
 		}
 		out.Memory = append(out.Memory, r.Memory...)
+	}
+	if err := m.finish(windows); err != nil {
+		return nil, fmt.Errorf("merge results: %w", err)
 	}
 	out.Total = total
 	for _, rq := range requests {
@@ -107,20 +111,48 @@ func Merge(rs ...*Result) (*Result, error) {
 	return out, nil
 }
 
+// merger is the state of one Merge: the decoded encodings, and the encoded histograms
+// added to each RequestStats and window slot, summed until finish.
+type merger struct {
+	cache *hdrCache
+	accs  map[*RequestStats]*statsAcc
+	slots map[string]map[float64]*slotMerge // by window name, slot start
+}
+
+// slotMerge is one window slot as merged so far.
+type slotMerge struct {
+	s       Slot
+	sources int // sources with a histogram
+	acc     histAcc
+}
+
+// add adds src to dst (nil: a new one), its histograms summed until finish.
+func (m *merger) add(dst, src *RequestStats) (*RequestStats, error) {
+	if dst == nil {
+		dst = &RequestStats{Name: src.Name, Statuses: map[string]uint64{}}
+	}
+	acc := m.accs[dst]
+	if acc == nil {
+		acc = &statsAcc{cache: m.cache}
+		m.accs[dst] = acc
+	}
+	return dst, dst.addWith(src, acc)
+}
+
 // addStats adds src to dst (nil: a new copy), and src's timeline to dst's.
-func addStats(dst, src *RequestStats, tl *timelineMerge, key string) (*RequestStats, error) {
+func (m *merger) addStats(dst, src *RequestStats, tl *timelineMerge, key string) (*RequestStats, error) {
 	if dst == nil {
 		dst = &RequestStats{Name: src.Name, Statuses: map[string]uint64{}}
 		tl.start(dst, key)
 	}
-	if err := dst.add(src); err != nil {
+	if _, err := m.add(dst, src); err != nil {
 		return nil, err
 	}
 	tl.add(key, src.Timeline)
 	return dst, nil
 }
 
-func addWindow(windows map[string]*WindowStats, order *[]string, w *WindowStats) error {
+func (m *merger) addWindow(windows map[string]*WindowStats, order *[]string, w *WindowStats) error {
 	dst, ok := windows[w.Name]
 	if !ok {
 		dst = &WindowStats{Name: w.Name, Start: w.Start, End: w.End}
@@ -128,33 +160,99 @@ func addWindow(windows map[string]*WindowStats, order *[]string, w *WindowStats)
 		*order = append(*order, w.Name)
 	}
 	dst.Start, dst.End = min(dst.Start, w.Start), max(dst.End, w.End)
+	m.addSlots(w.Name, w.Slots)
 	var err error
-	if dst.Slots, err = mergeSlots(dst.Slots, w.Slots); err != nil {
-		return err
-	}
 	if w.Total != nil {
-		if dst.Total == nil {
-			dst.Total = &RequestStats{Name: w.Total.Name, Statuses: map[string]uint64{}}
-		}
-		if err = dst.Total.add(w.Total); err != nil {
+		if dst.Total, err = m.add(dst.Total, w.Total); err != nil {
 			return err
 		}
 	}
 	for _, rq := range w.Requests {
 		i := slices.IndexFunc(dst.Requests, func(d *RequestStats) bool { return d.Name == rq.Name })
 		if i < 0 {
-			dst.Requests = append(dst.Requests, &RequestStats{Name: rq.Name, Statuses: map[string]uint64{}})
+			dst.Requests = append(dst.Requests, nil)
 			i = len(dst.Requests) - 1
 		}
-		if err = dst.Requests[i].add(rq); err != nil {
+		if dst.Requests[i], err = m.add(dst.Requests[i], rq); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// addSlots merges slots of a window by their start: counts summed, histograms summed.
+func (m *merger) addSlots(window string, src []Slot) {
+	if len(src) == 0 {
+		return
+	}
+	if m.slots == nil {
+		m.slots = map[string]map[float64]*slotMerge{}
+	}
+	byT := m.slots[window]
+	if byT == nil {
+		byT = map[float64]*slotMerge{}
+		m.slots[window] = byT
+	}
+	for _, s := range src {
+		d := byT[s.T]
+		if d == nil {
+			d = &slotMerge{s: s}
+			if s.HDR != "" {
+				d.sources = 1
+			}
+			byT[s.T] = d
+			continue
+		}
+		d.s.Count += s.Count
+		d.s.Errors += s.Errors
+		if s.HDR == "" {
+			continue
+		}
+		switch d.sources {
+		case 0:
+			d.s.HDR = s.HDR
+		case 1:
+			d.acc.addEncoded(m.cache, d.s.HDR)
+			fallthrough
+		default:
+			d.acc.addEncoded(m.cache, s.HDR)
+		}
+		d.sources++
+	}
+}
+
+// finish adds the summed histograms to every merged RequestStats and sets the windows'
+// slots, each slot's histogram encoded once.
+func (m *merger) finish(windows map[string]*WindowStats) error {
+	for st, acc := range m.accs {
+		if err := acc.flush(st); err != nil {
+			return err
+		}
+	}
+	for name, byT := range m.slots {
+		w := windows[name]
+		w.Slots = w.Slots[:0]
+		for _, d := range byT {
+			if d.sources > 1 {
+				h, err := d.acc.into(nil)
+				if err != nil {
+					return fmt.Errorf("window %q: slot at %gs: %w", name, d.s.T, err)
+				}
+				d.s.HDR = encodeOrEmpty(h)
+			}
+			w.Slots = append(w.Slots, d.s)
+		}
+		slices.SortFunc(w.Slots, func(a, b Slot) int { return cmp.Compare(a.T, b.T) })
+	}
+	return nil
+}
+
+// emptyHist is an empty histogram, never written to.
+var emptyHist = NewHistogram()
+
 // timelineMerge merges the per-second points of every series (total: key "").
 type timelineMerge struct {
+	cache  *hdrCache
 	owners map[string]*RequestStats
 	points map[string]map[int]*pointMerge
 }
@@ -162,8 +260,8 @@ type timelineMerge struct {
 type pointMerge struct {
 	p       Point
 	sources int
-	hist    *hdrhistogram.Histogram
-	err     error // a source's latency had no (or a corrupt) histogram
+	acc     histAcc
+	err     error // a source's latency had no histogram
 }
 
 func (tl *timelineMerge) start(owner *RequestStats, key string) {
@@ -181,26 +279,25 @@ func (tl *timelineMerge) add(key string, points []Point) {
 			tl.points[key][p.T] = &pointMerge{p: p, sources: 1}
 			continue
 		}
+		if m.sources == 1 {
+			m.add(tl.cache, m.p.HDR, m.p.Max)
+		}
 		m.sources++
 		m.p.Planned += p.Planned
 		m.p.Sent += p.Sent
 		m.p.Count += p.Count
 		m.p.Errors += p.Errors
-		if m.hist == nil {
-			m.hist = NewHistogram()
-			m.add(m.p.HDR, m.p.Max)
-		}
-		m.add(p.HDR, p.Max)
+		m.add(tl.cache, p.HDR, p.Max)
 	}
 }
 
 // add merges one source's encoded histogram of the second; max says whether it recorded
 // a latency (a point without latency carries no histogram).
-func (m *pointMerge) add(enc string, max float64) {
+func (m *pointMerge) add(c *hdrCache, enc string, max float64) {
 	switch {
-	case m.hist == nil || m.err != nil:
+	case m.err != nil:
 	case enc != "":
-		m.err = AddEncoded(m.hist, enc)
+		m.acc.addEncoded(c, enc)
 	case max > 0:
 		m.err = errNoHistogram
 	}
@@ -213,10 +310,14 @@ func (tl *timelineMerge) finish() error {
 		for _, m := range tl.points[key] {
 			p := m.p
 			if m.sources > 1 {
-				if m.err != nil {
-					return fmt.Errorf("timeline second %d of %q: %w", p.T, owner.Name, m.err)
+				h, err := m.acc.into(nil)
+				if err = cmp.Or(m.err, err); err != nil {
+					return fmt.Errorf("timeline second %d of %q: %w", p.T, owner.Name, err)
 				}
-				p.setLatency(m.hist)
+				if h == nil {
+					h = emptyHist
+				}
+				p.setLatency(h)
 			}
 			pts = append(pts, p)
 		}

@@ -270,3 +270,81 @@ func TestMergeRefuses(t *testing.T) {
 		})
 	}
 }
+
+// encodedOnly returns iv as a coordinator reads it off the wire: every histogram only
+// encoded (plain JSON decoding, not ReadJSON), so Merge sums the encodings' buckets.
+func encodedOnly(t *testing.T, iv *result.Result) *result.Result {
+	t.Helper()
+	var buf strings.Builder
+	if err := result.WriteJSON(&buf, iv); err != nil {
+		t.Fatal(err)
+	}
+	var r result.Result
+	if err := json.Unmarshal([]byte(buf.String()), &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// TestMergeOfEncodedIntervals: interval records whose histograms are only encoded merge
+// into the run exactly, all at once and as a coordinator does, a merged result (live
+// histograms) with the next records each time.
+func TestMergeOfEncodedIntervals(t *testing.T) {
+	a, b := samples(6, 1500, 6), samples(7, 1000, 6)
+	run, _ := record(t, a, b)
+	_, ivA := record(t, a)
+	_, ivB := record(t, b)
+	var enc []*result.Result
+	for i := range ivA {
+		enc = append(enc, encodedOnly(t, ivA[i]), encodedOnly(t, ivB[i]))
+	}
+	all, err := result.Merge(enc...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFigures(t, all, run)
+	var cum *result.Result
+	for i := 0; i < len(enc); i += 2 {
+		in := enc[i : i+2]
+		if cum != nil {
+			in = append([]*result.Result{cum}, in...)
+		}
+		if cum, err = result.Merge(in...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameFigures(t, cum, run)
+}
+
+// TestMergeCorruptHistogram: a corrupt encoding anywhere in an interval record (a
+// request's latency, a timeline second, a window slot) makes Merge fail naming it, never
+// panic, wherever two sources meet.
+func TestMergeCorruptHistogram(t *testing.T) {
+	in := samples(8, 2000, 6)
+	_, ivs := record(t, in)
+	iv := encodedOnly(t, ivs[len(ivs)-1]) // the last closes every slot
+	for _, tc := range []struct {
+		name string
+		set  func(r *result.Result, bad string)
+		want string
+	}{
+		{"request latency", func(r *result.Result, bad string) { r.Requests[0].LatencyHDR = bad }, "latency histogram of"},
+		{"service time", func(r *result.Result, bad string) { r.Total.ServiceHDR = bad }, "service time histogram of"},
+		{"timeline second", func(r *result.Result, bad string) { r.Total.Timeline[0].HDR = bad }, "timeline second"},
+		{"window slot", func(r *result.Result, bad string) { r.Windows[0].Slots[0].HDR = bad }, "slot at"},
+	} {
+		for _, bad := range []string{"not base64!", "HISTFAAAAGx42pJpmSzMwMDewQAB", "AAAAAAAAAAAA", iv.Total.LatencyHDR[:40] + "AAAA" + iv.Total.LatencyHDR[44:]} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := encodedOnly(t, iv)
+				if len(r.Windows) == 0 || len(r.Windows[0].Slots) == 0 {
+					t.Fatal("the record should have window slots")
+				}
+				tc.set(r, bad)
+				_, err := result.Merge(encodedOnly(t, iv), r)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %v, want one naming %q", err, tc.want)
+				}
+			})
+		}
+	}
+}

@@ -120,36 +120,3 @@ func (ss *slotSeries) slots(open bool) []Slot {
 	slices.SortFunc(out, func(a, b Slot) int { return cmp.Compare(a.T, b.T) })
 	return out
 }
-
-// mergeSlots merges slots by their start: counts summed, histograms merged.
-func mergeSlots(dst, src []Slot) ([]Slot, error) {
-	for _, s := range src {
-		i := slices.IndexFunc(dst, func(d Slot) bool { return d.T == s.T })
-		if i < 0 {
-			dst = append(dst, s)
-			continue
-		}
-		d := &dst[i]
-		d.Count += s.Count
-		d.Errors += s.Errors
-		if s.HDR == "" {
-			continue
-		}
-		if d.HDR == "" {
-			d.HDR = s.HDR
-			continue
-		}
-		a, err := DecodeHistogram(d.HDR)
-		if err != nil {
-			return nil, err
-		}
-		b, err := DecodeHistogram(s.HDR)
-		if err != nil {
-			return nil, err
-		}
-		a.Merge(b)
-		d.HDR = mustEncode(a)
-	}
-	slices.SortFunc(dst, func(a, b Slot) int { return cmp.Compare(a.T, b.T) })
-	return dst, nil
-}

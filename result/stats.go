@@ -182,7 +182,17 @@ func (st *RequestStats) decodeHists() error {
 // add adds the counts and histograms of src to st: counts are summed and histograms
 // merged, so st's percentiles are those of every sample of both. Summaries and rates are
 // not touched: finish computes them. src is not modified.
-func (st *RequestStats) add(src *RequestStats) error {
+func (st *RequestStats) add(src *RequestStats) error { return st.addWith(src, nil) }
+
+// statsAcc holds the encoded histograms a merge added to a RequestStats until flush.
+type statsAcc struct {
+	cache         *hdrCache
+	lat, svc, adm histAcc
+}
+
+// addWith is add; with acc, src's encoded histograms (it has no live ones) are summed in
+// acc and reach st's histograms at acc.flush, else they are added at once (AddEncoded).
+func (st *RequestStats) addWith(src *RequestStats, acc *statsAcc) error {
 	if st.Transport == "" {
 		st.Transport = src.Transport
 	}
@@ -200,25 +210,31 @@ func (st *RequestStats) add(src *RequestStats) error {
 	}
 	// The admitted latency is the latency of every sample but the sheds: a side without
 	// sheds contributes its whole latency. Merged before the latency itself changes.
-	// src's histograms are merged from their encodings where it has no live ones
-	// (AddEncoded: no histogram of its own is decoded).
+	var lat, svc, adm *histAcc
+	var cache *hdrCache
+	if acc != nil {
+		lat, svc, adm, cache = &acc.lat, &acc.svc, &acc.adm, acc.cache
+	}
 	srcAdmitted := src.AdmittedHist != nil || src.AdmittedHDR != ""
 	if st.AdmittedHist != nil || srcAdmitted {
 		if st.AdmittedHist == nil {
+			if err := acc.flush(st); err != nil {
+				return err
+			}
 			st.AdmittedHist = st.LatencyHist.Clone()
 		}
 		h, enc := src.LatencyHist, src.LatencyHDR
 		if srcAdmitted {
 			h, enc = src.AdmittedHist, src.AdmittedHDR
 		}
-		if err := mergeHist(st.AdmittedHist, h, enc); err != nil {
+		if err := mergeHist(st.AdmittedHist, h, enc, adm, cache); err != nil {
 			return fmt.Errorf("admitted latency histogram of %q: %w", src.Name, err)
 		}
 	}
-	if err := mergeHist(st.LatencyHist, src.LatencyHist, src.LatencyHDR); err != nil {
+	if err := mergeHist(st.LatencyHist, src.LatencyHist, src.LatencyHDR, lat, cache); err != nil {
 		return fmt.Errorf("latency histogram of %q: %w", src.Name, err)
 	}
-	if err := mergeHist(st.ServiceHist, src.ServiceHist, src.ServiceHDR); err != nil {
+	if err := mergeHist(st.ServiceHist, src.ServiceHist, src.ServiceHDR, svc, cache); err != nil {
 		return fmt.Errorf("service time histogram of %q: %w", src.Name, err)
 	}
 	st.Count += src.Count
@@ -237,12 +253,37 @@ func (st *RequestStats) add(src *RequestStats) error {
 	return nil
 }
 
-// mergeHist adds a histogram to dst: h when live, else its encoding enc (none: nothing).
-func mergeHist(dst, h *hdrhistogram.Histogram, enc string) error {
+// flush adds what acc summed to st's histograms; acc is empty after. A nil acc has none.
+func (acc *statsAcc) flush(st *RequestStats) error {
+	if acc == nil {
+		return nil
+	}
+	for _, x := range []struct {
+		h    **hdrhistogram.Histogram
+		a    *histAcc
+		what string
+	}{{&st.LatencyHist, &acc.lat, "latency"}, {&st.ServiceHist, &acc.svc, "service time"}, {&st.AdmittedHist, &acc.adm, "admitted latency"}} {
+		if x.a.empty() && x.a.err == nil {
+			continue
+		}
+		var err error
+		if *x.h, err = x.a.into(*x.h); err != nil {
+			return fmt.Errorf("%s histogram of %q: %w", x.what, st.Name, err)
+		}
+	}
+	return nil
+}
+
+// mergeHist adds a histogram to dst: h when live, else its encoding enc (none: nothing),
+// into a (summed until statsAcc.flush) when a is set.
+func mergeHist(dst, h *hdrhistogram.Histogram, enc string, a *histAcc, c *hdrCache) error {
 	switch {
 	case h != nil:
 		dst.Merge(h)
-	case enc != "":
+	case enc == "":
+	case a != nil:
+		a.addEncoded(c, enc)
+	default:
 		return AddEncoded(dst, enc)
 	}
 	return nil
