@@ -36,7 +36,7 @@ func Buckets(encs []string) ([]Bucket, error) {
 			}
 		}
 		for _, b := range bs {
-			sum[b.value] += b.count
+			sum[bucketValue(b.idx)] += b.count
 		}
 	}
 	out := make([]Bucket, 0, len(sum))

@@ -12,6 +12,22 @@ import (
 // still empty, so WriteJSON fills those fields of res. An empty Schema is set to
 // result.Schema.
 func WriteJSON(w io.Writer, res *Result) error {
+	if err := EncodeHistograms(res); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // keep "p(99) < 250ms" readable
+	if err := enc.Encode(res); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
+
+// EncodeHistograms prepares res to be written in any encoding, as WriteJSON does: live
+// histograms are encoded into the *_hdr fields where those are still empty, and an empty
+// Schema is set to result.Schema.
+func EncodeHistograms(res *Result) error {
 	if res.Schema == "" {
 		res.Schema = Schema
 	}
@@ -19,12 +35,6 @@ func WriteJSON(w io.Writer, res *Result) error {
 		if err := encodeStats(st); err != nil {
 			return fmt.Errorf("encode histograms of %q: %w", st.Name, err)
 		}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // keep "p(99) < 250ms" readable
-	if err := enc.Encode(res); err != nil {
-		return fmt.Errorf("write result: %w", err)
 	}
 	return nil
 }

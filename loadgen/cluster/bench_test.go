@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -25,21 +24,28 @@ func intervals(tb testing.TB, secs int) [][]byte {
 		}
 		iv := rec.Tick(start.Add(time.Duration(sec+1)*time.Second), 1000, 1000, []uint64{500, 500}, []uint64{500, 500}, true)
 		iv.Scenario, iv.Seed = "bench", 1
-		var b bytes.Buffer
-		if err := result.WriteJSON(&b, iv); err != nil {
+		if err := result.EncodeHistograms(iv); err != nil {
 			tb.Fatal(err)
 		}
-		var c bytes.Buffer
-		if err := json.Compact(&c, b.Bytes()); err != nil {
-			tb.Fatal(err)
-		}
-		m, err := json.Marshal(&message{Type: msgInterval, Interval: c.Bytes()})
+		m, err := cborEnc.Marshal(&message{Type: msgInterval, Interval: iv})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// cycle reads data over and over: a worker's stream that never ends.
+type cycle struct {
+	data []byte
+	off  int
+}
+
+func (c *cycle) Read(p []byte) (int, error) {
+	n := copy(p, c.data[c.off:])
+	c.off = (c.off + n) % len(c.data)
+	return n, nil
 }
 
 // BenchmarkWorkerSecond is the coordinator's work for one worker-second (an op): decode
@@ -60,10 +66,10 @@ func BenchmarkWorkerSecond(b *testing.B) {
 	b.ReportAllocs()
 	var cum *result.Result
 	var pending []*result.Result
-	for i := 0; b.Loop(); i++ {
-		var m workerMessage
-		raw := msgs[i%secs]
-		if err := json.Unmarshal(raw, &m); err != nil {
+	dec := cborDec.NewDecoder(&cycle{data: bytes.Join(msgs, nil)})
+	for b.Loop() {
+		var m message
+		if err := dec.Decode(&m); err != nil {
 			b.Fatal(err)
 		}
 		if err := checkInterval(m.Interval); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -149,6 +150,23 @@ func TestRefused(t *testing.T) {
 				t.Errorf("the coordinator's status does not name %q:\n%s", tc.cause, status)
 			}
 		})
+	}
+	// A worker whose stream is of another encoding (JSON lines, as before CBOR) is refused.
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: &http.Transport{Protocols: &protos}}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+cluster.JoinPath, strings.NewReader("{}\n"))
+	req.Header.Set("Authorization", "Bearer right")
+	req.Header.Set("Loadgen-Version", testVersion)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(body), `the worker's stream is "application/x-ndjson"`) {
+		t.Errorf("a JSON stream: %d %s; want 415 naming its type", resp.StatusCode, body)
 	}
 	cancel()
 	<-joined

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,6 +242,9 @@ func (c *Coordinator) admit(r *http.Request, w http.ResponseWriter, end context.
 	if v := r.Header.Get(headerVersion); v != c.cfg.Version {
 		return nil, http.StatusConflict, fmt.Sprintf("version mismatch: worker is loadlab %q, coordinator %q", v, c.cfg.Version)
 	}
+	if ct := r.Header.Get("Content-Type"); ct != workerContentType {
+		return nil, http.StatusUnsupportedMediaType, fmt.Sprintf("the worker's stream is %q, this coordinator reads %q", ct, workerContentType)
+	}
 	if h := r.Header.Get(headerHash); h != "" && h != c.hash {
 		return nil, http.StatusConflict, fmt.Sprintf("scenario hash mismatch: worker's scenario file is %.12s…, the coordinator's %.12s… (%s)", h, c.hash, c.cfg.Path)
 	}
@@ -282,9 +284,9 @@ func (c *Coordinator) admit(r *http.Request, w http.ResponseWriter, end context.
 
 // read reads a session's messages until the stream ends or the worker says it is done.
 func (c *Coordinator) read(s *session, body io.Reader) error {
-	dec := json.NewDecoder(body)
+	dec := cborDec.NewDecoder(body)
 	for {
-		var m workerMessage
+		var m message
 		if err := dec.Decode(&m); err != nil {
 			if errors.Is(err, io.EOF) {
 				return errors.New("the worker closed its stream")
@@ -478,15 +480,6 @@ func (c *Coordinator) stopAll(reason string) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// workerMessage is a message as the coordinator reads it: an interval record is decoded
-// with the message, in one pass. Unlike result.ReadJSON, its histograms stay encoded:
-// result.Merge adds them to the run's from their encodings (result.AddEncoded), which
-// costs a tenth of decoding them first.
-type workerMessage struct {
-	message
-	Interval *result.Result `json:"interval,omitempty"`
-}
 
 // checkInterval checks an interval record's schema.
 func checkInterval(iv *result.Result) error {

@@ -11,14 +11,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/trendtactics/loadlab/result"
 )
 
 // The channel: a worker opens one HTTP/2 stream, POST JoinPath, whose request body carries
-// its messages and whose response body carries the coordinator's, each a JSON object on
-// one line. The request's headers authenticate it (Authorization: Bearer TOKEN) and name
-// its version, scenario hash and index; a refusal is a plain HTTP error whose body names
-// the cause.
+// its messages, a CBOR sequence (RFC 8742: its interval records are most of the
+// coordinator's work, and CBOR decodes about three times faster than JSON), and whose
+// response body carries the coordinator's, each a JSON object on one line. The request's
+// headers authenticate it (Authorization: Bearer TOKEN) and name its version, scenario
+// hash and index; a refusal is a plain HTTP error whose body names the cause.
 const (
 	// JoinPath is the coordinator's one endpoint; v1 is the version of the messages.
 	JoinPath = "/v1/join"
@@ -26,6 +29,9 @@ const (
 	headerVersion = "Loadgen-Version"
 	headerHash    = "Loadgen-Scenario-Hash"
 	headerIndex   = "Loadgen-Worker-Index"
+
+	// workerContentType is the type of the worker's stream: CBOR items, one a message.
+	workerContentType = "application/cbor-seq"
 )
 
 // Timing of the channel (documented in doc.go).
@@ -60,7 +66,7 @@ const (
 	msgStart     = "start"     // coordinator: the start time and the run's parameters
 	msgStop      = "stop"      // coordinator: stop the load (abort, interrupt, lost)
 	msgHeartbeat = "heartbeat" // either side
-	msgInterval  = "interval"  // worker: one second's interval record (result JSON)
+	msgInterval  = "interval"  // worker: one second's interval record (a result.Result)
 	msgDone      = "done"      // worker: the load is over; its health, writes, ...
 	msgBye       = "bye"       // coordinator: done received; close the stream
 	msgError     = "error"     // worker: it cannot run the scenario (Reason); it leaves
@@ -68,16 +74,18 @@ const (
 
 // message is one line of the stream; Type says which fields are set.
 type message struct {
-	Type     string          `json:"type"`
-	Welcome  *welcome        `json:"welcome,omitempty"`
-	T0       time.Time       `json:"t0,omitzero"`
-	T1       time.Time       `json:"t1,omitzero"`
-	T2       time.Time       `json:"t2,omitzero"`
-	Clock    *clockReport    `json:"clock,omitempty"`
-	Start    *startParams    `json:"start,omitempty"`
-	Reason   string          `json:"reason,omitempty"`
-	Interval json.RawMessage `json:"interval,omitempty"`
-	Final    *final          `json:"final,omitempty"`
+	Type    string       `json:"type"`
+	Welcome *welcome     `json:"welcome,omitempty"`
+	T0      time.Time    `json:"t0,omitzero"`
+	T1      time.Time    `json:"t1,omitzero"`
+	T2      time.Time    `json:"t2,omitzero"`
+	Clock   *clockReport `json:"clock,omitempty"`
+	Start   *startParams `json:"start,omitempty"`
+	Reason  string       `json:"reason,omitempty"`
+	// Interval is an interval record with its histograms encoded (the *_hdr fields), not
+	// live: result.Merge adds them to the run's from their encodings.
+	Interval *result.Result `json:"interval,omitempty"`
+	Final    *final         `json:"final,omitempty"`
 	// Metrics is a worker's live metrics with its interval (metrics.go), when the
 	// coordinator serves them (startParams.Metrics).
 	Metrics []byte `json:"metrics,omitempty"`
@@ -146,17 +154,44 @@ func (e *RefusedError) Error() string {
 // errStreamClosed: the stream was closed by this side.
 var errStreamClosed = errors.New("stream closed")
 
+// The worker's stream in CBOR: struct fields named by their json tags, times as RFC 3339
+// with nanoseconds (exact), floats in their shortest exact form.
+var (
+	cborEnc cbor.EncMode
+	cborDec cbor.DecMode
+)
+
+func init() {
+	var err error
+	if cborEnc, err = (cbor.EncOptions{Time: cbor.TimeRFC3339Nano, ShortestFloat: cbor.ShortestFloat16}).EncMode(); err != nil {
+		panic(err) // constant options
+	}
+	// A final message carries the write log: up to result.DefaultMaxWrites items.
+	if cborDec, err = (cbor.DecOptions{MaxArrayElements: 4 * result.DefaultMaxWrites}).DecMode(); err != nil {
+		panic(err)
+	}
+}
+
+// encoder writes one message.
+type encoder interface{ Encode(v any) error }
+
 // sender writes messages to one direction of a stream. Safe for concurrent use.
 type sender struct {
 	mu     sync.Mutex
-	enc    *json.Encoder
+	enc    encoder
 	flush  func()
 	open   bool // sends fail until open is called
 	closed bool
 }
 
-func newSender(w io.Writer) *sender {
-	s := &sender{enc: json.NewEncoder(w)}
+// newSender returns the coordinator's sender (JSON lines) on w.
+func newSender(w io.Writer) *sender { return newSenderWith(w, json.NewEncoder(w)) }
+
+// newWorkerSender returns the worker's sender (a CBOR sequence) on w.
+func newWorkerSender(w io.Writer) *sender { return newSenderWith(w, cborEnc.NewEncoder(w)) }
+
+func newSenderWith(w io.Writer, enc encoder) *sender {
+	s := &sender{enc: enc}
 	if f, ok := w.(http.Flusher); ok {
 		s.flush = f.Flush
 	}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -96,7 +95,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.Token)
 	req.Header.Set(headerVersion, cfg.Version)
-	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Content-Type", workerContentType)
 	if cfg.Scenario != nil {
 		req.Header.Set(headerHash, ScenarioHash(cfg.Scenario))
 	}
@@ -112,7 +111,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return &RefusedError{Status: resp.StatusCode, Cause: strings.TrimSpace(string(b))}
 	}
-	out := newSender(pw)
+	out := newWorkerSender(pw)
 	out.start()
 	defer out.close()
 
@@ -266,14 +265,11 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	queue := make(chan *message, 16)
 	opts.Intervals = func(iv *result.Result) {
 		iv.Start, iv.End = iv.Start.Add(shift), iv.End.Add(shift)
-		var b bytes.Buffer
-		if err := result.WriteJSON(&b, iv); err != nil {
+		if err := result.EncodeHistograms(iv); err != nil {
 			return // encoding a valid record does not fail
 		}
-		var c bytes.Buffer
-		_ = json.Compact(&c, b.Bytes())
 		select {
-		case queue <- &message{Type: msgInterval, Interval: c.Bytes()}:
+		case queue <- &message{Type: msgInterval, Interval: iv}:
 		case <-lost:
 		}
 	}
