@@ -290,7 +290,7 @@ func encodedOnly(t *testing.T, iv *result.Result) *result.Result {
 // into the run exactly, all at once and as a coordinator does, a merged result (live
 // histograms) with the next records each time.
 func TestMergeOfEncodedIntervals(t *testing.T) {
-	a, b := samples(6, 1500, 6), samples(7, 1000, 6)
+	a, b := samples(6, 600, 5), samples(7, 400, 5)
 	run, _ := record(t, a, b)
 	_, ivA := record(t, a)
 	_, ivB := record(t, b)
@@ -320,7 +320,7 @@ func TestMergeOfEncodedIntervals(t *testing.T) {
 // request's latency, a timeline second, a window slot) makes Merge fail naming it, never
 // panic, wherever two sources meet.
 func TestMergeCorruptHistogram(t *testing.T) {
-	in := samples(8, 2000, 6)
+	in := samples(8, 500, 6)
 	_, ivs := record(t, in)
 	iv := encodedOnly(t, ivs[len(ivs)-1]) // the last closes every slot
 	for _, tc := range []struct {
@@ -335,7 +335,7 @@ func TestMergeCorruptHistogram(t *testing.T) {
 	} {
 		for _, bad := range []string{"not base64!", "HISTFAAAAGx42pJpmSzMwMDewQAB", "AAAAAAAAAAAA", iv.Total.LatencyHDR[:40] + "AAAA" + iv.Total.LatencyHDR[44:]} {
 			t.Run(tc.name, func(t *testing.T) {
-				r := encodedOnly(t, iv)
+				r := encodedOnly(t, iv) // a copy
 				if len(r.Windows) == 0 || len(r.Windows[0].Slots) == 0 {
 					t.Fatal("the record should have window slots")
 				}
