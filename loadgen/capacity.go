@@ -24,15 +24,22 @@ const rampSeedMix = 0x5eed_ca9a_c17e
 // log, which records the ramp's writes too); its Registry, Windows, Results and Every are
 // not used. The ramp stops after three saturated seconds in a row (see CapacitySecond).
 func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.CapacityResult, error) {
+	return MeasureCapacityWith(ctx, spec, opts, Run)
+}
+
+// RunFunc runs a spec as Run does: Run itself, or a distributed generator.
+type RunFunc func(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Result, error)
+
+// MeasureCapacityWith is MeasureCapacity with the ramp run by run: a coordinator runs it
+// on its workers and calls the ramp's Every on the merged figures once a second, so the
+// saturation is judged on all of the load. run gets CapacityRampSpec(spec) and options
+// with CapacityRamp set.
+func MeasureCapacityWith(ctx context.Context, spec *scenarios.Spec, opts Options, run RunFunc) (*result.CapacityResult, error) {
 	c := spec.Capacity
 	if c == nil {
 		return nil, fmt.Errorf("measure capacity: the scenario has no capacity: block")
 	}
-	ramp := *spec
-	ramp.Capacity, ramp.Faults, ramp.Thresholds, ramp.Probe, ramp.Verify = nil, nil, nil, nil, nil
-	ramp.Load = scenarios.Load{Executor: scenarios.ExecutorRampingArrivalRate, TimeUnit: time.Second,
-		StartRate: c.From, Stages: []scenarios.Stage{{Duration: c.Duration, Target: c.To}},
-		MaxInFlight: spec.Load.MaxInFlight}
+	ramp := CapacityRampSpec(spec)
 	out := &result.CapacityResult{Objective: c.String(), FromRPS: c.From, ToRPS: c.To, RampS: c.Duration.Seconds()}
 	j := &capacityJudge{c: c, res: out}
 	// The ramp draws its own random stream: with the run's seed its {{ uuid }}s would be the
@@ -40,8 +47,8 @@ func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*
 	// Its writes go to the run's write log: what the ramp wrote is in the state the
 	// verification reads afterwards, and must not count as unexpected.
 	o := Options{BaseURL: opts.BaseURL, Seed: opts.Seed ^ rampSeedMix, Progress: opts.Progress, TTY: opts.TTY,
-		MaxLateness: opts.MaxLateness, Every: j.every, Writes: opts.Writes}
-	res, err := Run(ctx, &ramp, o)
+		MaxLateness: opts.MaxLateness, Every: j.every, Writes: opts.Writes, CapacityRamp: true}
+	res, err := run(ctx, ramp, o)
 	if err != nil {
 		return nil, fmt.Errorf("measure capacity: %w", err)
 	}
@@ -62,6 +69,19 @@ func MeasureCapacity(ctx context.Context, spec *scenarios.Spec, opts Options) (*
 		}
 	}
 	return out, nil
+}
+
+// CapacityRampSpec is the spec of spec's capacity ramp: its workload at a rate ramping
+// from capacity.from to capacity.to over capacity.duration, without faults, thresholds,
+// probe or verification. spec must have a capacity: block.
+func CapacityRampSpec(spec *scenarios.Spec) *scenarios.Spec {
+	c := spec.Capacity
+	ramp := *spec
+	ramp.Capacity, ramp.Faults, ramp.Thresholds, ramp.Probe, ramp.Verify = nil, nil, nil, nil, nil
+	ramp.Load = scenarios.Load{Executor: scenarios.ExecutorRampingArrivalRate, TimeUnit: time.Second,
+		StartRate: c.From, Stages: []scenarios.Stage{{Duration: c.Duration, Target: c.To}},
+		MaxInFlight: spec.Load.MaxInFlight}
+	return &ramp
 }
 
 func isDropReason(r string) bool { return strings.Contains(r, "were never sent") }

@@ -72,6 +72,12 @@ type Options struct {
 	// StartAt, when set, is the run's start: Run waits until then, and intended times count
 	// from it (the workers of a coordinator start together). Zero: now.
 	StartAt time.Time
+	// CapacityRamp marks the run of a capacity ramp (MeasureCapacityWith): its spec is
+	// CapacityRampSpec of the scenario's. CapacityRPS is the capacity the spec's relative
+	// rates were resolved with (Spec.WithCapacity). The engine ignores both: they tell a
+	// distributed generator's workers which spec to derive from their scenario.
+	CapacityRamp bool
+	CapacityRPS  float64
 
 	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
 	slowDispatch time.Duration

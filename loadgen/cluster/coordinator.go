@@ -94,6 +94,7 @@ type Coordinator struct {
 	params   *startParams        // the start sent to the workers, once started
 	pacer    *loadgen.StagePacer // the schedule (nil for the closed model), once started
 	met      *metrics            // the workers' live metrics (served when Run has a registry)
+	phase    int                 // the starts sent (a capacity ramp, then the load)
 
 	changed chan struct{} // a session joined, reported its clock or left (cap 1)
 	inbox   chan note     // from the sessions to Run
@@ -334,11 +335,14 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 				return err
 			}
 			c.mu.Lock()
-			s.done = true
+			ramp := c.params != nil && c.params.Ramp
+			s.done = !ramp // after a capacity ramp, the stream goes on to the load
 			c.mu.Unlock()
 			c.deliver(note{index: s.index, kind: noteDone, fin: m.Final, at: now})
-			_ = s.out.send(&message{Type: msgBye})
-			return nil
+			if !ramp {
+				_ = s.out.send(&message{Type: msgBye})
+				return nil
+			}
 		}
 	}
 }
@@ -423,7 +427,7 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 		failed := c.failed
 		c.mu.Unlock()
 		if failed != nil {
-			c.stopAll("another worker cannot run the scenario")
+			c.stopAll("another worker cannot run the scenario", 0)
 			return time.Time{}, failed
 		}
 		if len(missing) == 0 {
@@ -431,10 +435,10 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 		}
 		select {
 		case <-ctx.Done():
-			c.stopAll("the coordinator was interrupted before the start")
+			c.stopAll("the coordinator was interrupted before the start", 0)
 			return time.Time{}, ctx.Err()
 		case <-timeout:
-			c.stopAll("the workers did not all join in time")
+			c.stopAll("the workers did not all join in time", 0)
 			return time.Time{}, fmt.Errorf("%d of %d workers joined within %s (missing: %s)",
 				c.cfg.Workers-len(missing), c.cfg.Workers, c.cfg.JoinTimeout, strings.Join(missing, ", "))
 		case <-c.changed:
@@ -446,9 +450,12 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 	}
 	start := time.Now().Add(delay)
 	p := &startParams{At: start, BaseURL: opts.BaseURL, Seed: opts.Seed, MaxLateness: opts.MaxLateness,
-		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil, Metrics: opts.Registry != nil}
+		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil, Metrics: opts.Registry != nil,
+		Ramp: opts.CapacityRamp, CapacityRPS: opts.CapacityRPS}
 	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
 	c.mu.Lock()
+	c.phase++
+	p.Phase = c.phase
 	c.start, c.params, c.pacer = start, p, pacer
 	c.mu.Unlock()
 	for _, s := range c.live() {
@@ -471,11 +478,12 @@ func (c *Coordinator) live() []*session {
 	return out
 }
 
-// stopAll tells every live worker to stop its load. A send does not wait for a worker
-// that does not read (a full stream): each ends when written or when its stream ends.
-func (c *Coordinator) stopAll(reason string) {
+// stopAll tells every live worker to stop its load: that of the phase started last, or,
+// before the start of a phase (Ready), to give up. A send does not wait for a worker that
+// does not read (a full stream): each ends when written or when its stream ends.
+func (c *Coordinator) stopAll(reason string, phase int) {
 	for _, s := range c.live() {
-		go func() { _ = s.out.send(&message{Type: msgStop, Reason: reason}) }()
+		go func() { _ = s.out.send(&message{Type: msgStop, Reason: reason, Phase: phase}) }()
 	}
 }
 

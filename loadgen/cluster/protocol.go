@@ -82,6 +82,9 @@ type message struct {
 	Clock   *clockReport `json:"clock,omitempty"`
 	Start   *startParams `json:"start,omitempty"`
 	Reason  string       `json:"reason,omitempty"`
+	// Phase is a stop's: the start it stops (startParams.Phase), or 0 before the start of
+	// the phase to come (the worker then gives up).
+	Phase int `json:"phase,omitempty"`
 	// Interval is an interval record with its histograms encoded (the *_hdr fields), not
 	// live: result.Merge adds them to the run's from their encodings.
 	Interval *result.Result `json:"interval,omitempty"`
@@ -120,6 +123,12 @@ type startParams struct {
 	// From is the first global iteration a rejoining worker may fire: it resumes at the
 	// current iteration, with its stripe's share of the schedule from there.
 	From uint64 `json:"from,omitempty"`
+	// Phase counts the starts of the run from 1: with a capacity: block, 1 starts the
+	// capacity ramp (Ramp: loadgen.CapacityRampSpec of the scenario) and 2 the load, its
+	// relative rates resolved with CapacityRPS (Spec.WithCapacity).
+	Phase       int     `json:"phase"`
+	Ramp        bool    `json:"ramp,omitempty"`
+	CapacityRPS float64 `json:"capacity_rps,omitempty"`
 }
 
 // final is what a worker sends once its load is over.

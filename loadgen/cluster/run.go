@@ -39,7 +39,9 @@ type workerState struct {
 // opts.Writes) and the per-worker section (Result.Workers). Cancelling ctx stops every
 // worker; their figures until then are the interrupted run's.
 func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadgen.Options) (*result.Result, error) {
-	defer c.overMu.Do(func() { close(c.over) })
+	if !opts.CapacityRamp { // the last phase: the sessions' notes are no longer read after it
+		defer c.overMu.Do(func() { close(c.over) })
+	}
 	start := opts.StartAt
 	if start.IsZero() {
 		return nil, fmt.Errorf("coordinator: Run without a start time (call Ready first)")
@@ -54,6 +56,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 	}
 	ws := make([]*workerState, c.cfg.Workers)
 	c.mu.Lock()
+	phase := c.phase
 	for i, s := range c.sessions {
 		st := &workerState{cur: s, planned: map[int]uint64{}, stats: result.WorkerStats{Index: i, Valid: true}}
 		if s != nil {
@@ -162,7 +165,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 				stopAt = time.Now()
 			}
 			c.logf("interrupted: stopping every worker")
-			c.stopAll("the coordinator was interrupted")
+			c.stopAll("the coordinator was interrupted", phase)
 			deadline = time.After(stopGrace)
 		case <-deadline:
 			for i, st := range ws {
@@ -198,7 +201,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 					events = append(events, result.Event{At: elapsed.Seconds(), Kind: result.EventAbort, Name: "abortOnFail", Detail: aborted})
 					c.logf("abort: %s: stopping every worker", aborted)
 					stopAt = now
-					c.stopAll("abort: " + aborted)
+					c.stopAll("abort: "+aborted, phase)
 					if deadline == nil {
 						deadline = time.After(stopGrace)
 					}

@@ -227,29 +227,76 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		return fmt.Errorf("%w: %v", errLost, err)
 	}
 
-	im, err = next(ctx.Done())
-	switch {
-	case err != nil:
-		return err
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case im.m.Type == msgStop:
-		logf("stopped before the start: %s", im.m.Reason)
-		return nil
-	case im.m.Type != msgStart || im.m.Start == nil:
-		return fmt.Errorf("the coordinator sent %q, not the start", im.m.Type)
+	for phase := 0; ; phase++ {
+		ramp, err := runPhase(ctx, phaseEnv{out: out, pw: pw, next: next, endStream: endStream, fail: fail, logf: logf,
+			spec: spec, wel: wel, offset: offset, now: now, first: phase == 0})
+		if err != nil || !ramp {
+			return err
+		}
+	}
+}
+
+// phaseEnv is what runPhase needs of RunWorker's stream.
+type phaseEnv struct {
+	out       *sender
+	pw        *io.PipeWriter
+	next      func(stop <-chan struct{}) (inMsg, error)
+	endStream context.CancelFunc
+	fail      func(error) error
+	logf      func(string, ...any)
+	spec      *scenarios.Spec
+	wel       *welcome
+	offset    time.Duration
+	now       func() time.Time
+	first     bool // the run's first start (not the load after a capacity ramp)
+}
+
+// runPhase waits for the coordinator's start and runs what it starts: the capacity ramp
+// (ramp is true: another start follows) or the load. It returns once the coordinator has
+// the final figures (after the load, once it said bye).
+func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
+	out, next, logf := e.out, e.next, e.logf
+	var im inMsg
+	for {
+		im, err = next(ctx.Done())
+		switch {
+		case err != nil:
+			return false, err
+		case ctx.Err() != nil:
+			return false, ctx.Err()
+		case im.m.Type == msgStop && im.m.Phase != 0:
+			continue // a late stop of the ramp before
+		case im.m.Type == msgStop:
+			logf("stopped before the start: %s", im.m.Reason)
+			return false, nil
+		case im.m.Type != msgStart || im.m.Start == nil:
+			return false, fmt.Errorf("the coordinator sent %q, not the start", im.m.Type)
+		}
+		break
 	}
 	p := im.m.Start
+	spec := e.spec
+	switch {
+	case p.Ramp:
+		if spec.Capacity == nil {
+			return false, e.fail(errors.New("the coordinator starts a capacity ramp, and the scenario has no capacity: block"))
+		}
+		c := spec.Capacity
+		spec = loadgen.CapacityRampSpec(spec)
+		logf("capacity ramp: %g → %g/s over %s", c.From, c.To, c.Duration)
+	case p.CapacityRPS > 0:
+		spec = spec.WithCapacity(p.CapacityRPS)
+	}
 	// The start is on the coordinator's clock: on ours it is offset earlier. The engine
 	// runs on the process clock, which an injected Now may differ from.
-	shift := offset - time.Now().Sub(now())
+	shift := e.offset - time.Now().Sub(e.now())
 	opts := loadgen.Options{
 		BaseURL:     p.BaseURL,
 		Seed:        p.Seed,
 		Windows:     p.Windows,
 		MaxLateness: p.MaxLateness,
 		Transport:   p.Transport,
-		Stripe:      loadgen.Stripe{Index: wel.Index, Count: wel.Count, From: p.From},
+		Stripe:      loadgen.Stripe{Index: e.wel.Index, Count: e.wel.Count, From: p.From},
 		StartAt:     p.At.Add(-shift),
 	}
 	if p.Writes {
@@ -315,7 +362,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 				msgs <- err
 				return
 			}
-			if im.m.Type == msgStop {
+			if im.m.Type == msgStop && (im.m.Phase == 0 || im.m.Phase == p.Phase) {
 				logf("stop: %s", im.m.Reason)
 				stopLoad()
 			}
@@ -329,8 +376,8 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		close(lost)
 		stopLoad()
 		logf("%v: stopped the load", lostErr)
-		endStream() // a send blocked on a coordinator that does not read ends too
-		pw.Close()
+		e.endStream() // a send blocked on a coordinator that does not read ends too
+		e.pw.Close()
 		o = <-ran
 	case o = <-ran:
 	}
@@ -339,13 +386,13 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	close(queue)
 	qerr := <-sendDone
 	if lostErr != nil {
-		return lostErr
+		return false, lostErr
 	}
 	if o.err != nil && o.res == nil {
-		return fail(fmt.Errorf("run: %w", o.err))
+		return false, e.fail(fmt.Errorf("run: %w", o.err))
 	}
 	if qerr != nil {
-		return fmt.Errorf("%w: %v", errLost, qerr)
+		return false, fmt.Errorf("%w: %v", errLost, qerr)
 	}
 	fin := &final{Health: o.res.Generator, WebSocket: o.res.WebSocket, Uptime: o.res.Uptime, Browser: o.res.Browser, Transports: map[string]string{}}
 	for _, rq := range o.res.Requests {
@@ -360,16 +407,20 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		fin.Metrics, _ = encodeSnapshot(reg)
 	}
 	if err := out.send(&message{Type: msgDone, Final: fin}); err != nil {
-		return fmt.Errorf("%w: %v", errLost, err)
+		return false, fmt.Errorf("%w: %v", errLost, err)
+	}
+	if p.Ramp {
+		logf("capacity ramp done: sent %d of %d planned iterations", fin.Health.Sent, fin.Health.Planned)
+		return true, nil // the load's start follows
 	}
 	for {
 		im, err := next(nil)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if im.m.Type == msgBye {
 			logf("done: sent %d of %d planned iterations", fin.Health.Sent, fin.Health.Planned)
-			return nil
+			return false, nil
 		}
 	}
 }

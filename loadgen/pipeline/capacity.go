@@ -11,17 +11,17 @@ import (
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
-// measureCapacity runs the scenario's capacity ramp, says what it found on status (nil:
-// nothing), and rests for the cooldown. It fails when no capacity was found: then "2x
-// capacity" means nothing.
-func measureCapacity(ctx context.Context, status io.Writer, spec *scenarios.Spec, opts loadgen.Options) (*result.CapacityResult, error) {
+// measureCapacity runs the scenario's capacity ramp with run (loadgen.Run, or on the
+// workers), says what it found on status (nil: nothing), and rests for the cooldown. It
+// fails when no capacity was found: then "2x capacity" means nothing.
+func measureCapacity(ctx context.Context, status io.Writer, spec *scenarios.Spec, opts loadgen.Options, run loadgen.RunFunc) (*result.CapacityResult, error) {
 	if status == nil {
 		status = io.Discard
 	}
 	c := spec.Capacity
 	fmt.Fprintf(status, "capacity: ramping %g → %g/s over %s until three seconds in a row are saturated under %s\n",
 		c.From, c.To, c.Duration, c)
-	res, err := loadgen.MeasureCapacity(ctx, spec, opts)
+	res, err := loadgen.MeasureCapacityWith(ctx, spec, opts, run)
 	if err != nil {
 		return nil, err
 	}

@@ -189,17 +189,26 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 
 	var m Measured
 	var err error
-	if spec.NeedsCapacity() && cfg.Generator != nil {
-		return nil, fail(Usage, "capacity: a capacity ramp is not split across workers yet: run it in one process")
-	}
 	if spec.NeedsCapacity() {
-		if m.Capacity, err = measureCapacity(ctx, cfg.Status, spec, opts); err != nil {
+		ramp := loadgen.Run
+		if g := cfg.Generator; g != nil { // the ramp on the workers, judged on the merged figures
+			ramp = func(ctx context.Context, spec *scenarios.Spec, opts loadgen.Options) (*result.Result, error) {
+				start, err := g.Ready(ctx, spec, opts)
+				if err != nil {
+					return nil, fmt.Errorf("workers: %w", err)
+				}
+				opts.StartAt = start
+				return g.Run(ctx, spec, opts)
+			}
+		}
+		if m.Capacity, err = measureCapacity(ctx, cfg.Status, spec, opts, ramp); err != nil {
 			if ctx.Err() != nil {
 				return nil, fail(Interrupted, "interrupted while measuring the capacity")
 			}
 			return nil, &Error{Kind: InvalidRun, Err: err}
 		}
 		spec = spec.WithCapacity(m.Capacity.RPS)
+		opts.CapacityRPS = m.Capacity.RPS
 	}
 	start := time.Now()
 	run := loadgen.Run
