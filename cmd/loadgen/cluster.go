@@ -71,9 +71,6 @@ func startCluster(e *env, path string, f runFlags, cfg *pipeline.Config) (stop f
 	if (cf.cert == "") != (cf.key == "") {
 		return nil, usageErrorf("--cert and --key go together")
 	}
-	if f.results != "" {
-		return nil, usageErrorf("--results is not written by workers yet: run without --workers")
-	}
 	if local && (cf.cert != "" || cf.token != "") {
 		return nil, usageErrorf("--cert, --key and --token are for workers on other machines: use them with --listen")
 	}

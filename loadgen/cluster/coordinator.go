@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
@@ -95,6 +97,7 @@ type Coordinator struct {
 	pacer    *loadgen.StagePacer // the schedule (nil for the closed model), once started
 	met      *metrics            // the workers' live metrics (served when Run has a registry)
 	phase    int                 // the starts sent (a capacity ramp, then the load)
+	results  *resultsSink        // the per-request results file of the phase started last; nil: none
 
 	changed chan struct{} // a session joined, reported its clock or left (cap 1)
 	inbox   chan note     // from the sessions to Run
@@ -113,6 +116,9 @@ type session struct {
 	done     bool // its final arrived (guarded by Coordinator.mu)
 	lost     bool // it was lost after the start (guarded by Coordinator.mu)
 	rejoin   bool // it took the index of a lost worker after the start
+	resMu    sync.Mutex
+	results  *io.PipeWriter // its per-request results, to the coordinator's file; nil until some arrive
+	resEnded bool           // its results stream was closed
 }
 
 type noteKind int
@@ -319,6 +325,11 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 				return err
 			}
 			c.deliver(note{index: s.index, kind: noteInterval, iv: m.Interval, ws: m.Writes, at: now})
+			c.deliver(note{index: s.index, kind: noteInterval, iv: m.Interval, at: now})
+		case msgResults:
+			if err := c.addResults(s, m.Results); err != nil {
+				return err
+			}
 		case msgError:
 			err := fmt.Errorf("worker %d cannot run the scenario: %s", s.index, m.Reason)
 			c.mu.Lock()
@@ -334,6 +345,7 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 			if err := c.takeMetrics(s, m.Final.Metrics); err != nil {
 				return err
 			}
+			c.closeResults(s, false)
 			c.mu.Lock()
 			ramp := c.params != nil && c.params.Ramp
 			s.done = !ramp // after a capacity ramp, the stream goes on to the load
@@ -368,6 +380,7 @@ func (c *Coordinator) takeMetrics(s *session, data []byte) error {
 // leave ends a session: before the start its index is free again; after it, a session
 // that did not finish is lost.
 func (c *Coordinator) leave(s *session, err error) {
+	c.closeResults(s, true)
 	c.mu.Lock()
 	started, done := c.started, s.done
 	if !started {
@@ -453,7 +466,13 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil, Metrics: opts.Registry != nil,
 		Ramp: opts.CapacityRamp, CapacityRPS: opts.CapacityRPS}
 	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
+	var sink *resultsSink
+	if opts.Results != nil {
+		p.Results = true
+		sink = &resultsSink{enc: vegeta.NewEncoder(opts.Results)}
+	}
 	c.mu.Lock()
+	c.results = sink
 	c.phase++
 	p.Phase = c.phase
 	c.start, c.params, c.pacer = start, p, pacer
@@ -485,6 +504,95 @@ func (c *Coordinator) stopAll(reason string, phase int) {
 	for _, s := range c.live() {
 		go func() { _ = s.out.send(&message{Type: msgStop, Reason: reason, Phase: phase}) }()
 	}
+}
+
+// resultsSink writes the workers' per-request results into the one results file: each
+// worker's stream (a vegeta gob stream of its own, which cannot be concatenated to
+// another) is decoded and every result encoded again into the file's stream.
+type resultsSink struct {
+	mu  sync.Mutex
+	enc vegeta.Encoder
+	err error // the first write error
+	wg  sync.WaitGroup
+}
+
+// addResults passes the next bytes of s's results stream to the sink.
+func (c *Coordinator) addResults(s *session, b []byte) error {
+	s.resMu.Lock()
+	w := s.results
+	if w == nil && !s.resEnded {
+		c.mu.Lock()
+		sink := c.results
+		c.mu.Unlock()
+		if sink == nil {
+			s.resMu.Unlock()
+			return errors.New("results the coordinator did not ask for")
+		}
+		pr, pw := io.Pipe()
+		s.results, w = pw, pw
+		sink.wg.Add(1)
+		go sink.copy(pr, s.index, c.logf) // ends when s.results is closed
+	}
+	s.resMu.Unlock()
+	if w != nil {
+		_, _ = w.Write(b) // fails only once the stream was closed or the sink gave up on it
+	}
+	return nil
+}
+
+// closeResults ends s's results stream: its phase's last result was sent (a later phase
+// may start another), or, with last, the session ends.
+func (c *Coordinator) closeResults(s *session, last bool) {
+	s.resMu.Lock()
+	w := s.results
+	s.results, s.resEnded = nil, last
+	s.resMu.Unlock()
+	if w != nil {
+		w.Close()
+	}
+}
+
+// copy decodes one worker's stream into the file until it ends; a stream cut short (a
+// lost worker) keeps the results it completed.
+func (k *resultsSink) copy(r *io.PipeReader, index int, logf func(string, ...any)) {
+	defer k.wg.Done()
+	dec := vegeta.NewDecoder(r)
+	for {
+		var res vegeta.Result
+		if err := dec.Decode(&res); err != nil {
+			if !errors.Is(err, io.EOF) {
+				logf("worker %d: its results stream ends with %v", index, err)
+			}
+			r.CloseWithError(err)
+			return
+		}
+		k.mu.Lock()
+		if k.err == nil {
+			k.err = k.enc.Encode(&res)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// wait waits up to d for every worker's results stream to be written; it returns the
+// first write error.
+func (k *resultsSink) wait(d time.Duration) error {
+	if k == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() { k.wg.Wait(); close(done) }() // ends when every stream has ended
+	select {
+	case <-done:
+	case <-time.After(d):
+		return fmt.Errorf("write results: the workers' results did not all arrive within %s", d)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.err != nil {
+		return fmt.Errorf("write results: %w", k.err)
+	}
+	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

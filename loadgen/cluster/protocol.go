@@ -70,6 +70,7 @@ const (
 	msgDone      = "done"      // worker: the load is over; its health, writes, ...
 	msgBye       = "bye"       // coordinator: done received; close the stream
 	msgError     = "error"     // worker: it cannot run the scenario (Reason); it leaves
+	msgResults   = "results"   // worker: the next bytes of its per-request results (vegeta's format)
 )
 
 // message is one line of the stream; Type says which fields are set.
@@ -95,6 +96,9 @@ type message struct {
 	// Writes are the writes a worker recorded since its previous interval (its write log,
 	// streamed so that the coordinator holds it up to a loss).
 	Writes []result.Write `json:"writes,omitempty"`
+	// Results are the next bytes of the worker's per-request results file, a vegeta gob
+	// stream of its own (startParams.Results).
+	Results []byte `json:"results,omitempty"`
 }
 
 type welcome struct {
@@ -120,6 +124,8 @@ type startParams struct {
 	Windows     []result.Window `json:"windows,omitempty"`
 	Writes      bool            `json:"writes"`            // record the write log for the verification
 	Metrics     bool            `json:"metrics,omitempty"` // send live metrics with each interval
+	// Results: stream every request's result (vegeta's format) in msgResults messages.
+	Results bool `json:"results,omitempty"`
 	// From is the first global iteration a rejoining worker may fire: it resumes at the
 	// current iteration, with its stripe's share of the schedule from there.
 	From uint64 `json:"from,omitempty"`

@@ -16,6 +16,10 @@ import (
 // stopGrace bounds the wait for the workers' final figures after they were told to stop.
 const stopGrace = 10 * time.Second
 
+// evalWait bounds how long after a second's end its evaluation waits for every worker's
+// interval of it: then a worker that is late (not yet lost) is left out of that second.
+const evalWait = 2 * time.Second
+
 // workerState is what Run knows of one worker.
 type workerState struct {
 	cur      *session // its current session (a rejoin replaces it)
@@ -30,6 +34,7 @@ type workerState struct {
 	// unrecorded bounds the writes it sent after its last report before it was lost:
 	// its iterations due from the start of its last reported second until the loss.
 	unrecorded uint64
+	reported   int // the seconds it reported: its intervals reached second reported-1
 }
 
 // Run merges the workers' interval records as they arrive, evaluates opts.Every on the
@@ -83,16 +88,26 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 		deadline <-chan time.Time
 		ctxDone  = ctx.Done()
 	)
-	merge := func() {
+	// merge merges the pending intervals of the seconds up to last (all: -1).
+	merge := func(last int) {
 		if len(pending) == 0 || mergeErr != nil {
 			return
 		}
-		in := pending
+		var in, later []*result.Result
 		if cum != nil {
-			in = append([]*result.Result{cum}, pending...)
+			in = append(in, cum)
 		}
-		cum, mergeErr = result.Merge(in...)
-		pending = nil
+		for _, iv := range pending {
+			if last >= 0 && ivSecond(iv) > last {
+				later = append(later, iv)
+			} else {
+				in = append(in, iv)
+			}
+		}
+		pending = later
+		if len(in) > 0 && (cum == nil || len(in) > 1) {
+			cum, mergeErr = result.Merge(in...)
+		}
 	}
 	// lose marks worker i lost, when s is its current session and it is not over.
 	lose := func(i int, s *session, why string, at time.Time) {
@@ -123,8 +138,55 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	nextEval := start.Add(time.Second + 250*time.Millisecond)
 	nextProgress := start.Add(5 * time.Second)
+	// The merged figures are evaluated second by second, each once every worker's interval
+	// of it has arrived (or evalWait after its end): opts.Every sees exactly the seconds up
+	// to the one evaluated, as in one process.
+	evalSec := 0
+	secondDone := func(k int, now time.Time) bool {
+		end := start.Add(time.Duration(k+1) * time.Second)
+		if now.Before(end) {
+			return false
+		}
+		if !now.Before(end.Add(evalWait)) {
+			return true
+		}
+		for _, st := range ws {
+			if !st.over && st.reported <= k {
+				return false
+			}
+		}
+		return true
+	}
+	evaluate := func(now time.Time) {
+		for ; secondDone(evalSec, now); evalSec++ {
+			merge(evalSec)
+			met.second(cum, ws)
+			if cum == nil {
+				continue
+			}
+			if opts.Every != nil && aborted == "" {
+				if stop, why := opts.Every(time.Duration(evalSec+1)*time.Second, cum); stop {
+					aborted = why
+					if aborted == "" {
+						aborted = "stopped by the threshold evaluator"
+					}
+					elapsed := now.Sub(start)
+					events = append(events, result.Event{At: elapsed.Seconds(), Kind: result.EventAbort, Name: "abortOnFail", Detail: aborted})
+					c.logf("abort: %s: stopping every worker", aborted)
+					stopAt = now
+					c.stopAll("abort: "+aborted, phase)
+					if deadline == nil {
+						deadline = time.After(stopGrace)
+					}
+				}
+			}
+			if opts.Progress != nil && !now.Before(nextProgress) {
+				nextProgress = nextProgress.Add(5 * time.Second)
+				writeProgress(opts.Progress, cum, now.Sub(start), pacer, ws)
+			}
+		}
+	}
 	for !allOver() {
 		select {
 		case n := <-c.inbox:
@@ -139,6 +201,7 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 				st.sent += n.iv.Generator.Sent
 				for _, p := range n.iv.Timeline {
 					st.planned[p.T] += p.Planned
+					st.reported = max(st.reported, p.T+1)
 				}
 			case noteDone:
 				if !st.over { // not after it was marked lost
@@ -182,38 +245,10 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 					lose(i, s, fmt.Sprintf("silent for %s", WorkerSilence), now)
 				}
 			}
-			if now.Before(nextEval) {
-				continue
-			}
-			nextEval = nextEval.Add(time.Second)
-			merge()
-			met.second(cum, ws)
-			if cum == nil {
-				continue
-			}
-			if opts.Every != nil && aborted == "" {
-				elapsed := now.Sub(start)
-				if stop, why := opts.Every(elapsed, cum); stop {
-					aborted = why
-					if aborted == "" {
-						aborted = "stopped by the threshold evaluator"
-					}
-					events = append(events, result.Event{At: elapsed.Seconds(), Kind: result.EventAbort, Name: "abortOnFail", Detail: aborted})
-					c.logf("abort: %s: stopping every worker", aborted)
-					stopAt = now
-					c.stopAll("abort: "+aborted, phase)
-					if deadline == nil {
-						deadline = time.After(stopGrace)
-					}
-				}
-			}
-			if opts.Progress != nil && !now.Before(nextProgress) {
-				nextProgress = nextProgress.Add(5 * time.Second)
-				writeProgress(opts.Progress, cum, now.Sub(start), pacer, ws)
-			}
 		}
+		evaluate(time.Now())
 	}
-	merge()
+	merge(-1)
 	met.second(cum, ws)
 	if mergeErr != nil {
 		return nil, fmt.Errorf("coordinator: %w", mergeErr)
@@ -230,6 +265,12 @@ func (c *Coordinator) Run(ctx context.Context, spec *scenarios.Spec, opts loadge
 	res.Events = append(res.Events, events...)
 	res.StopReason = aborted
 	res.Interrupted = ctx.Err() != nil && aborted == ""
+	c.mu.Lock()
+	sink := c.results
+	c.mu.Unlock()
+	if err := sink.wait(stopGrace); err != nil {
+		return res, err // the run completed; its results file is short
+	}
 	return res, nil
 }
 
@@ -364,6 +405,15 @@ func unreported(st *workerState, stripe loadgen.Stripe, pacer *loadgen.StagePace
 		return 1
 	}
 	return max(1, stripe.Share(pacer.Hits(elapsed))-stripe.Share(pacer.Hits(from)))
+}
+
+// ivSecond is the second of an interval record: its timeline's last (-1: none).
+func ivSecond(iv *result.Result) int {
+	t := -1
+	for _, p := range iv.Timeline {
+		t = max(t, p.T)
+	}
+	return t
 }
 
 // plannedUntil is a worker's health when the coordinator stopped the run: the worker

@@ -308,6 +308,9 @@ func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
 		reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.Registry = reg
 	}
+	if p.Results {
+		opts.Results = resultsWriter{out}
+	}
 	lost := make(chan struct{})
 	queue := make(chan *message, 16)
 	opts.Intervals = func(iv *result.Result) {
@@ -423,6 +426,17 @@ func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
 			return false, nil
 		}
 	}
+}
+
+// resultsWriter streams the engine's per-request results file to the coordinator: each
+// write (the engine's buffer, 64 kB) is one message.
+type resultsWriter struct{ out *sender }
+
+func (w resultsWriter) Write(p []byte) (int, error) {
+	if err := w.out.send(&message{Type: msgResults, Results: p}); err != nil {
+		return 0, fmt.Errorf("send results to the coordinator: %w", err)
+	}
+	return len(p), nil
 }
 
 // workerSpec loads the scenario the worker runs: its own copy, or the coordinator's.
