@@ -87,6 +87,12 @@
 // equals a run in one process (the same planned and sent counts, per request and per
 // second), and sequential data stay unique across workers. The load starts at an absolute
 // time once every worker has joined and measured its clock offset (five round trips).
+// A scenario with capacity: runs its ramp the same way, striped across the workers; the
+// coordinator judges saturation on the merged figures second by second, then starts the
+// load with the capacity it measured, split as usual. With --results FILE every worker
+// streams its per-request results to the coordinator, which writes each request once into
+// FILE (vegeta's format), for workers on other machines as for local ones (their results
+// cross the network; a lost worker's are kept up to its loss).
 //
 // What the coordinator reports: the usual summary of the merged figures, and a per-worker
 // section (planned, sent, lateness p99, clock offset, ok / INVALID / LOST; `workers` in
@@ -112,7 +118,7 @@
 // per-worker series with a worker label (loadgen_worker_iterations_sent_total,
 // loadgen_worker_lateness_seconds, loadgen_worker_cpu_seconds_total,
 // loadgen_worker_resident_memory_bytes, loadgen_worker_lost, ...), with
-// loadgen_cluster_workers{state}. Not yet: capacity: ramps, --results.
+// loadgen_cluster_workers{state}.
 //
 //	--workers N           the number of workers (run, coordinator)
 //	--listen ADDR         wait for workers on ADDR instead of starting local ones
