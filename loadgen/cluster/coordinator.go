@@ -325,7 +325,6 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 				return err
 			}
 			c.deliver(note{index: s.index, kind: noteInterval, iv: m.Interval, ws: m.Writes, at: now})
-			c.deliver(note{index: s.index, kind: noteInterval, iv: m.Interval, at: now})
 		case msgResults:
 			if err := c.addResults(s, m.Results); err != nil {
 				return err

@@ -227,9 +227,9 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		return fmt.Errorf("%w: %v", errLost, err)
 	}
 
-	for phase := 0; ; phase++ {
+	for {
 		ramp, err := runPhase(ctx, phaseEnv{out: out, pw: pw, next: next, endStream: endStream, fail: fail, logf: logf,
-			spec: spec, wel: wel, offset: offset, now: now, first: phase == 0})
+			spec: spec, wel: wel, offset: offset, now: now})
 		if err != nil || !ramp {
 			return err
 		}
@@ -248,7 +248,6 @@ type phaseEnv struct {
 	wel       *welcome
 	offset    time.Duration
 	now       func() time.Time
-	first     bool // the run's first start (not the load after a capacity ramp)
 }
 
 // runPhase waits for the coordinator's start and runs what it starts: the capacity ramp
