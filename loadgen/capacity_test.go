@@ -8,43 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/result"
 )
 
-// bucket is a token bucket of rate tokens per second (burst tokens at most): a request that
-// finds a token is served (200), one that does not is shed (503), as a service that sheds
-// beyond its capacity does.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func (b *bucket) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	b.mu.Lock()
-	now := time.Now()
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	ok := b.tokens >= 1
-	if ok {
-		b.tokens--
-	}
-	b.mu.Unlock()
-	if !ok {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, `{"error":"overloaded"}`, http.StatusServiceUnavailable)
-		return
-	}
-	w.Write([]byte("ok"))
-}
-
 func TestShedAndAdmittedLatency(t *testing.T) {
-	srv := serve(t, &bucket{rate: 50, burst: 5, tokens: 5})
+	srv := serve(t, testutil.NewBucket(50, 5))
 	spec := load(t, srv.URL, `workload:
   - {name: get, request: {url: /, expect: {status: [200, 503]}}}
 load: {executor: constant-arrival-rate, rate: 200, duration: 2s}
@@ -79,7 +49,7 @@ load: {executor: constant-arrival-rate, rate: 50, duration: 1s}
 // A service whose capacity is 100/s (a token bucket) is measured at about that, and the
 // ramp stops at the knee instead of running to its end.
 func TestMeasureCapacity(t *testing.T) {
-	srv := serve(t, &bucket{rate: 100, burst: 10, tokens: 10})
+	srv := serve(t, testutil.NewBucket(100, 10))
 	spec := load(t, srv.URL, `workload:
   - {name: get, request: {url: /, expect: {status: [200, 503]}}}
 load: {executor: constant-arrival-rate, rate: 2x capacity, duration: 1s}
@@ -114,7 +84,7 @@ thresholds:
 // second, and a ramp the generator could not hold because the machine starved it (a reason
 // that says CPU-bound) is logged, not failed; any other reason it is invalid fails.
 func TestMeasureCapacityLowerBound(t *testing.T) {
-	srv := serve(t, &bucket{rate: 10000, burst: 100, tokens: 100})
+	srv := serve(t, testutil.NewBucket(10000, 100))
 	spec := load(t, srv.URL, `workload: [{name: get, request: {url: /}}]
 load: {executor: constant-arrival-rate, rate: 1x capacity, duration: 1s}
 capacity: {from: 10, to: 50, duration: 4s, latency: "p(99) < 5s"}

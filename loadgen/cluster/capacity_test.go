@@ -2,55 +2,22 @@ package cluster_test
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/loadgen/pipeline"
 	"github.com/trendtactics/loadlab/reports"
 )
-
-// limited is a service of known capacity: a token bucket of rate requests a second (burst
-// 10); a request that finds no token is shed (503), as a service that sheds beyond its
-// capacity does. It counts what it served and shed.
-type limited struct {
-	mu           sync.Mutex
-	rate, tokens float64
-	last         time.Time
-	served, shed atomic.Int64
-}
-
-func (l *limited) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	l.mu.Lock()
-	now := time.Now()
-	if !l.last.IsZero() {
-		l.tokens = min(10, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	}
-	l.last = now
-	ok := l.tokens >= 1
-	if ok {
-		l.tokens--
-	}
-	l.mu.Unlock()
-	if !ok {
-		l.shed.Add(1)
-		http.Error(w, `{"error":"overloaded"}`, http.StatusServiceUnavailable)
-		return
-	}
-	l.served.Add(1)
-}
 
 // TestCapacityOnWorkers: a scenario with capacity: runs on 2 workers: the ramp runs
 // striped across them, the coordinator finds the knee of a service of 100 requests a
 // second on the merged figures, and the load (half the capacity) and its relative
 // threshold use the capacity it measured.
 func TestCapacityOnWorkers(t *testing.T) {
-	svc := &limited{rate: 100, tokens: 10}
+	svc := testutil.NewBucket(100, 10) // a service of 100 requests a second
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)
 	path := filepath.Join(t.TempDir(), "capacity.yaml")
@@ -92,7 +59,7 @@ thresholds:
 		t.Errorf("verdict %s (%v %v)\n%s", res.Verdict, res.Generator.Reasons, res.Thresholds, status)
 	}
 	// Both phases went through the workers: the service saw the ramp (with its sheds) and the load.
-	if svc.shed.Load() == 0 || svc.served.Load() < int64(res.Generator.Sent) {
-		t.Errorf("the service served %d and shed %d: want the ramp's sheds and the load", svc.served.Load(), svc.shed.Load())
+	if svc.Shed.Load() == 0 || svc.Served.Load() < int64(res.Generator.Sent) {
+		t.Errorf("the service served %d and shed %d: want the ramp's sheds and the load", svc.Served.Load(), svc.Shed.Load())
 	}
 }
