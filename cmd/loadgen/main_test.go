@@ -224,11 +224,16 @@ func cmdScrape(ts *testscript.TestScript, neg bool, args []string) {
 // vegetaresult FILE MIN decodes FILE with vegeta's own decoder and checks that it
 // holds at least MIN results, every one aimed at 127.0.0.1.
 func cmdVegetaResult(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: vegetaresult FILE MIN")
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: vegetaresult FILE MIN [MAX]")
 	}
 	min, err := strconv.Atoi(args[1])
 	ts.Check(err)
+	max := -1
+	if len(args) == 3 {
+		max, err = strconv.Atoi(args[2])
+		ts.Check(err)
+	}
 	f, err := os.Open(ts.MkAbs(args[0]))
 	ts.Check(err)
 	defer f.Close()
@@ -248,7 +253,7 @@ func cmdVegetaResult(ts *testscript.TestScript, neg bool, args []string) {
 		n++
 	}
 	ts.Logf("%d vegeta results", n)
-	if n < min {
-		ts.Fatalf("%d results, want at least %d", n, min)
+	if n < min || max >= 0 && n > max {
+		ts.Fatalf("%d results, want %d to %d", n, min, max)
 	}
 }
