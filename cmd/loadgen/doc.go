@@ -14,6 +14,7 @@
 //	loadgen gate --ab FILE --base-target URL --new-target URL   run A B A B ... and compare
 //	loadgen plan --rate R --p99 D --calibration FILE   replicas and generators for R requests/s
 //	loadgen version                print the versions of loadgen, Go and vegeta
+//	loadgen k8s render|apply [flags]   the academy's and the load's Kubernetes manifests
 //
 // # run
 //
@@ -311,6 +312,30 @@
 // the load and stops it after; the summary's "browser" lines have the pool's start delay,
 // the JavaScript errors, failed subresources and the figures (ttfb, dcl, load, fcp, lcp) per
 // request (scenarios/README.md, "Request kinds").
+//
+// # k8s
+//
+// loadgen k8s render writes what a Kubernetes cluster needs to run loadlab, as one YAML
+// stream built from the Kubernetes API types (package deploy/manifests): the academy
+// (Deployment with /readyz and /healthz probes and a termination grace longer than its drain,
+// Service, autoscaling/v2 HorizontalPodAutoscaler of 10 to 1000 replicas at CPU 70 % and
+// memory 80 %, PodDisruptionBudget, ConfigMap, Secret, ServiceMonitor, and PostgreSQL per
+// shard and Redis as StatefulSets) and the load (coordinator Job and Service, workers as an
+// Indexed Job whose pods take $JOB_COMPLETION_INDEX as their index). loadgen k8s apply sends
+// the same objects to the kubeconfig's cluster with server-side apply (--dry-run: validated,
+// not stored) and prints each refusal with the server's message (exit 1).
+//
+//	loadgen k8s render --scenario drill.yaml --workers 8 --image REGISTRY/loadlab:v1 > loadlab.yaml
+//	loadgen k8s render --part academy --min-replicas 2 --max-replicas 10 --shards 1
+//	loadgen k8s apply --scenario drill.yaml --workers 8 --dry-run
+//
+// Flags: -n/--namespace, --image, --part academy|load, --scenario FILE, --workers N,
+// --worker-cpu, --worker-memory (request = limit), --max-lost-workers, --worker-retries,
+// --min-replicas, --max-replicas, --cpu-percent, --memory-percent, --academy-cpu,
+// --academy-memory, --shards, --db-storage, --shutdown-timeout; render -o FILE; apply
+// --kubeconfig, --context, --dry-run. Secrets come from $ACADEMY_JWT_SECRET,
+// $ACADEMY_ADMIN_TOKEN, $ACADEMY_DB_PASSWORD and $LOADGEN_TOKEN, else are random. The guide,
+// and what was proven against a real API server: docs/kubernetes.md.
 //
 // # Exit codes
 //
