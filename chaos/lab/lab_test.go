@@ -436,7 +436,7 @@ func TestDatabaseKillRestartsWithItsData(t *testing.T) {
 // TestResolvesEveryLocalFaultKind checks the lab against the fault kinds scenarios knows:
 // each kind the lab is said to inject resolves, each other kind is refused.
 func TestResolvesEveryLocalFaultKind(t *testing.T) {
-	l := startLab(t, lab.Config{Replicas: 1, Cache: "none"})
+	l := startLab(t, lab.Config{Replicas: 1, Cache: "none", DBReplicas: 1}) // database.replica-lag needs one
 	sample := map[scenarios.ParamKind]string{
 		scenarios.ParamDuration: "50ms", scenarios.ParamDurationOrZero: "0s", scenarios.ParamSignedDuration: "-5m",
 		scenarios.ParamByteRate: "1mb", scenarios.ParamBytes: "10kb", scenarios.ParamPercent: "50%",

@@ -55,6 +55,20 @@ func TestLabReplicaLag(t *testing.T) {
 		t.Fatalf("login: %d %s", code, body)
 	}
 
+	// The replica has replayed the seed, and both academy replicas have seen it do so: the
+	// lag starts from a replica that is caught up.
+	for caught, deadline := 0, time.Now().Add(30*time.Second); caught < 4; {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica did not catch up with the seed within 30s")
+		}
+		_, metrics := do(plain, http.MethodGet, "/metrics", "")
+		if strings.Contains(metrics, "academy_db_replica_lag_bytes{replica=\"0\",shard=\"0\"} 0\n") {
+			caught++
+		} else {
+			caught = 0
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	fault, err := l.Resolve(&scenarios.Fault{Name: "lag", Kind: scenarios.FaultDatabaseReplicaLag, Target: "database"})
 	if err != nil {
 		t.Fatal(err)
@@ -76,9 +90,18 @@ func TestLabReplicaLag(t *testing.T) {
 	if code, body := do(plain, http.MethodGet, "/v1/courses/course-1/enrollment", sess.Token); code != 404 {
 		t.Fatalf("a read without the cookie during the lag: %d %s, want 404 from the paused replica", code, body)
 	}
-	_, metrics := do(plain, http.MethodGet, "/metrics", "")
-	if !strings.Contains(metrics, "academy_db_replica_replay_paused{replica=\"0\",shard=\"0\"} 1") || !strings.Contains(metrics, "academy_db_replica_lag_bytes") {
-		t.Errorf("the academy's metrics do not show the paused replica:\n%s", grepLines(metrics, "replica"))
+	// Each academy replica's poller sees the pause and the lag (at its next poll).
+	for seen, deadline := 0, time.Now().Add(10*time.Second); seen < 2; {
+		_, metrics := do(plain, http.MethodGet, "/metrics", "")
+		if strings.Contains(metrics, "academy_db_replica_replay_paused{replica=\"0\",shard=\"0\"} 1") &&
+			!strings.Contains(metrics, "academy_db_replica_lag_bytes{replica=\"0\",shard=\"0\"} 0\n") {
+			seen++
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the academy's metrics do not show the paused, lagging replica:\n%s", grepLines(metrics, "replica"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := fault.Rollback(ctx); err != nil {
 		t.Fatal(err)
