@@ -35,6 +35,16 @@
 // `loadgen compare` exits 6 when a figure regressed beyond its allowance. CI.md shows the
 // CI wiring (GitHub Actions, GitLab CI).
 //
+// CompareRepeated compares several base runs with several new runs: per request and figure
+// (p50, p90, p99, error rate, throughput) a bootstrap interval of the change over runs and
+// 5-second blocks of their per-second histograms, a Mann-Whitney test of the runs' figures
+// against the allowance and Holm's correction, and a verdict (Pass, Regression,
+// Inconclusive with the runs that would decide, Invalid, Improvement); WriteRepeated and
+// WriteRepeatedMarkdown print it. AnalyzeHistory finds the change points of a series of
+// accepted results (E-Divisive means) and takes the last stable segment as the baseline;
+// WriteHistory prints them. The statistics are in internal/stats; CI.md gives the method
+// and its measured false-alarm and detection rates.
+//
 // Evaluation reads the HdrHistograms of the result (the live ones, or the
 // encoded copies of a result read back from JSON), so a result file can be
 // re-evaluated later with exactly the numbers the run measured.
