@@ -22,10 +22,17 @@ type Calibration struct {
 	// CPUPerRequestMS is the CPU time a replica spends per request (ms); CPURequestMilli
 	// and MemoryRequestMB the pod's requests; MemoryPerReplicaMB its resident memory
 	// under load. They predict the HPA's steady state.
-	CPUPerRequestMS    float64 `json:"cpu_per_request_ms"`
-	CPURequestMilli    float64 `json:"cpu_request_millicores"`
-	MemoryPerReplicaMB float64 `json:"memory_per_replica_mb"`
-	MemoryRequestMB    float64 `json:"memory_request_mb"`
+	CPUPerRequestMS    float64 `json:"cpu_per_request_ms,omitempty"`
+	CPURequestMilli    float64 `json:"cpu_request_millicores,omitempty"`
+	MemoryPerReplicaMB float64 `json:"memory_per_replica_mb,omitempty"`
+	MemoryRequestMB    float64 `json:"memory_request_mb,omitempty"`
+}
+
+// HasHPA reports whether the calibration has the CPU and memory figures the HPA's steady
+// state is predicted from (all four, or none: a calibration made by plan --calibrate
+// measures throughput only).
+func (c *Calibration) HasHPA() bool {
+	return c.CPUPerRequestMS > 0 && c.CPURequestMilli > 0 && c.MemoryPerReplicaMB > 0 && c.MemoryRequestMB > 0
 }
 
 // Point is one calibration measurement.
@@ -59,12 +66,14 @@ func ReadCalibration(r io.Reader) (*Calibration, error) {
 	if len(counts) < 3 {
 		errs = append(errs, fmt.Errorf("points: want throughputs at 3 or more replica counts (6 or more for a trustworthy fit), got %d", len(counts)))
 	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"cpu_per_request_ms", c.CPUPerRequestMS}, {"cpu_request_millicores", c.CPURequestMilli}, {"memory_per_replica_mb", c.MemoryPerReplicaMB}, {"memory_request_mb", c.MemoryRequestMB}} {
-		if f.v <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a value above 0", f.name))
+	if c.HasHPA() || c.CPUPerRequestMS != 0 || c.CPURequestMilli != 0 || c.MemoryPerReplicaMB != 0 || c.MemoryRequestMB != 0 {
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"cpu_per_request_ms", c.CPUPerRequestMS}, {"cpu_request_millicores", c.CPURequestMilli}, {"memory_per_replica_mb", c.MemoryPerReplicaMB}, {"memory_request_mb", c.MemoryRequestMB}} {
+			if f.v <= 0 {
+				errs = append(errs, fmt.Errorf("%s: want a value above 0 (the four CPU and memory figures go together, or none)", f.name))
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -182,6 +191,9 @@ func Make(c *Calibration, o Objective) (*Plan, error) {
 	}
 	// Replicas: the smallest N with X(N) ≥ need, below the peak and the HPA's maximum.
 	switch {
+	case p.Need > p.PeakX && math.IsInf(p.PeakN, 1):
+		p.Refused = fmt.Sprintf("past the USL limit: without coherency cost (κ 0) the throughput only approaches λ/σ = %.0f/s however many replicas (σ %.4g); %.0f/s with %.0f%% headroom cannot be reached by adding replicas: remove the contention first",
+			p.PeakX, fit.Sigma, p.Need, o.Headroom*100)
 	case p.Need > p.PeakX:
 		p.Refused = fmt.Sprintf("past the USL peak: the most any replica count serves is %.0f/s, at %s replicas (σ %.4g, κ %.3g); %.0f/s with %.0f%% headroom cannot be reached by adding replicas: remove the contention first",
 			p.PeakX, peakCount(p.PeakN), fit.Sigma, fit.Kappa, p.Need, o.Headroom*100)
@@ -213,6 +225,10 @@ func Make(c *Calibration, o Objective) (*Plan, error) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%d connections per generator exceed its %d ephemeral ports to one destination: use %d generators, or several target addresses",
 			p.ConnectionsPerGenerator, o.EphemeralPorts, int(math.Ceil(float64(p.Connections)/float64(o.EphemeralPorts)))))
 	}
+	if !c.HasHPA() {
+		p.Warnings = append(p.Warnings, "the HPA's steady state is not predicted: the calibration has no CPU and memory figures")
+		return p.finish(fit, o, c), nil
+	}
 	// The HPA: desired = ceil(total usage / (target × request)) for each resource.
 	cpuCores := o.RPS * c.CPUPerRequestMS / 1000
 	p.HPACPU = int(math.Ceil(cpuCores * 1000 / (o.CPUTarget * c.CPURequestMilli)))
@@ -229,6 +245,11 @@ func Make(c *Calibration, o Objective) (*Plan, error) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("the HPA settles at %d replicas under CPU %.0f%% / memory %.0f%%, below the %d needed: it does not see the contention (σ, κ); set minReplicas to %d or lower the CPU target to %.0f%%",
 			p.HPASteady, o.CPUTarget*100, o.MemoryTarget*100, p.Replicas, p.Replicas, 100*o.CPUTarget*float64(p.HPASteady)/float64(p.Replicas)))
 	}
+	return p.finish(fit, o, c), nil
+}
+
+// finish adds the extrapolation warning and the ramp of a plan with replicas.
+func (p *Plan) finish(fit stats.USL, o Objective, c *Calibration) *Plan {
 	if p.Replicas > 0 {
 		most := 0
 		for _, pt := range c.Points {
@@ -240,7 +261,7 @@ func Make(c *Calibration, o Objective) (*Plan, error) {
 		p.ReplicaRPS = fit.X(float64(p.Replicas))
 		p.Ramp = ramp(fit, o, p.Replicas)
 	}
-	return p, nil
+	return p
 }
 
 func peakCount(n float64) string {

@@ -120,13 +120,38 @@ func TestMakeHPAAndPorts(t *testing.T) {
 }
 
 func TestReadCalibration(t *testing.T) {
-	_, err := sizing.ReadCalibration(strings.NewReader(`{"generator_rps": 0, "p99_ms": 100, "points": [{"replicas": 1, "rps": 10}, {"replicas": 0, "rps": 5}]}`))
-	for _, want := range []string{"generator_rps: want", "points[1]: want replicas ≥ 1", "3 or more replica counts", "cpu_per_request_ms", "memory_request_mb"} {
+	_, err := sizing.ReadCalibration(strings.NewReader(`{"generator_rps": 0, "p99_ms": 100, "points": [{"replicas": 1, "rps": 10}, {"replicas": 0, "rps": 5}], "cpu_per_request_ms": 0.2}`))
+	for _, want := range []string{"generator_rps: want", "points[1]: want replicas ≥ 1", "3 or more replica counts", "cpu_request_millicores: want a value above 0 (the four CPU and memory figures go together", "memory_request_mb"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("want %q in %v", want, err)
 		}
 	}
 	if _, err := sizing.ReadCalibration(strings.NewReader(`{"generator_rps": 1, "bogus": 2}`)); err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Errorf("unknown field: %v", err)
+	}
+	// Without CPU and memory figures (plan --calibrate measures throughput only) the plan
+	// has replicas, generators and a ramp, and says the HPA is not predicted.
+	c, err := sizing.ReadCalibration(strings.NewReader(`{"generator_rps": 1000, "p99_ms": 100, "points": [{"replicas": 1, "rps": 100}, {"replicas": 2, "rps": 190}, {"replicas": 3, "rps": 270}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sizing.Make(c, sizing.Objective{RPS: 200, P99: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Replicas == 0 || p.HPASteady != 0 || len(p.Ramp) == 0 || !strings.Contains(strings.Join(p.Warnings, "\n"), "steady state is not predicted") {
+		t.Errorf("without HPA figures: %+v", p)
+	}
+}
+
+// Without coherency cost the law has no peak, only a limit λ/σ: past it, refused so.
+func TestMakeAmdahlLimit(t *testing.T) {
+	c := exact(stats.USL{Lambda: 1000, Sigma: 0.5}, 1, 2, 3, 4)
+	p, err := sizing.Make(c, sizing.Objective{RPS: 2000, P99: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Refused, "past the USL limit: without coherency cost (κ 0) the throughput only approaches λ/σ = 2000/s") {
+		t.Errorf("refused %q", p.Refused)
 	}
 }

@@ -41,8 +41,10 @@ func Write(w io.Writer, p *Plan) error {
 	fmt.Fprintf(bw, "generators   %d (%.0f/s ÷ %.0f/s a core)\n", p.Generators, p.Need, c.GeneratorRPS)
 	fmt.Fprintf(bw, "connections  %d in flight (Little's law: %.0f/s × %s), %d a generator: %s its %d ephemeral ports\n",
 		p.Connections, o.RPS, o.P99, p.ConnectionsPerGenerator, ports, o.EphemeralPorts)
-	fmt.Fprintf(bw, "HPA          settles at %d replicas (CPU %.0f%%: %d, memory %.0f%%: %d; min %d, max %d)\n",
-		p.HPASteady, o.CPUTarget*100, p.HPACPU, o.MemoryTarget*100, p.HPAMemory, o.HPAMin, o.HPAMax)
+	if c.HasHPA() {
+		fmt.Fprintf(bw, "HPA          settles at %d replicas (CPU %.0f%%: %d, memory %.0f%%: %d; min %d, max %d)\n",
+			p.HPASteady, o.CPUTarget*100, p.HPACPU, o.MemoryTarget*100, p.HPAMemory, o.HPAMin, o.HPAMax)
+	}
 	if len(p.Ramp) > 0 {
 		fmt.Fprintf(bw, "ramp         one step per HPA loop (%s) plus pod start (%s); the HPA may double the replicas (or add 4) each loop:\n", HPALoop, o.PodReady)
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)

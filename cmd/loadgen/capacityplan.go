@@ -2,12 +2,22 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/sizing"
 )
 
@@ -21,6 +31,14 @@ type capacityPlanFlags struct {
 	hpaMin      int
 	hpaMax      int
 	podReady    time.Duration
+	// --calibrate: make the calibration with lab runs.
+	calibrate    string
+	replicas     string
+	generatorRPS float64
+	out          string
+	academy      string
+	timeScale    float64
+	maxLateness  time.Duration
 }
 
 func newCapacityPlanCmd(e *env) *cobra.Command {
@@ -37,10 +55,17 @@ and connections (Little's law: R × p99), checked against the ephemeral ports; w
 70 % / memory 80 % HPA settles, with a warning below the replicas needed; and ramp steps
 that the HPA's 15 s loop can follow. Exit 0 with a plan, 10 when refused, 2 for bad input.
 
-  loadgen plan --rate 1000000 --p99 100ms --calibration calibration.json`,
+With --calibrate FILE instead of --calibration, plan makes the calibration: it runs the
+scenario FILE (a lab with a capacity: block whose latency is the p99 objective) once per
+count of --replicas (default 1,2,3,4,6,8), takes each run's measured capacity as the
+throughput at that count, writes calibration.json into --out with r_gen from
+--generator-rps, and plans from it.
+
+  loadgen plan --rate 1000000 --p99 100ms --calibration calibration.json
+  loadgen plan --rate 5000 --p99 100ms --calibrate scenarios/calibrate.yaml --generator-rps 20000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return capacityPlan(e, f)
+			return capacityPlan(cmd.Context(), e, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -51,19 +76,33 @@ that the HPA's 15 s loop can follow. Exit 0 with a plan, 10 when refused, 2 for 
 	fl.IntVar(&f.hpaMin, "hpa-min", 2, "the HPA's minReplicas")
 	fl.IntVar(&f.hpaMax, "hpa-max", 1000, "the HPA's maxReplicas")
 	fl.DurationVar(&f.podReady, "pod-ready", 15*time.Second, "how long a new replica takes to serve")
+	fl.StringVar(&f.calibrate, "calibrate", "", "make the calibration: run the lab scenario `FILE` (with a capacity: block) once per replica count")
+	fl.StringVar(&f.replicas, "replicas", "1,2,3,4,6,8", "with --calibrate: the replica counts, comma-separated")
+	fl.Float64Var(&f.generatorRPS, "generator-rps", 0, "with --calibrate: r_gen, the rate one generator core holds at < 1% pacing error")
+	fl.StringVar(&f.out, "out", "", "with --calibrate: output `DIR` (default ./results/calibration-<UTC timestamp>)")
+	fl.StringVar(&f.academy, "academy", "", "with --calibrate: the academy binary, as run --academy")
+	fl.Float64Var(&f.timeScale, "time-scale", 1, "with --calibrate: as run --time-scale")
+	fl.DurationVar(&f.maxLateness, "max-lateness", loadgen.DefaultMaxLateness, "with --calibrate: as run --max-lateness")
 	return cmd
 }
 
-func capacityPlan(e *env, f capacityPlanFlags) error {
+func capacityPlan(ctx context.Context, e *env, f capacityPlanFlags) error {
 	switch {
 	case f.rate <= 0:
 		return usageErrorf("--rate must be above 0")
 	case f.p99 <= 0:
 		return usageErrorf("--p99 must be above 0")
-	case f.calibration == "":
-		return usageErrorf("--calibration FILE is required (this build reads calibrations; it does not make them)")
+	case (f.calibration == "") == (f.calibrate == ""):
+		return usageErrorf("give --calibration FILE (read a calibration) or --calibrate FILE (make one)")
 	case f.headroom < 0 || f.hpaMin < 1 || f.hpaMax < f.hpaMin || f.podReady < 0:
 		return usageErrorf("want --headroom ≥ 0, 1 ≤ --hpa-min ≤ --hpa-max, --pod-ready ≥ 0")
+	}
+	if f.calibrate != "" {
+		path, err := calibrate(ctx, e, f)
+		if err != nil {
+			return err
+		}
+		f.calibration = path
 	}
 	file, err := os.Open(f.calibration)
 	if err != nil {
@@ -85,4 +124,82 @@ func capacityPlan(e *env, f capacityPlanFlags) error {
 		return withCode(exitPlanRefused, nil)
 	}
 	return nil
+}
+
+// p99Objective reads the percentile and bound of a capacity's latency objective ("p(99) < 100ms").
+var p99Objective = regexp.MustCompile(`^p\((\d+(?:\.\d+)?)\)\s*<\s*(\S+)$`)
+
+// calibrate runs the lab scenario once per replica count, writes calibration.json and
+// returns its path.
+func calibrate(ctx context.Context, e *env, f capacityPlanFlags) (string, error) {
+	if f.generatorRPS <= 0 {
+		return "", usageErrorf("--calibrate needs --generator-rps: the rate one generator core holds at < 1%% pacing error")
+	}
+	var counts []int
+	for _, v := range strings.Split(f.replicas, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return "", usageErrorf("--replicas %q: want replica counts of 1 or more, comma-separated", f.replicas)
+		}
+		counts = append(counts, n)
+	}
+	out := f.out
+	if out == "" {
+		out = filepath.Join("results", "calibration-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+	c := sizing.Calibration{GeneratorRPS: f.generatorRPS}
+	for _, n := range counts {
+		dir := filepath.Join(out, fmt.Sprintf("replicas-%d", n))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", internalErrorf("calibrate: %w", err)
+		}
+		quiet := &env{stdout: &bytes.Buffer{}, stderr: e.stderr, getenv: e.getenv, onExit: e.onExit}
+		err := runScenario(ctx, quiet, f.calibrate, runFlags{out: dir, seed: defaultSeed, quiet: true, maxLateness: f.maxLateness,
+			report: "json", timeScale: f.timeScale, academy: f.academy, replicas: n})
+		var ee *exitError
+		if err != nil && (!errors.As(err, &ee) || ee.code == exitUsage || ee.code == exitInternal || ee.code == exitInterrupted) {
+			return "", fmt.Errorf("calibrate: %d replicas: %w", n, err)
+		}
+		res, err := readResult(filepath.Join(dir, "result.json"))
+		if err != nil {
+			return "", internalErrorf("calibrate: %d replicas: %w", n, err)
+		}
+		capRes := res.Capacity
+		if capRes == nil {
+			return "", usageErrorf("calibrate: %s has no capacity: block to measure the throughput with", f.calibrate)
+		}
+		if !capRes.Valid {
+			return "", withCode(exitInvalidRun, fmt.Errorf("calibrate: %d replicas: the generator could not hold the capacity ramp: %s", n, strings.Join(capRes.Reasons, "; ")))
+		}
+		latency, _, _ := strings.Cut(capRes.Objective, ",") // "p(99) < 100ms, errors < 1%"
+		m := p99Objective.FindStringSubmatch(strings.TrimSpace(latency))
+		d, derr := time.ParseDuration(strings.TrimSpace(valueAt(m, 2)))
+		if m == nil || m[1] != "99" || derr != nil || d != f.p99 {
+			return "", usageErrorf("calibrate: the capacity objective of %s is %q; want p(99) < %s, the plan's objective", f.calibrate, capRes.Objective, f.p99)
+		}
+		c.P99MS = float64(d) / float64(time.Millisecond)
+		state := "saturated"
+		if !capRes.Saturated {
+			state = "NOT saturated: a lower bound, raise the ramp's to:"
+		}
+		fmt.Fprintf(e.stderr, "plan: %d replicas: capacity %.0f/s at %s (%s; %s)\n", n, capRes.RPS, capRes.Objective, state, dir)
+		c.Points = append(c.Points, sizing.Point{Replicas: n, RPS: capRes.RPS})
+	}
+	path := filepath.Join(out, "calibration.json")
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return "", internalErrorf("calibrate: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return "", internalErrorf("calibrate: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "plan: calibration: %s\n", path)
+	return path, nil
+}
+
+func valueAt(m []string, i int) string {
+	if i < len(m) {
+		return m[i]
+	}
+	return ""
 }

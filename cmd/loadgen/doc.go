@@ -293,9 +293,16 @@
 // calibration's p99 differs from the objective, when the plan extrapolates beyond 4× the
 // largest calibrated count, and when the fit is poor (R² < 0.9).
 //
-// This build reads calibrations; it does not make the calibration runs itself (run a
-// capacity: scenario per replica count and note each capacity.rps). A worked example of
-// 1M requests/s is in the README. The Kubernetes manifests with these counts (--render)
+// The four CPU and memory figures go together or not at all; without them the HPA is not
+// predicted. With --calibrate FILE instead of --calibration, plan makes the calibration: it
+// runs the lab scenario FILE (scenarios/calibrate.yaml: a capacity ramp of catalog reads
+// whose latency objective must be the plan's p99) once per count of --replicas (default
+// 1,2,3,4,6,8), the lab's replicas set to that count, takes each run's measured capacity as
+// the throughput at that count (stderr says when a ramp ended unsaturated: a lower bound),
+// and writes calibration.json (with r_gen from --generator-rps, required: loadbench and
+// `make bench` measure a generator) and each run's result into --out. --academy,
+// --time-scale and --max-lateness are run's. A worked example of 1M requests/s and a real
+// lab calibration are in the README. The Kubernetes manifests with these counts (--render)
 // are not written yet: the manifest renderer is not in this tree.
 //
 // # validate

@@ -49,6 +49,8 @@ type runFlags struct {
 	verifyDB    string
 	transport   string
 	cluster     clusterFlags // --workers N and the coordinator's flags (cluster.go)
+	// replicas, when above 0, overrides the lab's academy replicas (plan --calibrate).
+	replicas int
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -116,6 +118,12 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return withCode(exitUsage, nil)
 	}
 	spec = spec.Scaled(f.timeScale)
+	if f.replicas > 0 {
+		if spec.Target.Lab == nil {
+			return usageErrorf("%s: the scenario has no lab whose replicas could be set", path)
+		}
+		spec.Target.Lab.Replicas = f.replicas
+	}
 	if f.transport != "" {
 		if !slices.Contains(scenarios.Transports(), f.transport) {
 			return usageErrorf("--transport %q: want one of %s", f.transport, strings.Join(scenarios.Transports(), ", "))
