@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -153,11 +151,9 @@ func calibrate(ctx context.Context, e *env, f capacityPlanFlags) (string, error)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", internalErrorf("calibrate: %w", err)
 		}
-		quiet := &env{stdout: &bytes.Buffer{}, stderr: e.stderr, getenv: e.getenv, onExit: e.onExit}
-		err := runScenario(ctx, quiet, f.calibrate, runFlags{out: dir, seed: defaultSeed, quiet: true, maxLateness: f.maxLateness,
+		err := runForResult(ctx, e, f.calibrate, runFlags{out: dir, seed: defaultSeed, quiet: true, maxLateness: f.maxLateness,
 			report: "json", timeScale: f.timeScale, academy: f.academy, replicas: n})
-		var ee *exitError
-		if err != nil && (!errors.As(err, &ee) || ee.code == exitUsage || ee.code == exitInternal || ee.code == exitInterrupted) {
+		if err != nil {
 			return "", fmt.Errorf("calibrate: %d replicas: %w", n, err)
 		}
 		res, err := readResult(filepath.Join(dir, "result.json"))

@@ -107,14 +107,8 @@ func runGate(ctx context.Context, e *env, f gateCmdFlags) error {
 		if side == "new" {
 			target = f.newTarget
 		}
-		quiet := &env{stdout: &bytes.Buffer{}, stderr: e.stderr, getenv: e.getenv, onExit: e.onExit}
-		err := runScenario(ctx, quiet, f.ab, runFlags{out: dir, seed: f.seed, target: target, quiet: true,
+		return runForResult(ctx, e, f.ab, runFlags{out: dir, seed: f.seed, target: target, quiet: true,
 			maxLateness: f.maxLateness, report: "json", timeScale: 1})
-		var ee *exitError
-		if errors.As(err, &ee) && ee.code != exitUsage && ee.code != exitInternal && ee.code != exitInterrupted {
-			return nil // FAIL or INVALID: the result says so, compare judges it
-		}
-		return err
 	}
 	var base, next []*result.Result
 	total := f.warmupRuns + f.runs
@@ -155,6 +149,20 @@ func runGate(ctx context.Context, e *env, f gateCmdFlags) error {
 		return withCode(exitUsage, err)
 	}
 	return writeRepeated(e, r, f.compare.format, f.compare.markdown)
+}
+
+// runForResult runs a scenario in this process for its result.json, its summary
+// discarded. A run that wrote its result is no error, whatever its verdict (FAIL, INVALID:
+// the result says so and whoever reads it judges); usage, internal errors and an
+// interruption are.
+func runForResult(ctx context.Context, e *env, path string, f runFlags) error {
+	quiet := &env{stdout: &bytes.Buffer{}, stderr: e.stderr, getenv: e.getenv, onExit: e.onExit}
+	err := runScenario(ctx, quiet, path, f)
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code != exitUsage && ee.code != exitInternal && ee.code != exitInterrupted {
+		return nil
+	}
+	return err
 }
 
 // runShell runs command with sh -c and LOADGEN_OUT=dir, its output on stderr. Its exit
