@@ -144,6 +144,7 @@ func TestMalformedRefused(t *testing.T) {
 	if len(ev) == 0 || ev[0].Kind != result.EventFaultError || !strings.Contains(ev[0].Detail, msg) {
 		t.Errorf("events %+v, want a fault.error with the server's message", ev)
 	}
+	assertNoChaos(t, c, ns)
 }
 
 type resolverFunc func(*scenarios.Fault) (chaos.Injector, error)
