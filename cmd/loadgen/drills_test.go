@@ -105,7 +105,7 @@ func TestDrills(t *testing.T) {
 
 // judgeDrill judges a drill's run as TestDrills does: on mechanism, not on latency bounds
 // (reported only): the run completed and was valid, every threshold that is not a latency
-// bound held (but those named in scaleBound, which a shortened run cannot meet), nothing
+// bound held (but those named in scaleBound, which the run cannot be held to), nothing
 // was lost, and each drill's own mechanism happened.
 func judgeDrill(t *testing.T, name string, code int, res *result.Result, output string, scaleBound ...string) {
 	t.Helper()
@@ -125,7 +125,7 @@ func judgeDrill(t *testing.T, name string, code int, res *result.Result, output 
 		t.Logf("latency bounds missed on this machine (reported, judged by make drills): %s", strings.Join(latency, "; "))
 	}
 	if len(scaled) > 0 {
-		t.Logf("bounds a shortened run cannot meet (reported, judged by make drills): %s", strings.Join(scaled, "; "))
+		t.Logf("bounds this run cannot be held to (reported, judged by make drills or at full length): %s", strings.Join(scaled, "; "))
 	}
 	pass := code == exitPass && res.Verdict == reports.Pass
 	onlyBounds := code == exitThresholds && res.Verdict == reports.Fail && len(latency)+len(scaled) > 0

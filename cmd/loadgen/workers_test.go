@@ -21,9 +21,14 @@ const workersScale = "0.1"
 
 var workersScaleOf = map[string]string{"db-outage": drillScale}
 
-// scaleBound are, per drill, the thresholds a tenth-length run cannot be held to: judged
-// at a quarter by TestDrills and at full length by make drills, reported here.
+// scaleBound are, per scenario, the thresholds a tenth-length run on a shared 2-core
+// machine cannot be held to: judged at a quarter by TestDrills and at full length by make
+// drills, reported here.
 var scaleBound = map[string][]string{
+	// Its spike (500 iterations/s) exceeds what the lab's academy serves on a shared 2-core
+	// machine: the excess is shed (429, 503), in one process as with workers (measured: 23 %
+	// and 1 % of the answers). Its error and availability bounds are the machine's.
+	"enroll-spike": {"errors", "availability"},
 	// The kill's window holds about 50 requests at a tenth: one failure is 2 %.
 	"replica-kill": {"availability", "availability{window:kill-replica}"},
 	// The slowed database's window is 2 s at a tenth: the queue that sheds barely fills.
