@@ -44,6 +44,7 @@ func addK8sFlags(fl *pflag.FlagSet, f *k8sFlags) {
 	fl.StringVar(&f.o.WorkerCPU, "worker-cpu", d.WorkerCPU, "each worker's CPU `QUANTITY` (request = limit)")
 	fl.StringVar(&f.o.WorkerMemory, "worker-memory", d.WorkerMemory, "each worker's memory `QUANTITY` (request = limit)")
 	fl.Int32Var(&f.o.MaxLostWorkers, "max-lost-workers", 0, "workers that may be lost: the coordinator's --max-lost-workers and the Job's maxFailedIndexes")
+	fl.DurationVar(&f.o.JoinTimeout, "join-timeout", d.JoinTimeout, "how long the coordinator waits for every worker to join (its --join-timeout)")
 	fl.Int32Var(&f.o.Retries, "worker-retries", d.Retries, "starts again of a worker that could not reach the coordinator (backoffLimitPerIndex)")
 	fl.Int32Var(&f.o.MinReplicas, "min-replicas", d.MinReplicas, "the academy's HorizontalPodAutoscaler minimum (and the Deployment's replicas)")
 	fl.Int32Var(&f.o.MaxReplicas, "max-replicas", d.MaxReplicas, "the academy's HorizontalPodAutoscaler maximum")

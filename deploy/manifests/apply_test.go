@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -76,6 +77,35 @@ func TestApplyToAPIServer(t *testing.T) {
 	}
 	if *j.Spec.Completions != 8 || *j.Spec.BackoffLimitPerIndex != Defaults.Retries || j.Spec.PodFailurePolicy == nil || len(j.Spec.PodFailurePolicy.Rules) != 3 {
 		t.Errorf("stored workers Job: %+v", j.Spec)
+	}
+
+	// The server's RBAC authorizer lets the coordinator's ServiceAccount create, watch and
+	// delete chaos objects in its namespace, and nothing else.
+	sa := "system:serviceaccount:" + o.Namespace + ":loadgen"
+	for _, c2 := range []struct {
+		ns, group, resource, verb string
+		allowed                   bool
+	}{
+		{o.Namespace, "chaos-mesh.org", "networkchaos", "create", true},
+		{o.Namespace, "chaos-mesh.org", "podchaos", "delete", true},
+		{o.Namespace, "chaos-mesh.org", "workflows", "deletecollection", true},
+		{o.Namespace, "chaos-mesh.org", "httpchaos", "watch", true},
+		{o.Namespace, "", "pods", "list", true},
+		{o.Namespace, "", "pods", "delete", false},
+		{o.Namespace, "apps", "deployments", "create", false},
+		{o.Namespace, "", "secrets", "get", false},
+		{"default", "chaos-mesh.org", "networkchaos", "create", false},
+	} {
+		r, err := c.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: sa, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + o.Namespace},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c2.ns, Group: c2.group, Resource: c2.resource, Verb: c2.verb},
+		}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status.Allowed != c2.allowed {
+			t.Errorf("ServiceAccount loadgen may %s %s in %s: %v, want %v (%s)", c2.verb, c2.resource, c2.ns, r.Status.Allowed, c2.allowed, r.Status.Reason)
+		}
 	}
 }
 

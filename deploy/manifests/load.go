@@ -95,6 +95,7 @@ func load(o Options) []runtime.Object {
 								"--listen=0.0.0.0:" + strconv.Itoa(coordinatorPort),
 								"--workers=" + strconv.Itoa(int(o.Workers)),
 								"--max-lost-workers=" + strconv.Itoa(int(o.MaxLostWorkers)),
+								"--join-timeout=" + o.JoinTimeout.String(),
 								"--out=" + resultsDir, "--report=json,md"},
 							Env:             tokenEnv,
 							Ports:           []corev1.ContainerPort{{Name: "cluster", ContainerPort: coordinatorPort}},

@@ -148,7 +148,7 @@ func TestAcademyDeployment(t *testing.T) {
 
 func TestWorkersJob(t *testing.T) {
 	o := fixed()
-	o.Workers, o.MaxLostWorkers, o.Retries = 5, 1, 3
+	o.Workers, o.MaxLostWorkers, o.Retries, o.JoinTimeout = 5, 1, 3, 4*time.Minute
 	objs := render(t, o)
 	j := find[batchv1.Job](t, objs, "Job", "loadgen-workers")
 	s := j.Spec
@@ -170,7 +170,7 @@ func TestWorkersJob(t *testing.T) {
 	}
 	coord := find[batchv1.Job](t, objs, "Job", "loadgen-coordinator")
 	args := strings.Join(coord.Spec.Template.Spec.Containers[0].Args, " ")
-	if !strings.HasPrefix(args, "coordinator /etc/loadlab/drill.yaml ") || !strings.Contains(args, "--workers=5") || !strings.Contains(args, "--max-lost-workers=1") {
+	if !strings.HasPrefix(args, "coordinator /etc/loadlab/drill.yaml ") || !strings.Contains(args, "--workers=5") || !strings.Contains(args, "--max-lost-workers=1") || !strings.Contains(args, "--join-timeout=4m0s") {
 		t.Errorf("coordinator args %q", args)
 	}
 	if len(s.Template.Spec.TopologySpreadConstraints) == 0 {
@@ -191,6 +191,7 @@ func TestOptionsRefused(t *testing.T) {
 		{func(o *Options) { o.WorkerMemory = "lots" }, `worker memory "lots"`},
 		{func(o *Options) { o.Shards = -1 }, "shards -1"},
 		{func(o *Options) { o.ShutdownTimeout = time.Millisecond }, "shutdown timeout 1ms"},
+		{func(o *Options) { o.JoinTimeout = -time.Second }, "join timeout -1s"},
 	} {
 		o := fixed()
 		c.o(&o)

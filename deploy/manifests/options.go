@@ -63,6 +63,9 @@ type Options struct {
 	// coordinator yet exits 1 and is started again).
 	MaxLostWorkers int32
 	Retries        int32
+	// JoinTimeout is the coordinator's --join-timeout: how long it waits for every worker
+	// (pods are scheduled, images pulled, nodes added).
+	JoinTimeout time.Duration
 }
 
 // Defaults are the values of the zero fields of Options.
@@ -83,6 +86,7 @@ var Defaults = Options{
 	WorkerCPU:       "1",
 	WorkerMemory:    "512Mi",
 	Retries:         6,
+	JoinTimeout:     10 * time.Minute,
 }
 
 // withDefaults returns o with its zero fields set from Defaults, or an error naming the first
@@ -119,6 +123,9 @@ func (o Options) withDefaults() (Options, error) {
 	str(&o.WorkerCPU, d.WorkerCPU)
 	str(&o.WorkerMemory, d.WorkerMemory)
 	num(&o.Retries, d.Retries)
+	if o.JoinTimeout == 0 {
+		o.JoinTimeout = d.JoinTimeout
+	}
 	if len(o.Parts) == 0 {
 		o.Parts = []string{PartAcademy, PartLoad}
 	}
@@ -150,6 +157,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxLostWorkers < 0 || o.MaxLostWorkers >= o.Workers {
 		bad("max lost workers %d: want 0 to workers-1 (%d)", o.MaxLostWorkers, o.Workers-1)
+	}
+	if o.JoinTimeout < time.Second {
+		bad("join timeout %s: want at least 1s", o.JoinTimeout)
 	}
 	if o.Retries < 0 {
 		bad("retries %d: want 0 or more", o.Retries)
