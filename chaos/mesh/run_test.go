@@ -119,14 +119,15 @@ func writeScenario(t *testing.T, yaml string) string {
 	return file
 }
 
-// TestRunOnCluster runs a short cluster scenario with two faults, one after the other:
+// TestRunOnCluster runs a short cluster scenario with two faults, one 1.5 s after the
+// other's end (room for a slow API server):
 // the watch sees each object created and then deleted, the first deleted before the
 // second is created; the run passes and its result has both faults injected.
 func TestRunOnCluster(t *testing.T) {
 	c, kubeconfig, ns := cluster(t)
 	file := writeScenario(t, clusterYAML(ns, target(t, 200), kubeconfig, `
   - {name: slow-db, kind: network.delay, target: database, at: 1s, duration: 1s, params: {latency: 50ms}}
-  - {name: kill, kind: process.kill, target: app, at: 2500ms, duration: 1s}`, "5s", `thresholds:
+  - {name: kill, kind: process.kill, target: app, at: 3500ms, duration: 1s}`, "5s", `thresholds:
   errors: ["rate < 1%"]`))
 	rec := watchChaos(t, c, ns)
 	out := t.TempDir()
@@ -145,7 +146,7 @@ func TestRunOnCluster(t *testing.T) {
 	if !(aAdded.Before(aDeleted) && aDeleted.Before(bAdded) && bAdded.Before(bDeleted) && bDeleted.Before(ch.exited)) {
 		t.Errorf("order: %s created %s deleted %s; %s created %s deleted %s; loadgen exited %s", a, aAdded, aDeleted, b, bAdded, bDeleted, ch.exited)
 	}
-	t.Logf("from %s's creation: deleted after %s, %s created after %s (scenario: 1s and 1.5s)", a,
+	t.Logf("from %s's creation: deleted after %s, %s created after %s (scenario: 1s and 2.5s)", a,
 		aDeleted.Sub(aAdded).Round(time.Millisecond), b, bAdded.Sub(aAdded).Round(time.Millisecond))
 	var res struct {
 		Verdict string `json:"verdict"`
