@@ -34,6 +34,7 @@ type serveConfig struct {
 	databaseURLs      []string
 	replicaURLs       []string
 	shardBy           string
+	noReadYourWrites  bool
 	shards            int
 	redisURL          string
 	redisCluster      []string
@@ -83,6 +84,7 @@ func newServe(e *env) *cobra.Command {
 	f.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (127.0.0.1:0 picks a free port; the real one is printed)")
 	f.StringSliceVar(&c.databaseURLs, "database-url", nil, "PostgreSQL URL of each shard, shard 0 first (repeat or comma-separate; env ACADEMY_DATABASE_URL); none: a throwaway cluster")
 	f.StringSliceVar(&c.replicaURLs, "replica-url", nil, "PostgreSQL URL of a read replica (hot standby) of each shard, in shard order, one group per replica (repeat or comma-separate; env ACADEMY_REPLICA_URL): catalog and per-user reads go to replicas, a client's own writes stay visible to it (read-your-writes)")
+	f.BoolVar(&c.noReadYourWrites, "unsafe-no-read-your-writes", false, "with --replica-url: read from any replica, even one that has not replayed the client's own writes (for experiments: the replica-lag drill's negative control)")
 	f.StringVar(&c.shardBy, "shard-by", postgres.ShardByUser, "how users' rows are spread over the shards: user (hash(user_id) % N) or region (hash(region + user_id) % N, with a directory on shard 0); every replica must use the same")
 	f.IntVar(&c.shards, "shards", 1, "with the throwaway cluster: number of shard databases")
 	f.StringVar(&c.redisURL, "redis-url", "", "Redis URL, e.g. redis://127.0.0.1:6379/0 (env ACADEMY_REDIS_URL); none: in-process cache")
@@ -234,7 +236,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	if err != nil {
 		return usageError{err}
 	}
-	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: int32(c.dbMaxConns), QueueWait: c.dbQueueWait, ReplicaURLs: replicas, ShardBy: c.shardBy})
+	db, err := postgres.Open(ctx, urls, postgres.Options{MaxConns: int32(c.dbMaxConns), QueueWait: c.dbQueueWait, ReplicaURLs: replicas, ShardBy: c.shardBy, IgnoreReadAfter: c.noReadYourWrites})
 	if err != nil {
 		return err
 	}

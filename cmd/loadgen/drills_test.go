@@ -288,3 +288,28 @@ func TestExitFor(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleReadsFailVerification is the replica-lag drill's negative control: the same
+// drill with the academy's read-your-writes turned off (--unsafe-no-read-your-writes: every
+// read may go to the lagging replica) must show stale read-backs, and fail the verification.
+func TestStaleReadsFailVerification(t *testing.T) {
+	drill, err := os.ReadFile("../../scenarios/drills/replica-lag.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lab = "lab: {replicas: 2, db-replicas: 1, cache: memory,"
+	if !strings.Contains(string(drill), lab) {
+		t.Fatalf("the drill's lab line changed: update this test")
+	}
+	file := filepath.Join(t.TempDir(), "replica-lag-unsafe.yaml")
+	unsafe := strings.Replace(string(drill), lab, lab+` academy-args: ["--unsafe-no-read-your-writes"],`, 1)
+	if err := os.WriteFile(file, []byte(unsafe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, res, output := runLab(t, file, "--time-scale", drillScale)
+	c := check(res, "reads-see-own-writes")
+	if c == nil || c.Pass || c.Stale == 0 || res.Verdict != reports.Fail || (code != exitVerification && code != exitThresholds) {
+		t.Fatalf("exit %d, verdict %s, check %+v; want stale read-backs and a failed verification\n%s", code, res.Verdict, c, output)
+	}
+	t.Logf("without read-your-writes: %s", c.Detail)
+}

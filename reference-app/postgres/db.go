@@ -41,6 +41,10 @@ type Options struct {
 	// ShardBy is how the rows owned by a user are spread: ShardByUser (default) or
 	// ShardByRegion. Every replica must use the same.
 	ShardBy string
+	// IgnoreReadAfter turns read-your-writes off (for experiments only: the
+	// replica-lag drill's negative control): reads go to any replica that answers,
+	// whatever the request's academy.ReadAfter needs.
+	IgnoreReadAfter bool
 }
 
 // DefaultQueueWait is the default of Options.QueueWait.
@@ -57,8 +61,9 @@ type DB struct {
 	stopPoll     context.CancelFunc
 	pollDone     chan struct{}
 
-	byRegion bool     // Options.ShardBy == ShardByRegion
-	regions  sync.Map // user id → shard, from the directory (region sharding)
+	ignoreReadAfter bool     // Options.IgnoreReadAfter
+	byRegion        bool     // Options.ShardBy == ShardByRegion
+	regions         sync.Map // user id → shard, from the directory (region sharding)
 }
 
 var _ academy.Store = (*DB)(nil)
@@ -75,7 +80,7 @@ func Open(ctx context.Context, urls []string, opts Options) (*DB, error) {
 	if opts.QueueWait == 0 {
 		opts.QueueWait = DefaultQueueWait
 	}
-	db := &DB{}
+	db := &DB{ignoreReadAfter: opts.IgnoreReadAfter}
 	switch opts.ShardBy {
 	case "", ShardByUser:
 	case ShardByRegion:

@@ -177,6 +177,9 @@ func (db *DB) reader(ctx context.Context, i int) *pool {
 		return db.shards[i]
 	}
 	need := academy.ReadAfterFrom(ctx).Need(i)
+	if db.ignoreReadAfter {
+		need = 0
+	}
 	fill := academy.CacheFill(ctx)
 	now := time.Now()
 	start := int(db.turn.Add(1))
