@@ -152,14 +152,21 @@ type browserPool struct {
 	tokens chan struct{} // one per context that may be open
 	size   int
 
+	windows []result.Window // the run's windows and steady (result.WithSteady)
+
 	mu         sync.Mutex
 	idle       []*bslot // contexts made and free
 	held       map[*scenarios.Iteration]*bslot
-	figs       map[int32]*browserFigs // by name index
+	figs       figsByName   // the run's
+	winFigs    []figsByName // per window (index of windows)
+	in         []int        // scratch: the windows of the navigation being recorded
 	startDelay *hdrhistogram.Histogram
 	navs       uint64
 	notStarted uint64
 }
+
+// figsByName are the figures of browser requests by name index.
+type figsByName map[int32]*browserFigs
 
 // browserFigs are the figures of one browser request name.
 type browserFigs struct {
@@ -196,7 +203,10 @@ func newBrowserPool(e *engine) (*browserPool, error) {
 		}
 	}
 	p := &browserPool{e: e, size: size, tokens: make(chan struct{}, size), held: map[*scenarios.Iteration]*bslot{},
-		figs: map[int32]*browserFigs{}, startDelay: result.NewHistogram(), chrome: e.opts.chrome}
+		figs: figsByName{}, windows: result.WithSteady(e.opts.Windows), startDelay: result.NewHistogram(), chrome: e.opts.chrome}
+	for range p.windows {
+		p.winFigs = append(p.winFigs, figsByName{})
+	}
 	for range size {
 		p.tokens <- struct{}{}
 	}
@@ -541,9 +551,9 @@ func (e *engine) doBrowser(k kindRun) bool {
 	jsErrs, failed, bytesIn := slot.seen()
 	s.bytesIn = uint64(bytesIn)
 	if err == nil && status != 0 {
-		p.record(k.st.idx, figs.values(e.start.Add(k.origin)), len(jsErrs), len(failed))
+		p.record(k.st.idx, k.origin, figs.values(e.start.Add(k.origin)), len(jsErrs), len(failed))
 	} else {
-		p.record(k.st.idx, [5]time.Duration{-1, -1, -1, -1, -1}, len(jsErrs), len(failed))
+		p.record(k.st.idx, k.origin, [5]time.Duration{-1, -1, -1, -1, -1}, len(jsErrs), len(failed))
 	}
 	switch {
 	case err != nil:
@@ -589,17 +599,26 @@ func (e *engine) browserStep(tab context.Context, it *scenarios.Iteration, st *s
 	return fmt.Errorf("unknown step %q", st.Action)
 }
 
-// record adds one navigation's figures (negative: not measured) and error counts.
-func (p *browserPool) record(name int32, v [5]time.Duration, jsErrors, failed int) {
+// record adds one navigation's figures (negative: not measured) and error counts, in all
+// and in the windows that at, the request's latency origin, falls in (as its sample).
+func (p *browserPool) record(name int32, at time.Duration, v [5]time.Duration, jsErrors, failed int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f := p.figs[name]
+	p.figs.add(name, v, jsErrors, failed)
+	p.in = result.AppendWindowsAt(p.in[:0], p.windows, at)
+	for _, i := range p.in {
+		p.winFigs[i].add(name, v, jsErrors, failed)
+	}
+}
+
+func (m figsByName) add(name int32, v [5]time.Duration, jsErrors, failed int) {
+	f := m[name]
 	if f == nil {
 		f = &browserFigs{}
 		for i := range f.hists {
 			f.hists[i] = result.NewHistogram()
 		}
-		p.figs[name] = f
+		m[name] = f
 	}
 	f.navs++
 	f.jsErrors += uint64(jsErrors)
@@ -621,11 +640,26 @@ func (p *browserPool) stats(final bool) *result.BrowserStats {
 	if final {
 		bs.StartDelayHDR, _ = result.EncodeHistogram(p.startDelay) // V2 encoding of a valid histogram does not fail
 	}
+	bs.Requests = p.figs.stats(p.e.names, final)
+	for _, r := range bs.Requests {
+		bs.JSErrors += r.JSErrors
+		bs.FailedResources += r.FailedResources
+	}
+	for i, w := range p.windows {
+		if len(p.winFigs[i]) > 0 {
+			bs.Windows = append(bs.Windows, &result.BrowserWindowStats{Name: w.Name, Requests: p.winFigs[i].stats(p.e.names, final)})
+		}
+	}
+	return bs
+}
+
+// stats returns the figures per request name (names by index), sorted by name; final ones
+// carry the live histograms and their encodings, others copies.
+func (m figsByName) stats(names []string, final bool) []*result.BrowserRequestStats {
+	var out []*result.BrowserRequestStats
 	metrics := scenarios.BrowserMetrics()
-	for idx, f := range p.figs {
-		rs := &result.BrowserRequestStats{Name: p.e.names[idx], Navigations: f.navs, JSErrors: f.jsErrors, FailedResources: f.failedResources}
-		bs.JSErrors += f.jsErrors
-		bs.FailedResources += f.failedResources
+	for idx, f := range m {
+		rs := &result.BrowserRequestStats{Name: names[idx], Navigations: f.navs, JSErrors: f.jsErrors, FailedResources: f.failedResources}
 		for i, h := range f.hists {
 			if h.TotalCount() == 0 {
 				continue
@@ -639,10 +673,10 @@ func (p *browserPool) stats(final bool) *result.BrowserStats {
 			}
 			rs.Figures = append(rs.Figures, fig)
 		}
-		bs.Requests = append(bs.Requests, rs)
+		out = append(out, rs)
 	}
-	slices.SortFunc(bs.Requests, func(a, b *result.BrowserRequestStats) int { return strings.Compare(a.Name, b.Name) })
-	return bs
+	slices.SortFunc(out, func(a, b *result.BrowserRequestStats) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // judge makes the run invalid when the pool could not start navigations on schedule.

@@ -12,14 +12,23 @@ import (
 )
 
 // measureBrowser measures a browser_* metric: the figure's distribution for the request
-// the request tag names, or for every browser request together.
+// the request tag names, or for every browser request together; in the window the window
+// tag names (no data when it had no navigation), or over the whole run.
 func measureBrowser(th *scenarios.Threshold, bs *result.BrowserStats) (float64, string) {
 	if bs == nil {
 		return 0, UnitNoData
 	}
+	requests := bs.Requests
+	if win, ok := th.Tags[scenarios.TagWindow]; ok {
+		w := bs.Window(win)
+		if w == nil {
+			return 0, UnitNoData
+		}
+		requests = w.Requests
+	}
 	name, one := th.Tags[scenarios.TagRequest]
 	var sum *hdrhistogram.Histogram
-	for _, r := range bs.Requests {
+	for _, r := range requests {
 		if one && r.Name != name {
 			continue
 		}

@@ -149,3 +149,47 @@ func TestBrowserRendered(t *testing.T) {
 		t.Errorf("junit has no case for the browser threshold:\n%s", junit)
 	}
 }
+
+// TestBrowserThresholdsByWindow: a window tag measures the figures of that window only
+// (the request tag within it); a window without a navigation is no data.
+func TestBrowserThresholdsByWindow(t *testing.T) {
+	spec, err := scenarios.LoadBytes("b.yaml", []byte(`version: 1
+name: b
+target: {url: "http://127.0.0.1:1"}
+workload:
+  - {name: landing, request: {kind: browser, url: /}}
+  - {name: course, request: {kind: browser, url: /c}}
+load: {executor: constant-arrival-rate, rate: 1, duration: 4s}
+windows:
+  - {name: spike, at: 1s, duration: 1s}
+  - {name: late, at: 3s, duration: 1s}
+thresholds:
+  browser_lcp{window:spike}: ["max < 1s"]
+  browser_lcp{window:steady}: ["max < 1s"]
+  browser_lcp{request:landing,window:steady}: ["max < 1s"]
+  browser_lcp: ["max < 1s"]
+  browser_lcp{window:late}: ["max < 1s"]
+`), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lcp := func(name string, ms ...float64) *result.BrowserRequestStats {
+		return &result.BrowserRequestStats{Name: name, Figures: []*result.BrowserFigure{{Metric: scenarios.MetricBrowserLCP, Hist: hist(ms...)}}}
+	}
+	res := &result.Result{Browser: &result.BrowserStats{
+		Requests: []*result.BrowserRequestStats{lcp("course", 300, 3000), lcp("landing", 200, 2000)},
+		Windows: []*result.BrowserWindowStats{
+			{Name: "spike", Requests: []*result.BrowserRequestStats{lcp("course", 3000), lcp("landing", 2000)}},
+			{Name: "steady", Requests: []*result.BrowserRequestStats{lcp("course", 300), lcp("landing", 200)}},
+		}}}
+	got := reports.Evaluate(spec, res)
+	for i, w := range []struct {
+		measured float64
+		unit     string
+	}{{3000, reports.UnitMS}, {300, reports.UnitMS}, {200, reports.UnitMS}, {3000, reports.UnitMS}, {0, reports.UnitNoData}} {
+		g := got[i]
+		if g.Unit != w.unit || g.Measured < w.measured*0.999 || g.Measured > w.measured*1.001 || g.Pass != (w.unit == reports.UnitMS && w.measured < 1000) {
+			t.Errorf("%s %s: got pass=%v %.1f %s, want %.0f %s", g.Metric, g.Source, g.Pass, g.Measured, g.Unit, w.measured, w.unit)
+		}
+	}
+}

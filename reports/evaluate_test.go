@@ -397,10 +397,13 @@ func TestEvaluateEveryAcceptedPair(t *testing.T) {
 		WebSocket: &result.WebSocketStats{Opened: 10, Peak: 8, Drops: 1},
 		Memory:    []result.ProcessMemory{mem},
 		Generator: result.Health{Valid: true},
-		Browser:   &result.BrowserStats{Requests: []*result.BrowserRequestStats{{Name: "a"}}},
+		Browser: &result.BrowserStats{Requests: []*result.BrowserRequestStats{{Name: "a"}},
+			Windows: []*result.BrowserWindowStats{{Name: "slow-db", Requests: []*result.BrowserRequestStats{{Name: "a"}}}}},
 	}
-	for _, m := range scenarios.BrowserMetrics() {
-		res.Browser.Requests[0].Figures = append(res.Browser.Requests[0].Figures, &result.BrowserFigure{Metric: m, Hist: hist(span(1, 100)...)})
+	for _, rs := range []*result.BrowserRequestStats{res.Browser.Requests[0], res.Browser.Windows[0].Requests[0]} {
+		for _, m := range scenarios.BrowserMetrics() {
+			rs.Figures = append(rs.Figures, &result.BrowserFigure{Metric: m, Hist: hist(span(1, 100)...)})
+		}
 	}
 	want := map[scenarios.Unit]string{
 		scenarios.UnitSeconds: reports.UnitMS, scenarios.UnitFraction: reports.UnitRatio, scenarios.UnitCount: reports.UnitCount,

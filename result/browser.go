@@ -27,6 +27,28 @@ type BrowserStats struct {
 	FailedResources uint64 `json:"failed_resources"`
 	// Requests holds the figures per browser request name, sorted by name.
 	Requests []*BrowserRequestStats `json:"requests"`
+	// Windows holds the figures per time window of the run that had a navigation (as
+	// Result.Windows: each named window, and steady outside them; a navigation is in the
+	// windows its request's latency origin, the intended send time, falls in), in the run's
+	// order of windows.
+	Windows []*BrowserWindowStats `json:"windows,omitempty"`
+}
+
+// BrowserWindowStats are the browser figures of the iterations that started (as intended)
+// in a time window, per request name sorted by name.
+type BrowserWindowStats struct {
+	Name     string                 `json:"name"`
+	Requests []*BrowserRequestStats `json:"requests"`
+}
+
+// Window returns the figures of the named window, or nil.
+func (b *BrowserStats) Window(name string) *BrowserWindowStats {
+	for _, w := range b.Windows {
+		if w.Name == name {
+			return w
+		}
+	}
+	return nil
 }
 
 // BrowserRequestStats are the figures of one browser request name.
@@ -73,7 +95,8 @@ func (r *BrowserRequestStats) Figure(metric string) *BrowserFigure {
 }
 
 // addBrowser adds src's browser figures to dst (a copy of src when dst is nil): counts
-// summed, histograms merged per request and metric, the start delay's too. The merged
+// summed, histograms merged per request and metric, in all and per window (matched by
+// name, in order of first appearance), the start delay's too. The merged
 // figures carry live histograms and their encodings.
 func addBrowser(dst, src *BrowserStats) (*BrowserStats, error) {
 	if src == nil {
@@ -97,13 +120,33 @@ func addBrowser(dst, src *BrowserStats) (*BrowserStats, error) {
 		}
 	}
 	dst.StartDelay, dst.StartDelayHDR = Summarize(delay), mustEncode(delay)
-	for _, sr := range src.Requests {
-		i := slices.IndexFunc(dst.Requests, func(r *BrowserRequestStats) bool { return r.Name == sr.Name })
-		if i < 0 {
-			dst.Requests = append(dst.Requests, &BrowserRequestStats{Name: sr.Name})
-			i = len(dst.Requests) - 1
+	var err error
+	if dst.Requests, err = addBrowserRequests(dst.Requests, src.Requests); err != nil {
+		return nil, err
+	}
+	for _, sw := range src.Windows {
+		dw := dst.Window(sw.Name)
+		if dw == nil {
+			dw = &BrowserWindowStats{Name: sw.Name}
+			dst.Windows = append(dst.Windows, dw)
 		}
-		dr := dst.Requests[i]
+		if dw.Requests, err = addBrowserRequests(dw.Requests, sw.Requests); err != nil {
+			return nil, fmt.Errorf("window %s: %w", sw.Name, err)
+		}
+	}
+	return dst, nil
+}
+
+// addBrowserRequests adds the figures of src's request names to dst's (matched by name;
+// sorted by name after), merging histograms per request and metric.
+func addBrowserRequests(dst, src []*BrowserRequestStats) ([]*BrowserRequestStats, error) {
+	for _, sr := range src {
+		i := slices.IndexFunc(dst, func(r *BrowserRequestStats) bool { return r.Name == sr.Name })
+		if i < 0 {
+			dst = append(dst, &BrowserRequestStats{Name: sr.Name})
+			i = len(dst) - 1
+		}
+		dr := dst[i]
 		dr.Navigations += sr.Navigations
 		dr.JSErrors += sr.JSErrors
 		dr.FailedResources += sr.FailedResources
@@ -123,6 +166,6 @@ func addBrowser(dst, src *BrowserStats) (*BrowserStats, error) {
 			df.Summary, df.HDR = Summarize(df.Hist), mustEncode(df.Hist)
 		}
 	}
-	slices.SortFunc(dst.Requests, func(a, b *BrowserRequestStats) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(dst, func(a, b *BrowserRequestStats) int { return strings.Compare(a.Name, b.Name) })
 	return dst, nil
 }

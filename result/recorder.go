@@ -25,6 +25,7 @@ type Recorder struct {
 	touched bool          // a sample (even a skipped one) went into second t
 	last    bool          // the next Tick closes the run
 	slots   []*slotSeries // index of windows; nil for steady
+	in      []int         // scratch: the windows of the sample being recorded
 }
 
 // series are the figures of one request name, or of all requests.
@@ -48,11 +49,7 @@ func newSeries(name string, windows int) *series {
 // names (Sample.Name indexes them) and the named windows (offsets from start). A window
 // SteadyWindow, outside all the others, is added unless windows has it.
 func NewRecorder(start time.Time, names []string, windows []Window) *Recorder {
-	r := &Recorder{start: start}
-	r.windows = append(r.windows, windows...)
-	if !slices.ContainsFunc(r.windows, func(w Window) bool { return w.Name == SteadyWindow }) {
-		r.windows = append(r.windows, Window{Name: SteadyWindow})
-	}
+	r := &Recorder{start: start, windows: WithSteady(windows)}
 	r.total = newSeries("total", len(r.windows))
 	for _, w := range r.windows {
 		var ss *slotSeries
@@ -89,17 +86,8 @@ func (r *Recorder) Record(s *Sample) {
 	r.touched = true
 	key := s.StatusKey()
 	n := r.names[s.Name]
-	in := false
-	for i, w := range r.windows {
-		if w.Name == SteadyWindow || s.At < w.Start || s.At >= w.End {
-			continue
-		}
-		in = true
-		n.window(i).record(s, key)
-		r.total.window(i).record(s, key)
-	}
-	if !in {
-		i := slices.IndexFunc(r.windows, func(w Window) bool { return w.Name == SteadyWindow })
+	r.in = AppendWindowsAt(r.in[:0], r.windows, s.At)
+	for _, i := range r.in {
 		n.window(i).record(s, key)
 		r.total.window(i).record(s, key)
 	}

@@ -412,6 +412,34 @@ type Window struct {
 // SteadyWindow names the window outside all given windows.
 const SteadyWindow = "steady"
 
+// WithSteady returns windows with a window SteadyWindow after them, unless they have one:
+// the windows whose figures a run keeps.
+func WithSteady(windows []Window) []Window {
+	out := slices.Clone(windows)
+	if !slices.ContainsFunc(out, func(w Window) bool { return w.Name == SteadyWindow }) {
+		out = append(out, Window{Name: SteadyWindow})
+	}
+	return out
+}
+
+// AppendWindowsAt appends to dst the indexes in windows (as WithSteady returns them) of the
+// windows that a sample whose intended start is at falls in: every other window whose span
+// holds at, else the steady window.
+func AppendWindowsAt(dst []int, windows []Window, at time.Duration) []int {
+	n := len(dst)
+	for i, w := range windows {
+		if w.Name != SteadyWindow && at >= w.Start && at < w.End {
+			dst = append(dst, i)
+		}
+	}
+	if len(dst) == n {
+		if i := slices.IndexFunc(windows, func(w Window) bool { return w.Name == SteadyWindow }); i >= 0 {
+			dst = append(dst, i)
+		}
+	}
+	return dst
+}
+
 // Event kinds (Event.Kind).
 const (
 	EventAbort      = "abort"       // abortOnFail stopped the load

@@ -154,8 +154,7 @@ func Metrics() []MetricDef {
 			Tags: []string{TagProcess}, RequiredTags: []string{TagProcess}, RunWide: "it is sampled over the whole run"},
 	}
 	for _, name := range BrowserMetrics() {
-		out = append(out, MetricDef{Name: name, Aggregations: durations(), Tags: []string{TagRequest},
-			RunWide: "browser figures are kept per request name over the whole run", Needs: NeedsBrowser})
+		out = append(out, MetricDef{Name: name, Aggregations: durations(), Tags: perRequest, Needs: NeedsBrowser})
 	}
 	return out
 }
