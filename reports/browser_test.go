@@ -11,13 +11,16 @@ import (
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
-const browserSpec = `version: 1
+// browserWorkload begins the scenarios of these tests: two browser requests.
+const browserWorkload = `version: 1
 name: b
 target: {url: "http://127.0.0.1:1"}
 workload:
   - {name: landing, request: {kind: browser, url: /}}
   - {name: course, request: {kind: browser, url: /c}}
-load: {executor: constant-arrival-rate, rate: 1, duration: 2s}
+`
+
+const browserSpec = browserWorkload + `load: {executor: constant-arrival-rate, rate: 1, duration: 2s}
 thresholds:
   browser_lcp{request:landing}: ["p(95) < 2s", "p(50) > 1500ms"]
   browser_ttfb: ["max < 100ms"]
@@ -153,13 +156,7 @@ func TestBrowserRendered(t *testing.T) {
 // TestBrowserThresholdsByWindow: a window tag measures the figures of that window only
 // (the request tag within it); a window without a navigation is no data.
 func TestBrowserThresholdsByWindow(t *testing.T) {
-	spec, err := scenarios.LoadBytes("b.yaml", []byte(`version: 1
-name: b
-target: {url: "http://127.0.0.1:1"}
-workload:
-  - {name: landing, request: {kind: browser, url: /}}
-  - {name: course, request: {kind: browser, url: /c}}
-load: {executor: constant-arrival-rate, rate: 1, duration: 4s}
+	spec, err := scenarios.LoadBytes("b.yaml", []byte(browserWorkload+`load: {executor: constant-arrival-rate, rate: 1, duration: 4s}
 windows:
   - {name: spike, at: 1s, duration: 1s}
   - {name: late, at: 3s, duration: 1s}
