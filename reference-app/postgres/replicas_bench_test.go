@@ -13,12 +13,14 @@ import (
 )
 
 // BenchmarkCatalogReadsReplicas measures uncached catalog reads (a page of courses matching
-// a search: ILIKE over 500 courses, counted) by 8 concurrent readers for one second at a
-// time, with the reads on the primary alone and spread over two streaming replicas, the
-// two set-ups taken in turn (three rounds each) in one run. It reports each set-up's reads/s
-// and p99, and their ratios (2 replicas / 0 replicas): figures, not assertions. On one
-// machine the replicas share its cores with the primary, so the ratio shows what the routing
-// costs or gains there, not the capacity that replicas on their own machines add.
+// a search: ILIKE over 500 courses, counted) by 2, 4, 8, 12 and 16 concurrent readers for
+// one second each, on the primary alone and spread over two streaming replicas, the two
+// set-ups in turn at each level, in one run. The bound is the p99 of the primary alone with
+// 8 readers; each set-up's figure is the most reads/s it served with a p99 within that bound,
+// and throughput-ratio-same-p99 is 2 replicas' over 0 replicas'. It also reports both at 8
+// readers (reads/s, p99, their ratio): figures, not assertions. On one machine the replicas
+// share its cores with the primary, so the ratio shows what the routing costs or gains there,
+// not the capacity that replicas on their own machines add.
 func BenchmarkCatalogReadsReplicas(b *testing.B) {
 	ctx := context.Background()
 	primary := cluster.NewDatabase(b)
@@ -62,11 +64,13 @@ func BenchmarkCatalogReadsReplicas(b *testing.B) {
 			b.Fatal("the replicas never served the seeded catalog")
 		}
 	}
-	measure := func(db *postgres.DB) (n int, lat []time.Duration) {
+	// measure runs c readers for a second and returns their reads/s and p99.
+	measure := func(db *postgres.DB, c int) (float64, time.Duration) {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
+		var lat []time.Duration
 		end := time.Now().Add(time.Second)
-		for range 8 {
+		for range c {
 			wg.Go(func() {
 				var mine []time.Duration
 				for time.Now().Before(end) {
@@ -83,27 +87,41 @@ func BenchmarkCatalogReadsReplicas(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		return len(lat), lat
+		slices.Sort(lat)
+		return float64(len(lat)), lat[len(lat)*99/100]
 	}
+	levels := []int{2, 4, 8, 12, 16}
+	const reference = 8 // the concurrency whose p99 on the primary alone is the bound
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ResetTimer()
 	for range b.N {
-		var n0, n2 int
-		var l0, l2 []time.Duration
-		for range 3 {
-			n, l := measure(plain)
-			n0, l0 = n0+n, append(l0, l...)
-			n, l = measure(spread)
-			n2, l2 = n2+n, append(l2, l...)
+		type point struct {
+			rate float64
+			p99  time.Duration
 		}
-		p99 := func(l []time.Duration) float64 {
-			slices.Sort(l)
-			return float64(l[len(l)*99/100].Microseconds()) / 1000
+		var zero, two []point
+		for _, c := range levels { // the set-ups in turn at each level
+			r, p := measure(plain, c)
+			zero = append(zero, point{r, p})
+			r, p = measure(spread, c)
+			two = append(two, point{r, p})
 		}
-		b.ReportMetric(float64(n0)/3, "reads/s-0-replicas")
-		b.ReportMetric(float64(n2)/3, "reads/s-2-replicas")
-		b.ReportMetric(p99(l0), "p99-ms-0-replicas")
-		b.ReportMetric(p99(l2), "p99-ms-2-replicas")
-		b.ReportMetric(float64(n2)/float64(n0), "throughput-ratio")
-		b.ReportMetric(p99(l2)/p99(l0), "p99-ratio")
+		ref := slices.Index(levels, reference)
+		bound := zero[ref].p99
+		best := func(ps []point) float64 { // the most reads/s with a p99 within the bound
+			top := 0.0
+			for _, p := range ps {
+				if p.p99 <= bound {
+					top = max(top, p.rate)
+				}
+			}
+			return top
+		}
+		b.ReportMetric(zero[ref].rate, "reads/s-0-replicas")
+		b.ReportMetric(two[ref].rate, "reads/s-2-replicas")
+		b.ReportMetric(ms(zero[ref].p99), "p99-ms-0-replicas")
+		b.ReportMetric(ms(two[ref].p99), "p99-ms-2-replicas")
+		b.ReportMetric(two[ref].rate/zero[ref].rate, "throughput-ratio-same-concurrency")
+		b.ReportMetric(best(two)/best(zero), "throughput-ratio-same-p99")
 	}
 }
