@@ -35,7 +35,7 @@ type k8sFlags struct {
 }
 
 func addK8sFlags(fl *pflag.FlagSet, f *k8sFlags) {
-	d := manifests.Defaults
+	d := manifests.Defaults()
 	fl.StringVarP(&f.o.Namespace, "namespace", "n", d.Namespace, "the `NAMESPACE` of every object")
 	fl.StringVar(&f.o.Image, "image", d.Image, "the `IMAGE` holding loadgen and academy (the repository's Dockerfile)")
 	fl.StringSliceVar(&f.parts, "part", nil, "render only these `PARTS`: academy (the academy, PostgreSQL, Redis), load (coordinator and workers); default both")

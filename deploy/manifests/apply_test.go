@@ -75,7 +75,7 @@ func TestApplyToAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *j.Spec.Completions != 8 || *j.Spec.BackoffLimitPerIndex != Defaults.Retries || j.Spec.PodFailurePolicy == nil || len(j.Spec.PodFailurePolicy.Rules) != 3 {
+	if *j.Spec.Completions != 8 || *j.Spec.BackoffLimitPerIndex != Defaults().Retries || j.Spec.PodFailurePolicy == nil || len(j.Spec.PodFailurePolicy.Rules) != 3 {
 		t.Errorf("stored workers Job: %+v", j.Spec)
 	}
 

@@ -25,10 +25,6 @@ const (
 	exitRefused = 2
 )
 
-// ChaosKinds are the Chaos Mesh resources the coordinator may create, watch and delete
-// (the scenario's faults on a Kubernetes target, and `loadgen chaos cleanup`).
-var ChaosKinds = []string{"networkchaos", "podchaos", "httpchaos", "stresschaos", "timechaos", "dnschaos", "iochaos", "workflows", "schedules"}
-
 // load renders the coordinator and the workers.
 func load(o Options) []runtime.Object {
 	coord := componentLabels("loadgen", "coordinator")
@@ -56,7 +52,9 @@ func load(o Options) []runtime.Object {
 			TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "Role"),
 			ObjectMeta: o.meta("loadgen-chaos", base),
 			Rules: []rbacv1.PolicyRule{
-				{APIGroups: []string{"chaos-mesh.org"}, Resources: ChaosKinds,
+				// The scenario's faults on a Kubernetes target, and `loadgen chaos cleanup`.
+				{APIGroups: []string{"chaos-mesh.org"}, Resources: []string{"networkchaos", "podchaos", "httpchaos",
+					"stresschaos", "timechaos", "dnschaos", "iochaos", "workflows", "schedules"},
 					Verbs: []string{"get", "list", "watch", "create", "patch", "delete", "deletecollection"}},
 				{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}},
 			},

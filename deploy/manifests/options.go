@@ -1,13 +1,3 @@
-// Package manifests renders what a Kubernetes cluster needs to run loadlab, from the
-// Kubernetes API types (k8s.io/api): the academy (Deployment, Service, HorizontalPodAutoscaler,
-// PodDisruptionBudget, ConfigMap, Secret, ServiceMonitor; PostgreSQL per shard and Redis as
-// StatefulSets for a staging cluster without managed ones) and the load (the coordinator as a
-// Job and a Service, the workers as an Indexed Job; their ServiceAccount and the Role that lets
-// the coordinator create and delete Chaos Mesh objects). `loadgen k8s render` prints them;
-// docs/kubernetes.md says how to use them and what was proven against a real API server.
-//
-// One image holds both programs (the repository's Dockerfile): /usr/local/bin/loadgen and
-// /usr/local/bin/academy, run as the unprivileged user 65532.
 package manifests
 
 import (
@@ -33,7 +23,7 @@ const (
 	PartLoad    = "load"    // the coordinator and the workers
 )
 
-// Options choose what is rendered. Zero fields take the defaults of Defaults.
+// Options choose what is rendered. Zero fields take the values of Defaults().
 type Options struct {
 	Namespace string
 	Image     string
@@ -68,31 +58,33 @@ type Options struct {
 	JoinTimeout time.Duration
 }
 
-// Defaults are the values of the zero fields of Options.
-var Defaults = Options{
-	Namespace:       "loadlab",
-	Image:           "ghcr.io/trendtactics/loadlab:latest",
-	MinReplicas:     10,
-	MaxReplicas:     1000,
-	CPUPercent:      70,
-	MemoryPercent:   80,
-	AcademyCPU:      "500m",
-	AcademyMemory:   "256Mi",
-	Shards:          2,
-	DatabaseStorage: "10Gi",
-	ShutdownTimeout: 15 * time.Second,
-	ScenarioName:    "scenario.yaml",
-	Workers:         4,
-	WorkerCPU:       "1",
-	WorkerMemory:    "512Mi",
-	Retries:         6,
-	JoinTimeout:     10 * time.Minute,
+// Defaults returns the values that the zero fields of Options take.
+func Defaults() Options {
+	return Options{
+		Namespace:       "loadlab",
+		Image:           "ghcr.io/trendtactics/loadlab:latest",
+		MinReplicas:     10,
+		MaxReplicas:     1000,
+		CPUPercent:      70,
+		MemoryPercent:   80,
+		AcademyCPU:      "500m",
+		AcademyMemory:   "256Mi",
+		Shards:          2,
+		DatabaseStorage: "10Gi",
+		ShutdownTimeout: 15 * time.Second,
+		ScenarioName:    "scenario.yaml",
+		Workers:         4,
+		WorkerCPU:       "1",
+		WorkerMemory:    "512Mi",
+		Retries:         6,
+		JoinTimeout:     10 * time.Minute,
+	}
 }
 
-// withDefaults returns o with its zero fields set from Defaults, or an error naming the first
+// withDefaults returns o with its zero fields set from Defaults(), or an error naming the first
 // invalid field.
 func (o Options) withDefaults() (Options, error) {
-	d := Defaults
+	d := Defaults()
 	str := func(p *string, def string) {
 		if *p == "" {
 			*p = def
