@@ -154,7 +154,7 @@ func calibrate(ctx context.Context, e *env, f capacityPlanFlags) (string, error)
 		err := runForResult(ctx, e, f.calibrate, runFlags{out: dir, seed: defaultSeed, quiet: true, maxLateness: f.maxLateness,
 			report: "json", timeScale: f.timeScale, academy: f.academy, replicas: n})
 		if err != nil {
-			return "", fmt.Errorf("calibrate: %d replicas: %w", n, err)
+			return "", prefixed(fmt.Sprintf("calibrate: %d replicas", n), err)
 		}
 		res, err := readResult(filepath.Join(dir, "result.json"))
 		if err != nil {

@@ -124,7 +124,7 @@ func runGate(ctx context.Context, e *env, f gateCmdFlags) error {
 				return internalErrorf("gate: %w", err)
 			}
 			if err := once(ctx, side, dir); err != nil {
-				return fmt.Errorf("gate: %s: %w", label, err)
+				return prefixed("gate: "+label, err)
 			}
 			if ctx.Err() != nil {
 				return withCode(exitInterrupted, fmt.Errorf("gate: interrupted during the %s", label))
@@ -151,16 +151,28 @@ func runGate(ctx context.Context, e *env, f gateCmdFlags) error {
 	return writeRepeated(e, r, f.compare.format, f.compare.markdown)
 }
 
+// prefixed puts prefix before err's message, keeping the exit code err carries.
+func prefixed(prefix string, err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err != nil {
+		return withCode(ee.code, fmt.Errorf("%s: %w", prefix, ee.err))
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
 // runForResult runs a scenario in this process for its result.json, its summary
 // discarded. A run that wrote its result is no error, whatever its verdict (FAIL, INVALID:
-// the result says so and whoever reads it judges); usage, internal errors and an
-// interruption are.
+// the result says so and whoever reads it judges); usage, internal errors, an
+// interruption and a run that wrote no result (a capacity ramp that kept no three
+// seconds: exit 4) are.
 func runForResult(ctx context.Context, e *env, path string, f runFlags) error {
 	quiet := &env{stdout: &bytes.Buffer{}, stderr: e.stderr, getenv: e.getenv, onExit: e.onExit}
 	err := runScenario(ctx, quiet, path, f)
 	var ee *exitError
 	if errors.As(err, &ee) && ee.code != exitUsage && ee.code != exitInternal && ee.code != exitInterrupted {
-		return nil
+		if _, serr := os.Stat(filepath.Join(f.out, "result.json")); serr == nil {
+			return nil
+		}
 	}
 	return err
 }

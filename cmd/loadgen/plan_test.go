@@ -12,14 +12,14 @@ import (
 )
 
 // TestPlanCalibrate makes a real calibration: scenarios/calibrate.yaml in a lab of 1, 2
-// and 3 academy replicas (the ramp shortened by --time-scale), then plans from it. It
+// and 3 academy replicas (the ramp halved by --time-scale), then plans from it. It
 // judges the mechanism (three measured points, a fit, a plan or a refusal with its
 // reason), not the machine's figures.
 func TestPlanCalibrate(t *testing.T) {
 	loadgenBin, academyBin := binaries(t)
 	out := t.TempDir()
 	cmd := exec.Command(loadgenBin, "plan", "--rate", "2000", "--p99", "100ms", "--calibrate", "../../scenarios/calibrate.yaml",
-		"--replicas", "1,2,3", "--generator-rps", "4000", "--time-scale", "0.25", "--max-lateness", "2s",
+		"--replicas", "1,2,3", "--generator-rps", "4000", "--time-scale", "0.5", "--max-lateness", "2s",
 		"--academy", academyBin, "--out", out)
 	output, err := cmd.CombinedOutput()
 	code := 0
