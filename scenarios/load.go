@@ -107,6 +107,8 @@ type loader struct {
 
 	// labDBReplicas is target.lab.db-replicas (0 without a lab).
 	labDBReplicas int
+	// tlsNode is target.tls, labTLSNode target.lab.tls when true (nil otherwise; tls.go).
+	tlsNode, labTLSNode *yaml.Node
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -486,15 +488,19 @@ func (l *loader) spec(root *yaml.Node) *Spec {
 	}
 	l.checkRunWide(s)
 	l.checkCapacity(s)
+	l.checkTLS(s, l.tlsNode, l.labTLSNode)
 	l.errs = append(l.errs, s.transportErrors(s.Transport, l.file)...)
 	return s
 }
 
 func (l *loader) target(n *yaml.Node) Target {
 	var t Target
-	f, ok := l.mapping(n, "target", "url", "lab", "kubernetes")
+	f, ok := l.mapping(n, "target", "url", "lab", "kubernetes", "tls")
 	if !ok {
 		return t
+	}
+	if n := f.get("tls"); n != nil {
+		l.tlsNode, t.TLS = f.keys["tls"], l.targetTLS(n)
 	}
 	if n := f.get("kubernetes"); n != nil {
 		if f.has("url") || f.has("lab") {
@@ -530,9 +536,14 @@ func (l *loader) target(n *yaml.Node) Target {
 
 func (l *loader) lab(n *yaml.Node) *Lab {
 	lab := &Lab{Replicas: 1, Cache: "memory", Seed: LabSeed{Users: 1000, Courses: 50, Seed: 1}, BcryptCost: 4}
-	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed", "bcrypt-cost", "db-max-conns", "academy-args", "db-replicas")
+	f, ok := l.mapping(n, "target.lab", "replicas", "cache", "seed", "bcrypt-cost", "db-max-conns", "academy-args", "db-replicas", "tls")
 	if !ok {
 		return lab
+	}
+	if n := f.get("tls"); n != nil {
+		if lab.TLS, _ = l.boolean(n, "target.lab.tls"); lab.TLS {
+			l.labTLSNode = f.keys["tls"]
+		}
 	}
 	if n := f.get("replicas"); n != nil {
 		lab.Replicas, _ = l.intIn(n, "target.lab.replicas", 1, 32)

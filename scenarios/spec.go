@@ -43,6 +43,9 @@ type Target struct {
 	URL        string
 	Lab        *Lab
 	Kubernetes *Kubernetes `json:",omitempty"`
+	// TLS says how an https target's certificate is verified (target.tls; nil: the system's
+	// CAs; a lab with tls: true is trusted through its own CA, not this; see tls.go).
+	TLS *TargetTLS `json:",omitempty"`
 }
 
 // Lab describes the local lab (run by the lab issue; validated here).
@@ -61,6 +64,9 @@ type Lab struct {
 	// DBReplicas is the number of read replicas (PostgreSQL hot standbys fed by streaming
 	// replication) of each database shard (db-replicas:, default 0).
 	DBReplicas int
+	// TLS serves the replicas over HTTPS (TLS 1.3) with a certificate of a throwaway CA the
+	// lab generates, which the engine then trusts (tls: true).
+	TLS bool `json:",omitempty"`
 }
 
 // LabSeed is the deterministic data set the lab seeds before the load.
