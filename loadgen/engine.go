@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,9 @@ type Options struct {
 	// distributed generator's workers which spec to derive from their scenario.
 	CapacityRamp bool
 	CapacityRPS  float64
+	// CACerts are PEM CA certificates trusted for an https target beside the scenario's
+	// target.tls.ca (a lab with tls: true passes its throwaway CA); see clientTLS.
+	CACerts []byte
 
 	// slowDispatch, set by tests only, delays every dispatch to simulate a starved generator.
 	slowDispatch time.Duration
@@ -102,6 +106,7 @@ type engine struct {
 	timeout     time.Duration
 
 	start      time.Time
+	tls        *tls.Config // of every client (tls.go)
 	transport  *http.Transport
 	client     *http.Client // shared client of single-request iterations (no cookie jar)
 	fast       *fastClient  // nil when no request goes by the fast transport
@@ -321,12 +326,17 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 		e.steps = append(e.steps, ss)
 	}
 
+	if e.tls, err = clientTLS(spec, opts); err != nil {
+		return nil, err
+	}
 	e.transport = newTransport(e.maxInFlight)
+	e.transport.TLSClientConfig = e.tls
 	e.client = &http.Client{Transport: e.transport, CheckRedirect: noRedirect}
 	for _, ss := range e.steps {
 		for _, st := range ss {
 			if st.fast && e.fast == nil {
 				e.fast = newFastClient(e.maxInFlight)
+				e.fast.tls = e.tls
 			}
 		}
 	}

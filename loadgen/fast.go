@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -135,6 +136,7 @@ func hasPrefixFold(s, prefix string) bool {
 type fastClient struct {
 	conns  int
 	dialer net.Dialer
+	tls    *tls.Config // of every host (nil: fasthttp's default)
 
 	mu     sync.RWMutex // guards hosts; open and stopped are guarded by connMu
 	hosts  map[string]*fasthttp.HostClient
@@ -168,6 +170,7 @@ func (f *fastClient) host(req *fasthttp.Request) *fasthttp.HostClient {
 	hc = &fasthttp.HostClient{
 		Addr:                   fasthttp.AddMissingPort(string(u.Host()), tls),
 		IsTLS:                  tls,
+		TLSConfig:              f.tls,
 		DialTimeout:            f.dial,
 		MaxConns:               f.conns,
 		MaxIdleConnDuration:    fastIdle,

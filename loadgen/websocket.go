@@ -123,7 +123,7 @@ func (e *engine) doWebSocket(k kindRun) bool {
 	timeout := e.timeoutOf(r)
 	nd := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	d := websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: timeout,
-		Jar: k.client.Jar, ReadBufferSize: 4096, WriteBufferSize: 4096}
+		Jar: k.client.Jar, ReadBufferSize: 4096, WriteBufferSize: 4096, TLSClientConfig: e.tls}
 	hctx, cancel := context.WithTimeout(k.ctx, timeout)
 	conn, resp, err := d.DialContext(hctx, wsURL(k.req), hdr)
 	cancel()
