@@ -24,6 +24,7 @@ import (
 
 	"github.com/trendtactics/loadlab/chaos/lab/guard"
 	"github.com/trendtactics/loadlab/chaos/proxy"
+	"github.com/trendtactics/loadlab/internal/certs"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -52,6 +53,10 @@ type Config struct {
 	// DBReplicas is the number of streaming-replication read replicas (hot standbys) of the
 	// database, which holds every shard (0: none). The academy replicas read from them.
 	DBReplicas int
+	// TLS serves the replicas over HTTPS (TLS 1.3) with a certificate of a throwaway CA the
+	// lab makes (tls.go); the edge proxy passes TLS through as TCP, so URL is https and
+	// CACert is what its clients trust.
+	TLS bool
 }
 
 // Lab is a running local lab. Its methods are safe for concurrent use.
@@ -78,6 +83,10 @@ type Lab struct {
 	redisNodes        []*process
 	redisClusterAddrs []string
 	redisDir          string
+
+	// tlsDir holds the throwaway CA and certificate of Config.TLS ("" without; tls.go).
+	tlsDir string
+	certs  certs.Files
 
 	mu       sync.Mutex
 	replicas []*replica
@@ -113,6 +122,11 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 	if l.guard, err = guard.Start(ctx, append(clone(cfg.Academy), "guard"), prefixWriter(cfg.Log, "guard")); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
+	if cfg.TLS {
+		if err := l.startTLS(); err != nil {
+			return nil, err
+		}
+	}
 	if err := l.startDatabase(ctx); err != nil {
 		return nil, err
 	}
@@ -142,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 }
 
 // URL is the base URL of the lab's edge: what the load is sent to.
-func (l *Lab) URL() string { return "http://" + l.edge.Addr() }
+func (l *Lab) URL() string { return l.scheme() + "://" + l.edge.Addr() }
 
 // AdminToken is the token of the academy's admin API in this lab.
 func (l *Lab) AdminToken() string { return l.adminToken }
@@ -305,11 +319,14 @@ func (l *Lab) replicaProcess(i int, got *string) *process {
 	if l.cfg.AllowUnsafeFaults {
 		argv = append(argv, "--allow-unsafe-faults")
 	}
+	if l.cfg.TLS {
+		argv = append(argv, "--tls-cert", l.certs.Cert, "--tls-key", l.certs.Key)
+	}
+	prefix := "listening on " + l.scheme() + "://"
 	return &process{name: fmt.Sprintf("academy-%d", i+1), argv: argv, log: l.cfg.Log, guard: l.guard,
 		ready: func(line string) bool {
-			const p = "listening on http://"
-			if i := strings.Index(line, p); i >= 0 {
-				*got = strings.TrimSpace(line[i+len(p):])
+			if i := strings.Index(line, prefix); i >= 0 {
+				*got = strings.TrimSpace(line[i+len(prefix):])
 				return true
 			}
 			return false
@@ -343,7 +360,7 @@ func (l *Lab) seed(ctx context.Context) error {
 
 // admin calls the academy's admin API on one replica; out, if not nil, receives the JSON answer.
 func (l *Lab) admin(ctx context.Context, addr, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, l.scheme()+"://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -418,6 +435,9 @@ func (l *Lab) stop(ctx context.Context) error {
 	}
 	if l.redisDir != "" {
 		errs = append(errs, os.RemoveAll(l.redisDir))
+	}
+	if l.tlsDir != "" {
+		errs = append(errs, os.RemoveAll(l.tlsDir))
 	}
 	// Last, the guardian: it ends any group that is still watched (none, unless a stop was
 	// cut short), removes the database's directory (the database removes it when it stops;

@@ -2,6 +2,9 @@ package verify
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -33,10 +36,24 @@ type Input struct {
 // WaitReady polls baseURL/readyz until it answers 200 or timeout passes; it returns how
 // long that took.
 func WaitReady(ctx context.Context, baseURL string, timeout time.Duration) (time.Duration, error) {
+	return WaitReadyTLS(ctx, baseURL, nil, timeout)
+}
+
+// WaitReadyTLS is WaitReady for an https service whose certificate the PEM CA certificates
+// caPEM signed (nil: the system's CAs), such as a lab's throwaway CA.
+func WaitReadyTLS(ctx context.Context, baseURL string, caPEM []byte, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
+	if len(caPEM) > 0 {
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(caPEM) {
+			return 0, errors.New("readyz: no CA certificate in the PEM to trust")
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+		defer client.CloseIdleConnections()
+	}
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/readyz", nil)
 		if err != nil {

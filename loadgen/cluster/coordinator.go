@@ -462,7 +462,7 @@ func (c *Coordinator) Ready(ctx context.Context, spec *scenarios.Spec, opts load
 	}
 	start := time.Now().Add(delay)
 	p := &startParams{At: start, BaseURL: opts.BaseURL, Seed: opts.Seed, MaxLateness: opts.MaxLateness,
-		Transport: opts.Transport, Windows: opts.Windows, Writes: opts.Writes != nil, Metrics: opts.Registry != nil,
+		Transport: opts.Transport, CACerts: opts.CACerts, Windows: opts.Windows, Writes: opts.Writes != nil, Metrics: opts.Registry != nil,
 		Ramp: opts.CapacityRamp, CapacityRPS: opts.CapacityRPS}
 	pacer, _ := loadgen.PacerFor(spec.Load) // nil for the closed model
 	var sink *resultsSink

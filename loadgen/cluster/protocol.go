@@ -121,6 +121,7 @@ type startParams struct {
 	Seed        int64           `json:"seed"`
 	MaxLateness time.Duration   `json:"max_lateness_ns"`
 	Transport   string          `json:"transport,omitempty"`
+	CACerts     []byte          `json:"ca_certs,omitempty"` // PEM, trusted for the target (a lab's CA)
 	Windows     []result.Window `json:"windows,omitempty"`
 	Writes      bool            `json:"writes"`            // record the write log for the verification
 	Metrics     bool            `json:"metrics,omitempty"` // send live metrics with each interval

@@ -295,6 +295,7 @@ func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
 		Windows:     p.Windows,
 		MaxLateness: p.MaxLateness,
 		Transport:   p.Transport,
+		CACerts:     p.CACerts,
 		Stripe:      loadgen.Stripe{Index: e.wel.Index, Count: e.wel.Count, From: p.From},
 		StartAt:     p.At.Add(-shift),
 	}

@@ -179,7 +179,7 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 			stopLab()
 			cfg.status("lab: stopped\n")
 		}()
-		opts.BaseURL = l.URL()
+		opts.BaseURL, opts.CACerts = l.URL(), l.CACert() // the lab's throwaway CA with tls: true
 		resolver = l
 		labPIDs = l.PIDs
 		if verifyDB == "" {
@@ -254,7 +254,7 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 		cfg.warn("%v", err)
 	}
 	m.Result, m.Aborter = res, aborter
-	m.Verification = verifyRun(ctx, spec, res, opts.BaseURL, verifyDB, writes)
+	m.Verification = verifyRun(ctx, spec, res, opts.BaseURL, opts.CACerts, verifyDB, writes)
 	return Finish(spec, m), nil
 }
 
@@ -305,6 +305,7 @@ func startLab(ctx context.Context, spec *scenarios.Spec, cfg Config) (*lab.Lab, 
 		BcryptCost:  spec.Target.Lab.BcryptCost,
 		DBMaxConns:  spec.Target.Lab.DBMaxConns,
 		AcademyArgs: spec.Target.Lab.AcademyArgs,
+		TLS:         spec.Target.Lab.TLS,
 		Status:      cfg.Status,
 		Log:         cfg.LabLog,
 		// The lab always allows the academy's test-only faults: it is a throwaway service.

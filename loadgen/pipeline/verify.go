@@ -18,11 +18,12 @@ const readyTimeout = 60 * time.Second
 // rolled back: it waits (bounded) for the service's /readyz, then reads the state from
 // databaseURL and compares it with the recorded writes. An interrupted run is not
 // verified (nil).
-func verifyRun(ctx context.Context, spec *scenarios.Spec, res *result.Result, base, databaseURL string, log *result.WriteLog) *result.VerificationResult {
+// caPEM, when set, is the CA the service's https certificate is verified against (a lab's).
+func verifyRun(ctx context.Context, spec *scenarios.Spec, res *result.Result, base string, caPEM []byte, databaseURL string, log *result.WriteLog) *result.VerificationResult {
 	if len(spec.Verify) == 0 || res.Interrupted || ctx.Err() != nil {
 		return nil
 	}
-	ready, err := verify.WaitReady(ctx, base, readyTimeout)
+	ready, err := verify.WaitReadyTLS(ctx, base, caPEM, readyTimeout)
 	in := verify.Input{Checks: spec.Verify, Since: res.Start}
 	if log != nil {
 		in.Writes, in.Unrecorded = log.Writes(), log.Dropped()
