@@ -69,6 +69,11 @@
 // browser request is sent by headless Chromium (browser.go): its figures are reported under
 // the transport nethttp, and it shares no cookies with the jar.
 //
+// Every client but Chromium uses one TLS configuration (tls.go): TLS 1.2 at least, the
+// target's certificate verified against the system's CAs, or against the scenario's
+// target.tls.ca and Options.CACerts (a lab's throwaway CA) alone when either is given, with
+// target.tls.server-name as the name checked and sent.
+//
 // # Errors and checks
 //
 // A transport error, a timeout (the request's timeout, else the spec default, else 10 s) or a

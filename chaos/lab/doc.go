@@ -60,6 +60,14 @@
 // streaming-replication hot standbys of the database, which the academy replicas read from
 // (--replica-url); database.replica-lag pauses their WAL replay.
 //
+// With tls (Config.TLS), the lab makes a throwaway CA and a server certificate for
+// 127.0.0.1, ::1 and localhost (internal/certs, ECDSA P-256) in a loadlab-tls-* directory
+// that Stop removes (the guardian too, if the harness dies), and starts the replicas with
+// `academy serve --tls-cert --tls-key` (TLS 1.3). The edge proxy is a TCP proxy, so TLS
+// passes through it untouched and its network faults act on the encrypted stream; URL is
+// https, CACert is the CA its clients trust, and the lab's own admin calls (seed, http.*
+// faults) trust it too.
+//
 // A Lab is also a chaos.Resolver: it turns scenario faults into injectors on its proxies
 // (network.*), its processes (process.kill, process.pause) and the academy's admin fault
 // API (http.*).
