@@ -96,13 +96,19 @@ func Start(t testing.TB) *Server {
 			t.Cleanup(s.Stop)
 		}
 	}
+	check(t, err)
+	return s
+}
+
+// check skips the test when the binaries are missing (unless KUBETEST_REQUIRED is set), and
+// fails it on any other error.
+func check(t testing.TB, err error) {
+	t.Helper()
 	if errors.Is(err, ErrNotInstalled) && os.Getenv("KUBETEST_REQUIRED") == "" {
 		t.Skip(err)
-	}
-	if err != nil {
+	} else if err != nil {
 		t.Fatal(err)
 	}
-	return s
 }
 
 // Binaries returns the paths of kube-apiserver and etcd (see the package comment for where

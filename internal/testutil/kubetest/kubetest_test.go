@@ -182,6 +182,35 @@ func TestBinariesMissing(t *testing.T) {
 	}
 }
 
+// recorder is a testing.TB that records Skip and Fatal instead of ending the test.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper()           {}
+func (r *recorder) Skip(args ...any)  { r.skipped = fmt.Sprint(args...) }
+func (r *recorder) Fatal(args ...any) { r.failed = fmt.Sprint(args...) }
+
+// Missing binaries skip the test, unless KUBETEST_REQUIRED is set (CI): then it fails.
+func TestMissingBinariesSkipOrFail(t *testing.T) {
+	t.Setenv("KUBE_APISERVER", "/nonexistent/kube-apiserver")
+	_, _, err := Binaries()
+	for _, required := range []string{"", "1"} {
+		t.Setenv("KUBETEST_REQUIRED", required)
+		r := &recorder{TB: t}
+		check(r, err)
+		if got := r.skipped + r.failed; got == "" || (required == "") != (r.skipped != "") || !strings.Contains(got, "$KUBE_APISERVER") {
+			t.Errorf("KUBETEST_REQUIRED=%q: skipped %q, failed %q", required, r.skipped, r.failed)
+		}
+	}
+	r := &recorder{TB: t}
+	check(r, errors.New("kubetest: etcd exited"))
+	if r.failed == "" || r.skipped != "" {
+		t.Errorf("another error: skipped %q, failed %q; want a failure", r.skipped, r.failed)
+	}
+}
+
 // The script builds the version that Start looks for.
 func TestScriptVersion(t *testing.T) {
 	b, err := os.ReadFile("../../../scripts/kube-apiserver.sh")
