@@ -99,6 +99,34 @@ func (a *histAcc) into(dst *hdrhistogram.Histogram) (*hdrhistogram.Histogram, er
 	return dst, a.err
 }
 
+// encode returns the encoding of the sum (as EncodeHistogram writes it; empty when nothing
+// with a latency was added) and, with hist, the sum as a histogram too; acc is empty
+// after. The encoding is made from the summed counts, without copying them out of a
+// histogram.
+func (a *histAcc) encode(hist bool) (h *hdrhistogram.Histogram, enc string, err error) {
+	if a.err != nil || a.other != nil || a.counts == nil {
+		if h, err = a.into(nil); err != nil || h == nil {
+			return nil, "", err
+		}
+		if h.TotalCount() > 0 {
+			enc = mustEncode(h)
+		}
+		return h, enc, nil
+	}
+	counts := *a.counts
+	if hist {
+		h = hdrhistogram.Import(&hdrhistogram.Snapshot{LowestTrackableValue: HistMin, HighestTrackableValue: HistMax,
+			SignificantFigures: HistDigits, Counts: counts, IntegerToDoubleConversionRatio: 1})
+	}
+	e := encoders.Get().(*encoder)
+	enc = e.encode(emptyHist, counts) // emptyHist: the geometry
+	encoders.Put(e)
+	clear(counts)
+	countsPool.Put(a.counts)
+	a.counts = nil
+	return h, enc, nil
+}
+
 // bucketValue is the lowest value of bucket index idx of the result geometry: 2048
 // sub-buckets (the smallest power of two >= 2×10^3), unit 1.
 func bucketValue(idx int64) int64 {
@@ -139,6 +167,7 @@ func (c *hdrCache) buckets(enc string) ([]bucket, bool, error) {
 	}
 	i := c.next
 	c.next = (c.next + 1) % cacheSize
-	c.keys[i], c.vals[i], c.ok[i] = enc, append(c.vals[i][:0], bs...), ok
-	return c.vals[i], ok, nil
+	// The decoder's buckets become the entry's; the entry's old slice its next buffer.
+	c.keys[i], c.vals[i], c.d.out, c.ok[i] = enc, bs, c.vals[i][:0], ok
+	return bs, ok, nil
 }

@@ -234,11 +234,10 @@ func (m *merger) finish(windows map[string]*WindowStats) error {
 		w.Slots = w.Slots[:0]
 		for _, d := range byT {
 			if d.sources > 1 {
-				h, err := d.acc.into(nil)
-				if err != nil {
+				var err error
+				if _, d.s.HDR, err = d.acc.encode(false); err != nil {
 					return fmt.Errorf("window %q: slot at %gs: %w", name, d.s.T, err)
 				}
-				d.s.HDR = encodeOrEmpty(h)
 			}
 			w.Slots = append(w.Slots, d.s)
 		}
@@ -310,14 +309,14 @@ func (tl *timelineMerge) finish() error {
 		for _, m := range tl.points[key] {
 			p := m.p
 			if m.sources > 1 {
-				h, err := m.acc.into(nil)
+				h, enc, err := m.acc.encode(true)
 				if err = cmp.Or(m.err, err); err != nil {
 					return fmt.Errorf("timeline second %d of %q: %w", p.T, owner.Name, err)
 				}
 				if h == nil {
 					h = emptyHist
 				}
-				p.setLatency(h)
+				p.setLatencyEncoded(h, enc)
 			}
 			pts = append(pts, p)
 		}

@@ -166,10 +166,17 @@ func (r *Recorder) Tick(end time.Time, planned, sent uint64, plannedBy, sentBy [
 // setLatency sets the point's percentiles, maximum and encoded histogram from h (zero and
 // empty when h recorded nothing).
 func (p *Point) setLatency(h *hdrhistogram.Histogram) {
+	p.setLatencyEncoded(h, "")
+}
+
+// setLatencyEncoded is setLatency with h's encoding when known (empty: encode h).
+func (p *Point) setLatencyEncoded(h *hdrhistogram.Histogram, enc string) {
 	p.P50, p.P90, p.P99, p.Max, p.HDR = 0, 0, 0, 0, ""
 	if h.TotalCount() > 0 {
 		p.P50, p.P90, p.P99, p.Max = MS(h.ValueAtQuantile(50)), MS(h.ValueAtQuantile(90)), MS(h.ValueAtQuantile(99)), MS(h.Max())
-		p.HDR = mustEncode(h)
+		if p.HDR = enc; enc == "" {
+			p.HDR = mustEncode(h)
+		}
 	}
 }
 
