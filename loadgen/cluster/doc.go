@@ -96,14 +96,16 @@
 // encoding inflated once), and builds and encodes each merged histogram once.
 // BenchmarkWorkerSecond (1000 workers, 2 request names and a fault window with its recovery
 // slots, 1000 requests per worker-second; the ops take the seconds of a 10-second run in
-// turn): 0.82 M instructions per worker-second (valgrind --tool=callgrind), against 11.6 M
-// before the bucket sums and CBOR (JSON, a histogram decoded and one re-encoded per slot
-// and source): 14 times fewer; 0.15–0.56 ms of CPU per worker-second (against 3.2–4.0 ms
-// before) on a shared, loaded 2-core Xeon, 50 kB allocated (3.3 MB before), about 8 kB
-// on the wire. The goal, 1000 workers under 10 % of one core (0.1 ms per worker-second), is
-// not met yet: at the best figure measured, 0.15 ms, 1000 workers take 15 % of a core.
-// What is left (pprof): the CBOR decode of the record (about 30 %), inflating and summing
-// the histograms (about 35 %), and making and encoding the merged ones. Serving /metrics
+// turn), before and after the bucket sums and CBOR (before: JSON, and a histogram decoded
+// twice and encoded again per slot and source), measured in one sitting on the shared
+// 2-core Xeon: 0.79 M instructions per worker-second against 11.6 M (valgrind
+// --tool=callgrind: 15 times fewer); CPU time (user+sys of the benchmark process, a run of
+// 10,001 ops, 3,001 before, less one of 1) 0.10–0.11 ms per worker-second against 2.0 ms, so 1000 workers
+// take about 10 % of one core, the goal's edge; 28 kB allocated against 3.3 MB; 8.5 kB on
+// the wire against 9.3 kB. The benchmark's ns/op on that loaded machine (load average 19)
+// reads 0.42–0.74 ms against 3.9–6.8 ms: it waits for the CPU. What is left (pprof): the
+// CBOR decode of the record (about 30 %), inflating and summing the histograms (about
+// 35 %), and making and encoding the merged ones. Serving /metrics
 // adds a snapshot of the worker's registry to each worker-second (BenchmarkMetricsSnapshot,
 // 2 request names): about 3.8 kB on the wire and 0.2 ms of CPU (measured against 1.0 ms
 // for BenchmarkWorkerSecond before the changes above, on the same shared machine).
