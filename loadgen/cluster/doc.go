@@ -23,7 +23,8 @@
 // named by their JSON tags), and whose response body the coordinator's, one JSON object
 // per line (protocol.go). The worker's side is CBOR because its interval records are most
 // of the coordinator's work: CBOR decodes them about three times faster than JSON (floats
-// and lengths are binary), and a worker whose stream is of another type is refused (415). The join's headers carry the shared token (Authorization: Bearer), the
+// and lengths are binary), and a worker whose stream is of another type is refused (415).
+// The join's headers carry the shared token (Authorization: Bearer), the
 // loadlab version, the SHA-256 of the worker's scenario file and its index; a wrong token
 // (401), another version, another scenario, a duplicate or out-of-range index, or a join
 // after the start (409) is refused before the stream opens, with the cause in the body:
@@ -86,7 +87,8 @@
 // coordinator writes every request once into the one file. Each worker's stream is a gob
 // stream of its own, which cannot be concatenated to another's, so the coordinator decodes
 // every result and encodes it again into the file: a gob decode and encode per request on
-// the coordinator (not measured yet), and the bytes of every request cross the network. This holds for workers on
+// the coordinator (not measured yet), and the bytes of every request cross the network.
+// This holds for workers on
 // other machines as for local ones; a lost worker's results up to its loss are kept.
 //
 // # Cost
