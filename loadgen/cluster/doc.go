@@ -102,8 +102,8 @@
 // twice and encoded again per slot and source), measured in one sitting on the shared
 // 2-core Xeon: 0.79 M instructions per worker-second against 11.6 M (valgrind
 // --tool=callgrind: 15 times fewer); CPU time (user+sys of the benchmark process, a run of
-// 10,001 ops, 3,001 before, less one of 1) 0.10–0.11 ms per worker-second against 2.0 ms, so 1000 workers
-// take about 10 % of one core, the goal's edge; 28 kB allocated against 3.3 MB; 8.5 kB on
+// 10,001 ops, 3,001 before, less one of 1) 0.10–0.11 ms per worker-second against 2.0 ms,
+// so 1000 workers take about 10 % of one core, the goal's edge; 28 kB allocated against 3.3 MB; 8.5 kB on
 // the wire against 9.3 kB. The benchmark's ns/op on that loaded machine (load average 19)
 // reads 0.42–0.74 ms against 3.9–6.8 ms: it waits for the CPU. What is left (pprof): the
 // CBOR decode of the record (about 30 %), inflating and summing the histograms (about
