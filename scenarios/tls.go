@@ -122,7 +122,7 @@ func (l *loader) checkTLS(s *Spec, tlsNode, labTLSNode *yaml.Node) {
 		pos, field, _ := BrowserKindPos(s)
 		what := "target.tls.ca"
 		if tlsNode == nil {
-			what = "lab tls: true"
+			what = "target.lab.tls"
 		}
 		l.errs = append(l.errs, &Error{File: l.file, Line: pos.Line, Column: pos.Column, Field: field,
 			Msg: "a browser request cannot trust the CA of " + what + ": headless Chromium verifies certificates with its own trust store; run browser requests against a plain http target or one with a publicly trusted certificate"})

@@ -90,3 +90,17 @@ func TestLabTLS(t *testing.T) {
 	}
 	assertNothingLeft(t, filepath.Join(out, "lab.log"))
 }
+
+// The dry run of a lab with tls: true says so, and that auto sends its requests by net/http
+// (the edge is https, which may speak HTTP/2), as the run does.
+func TestLabTLSPlan(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lab-tls.yaml")
+	if err := os.WriteFile(file, []byte(labTLSScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("run", file, "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "https with a throwaway CA") ||
+		!strings.Contains(stdout, "transport auto: nethttp for catalog (https: HTTP/2 where offered)") {
+		t.Errorf("exit %d, plan:\n%s%s", code, stdout, stderr)
+	}
+}

@@ -39,7 +39,11 @@ func writePlan(w io.Writer, spec *scenarios.Spec, base string) {
 		fmt.Fprintf(w, "executor  %s, at most %d in flight\n", p.Executor, p.MaxInFlight)
 	}
 
-	if ts, err := loadgen.Transports(spec, base, ""); err == nil {
+	tbase := base
+	if lab := spec.Target.Lab; tbase == "" && lab != nil && lab.TLS {
+		tbase = "https://127.0.0.1" // the lab's edge serves https: auto sends by net/http
+	}
+	if ts, err := loadgen.Transports(spec, tbase, ""); err == nil {
 		fmt.Fprintf(w, "transport %s\n", describeTransports(spec.Transport, ts))
 	}
 	if b := loadgen.DescribeBrowser(spec); b != "" {
@@ -110,8 +114,12 @@ func describeTarget(spec *scenarios.Spec, base string) string {
 		return base
 	}
 	if lab := spec.Target.Lab; lab != nil {
-		return fmt.Sprintf("local lab: %d replicas, cache %s, seed %d users %d courses (seed %d)",
+		d := fmt.Sprintf("local lab: %d replicas, cache %s, seed %d users %d courses (seed %d)",
 			lab.Replicas, lab.Cache, lab.Seed.Users, lab.Seed.Courses, lab.Seed.Seed)
+		if lab.TLS {
+			d += ", https with a throwaway CA"
+		}
+		return d
 	}
 	return "none"
 }
