@@ -2,8 +2,12 @@ package cluster
 
 import (
 	"bytes"
+	"io"
+	"strconv"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/trendtactics/loadlab/result"
 )
@@ -88,4 +92,33 @@ func BenchmarkWorkerSecond(b *testing.B) {
 			pending = pending[:0]
 		}
 	}
+}
+
+// BenchmarkResultsSink is the coordinator's cost per request of a results file (--results)
+// with workers: decode a worker's vegeta stream and encode each result into the file's
+// (an op: 1000 results; ns/result is the figure).
+func BenchmarkResultsSink(b *testing.B) {
+	var stream bytes.Buffer
+	enc := vegeta.NewEncoder(&stream)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 1000 {
+		r := vegeta.Result{Attack: "bench", Seq: uint64(i), Code: 200, Timestamp: at.Add(time.Duration(i) * time.Millisecond),
+			Latency: 3 * time.Millisecond, BytesIn: 512, Method: "GET", URL: "http://127.0.0.1:8080/courses?n=" + strconv.Itoa(i)}
+		if err := enc.Encode(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		k := &resultsSink{enc: vegeta.NewEncoder(io.Discard)}
+		pr, pw := io.Pipe()
+		k.wg.Add(1)
+		go k.copy(pr, 0, func(string, ...any) {}) // ends at pw.Close
+		_, _ = pw.Write(stream.Bytes())
+		pw.Close()
+		if err := k.wait(time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/result")
 }

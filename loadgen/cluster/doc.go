@@ -86,10 +86,11 @@
 // in vegeta's format to the coordinator (msgResults, the engine's 64 kB writes), and the
 // coordinator writes every request once into the one file. Each worker's stream is a gob
 // stream of its own, which cannot be concatenated to another's, so the coordinator decodes
-// every result and encodes it again into the file: a gob decode and encode per request on
-// the coordinator (not measured yet), and the bytes of every request cross the network.
-// This holds for workers on
-// other machines as for local ones; a lost worker's results up to its loss are kept.
+// every result and encodes it again into the file: about 1 µs of the coordinator's CPU
+// and 7 allocations per request (BenchmarkResultsSink, CPU time on the shared 2-core Xeon:
+// a million requests a second would need a core for the file), and the bytes of every
+// request cross the network. This holds for workers on other machines as for local ones;
+// a lost worker's results up to its loss are kept.
 //
 // # Cost
 //
