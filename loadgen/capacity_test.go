@@ -63,10 +63,26 @@ thresholds:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Saturated || c.RPS < 60 || c.RPS > 110 {
-		t.Fatalf("capacity %.1f/s saturated %v (seconds %+v): want about 100/s and the knee found", c.RPS, c.Saturated, c.Seconds)
+	// The bucket serves 100/s (plus a burst of 10): no goodput above that is possible,
+	// however fast the machine.
+	if c.RPS > 110 {
+		t.Fatalf("capacity %.1f/s (seconds %+v): above the bucket's 100/s", c.RPS, c.Seconds)
 	}
-	if c.StoppedS >= c.RampS {
+	// Where the ramp finds the knee is the machine's when it could not hold the ramp (its
+	// self-check says so), when a second was lost to latency before the bucket shed anything
+	// (the objective is 500 ms; the bucket answers at once), or when more was answered in a
+	// second than the bucket and the ramp allow (a stalled process catching up): then it is
+	// logged, not judged. Otherwise the knee is found, at about 100/s.
+	slow := !c.Valid
+	for _, s := range c.Seconds {
+		slow = slow || !s.Kept && s.Shed == 0 || s.Answers > 2*s.Planned+10
+	}
+	switch {
+	case slow:
+		t.Logf("the machine slowed the ramp (valid %v %q): capacity %.1f/s saturated %v not judged; seconds %+v", c.Valid, c.Reasons, c.RPS, c.Saturated, c.Seconds)
+	case !c.Saturated || c.RPS < 60:
+		t.Errorf("capacity %.1f/s saturated %v (seconds %+v): want about 100/s and the knee found", c.RPS, c.Saturated, c.Seconds)
+	case c.StoppedS >= c.RampS:
 		t.Errorf("the ramp ran %.1fs of %.1fs: want it stopped at the knee", c.StoppedS, c.RampS)
 	}
 	resolved := spec.WithCapacity(c.RPS)

@@ -184,7 +184,7 @@ func hls(t *testing.T, segDelay time.Duration) (string, func() map[string]int) {
 }
 
 func TestVideoStartTimeAndSegments(t *testing.T) {
-	url, hits := hls(t, 100*time.Millisecond)
+	url, hits := hls(t, 250*time.Millisecond)
 	spec := load(t, url, `workload:
   - {name: watch, request: {kind: video, url: /v/master.m3u8, rendition: 480p, segments: 3}}
 load: {executor: constant-arrival-rate, rate: 2, duration: 1s}
@@ -194,11 +194,15 @@ load: {executor: constant-arrival-rate, rate: 2, duration: 1s}
 	if start.Count != 2 || start.Errors != 0 || all.Count != 2 || all.Errors != 0 {
 		t.Fatalf("start %d/%d errors, segments %d/%d errors, want 2 without errors", start.Count, start.Errors, all.Count, all.Errors)
 	}
-	if start.ServiceTime.Min < 100 || start.ServiceTime.Max >= 200+50 {
-		t.Errorf("video start %.1f..%.1fms, want from one segment's 100ms (not all three)", start.ServiceTime.Min, start.ServiceTime.Max)
+	// Each segment takes at least 250 ms at the server: the start waits for the first one,
+	// the whole play for all three. How much more each takes is the machine's; that the
+	// slowest start is below the fastest play (500 ms apart on a quiet machine) says the
+	// start is timed at the first segment, not the last.
+	if start.ServiceTime.Min < 250 || start.ServiceTime.Max >= all.ServiceTime.Min {
+		t.Errorf("video start %.1f..%.1fms, three segments from %.1fms: want the start from one segment's 250ms, below all three's", start.ServiceTime.Min, start.ServiceTime.Max, all.ServiceTime.Min)
 	}
-	if all.ServiceTime.Min < 300 {
-		t.Errorf("three segments took %.1fms, want at least 300ms", all.ServiceTime.Min)
+	if all.ServiceTime.Min < 750 {
+		t.Errorf("three segments took %.1fms, want at least 750ms", all.ServiceTime.Min)
 	}
 	h := hits()
 	for i := range 5 {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -333,4 +334,28 @@ func waitFor(d time.Duration, cond func() bool) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return errTimeout
+}
+
+// cpuBound reports whether reasons (a run's or a worker's) are all the generator's own
+// self-check that it could not keep its schedule on this machine (the reasons loadgen gives
+// for that end in "(CPU-bound)"): such a run measures how busy the machine was, not the
+// mechanism under test.
+func cpuBound(reasons []string) bool {
+	for _, r := range reasons {
+		if !strings.HasSuffix(r, "(CPU-bound)") {
+			return false
+		}
+	}
+	return len(reasons) > 0
+}
+
+// slowCount is how many values of h (microseconds) are at least d.
+func slowCount(h *hdrhistogram.Histogram, d time.Duration) int64 {
+	var n int64
+	for _, b := range h.Distribution() {
+		if b.To >= d.Microseconds() {
+			n += b.Count
+		}
+	}
+	return n
 }
