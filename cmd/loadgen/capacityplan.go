@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trendtactics/loadlab/deploy/manifests"
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/sizing"
 )
@@ -37,6 +38,9 @@ type capacityPlanFlags struct {
 	academy      string
 	timeScale    float64
 	maxLateness  time.Duration
+	// --render: the Kubernetes manifests with the plan's counts (k8s render's).
+	render   string
+	scenario string
 }
 
 func newCapacityPlanCmd(e *env) *cobra.Command {
@@ -59,7 +63,11 @@ count of --replicas (default 1,2,3,4,6,8), takes each run's measured capacity as
 throughput at that count, writes calibration.json into --out with r_gen from
 --generator-rps, and plans from it.
 
-  loadgen plan --rate 1000000 --p99 100ms --calibration calibration.json
+With --render DIR it also writes DIR/loadlab.yaml, loadgen k8s render's manifests with the
+plan's counts (HPA minimum the replicas needed, maximum --hpa-max; a worker of one CPU per
+generator running --scenario FILE; without it only the academy).
+
+  loadgen plan --rate 1000000 --p99 100ms --calibration calibration.json --render k8s/ --scenario s.yaml
   loadgen plan --rate 5000 --p99 100ms --calibrate scenarios/calibrate.yaml --generator-rps 20000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,6 +89,8 @@ throughput at that count, writes calibration.json into --out with r_gen from
 	fl.StringVar(&f.academy, "academy", "", "with --calibrate: the academy binary, as run --academy")
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "with --calibrate: as run --time-scale")
 	fl.DurationVar(&f.maxLateness, "max-lateness", loadgen.DefaultMaxLateness, "with --calibrate: as run --max-lateness")
+	fl.StringVar(&f.render, "render", "", "write the Kubernetes manifests with the plan's counts to `DIR`/loadlab.yaml (as loadgen k8s render)")
+	fl.StringVar(&f.scenario, "scenario", "", "with --render: the scenario the coordinator runs; without it only the academy is rendered")
 	return cmd
 }
 
@@ -121,6 +131,47 @@ func capacityPlan(ctx context.Context, e *env, f capacityPlanFlags) error {
 	if p.Refused != "" {
 		return withCode(exitPlanRefused, nil)
 	}
+	if f.render != "" {
+		return renderPlan(e, p, f)
+	}
+	return nil
+}
+
+// renderPlan writes the manifests of k8s render with the plan's counts: the HPA from the
+// replicas needed (its minimum: it does not see contention) to --hpa-max at CPU 70 % and
+// memory 80 %, the pods' requests from the calibration, and one worker of one core per
+// generator.
+func renderPlan(e *env, p *sizing.Plan, f capacityPlanFlags) error {
+	k := k8sFlags{o: manifests.Defaults(), scenario: f.scenario}
+	k.o.MinReplicas = int32(max(p.Replicas, f.hpaMin))
+	k.o.MaxReplicas = int32(f.hpaMax)
+	k.o.CPUPercent = int32(p.Objective.CPUTarget*100 + 0.5)
+	k.o.MemoryPercent = int32(p.Objective.MemoryTarget*100 + 0.5)
+	k.o.Workers = int32(p.Generators)
+	k.o.WorkerCPU = "1" // r_gen is one core's rate
+	if c := p.Calibration; c.HasHPA() {
+		k.o.AcademyCPU = fmt.Sprintf("%.0fm", c.CPURequestMilli)
+		k.o.AcademyMemory = fmt.Sprintf("%.0fMi", c.MemoryRequestMB)
+	}
+	if f.scenario == "" {
+		k.parts = []string{manifests.PartAcademy}
+	}
+	objs, err := k.render(e)
+	if err != nil {
+		return err
+	}
+	y, err := manifests.YAML(objs)
+	if err != nil {
+		return internalErrorf("--render: %w", err)
+	}
+	if err := os.MkdirAll(f.render, 0o755); err != nil {
+		return internalErrorf("--render: %w", err)
+	}
+	path := filepath.Join(f.render, "loadlab.yaml")
+	if err := os.WriteFile(path, y, 0o600); err != nil { // it holds secrets
+		return internalErrorf("--render: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "manifests    %s (HPA %d to %d replicas, %d workers of 1 CPU)\n", path, k.o.MinReplicas, k.o.MaxReplicas, k.o.Workers)
 	return nil
 }
 

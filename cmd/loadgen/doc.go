@@ -13,6 +13,7 @@
 //	loadgen compare BASE NEW       compare results (one or several a side); exit 6 on a regression
 //	loadgen gate --ab FILE --base-target URL --new-target URL   run A B A B ... and compare
 //	loadgen plan --rate R --p99 D --calibration FILE   replicas and generators for R requests/s
+//	                               (--calibrate FILE makes the calibration; --render DIR the manifests)
 //	loadgen version                print the versions of loadgen, Go and vegeta
 //	loadgen k8s render|apply [flags]   the academy's and the load's Kubernetes manifests
 //
@@ -302,8 +303,14 @@
 // and writes calibration.json (with r_gen from --generator-rps, required: loadbench and
 // `make bench` measure a generator) and each run's result into --out. --academy,
 // --time-scale and --max-lateness are run's. A worked example of 1M requests/s and a real
-// lab calibration are in the README. The Kubernetes manifests with these counts (--render)
-// are not written yet: the manifest renderer is not in this tree.
+// lab calibration are in the README.
+//
+// --render DIR writes DIR/loadlab.yaml (mode 0600: it holds secrets), the manifests of
+// `loadgen k8s render` with the plan's counts: the HorizontalPodAutoscaler from the replicas
+// needed (its minimum: a CPU rule does not see contention) to --hpa-max at CPU 70 % and
+// memory 80 %, the academy's CPU and memory requests from the calibration, and one worker
+// of one CPU per generator running --scenario FILE (without --scenario only the academy is
+// rendered). A refused plan renders nothing.
 //
 // # validate
 //
