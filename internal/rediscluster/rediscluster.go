@@ -1,7 +1,7 @@
 // Package rediscluster makes a Redis Cluster of redis-server processes that someone else
 // runs (the lab, a test): Args gives each node's flags, Create assigns the 16384 hash slots
 // evenly (node i of n holds [i·16384/n, (i+1)·16384/n)), introduces the nodes to each other
-// (CLUSTER MEET) and waits until every node reports cluster_state:ok. A node restarted
+// (CLUSTER MEET) and waits until every node reports cluster_state:ok with every slot known. A node restarted
 // with the same flags reads its nodes file back and rejoins with its slots.
 package rediscluster
 
@@ -56,7 +56,10 @@ func Create(ctx context.Context, addrs []string) error {
 	for i, c := range clients {
 		for {
 			info, err := c.ClusterInfo(ctx).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(len(addrs))) {
+			// Every node knows every other and every slot's owner (with
+			// cluster-require-full-coverage no, cluster_state is ok before that).
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(len(addrs))) &&
+				strings.Contains(info, "cluster_slots_ok:"+strconv.Itoa(Slots)) {
 				break
 			}
 			select {
