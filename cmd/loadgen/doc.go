@@ -346,10 +346,11 @@
 // Flags: -n/--namespace, --image, --part academy|load, --scenario FILE, --workers N,
 // --worker-cpu, --worker-memory (request = limit), --max-lost-workers, --worker-retries,
 // --join-timeout, --min-replicas, --max-replicas, --cpu-percent, --memory-percent,
-// --academy-cpu, --academy-memory, --shards, --db-storage, --shutdown-timeout; render -o FILE; apply
-// --kubeconfig, --context, --dry-run. Secrets come from $ACADEMY_JWT_SECRET,
-// $ACADEMY_ADMIN_TOKEN, $ACADEMY_DB_PASSWORD and $LOADGEN_TOKEN, else are random. The guide,
-// and what was proven against a real API server: docs/kubernetes.md.
+// --academy-cpu, --academy-memory, --academy-arg FLAG (repeatable), --shards, --db-storage,
+// --shutdown-timeout; render -o FILE; apply --kubeconfig, --context, --dry-run. Secrets
+// come from $ACADEMY_JWT_SECRET, $ACADEMY_ADMIN_TOKEN, $ACADEMY_DB_PASSWORD and
+// $LOADGEN_TOKEN, else are random. The guide, and what was proven against a real API
+// server: docs/kubernetes.md.
 //
 // # Exit codes
 //

@@ -52,6 +52,7 @@ func addK8sFlags(fl *pflag.FlagSet, f *k8sFlags) {
 	fl.Int32Var(&f.o.MemoryPercent, "memory-percent", d.MemoryPercent, "the autoscaler's target memory utilisation of the requests, in percent")
 	fl.StringVar(&f.o.AcademyCPU, "academy-cpu", d.AcademyCPU, "each academy replica's CPU request `QUANTITY` (no CPU limit)")
 	fl.StringVar(&f.o.AcademyMemory, "academy-memory", d.AcademyMemory, "each academy replica's memory request `QUANTITY` (the limit is twice it)")
+	fl.StringArrayVar(&f.o.AcademyArgs, "academy-arg", nil, "one more `FLAG` of academy serve, e.g. --academy-arg=--seed-users=3000 (repeatable)")
 	fl.IntVar(&f.o.Shards, "shards", d.Shards, "PostgreSQL StatefulSets, one per shard")
 	fl.StringVar(&f.o.DatabaseStorage, "db-storage", d.DatabaseStorage, "each shard's volume `QUANTITY`")
 	fl.DurationVar(&f.o.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "the academy's drain (academy serve --shutdown-timeout); the pods' termination grace is longer")

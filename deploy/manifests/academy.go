@@ -139,13 +139,15 @@ func (o Options) academyDeployment(labels map[string]string) *appsv1.Deployment 
 						Name:    "academy",
 						Image:   o.Image,
 						Command: []string{AcademyPath},
-						Args: []string{"serve", "--addr=0.0.0.0:" + strconv.Itoa(academyPort),
-							"--shutdown-timeout=" + o.ShutdownTimeout.String()},
-						EnvFrom:         env,
-						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: academyPort}},
-						ReadinessProbe:  probe("/readyz", 5, 2),
-						LivenessProbe:   probe("/healthz", 10, 3),
-						StartupProbe:    probe("/healthz", 2, 60), // migrations and the seed of an empty database
+						Args: append([]string{"serve", "--addr=0.0.0.0:" + strconv.Itoa(academyPort),
+							"--shutdown-timeout=" + o.ShutdownTimeout.String()}, o.AcademyArgs...),
+						EnvFrom:        env,
+						Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: academyPort}},
+						ReadinessProbe: probe("/readyz", 5, 2),
+						LivenessProbe:  probe("/healthz", 10, 3),
+						// Up to 10 minutes for the migrations and the seed of an empty database
+						// (bcrypt of every seeded student's password); the other replicas wait.
+						StartupProbe:    probe("/healthz", 5, 120),
 						Lifecycle:       &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: preStopSleep}}},
 						Resources:       resources(o.AcademyCPU, o.AcademyMemory, "", double(o.AcademyMemory)),
 						SecurityContext: containerSecurity(),

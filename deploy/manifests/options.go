@@ -38,6 +38,7 @@ type Options struct {
 	Shards                    int    // PostgreSQL StatefulSets, one per shard
 	DatabaseStorage           string // each shard's volume
 	ShutdownTimeout           time.Duration
+	AcademyArgs               []string // more flags of academy serve (--seed-users=3000, ...)
 
 	// The secrets (the command generates them when not given).
 	JWTSecret, AdminToken, DatabasePassword, LoadgenToken string
