@@ -102,12 +102,14 @@ func load(o Options) []runtime.Object {
 							VolumeMounts: []corev1.VolumeMount{
 								{Name: "scenario", MountPath: scenarioDir, ReadOnly: true},
 								{Name: "results", MountPath: resultsDir},
+								{Name: "tmp", MountPath: "/tmp"},
 							},
 						}},
 						Volumes: []corev1.Volume{
 							{Name: "scenario", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 								LocalObjectReference: corev1.LocalObjectReference{Name: "loadgen-scenario"}}}},
 							emptyDir("results"),
+							emptyDir("tmp"),
 						},
 					},
 				},
@@ -152,7 +154,10 @@ func load(o Options) []runtime.Object {
 							Env:             tokenEnv,
 							Resources:       resources(o.WorkerCPU, o.WorkerMemory, o.WorkerCPU, o.WorkerMemory),
 							SecurityContext: containerSecurity(),
+							// The root file system is read-only: /tmp is the pod's.
+							VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 						}},
+						Volumes: []corev1.Volume{emptyDir("tmp")},
 					},
 				},
 			},
