@@ -99,7 +99,14 @@ func TestFlowCapturesCookiesAndSkips(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestTimeoutsAndTransportErrors(t *testing.T) {
-	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(300 * time.Millisecond) }))
+	// The server answers after 2 s, or when the client gives up: a request that ends sooner
+	// ended by its 50 ms timeout.
+	srv := serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
 	slow := get("slow", "/")
 	slow.Request.Timeout = 50 * time.Millisecond
 	dead := get("dead", "http://127.0.0.1:1/") // nothing listens on port 1
@@ -113,8 +120,8 @@ func TestTimeoutsAndTransportErrors(t *testing.T) {
 	if s.Count == 0 || s.Statuses["timeout"] != s.Count || s.Errors != s.Count {
 		t.Errorf("slow: %+v", s)
 	}
-	if s.ServiceTime.P50 < 45 || s.ServiceTime.Max > 250 {
-		t.Errorf("timeouts should take about 50ms: %+v", s.ServiceTime)
+	if s.ServiceTime.P50 < 45 || s.ServiceTime.Max >= 2000 {
+		t.Errorf("timeouts should take about 50ms, less than the server's 2 s: %+v", s.ServiceTime)
 	}
 	if d.Count == 0 || d.Statuses["error"] != d.Count || d.Errors != d.Count {
 		t.Errorf("dead: %+v", d)
@@ -155,8 +162,10 @@ func TestEveryAbortsTheRun(t *testing.T) {
 	}
 	start := time.Now()
 	res := run(t, constant(50, 10*time.Second, 0, get("a", "/")), loadgen.Options{BaseURL: srv.URL, Every: every})
-	if took := time.Since(start); took > 4*time.Second {
-		t.Fatalf("aborted run took %v", took)
+	// Aborted at the second evaluation, the run ends before its planned 10 s (how soon is
+	// the machine's; the count below says how much of the plan was sent).
+	if took := time.Since(start); took >= 10*time.Second {
+		t.Fatalf("aborted run took %v, its full length", took)
 	}
 	if res.Interrupted || res.StopReason != "latency p(99) < 1ms failed" || len(res.Events) != 1 || res.Events[0].Kind != "abort" {
 		t.Fatalf("interrupted %v, stop reason %q, events %+v", res.Interrupted, res.StopReason, res.Events)

@@ -109,8 +109,10 @@ func TestOwnLatenessIsNotTargetLatency(t *testing.T) {
 	if g.GeneratorLatenessP99MS < 55 || g.LatenessP99MS < 55 {
 		t.Fatalf("own lateness p99 %.1fms, lateness p99 %.1fms: want the injected 60ms", g.GeneratorLatenessP99MS, g.LatenessP99MS)
 	}
-	if lat.Max >= 50 || lat.P50 > res.Total.ServiceTime.P50+1 {
-		t.Errorf("latency p50 %.1fms max %.1fms, service p50 %.1fms: the generator's own 60ms is in the latency", lat.P50, lat.Max, res.Total.ServiceTime.P50)
+	// Compared with the service time of the same requests, not with a figure of the
+	// machine's: the injected 60 ms would add 60 ms to every latency.
+	if svc := res.Total.ServiceTime; lat.Max >= svc.Max+30 || lat.P50 >= svc.P50+30 {
+		t.Errorf("latency p50 %.1fms max %.1fms, service p50 %.1fms max %.1fms: the generator's own 60ms is in the latency", lat.P50, lat.Max, svc.P50, svc.Max)
 	}
 	if g.Valid {
 		t.Errorf("a generator 60ms late on its own must be invalid: %+v", g)
@@ -136,7 +138,9 @@ func TestInterruptStalledRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took > 3*time.Second {
+	// Interrupted after 300 ms; stalled requests that were not ended would keep the run
+	// until they time out, 10 s after they were sent.
+	if took := time.Since(start); took >= 10*time.Second {
 		t.Fatalf("the interrupted run returned after %v (requests time out after 10s)", took)
 	}
 	if !res.Interrupted || res.Total.Count != 0 || res.Generator.Cancelled == 0 || res.Generator.Cancelled != res.Generator.Sent {

@@ -104,7 +104,9 @@ load: {executor: constant-arrival-rate, rate: 20, duration: 1s}
 	if ws.Peak < int64(ws.Opened)*3/4 || ws.Peak > room.peak.Load() || ws.Open != 0 {
 		t.Errorf("peak %d of %d opened (server saw %d at once), open at the end %d", ws.Peak, ws.Opened, room.peak.Load(), ws.Open)
 	}
-	if chat.Latency.Max <= 0 || chat.Latency.Max > 1000 {
+	// A loopback figure: milliseconds on a quiet machine, below 10 s on any (a figure in the
+	// wrong unit, or timed from the connection's opening, reads far more).
+	if chat.Latency.Max <= 0 || chat.Latency.Max > 10_000 {
 		t.Errorf("delivery latency max %.3fms, want a loopback figure", chat.Latency.Max)
 	}
 	if g := testutil.Value(t, reg, "loadgen_websocket_connections", nil); g != 0 {
