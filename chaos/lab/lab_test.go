@@ -150,7 +150,9 @@ func TestStopKillsWhatIsLeftWhenTheContextEnds(t *testing.T) {
 	defer cancel()
 	begin := time.Now()
 	err := l.Stop(ctx)
-	if took := time.Since(begin); took > 6*time.Second {
+	// A replica's grace is 10 s: a Stop that waited for it instead of killing when its 1 s
+	// context ended takes that long (how much over 1 s it takes is the machine's).
+	if took := time.Since(begin); took >= 10*time.Second {
 		t.Errorf("Stop took %v with a 1s context; want it to kill what is left once the context ends", took)
 	}
 	if err == nil || !strings.Contains(err.Error(), "academy-1 killed: context deadline exceeded") {
@@ -172,7 +174,8 @@ func TestSecondStopHurriesTheFirst(t *testing.T) {
 	cancel() // a second Ctrl-C: stop now
 	begin := time.Now()
 	l.Stop(ctx)
-	if took := time.Since(begin); took > 5*time.Second {
+	// Below the replica's 10 s grace, which the first Stop is waiting out.
+	if took := time.Since(begin); took >= 10*time.Second {
 		t.Errorf("a Stop with a cancelled context took %v while another Stop was under way", took)
 	}
 	select {

@@ -30,7 +30,9 @@ func TestStopInterruptsStartAndHonoursContext(t *testing.T) {
 	defer cancel()
 	begin := time.Now()
 	err := p.stop(ctx, time.Minute)
-	if took := time.Since(begin); took > 5*time.Second {
+	// Well below the minute's grace it would wait without the context (how far over 500 ms
+	// is the machine's).
+	if took := time.Since(begin); took > 30*time.Second {
 		t.Errorf("stop took %v with a 500ms context and a minute's grace; want it to kill the child when the context ends", took)
 	}
 	if err == nil || !strings.Contains(err.Error(), "stubborn killed: context deadline exceeded") {

