@@ -28,7 +28,11 @@ const maxTokenShards = 64
 // hex, dot-separated). A malformed token, or a malformed part, needs nothing: the worst a
 // client can do with a forged token is send its own reads to the primary.
 func ParseReadAfter(token string) *ReadAfter {
-	ra := &ReadAfter{lsn: map[int]uint64{}}
+	ra := &ReadAfter{}
+	if token == "" {
+		return ra // most requests: no map until a write records a position
+	}
+	ra.lsn = map[int]uint64{}
 	for i, part := range strings.Split(token, ".") {
 		if i == maxTokenShards {
 			break
