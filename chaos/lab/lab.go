@@ -113,9 +113,10 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 		return nil, errors.New("lab: no academy command")
 	}
 	l = &Lab{cfg: cfg, adminToken: randomToken(), jwtSecret: randomToken(), client: &http.Client{Timeout: 30 * time.Second}}
+	started := l // l is nil once a `return nil, err` below has set it
 	defer func() {
 		if err != nil {
-			l.Stop(context.WithoutCancel(ctx))
+			started.Stop(context.WithoutCancel(ctx))
 		}
 	}()
 	// The guardian first: from now on, however the harness ends, nothing of the lab outlives it.

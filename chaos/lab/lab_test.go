@@ -470,3 +470,13 @@ func TestResolvesEveryLocalFaultKind(t *testing.T) {
 		}
 	}
 }
+
+// TestStartFailsWithoutPanicking: an academy command that cannot start (the guardian fails
+// at once) is an error, and the cleanup of the half-started lab does not panic on it.
+func TestStartFailsWithoutPanicking(t *testing.T) {
+	l, err := lab.Start(context.Background(), lab.Config{Academy: []string{"/bin/false"}})
+	if err == nil {
+		l.Stop(context.Background())
+		t.Fatal("started with /bin/false as the academy")
+	}
+}
