@@ -15,6 +15,10 @@ import (
 type Calibration struct {
 	// GeneratorRPS is r_gen: the rate one generator core held with under 1 % pacing error.
 	GeneratorRPS float64 `json:"generator_rps"`
+	// GeneratorMethod says how r_gen was found (measured by plan --calibrate, or given);
+	// GeneratorSteps are the measurement's steps, in the order measured.
+	GeneratorMethod string     `json:"generator_method,omitempty"`
+	GeneratorSteps  []RateStep `json:"generator_steps,omitempty"`
 	// P99MS is the objective the throughputs were measured at.
 	P99MS float64 `json:"p99_ms"`
 	// Points are the academy's throughput at the objective by replica count.

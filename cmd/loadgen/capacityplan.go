@@ -34,6 +34,9 @@ type capacityPlanFlags struct {
 	calibrate    string
 	replicas     string
 	generatorRPS float64
+	genMaxRPS    float64
+	genStep      time.Duration
+	genLate      time.Duration
 	out          string
 	academy      string
 	timeScale    float64
@@ -60,15 +63,19 @@ that the HPA's 15 s loop can follow. Exit 0 with a plan, 10 when refused, 2 for 
 With --calibrate FILE instead of --calibration, plan makes the calibration: it runs the
 scenario FILE (a lab with a capacity: block whose latency is the p99 objective) once per
 count of --replicas (default 1,2,3,4,6,8), takes each run's measured capacity as the
-throughput at that count, writes calibration.json into --out with r_gen from
---generator-rps, and plans from it.
+throughput at that count, writes calibration.json into --out and plans from it. r_gen
+comes from --generator-rps or, without it, is measured first: loadgen's engine in a child
+process with GOMAXPROCS=1 sends GET / at constant rates (--generator-step each, doubled from
+1000/s up to --generator-max-rps, then bisected) to a net/http server on loopback; r_gen is
+the highest rate whose pacing error, (planned − sent + sent more than --generator-late,
+default 25ms, late) ÷ planned, stays under 1 %.
 
 With --render DIR it also writes DIR/loadlab.yaml, loadgen k8s render's manifests with the
 plan's counts (HPA minimum the replicas needed, maximum --hpa-max; a worker of one CPU per
 generator running --scenario FILE; without it only the academy).
 
   loadgen plan --rate 1000000 --p99 100ms --calibration calibration.json --render k8s/ --scenario s.yaml
-  loadgen plan --rate 5000 --p99 100ms --calibrate scenarios/calibrate.yaml --generator-rps 20000`,
+  loadgen plan --rate 5000 --p99 100ms --calibrate scenarios/calibrate.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return capacityPlan(cmd.Context(), e, f)
@@ -84,7 +91,10 @@ generator running --scenario FILE; without it only the academy).
 	fl.DurationVar(&f.podReady, "pod-ready", 15*time.Second, "how long a new replica takes to serve")
 	fl.StringVar(&f.calibrate, "calibrate", "", "make the calibration: run the lab scenario `FILE` (with a capacity: block) once per replica count")
 	fl.StringVar(&f.replicas, "replicas", "1,2,3,4,6,8", "with --calibrate: the replica counts, comma-separated")
-	fl.Float64Var(&f.generatorRPS, "generator-rps", 0, "with --calibrate: r_gen, the rate one generator core holds at < 1% pacing error")
+	fl.Float64Var(&f.generatorRPS, "generator-rps", 0, "with --calibrate: r_gen, the rate one generator core holds at < 1% pacing error (default: measured)")
+	fl.Float64Var(&f.genMaxRPS, "generator-max-rps", 200000, "with --calibrate, measuring r_gen: the highest rate tried")
+	fl.DurationVar(&f.genStep, "generator-step", 2*time.Second, "with --calibrate, measuring r_gen: the length of each rate step")
+	fl.DurationVar(&f.genLate, "generator-late", loadgen.DefaultMaxLateness, "with --calibrate, measuring r_gen: an iteration sent later than this counts as a pacing error")
 	fl.StringVar(&f.out, "out", "", "with --calibrate: output `DIR` (default ./results/calibration-<UTC timestamp>)")
 	fl.StringVar(&f.academy, "academy", "", "with --calibrate: the academy binary, as run --academy")
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "with --calibrate: as run --time-scale")
@@ -181,8 +191,8 @@ var p99Objective = regexp.MustCompile(`^p\((\d+(?:\.\d+)?)\)\s*<\s*(\S+)$`)
 // calibrate runs the lab scenario once per replica count, writes calibration.json and
 // returns its path.
 func calibrate(ctx context.Context, e *env, f capacityPlanFlags) (string, error) {
-	if f.generatorRPS <= 0 {
-		return "", usageErrorf("--calibrate needs --generator-rps: the rate one generator core holds at < 1%% pacing error")
+	if f.generatorRPS < 0 || f.genMaxRPS <= 0 || f.genStep <= 0 || f.genLate <= 0 {
+		return "", usageErrorf("want --generator-rps ≥ 0 (0: measure it), --generator-max-rps, --generator-step and --generator-late above 0")
 	}
 	var counts []int
 	for _, v := range strings.Split(f.replicas, ",") {
@@ -196,7 +206,18 @@ func calibrate(ctx context.Context, e *env, f capacityPlanFlags) (string, error)
 	if out == "" {
 		out = filepath.Join("results", "calibration-"+time.Now().UTC().Format("20060102T150405Z"))
 	}
-	c := sizing.Calibration{GeneratorRPS: f.generatorRPS}
+	c := sizing.Calibration{GeneratorRPS: f.generatorRPS, GeneratorMethod: "given by plan --generator-rps"}
+	if f.generatorRPS == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", internalErrorf("calibrate: generator: %w", err)
+		}
+		c.GeneratorRPS, c.GeneratorMethod, c.GeneratorSteps, err = measureGeneratorRate(ctx, exe, f.genMaxRPS, f.genStep, f.genLate, e.stderr)
+		if err != nil {
+			return "", internalErrorf("calibrate: generator: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "plan: r_gen %.0f/s: the highest rate one generator core held at < 1%% pacing error\n", c.GeneratorRPS)
+	}
 	for _, n := range counts {
 		dir := filepath.Join(out, fmt.Sprintf("replicas-%d", n))
 		if err := os.MkdirAll(dir, 0o755); err != nil {

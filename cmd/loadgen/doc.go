@@ -300,9 +300,23 @@
 // whose latency objective must be the plan's p99) once per count of --replicas (default
 // 1,2,3,4,6,8), the lab's replicas set to that count, takes each run's measured capacity as
 // the throughput at that count (stderr says when a ramp ended unsaturated: a lower bound),
-// and writes calibration.json (with r_gen from --generator-rps, required: loadbench and
-// `make bench` measure a generator) and each run's result into --out. --academy,
-// --time-scale and --max-lateness are run's. A worked example of 1M requests/s and a real
+// and writes calibration.json and each run's result into --out. --academy, --time-scale and
+// --max-lateness are run's. r_gen is --generator-rps when given; otherwise plan measures it
+// before the lab runs: each step is a child process of loadgen itself (a hidden
+// generator-step command) with GOMAXPROCS=1, running loadgen's engine (the transport auto
+// picks) at one constant rate of GET / for --generator-step (default 2s) against a minimal
+// net/http server that plan serves on loopback. The pacing error of a step is
+// (planned − sent + iterations sent more than --generator-late late by the generator's own
+// send lateness, not waiting for a free worker) ÷ planned. --generator-late defaults to
+// 25ms, the bound a run's own-lateness p99 is held to (--max-lateness): at 1ms, one core
+// without spinning sent about 10 % of iterations late at every rate from 16/s to 1000/s on
+// the development machine (timer and hand-off overshoot), which measures the timer, not
+// the generator's capacity. The rate doubles from 1000/s (at most
+// --generator-max-rps, default 200000) until a step reaches 1 %, halves from 1000/s if even
+// that fails, then bisects until the highest passing and lowest failing rates are within
+// 10 %; r_gen is the highest passing rate. calibration.json records it with
+// "generator_method" (how it was measured, or "given by plan --generator-rps") and
+// "generator_steps" ([{"rps", "pacing_error"}] in the order measured). A worked example of 1M requests/s and a real
 // lab calibration are in the README.
 //
 // --render DIR writes DIR/loadlab.yaml (mode 0600: it holds secrets), the manifests of

@@ -39,7 +39,7 @@ func TestPlanCalibrate(t *testing.T) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.GeneratorRPS != 4000 || c.P99MS != 100 || len(c.Points) != 3 {
+	if c.GeneratorRPS != 4000 || c.GeneratorMethod != "given by plan --generator-rps" || c.P99MS != 100 || len(c.Points) != 3 {
 		t.Fatalf("calibration %+v\n%s", c, output)
 	}
 	for i, p := range c.Points {
