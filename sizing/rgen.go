@@ -25,53 +25,43 @@ func FindGeneratorRate(measure func(rps float64) (float64, error), start, maxRPS
 		return 0, nil, fmt.Errorf("generator rate search: want 0 < start (%g) ≤ max (%g)", start, maxRPS)
 	}
 	var steps []RateStep
+	good, bad := 0.0, 0.0 // the highest passing, the lowest failing rate (0: none yet)
 	try := func(rps float64) (bool, error) {
 		e, err := measure(rps)
 		if err != nil {
 			return false, fmt.Errorf("generator rate %.0f/s: %w", rps, err)
 		}
 		steps = append(steps, RateStep{RPS: rps, PacingError: e})
+		if e < MaxPacingError {
+			good = max(good, rps)
+		} else if bad == 0 || rps < bad {
+			bad = rps
+		}
 		return e < MaxPacingError, nil
 	}
-	good, bad := 0.0, 0.0 // the highest passing, the lowest failing rate (0: none yet)
 	for rps := start; ; rps = min(2*rps, maxRPS) {
 		ok, err := try(rps)
 		if err != nil {
 			return 0, steps, err
 		}
 		if !ok {
-			bad = rps
 			break
 		}
-		good = rps
 		if rps >= maxRPS {
 			return good, steps, nil // held at the cap: r_gen is at least maxRPS
 		}
 	}
 	for rps := start / 2; good == 0 && rps >= start/64; rps /= 2 {
-		ok, err := try(rps)
-		if err != nil {
+		if _, err := try(rps); err != nil {
 			return 0, steps, err
-		}
-		if ok {
-			good = rps
-		} else {
-			bad = rps
 		}
 	}
 	if good == 0 {
 		return 0, steps, errors.New("generator rate search: the pacing error was 1 % or more at every rate tried")
 	}
 	for bad > good*1.1 {
-		mid := (good + bad) / 2
-		ok, err := try(mid)
-		if err != nil {
+		if _, err := try((good + bad) / 2); err != nil {
 			return 0, steps, err
-		}
-		if ok {
-			good = mid
-		} else {
-			bad = mid
 		}
 	}
 	return good, steps, nil
