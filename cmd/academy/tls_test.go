@@ -1,72 +1,38 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/trendtactics/loadlab/internal/certs"
 	"github.com/trendtactics/loadlab/internal/testutil/pgtest"
 )
 
-// selfSigned writes a throwaway certificate for 127.0.0.1 and its key as PEM
-// files and returns their paths and the certificate.
-func selfSigned(t *testing.T) (certFile, keyFile string, cert *x509.Certificate) {
+// selfSigned writes a throwaway CA and a certificate for 127.0.0.1 it signs (internal/certs)
+// and returns the certificate's and key's paths and a pool that trusts the CA.
+func selfSigned(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	f, err := certs.Generate(t.TempDir(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "academy test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	roots = x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(f.CAPEM) {
+		t.Fatal("no CA certificate in " + f.CA)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, cert
+	return f.Cert, f.Key, roots
 }
 
 // TestServeTLS: with --tls-cert and --tls-key the academy serves HTTPS, TLS
 // 1.3 only, HTTP/2 by ALPN (HTTP/1.1 still offered), with HSTS.
 func TestServeTLS(t *testing.T) {
 	pgtest.NeedPostgres(t)
-	certFile, keyFile, cert := selfSigned(t)
+	certFile, keyFile, roots := selfSigned(t)
 	line, stop, stderr := start(t, "serve", "--addr", "127.0.0.1:0", "--seed-users", "2", "--seed-courses", "1",
 		"--tls-cert", certFile, "--tls-key", keyFile)
 	defer func() {
@@ -78,8 +44,6 @@ func TestServeTLS(t *testing.T) {
 	if !ok || !strings.HasPrefix(base, "https://127.0.0.1:") {
 		t.Fatalf("first line %q, want listening on https://127.0.0.1:PORT", line)
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
 	client := func(cfg *tls.Config, h2 bool) *http.Client {
 		cfg.RootCAs = roots
 		tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: h2}
