@@ -82,6 +82,9 @@ func killHarness(t *testing.T, c leftoverCase, phase string) {
 		t.Fatalf("harness said %q", line)
 	}
 	before := snapshot(cmd.Process.Pid)
+	if before.dir == "" {
+		t.Errorf("no database directory of the lab found (a loadlab-db-* directory owned by the harness, pid %d)", cmd.Process.Pid)
+	}
 	if c.kind == "process.pause" && phase == "during" && !before.stopped() {
 		t.Errorf("no process of the lab is stopped during a pause: %v", before.procs)
 	}
@@ -138,12 +141,8 @@ func snapshot(harnessPid int) labState {
 				inodes[strings.TrimSuffix(in, "]")] = true
 			}
 		}
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		args := strings.Split(string(cmdline), "\x00")
-		if i := slices.Index(args, "--dir"); i >= 0 && i+1 < len(args) {
-			s.dir = args[i+1]
-		}
 	}
+	s.dir = labDir(harnessPid)
 	for _, l := range listening() {
 		if inodes[l[1]] {
 			s.ports = append(s.ports, l[0])
@@ -155,6 +154,23 @@ func snapshot(harnessPid int) labState {
 		}
 	}
 	return s
+}
+
+// labDir returns the database directory of the harness's lab: the loadlab-db-* directory
+// whose owner file names the harness (pgtemp's "pid starttime" lines). It is found by its
+// owner, not from a running process's --dir, because while a killed database waits for its
+// restart no process names the directory.
+func labDir(harnessPid int) string {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "loadlab-db-*"))
+	for _, dir := range dirs {
+		owners, _ := os.ReadFile(filepath.Join(dir, "owner"))
+		for line := range strings.Lines(string(owners)) {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == strconv.Itoa(harnessPid) {
+				return dir
+			}
+		}
+	}
+	return ""
 }
 
 func (s labState) stopped() bool {
