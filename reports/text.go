@@ -318,6 +318,16 @@ func verdictSummary(res *result.Result) string {
 	}
 }
 
+// ShortVerdict is the verdict as `loadgen run --quiet` prints it: the verdict in a word, but
+// for a run that judged nothing what every writer says instead of PASS, "no thresholds" with
+// the share of requests that failed ("no thresholds (100% of requests failed)").
+func ShortVerdict(res *result.Result) string {
+	if unjudged(res) {
+		return verdictSummary(res)
+	}
+	return verdictOf(res)
+}
+
 // verdictHeadline is the word a report leads with: the verdict, or "no thresholds" for a
 // run that judged nothing (see unjudged).
 func verdictHeadline(res *result.Result) string {

@@ -236,6 +236,9 @@ func TestNoThresholdsSaysSo(t *testing.T) {
 			}
 		}
 	}
+	if got := reports.ShortVerdict(res); got != line { // loadgen run --quiet
+		t.Errorf("short verdict %q, want %q", got, line)
+	}
 	// Without failures it says no thresholds alone.
 	res.Total.Errors, res.Requests[0].Errors = 0, 0
 	var b strings.Builder
@@ -244,6 +247,14 @@ func TestNoThresholdsSaysSo(t *testing.T) {
 	}
 	if !strings.HasSuffix(b.String(), "\nverdict: no thresholds\n") {
 		t.Errorf("text without failures ends\n%s", b.String())
+	}
+	if got := reports.ShortVerdict(res); got != "no thresholds" {
+		t.Errorf("short verdict without failures %q, want no thresholds", got)
+	}
+	// A judged run's short verdict is its verdict alone.
+	res.Thresholds = []result.ThresholdResult{{Metric: "errors", Pass: true}}
+	if got := reports.ShortVerdict(res); got != reports.Pass {
+		t.Errorf("short verdict of a judged run %q, want %s", got, reports.Pass)
 	}
 }
 

@@ -46,7 +46,9 @@
 //	--no-faults          send the load without injecting the faults; their windows are still measured.
 //	--max-lateness D     bound on the generator's own send lateness p99 (default 25ms); above
 //	                     it the run is INVALID. Raise it on a busy shared CI machine.
-//	--quiet, -q          no progress line and no summary: only "verdict: X" and "result: PATH".
+//	--quiet, -q          no progress line and no summary: only "verdict: X" and "result: PATH"
+//	                     (X is "no thresholds", with the share of failed requests, for a run
+//	                     that judged nothing, as the summary says).
 //	--report FORMATS     comma-separated; default json. result.json is always written; the other
 //	                     formats go next to it, each path printed as "report: PATH":
 //	                     junit (junit.xml), md (summary.md), html (report.html), text (summary.txt).

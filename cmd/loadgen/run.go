@@ -234,7 +234,7 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return internalErrorf("%w", err)
 	}
 	if f.quiet {
-		fmt.Fprintln(e.stdout, "verdict:", res.Verdict)
+		fmt.Fprintln(e.stdout, "verdict:", reports.ShortVerdict(res))
 	} else if err := reports.WriteText(e.stdout, res); err != nil {
 		return internalErrorf("%w", err)
 	}
