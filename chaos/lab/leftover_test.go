@@ -21,7 +21,8 @@ import (
 // this package) with SIGKILL before, during or after a fault of each local family, and then
 // look for anything of its lab: a process (stopped or not), a listening port, the database
 // directory, a shared memory segment. By default they run a representative subset of the
-// matrix (about 30 s); LAB_LEFTOVER_MATRIX=full runs every family in every phase:
+// matrix (9 cases, about 30 s); LAB_LEFTOVER_MATRIX=full runs every family in every phase
+// (11 families × 3 phases: 33 cases, about 80 s):
 //
 //	LAB_LEFTOVER_MATRIX=full go test -run TestKilledHarnessMatrix ./chaos/lab/
 
@@ -36,22 +37,31 @@ func harness(t *testing.T) string {
 
 type leftoverCase struct {
 	name, kind, target, params, cache string
+	dbReplicas                        int
 }
 
 var leftoverFamilies = []leftoverCase{
-	{"network-database", "network.delay", "database", "latency=100ms", "memory"},
-	{"kill-database-restart-pending", "process.kill", "database", "restart-after=1h", "memory"},
-	{"pause-database", "process.pause", "database", "", "memory"},
-	{"pause-cache", "process.pause", "cache", "", "redis"},
-	{"pause-app", "process.pause", "app", "", "memory"},
-	{"http-abort", "http.abort", "app", "status=503,route=/v1/courses", "memory"},
+	{"network-database", "network.delay", "database", "latency=100ms", "memory", 0},
+	{"network-edge-down", "network.down", "edge", "", "memory", 0},
+	{"network-cache-bandwidth", "network.bandwidth", "cache", "rate=1kb/s", "redis", 0},
+	{"kill-database-restart-pending", "process.kill", "database", "restart-after=1h", "memory", 0},
+	{"kill-cache-restart-pending", "process.kill", "cache", "restart-after=1h", "redis", 0},
+	{"kill-app-restart-pending", "process.kill", "app", "restart-after=1h", "memory", 0},
+	{"pause-database", "process.pause", "database", "", "memory", 0},
+	{"pause-cache", "process.pause", "cache", "", "redis", 0},
+	{"pause-app", "process.pause", "app", "", "memory", 0},
+	{"http-abort", "http.abort", "app", "status=503,route=/v1/courses", "memory", 0},
+	{"replica-lag", "database.replica-lag", "database", "", "memory", 1},
 }
 
-// ciSubset is the matrix of a normal run: every family once during its fault, where the
-// harm is greatest, and the three phases of the hardest case, a paused database.
+// ciSubset is the matrix of a normal run: a family of each mechanism (proxy, kill with a
+// restart pending, pause, the academy's fault API, paused replay on the database's
+// standbys) once during its fault, where the harm is greatest, and the three phases of the
+// hardest case, a paused database.
 var ciSubset = []string{
 	"network-database/during", "kill-database-restart-pending/during", "pause-database/before",
 	"pause-database/during", "pause-database/after", "pause-cache/during", "pause-app/during", "http-abort/during",
+	"replica-lag/during",
 }
 
 func TestKilledHarnessMatrix(t *testing.T) {
@@ -71,7 +81,7 @@ func TestKilledHarnessMatrix(t *testing.T) {
 }
 
 func killHarness(t *testing.T, c leftoverCase, phase string) {
-	cmd := exec.Command(harness(t), "-academy", academyBin, "-cache", c.cache,
+	cmd := exec.Command(harness(t), "-academy", academyBin, "-cache", c.cache, "-db-replicas", strconv.Itoa(c.dbReplicas),
 		"-kind", c.kind, "-target", c.target, "-params", c.params, "-phase", phase)
 	if testing.Verbose() {
 		cmd.Stderr = os.Stderr

@@ -2,7 +2,7 @@
 // rolls it back), prints "go" and waits to be killed: the leftover tests kill it with SIGKILL
 // before, during or after a fault and look for anything of the lab that outlived it.
 //
-//	harness -academy BIN [-cache redis] [-kind K -target T -params k=v,... -phase before|during|after]
+//	harness -academy BIN [-cache redis] [-db-replicas N] [-kind K -target T -params k=v,... -phase before|during|after]
 package main
 
 import (
@@ -26,9 +26,10 @@ func run() int {
 	target := flag.String("target", "", "fault target")
 	params := flag.String("params", "", "fault params, k=v,k=v")
 	phase := flag.String("phase", "before", "before, during or after the fault")
+	dbReplicas := flag.Int("db-replicas", 0, "read replicas of the database")
 	flag.Parse()
 	ctx := context.Background()
-	l, err := lab.Start(ctx, lab.Config{Replicas: 1, Cache: *cache, Academy: []string{*academy}, Log: os.Stderr})
+	l, err := lab.Start(ctx, lab.Config{Replicas: 1, Cache: *cache, DBReplicas: *dbReplicas, Academy: []string{*academy}, Log: os.Stderr})
 	if err != nil {
 		fmt.Println("error:", err)
 		return 1
