@@ -190,20 +190,10 @@ func TestSecondStopHurriesTheFirst(t *testing.T) {
 func noneAlive(t *testing.T, pids map[string]int) {
 	t.Helper()
 	for name, pid := range pids {
-		if alive(pid) {
+		if testutil.Running(pid) {
 			t.Errorf("%s (pid %d) still alive after Stop", name, pid)
 		}
 	}
-}
-
-func alive(pid int) bool {
-	// A zombie is not alive: look at the process state, not only at kill(0).
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] != "Z"
 }
 
 func fault(name, kind, target string, params map[string]string) *scenarios.Fault {
@@ -272,7 +262,7 @@ func TestReplicaKillFailsOverAndRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, pid := range l.PIDs() {
-		if !alive(pid) {
+		if !testutil.Running(pid) {
 			t.Errorf("%s not running after the kill fault was rolled back", name)
 		}
 	}
@@ -349,10 +339,10 @@ func TestKilledHarnessLeavesNothing(t *testing.T) {
 	cmd.Wait()
 	deadline := time.Now().Add(20 * time.Second)
 	for name, pid := range pids {
-		for alive(pid) && time.Now().Before(deadline) {
+		for testutil.Running(pid) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if alive(pid) {
+		if testutil.Running(pid) {
 			t.Errorf("%s (pid %d) outlived the killed harness", name, pid)
 			syscall.Kill(pid, syscall.SIGKILL)
 		}

@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,13 +48,7 @@ func TestPostgresSurvivesARepeatedSIGTERM(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("academy postgres said %q, %v", line, err)
 		}
-		lock, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fields := strings.Split(string(lock), "\n")
-		postmaster, _ := strconv.Atoi(fields[0])
-		shmid := strings.Fields(fields[6])[1]
+		postmaster, shmid := testutil.PostmasterLock(t, filepath.Join(dir, "data"))
 		cmd.Process.Signal(syscall.SIGTERM)
 		time.Sleep(8 * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -68,10 +60,10 @@ func TestPostgresSurvivesARepeatedSIGTERM(t *testing.T) {
 			t.Errorf("run %d: cluster directory left behind (%v)", i, err)
 			syscall.Kill(-postmaster, syscall.SIGKILL)
 		}
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", postmaster)); err == nil && !strings.Contains(string(b), ") Z ") {
+		if testutil.Running(postmaster) {
 			t.Errorf("run %d: postmaster %d still runs", i, postmaster)
 		}
-		if shm, err := os.ReadFile("/proc/sysvipc/shm"); err == nil && regexp.MustCompile(`(?m)^\s*\d+\s+`+shmid+`\s`).Match(shm) {
+		if testutil.SharedMemory(shmid) {
 			t.Errorf("run %d: shared memory segment %s left behind", i, shmid)
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,7 +75,7 @@ func assertNothingLeft(t *testing.T, labLog string) {
 	}
 	for _, m := range ms {
 		pid, _ := strconv.Atoi(m[2])
-		if processAlive(pid) {
+		if testutil.Running(pid) {
 			t.Errorf("%s (pid %d) outlived the run", m[1], pid)
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -86,16 +85,6 @@ func assertNothingLeft(t *testing.T, labLog string) {
 			t.Errorf("the database directory %s was left behind", dir[1])
 		}
 	}
-}
-
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	return len(f) > 0 && f[0] != "Z"
 }
 
 // TestFaultScenarios runs every shipped fault scenario in its own lab. Each states, in

@@ -11,7 +11,10 @@
 //     collector, or compares whole families); use that package where it fits;
 //   - StartLine starts a child process and reads the first line it writes;
 //   - Get sends a GET and reads the whole answer;
-//   - Buffer is a bytes.Buffer safe for a child process's output read by the test.
+//   - Buffer is a bytes.Buffer safe for a child process's output read by the test;
+//   - ProcState, Running, SharedMemory and PostmasterLock read from /proc what the tests
+//     of "nothing is left behind" look for: a process's state, a shared memory segment,
+//     a PostgreSQL server's pid and segment.
 //
 // It is imported by tests only (it imports testing).
 package testutil

@@ -140,7 +140,7 @@ func TestChildrenDieWithTheTestBinary(t *testing.T) {
 	_ = cmd.Wait()
 	for _, pid := range []int{api, etcd} {
 		deadline := time.Now().Add(30 * time.Second)
-		for alive(pid) {
+		for testutil.Running(pid) {
 			if time.Now().After(deadline) {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 				t.Fatalf("process %d outlived the killed test binary", pid)
@@ -156,16 +156,6 @@ func TestChildrenDieWithTheTestBinary(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("after a sweep, the dead child's directory %s: %v", dir, err)
 	}
-}
-
-// alive reports whether pid runs (a zombie, dead but not yet reaped by init, does not).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	return len(f) > 0 && f[0] != "Z"
 }
 
 func TestBinariesMissing(t *testing.T) {

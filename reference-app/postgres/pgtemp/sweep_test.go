@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,13 +41,7 @@ func TestSweepEndsStoppedServersOfDeadOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	lock, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(lock), "\n")
-	postmaster, _ := strconv.Atoi(lines[0])
-	shmid := strings.Fields(lines[6])[1]
+	postmaster, shmid := testutil.PostmasterLock(t, filepath.Join(dir, "data"))
 	// Another process of the directory, stopped too (an `academy postgres` wrapper, say).
 	sleeper := exec.Command("sleep", "600")
 	sleeper.Dir = dir
@@ -73,11 +66,11 @@ func TestSweepEndsStoppedServersOfDeadOwners(t *testing.T) {
 		t.Errorf("directory left behind (%v)", err)
 	}
 	for _, pid := range procs {
-		if s := state(pid); s != "" && s != "Z" {
-			t.Errorf("process %d of the stale cluster left in state %s", pid, s)
+		if testutil.Running(pid) {
+			t.Errorf("process %d of the stale cluster left in state %s", pid, testutil.ProcState(pid))
 		}
 	}
-	if shm, err := os.ReadFile("/proc/sysvipc/shm"); err == nil && regexp.MustCompile(`(?m)^\s*\d+\s+`+shmid+`\s`).Match(shm) {
+	if testutil.SharedMemory(shmid) {
 		t.Errorf("shared memory segment %s left behind", shmid)
 	}
 }
@@ -95,15 +88,14 @@ func TestRestartAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, _ := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
-	shmid := strings.Fields(strings.Split(string(lock), "\n")[6])[1]
+	_, shmid := testutil.PostmasterLock(t, filepath.Join(dir, "data"))
 	c.Kill()
 	again, err := pgtemp.Start(ctx, pgtemp.Options{Dir: dir, Port: c.Port()})
 	if err != nil {
 		c.Stop()
 		t.Fatalf("restart in %s: %v", dir, err)
 	}
-	if shm, err := os.ReadFile("/proc/sysvipc/shm"); err == nil && regexp.MustCompile(`(?m)^\s*\d+\s+`+shmid+`\s`).Match(shm) {
+	if testutil.SharedMemory(shmid) {
 		t.Errorf("the killed server's shared memory segment %s is left", shmid)
 	}
 	if err := again.Stop(); err != nil {
@@ -133,14 +125,4 @@ func children(pid int) []int {
 		}
 	}
 	return out
-}
-
-// state returns the state letter of pid ("" if gone).
-func state(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	return f[0]
 }
