@@ -125,12 +125,15 @@ type RequestStats struct {
 	// Shed counts the answers by which the service refused work to protect itself (429,
 	// 503), expected or not; Good counts the expected answers that were not sheds: the
 	// goodput is Good per second.
-	Shed        uint64            `json:"shed,omitempty"`
-	Good        uint64            `json:"good"`
-	Statuses    map[string]uint64 `json:"statuses"`     // "200", "503", "error" (no response)
-	Rate        float64           `json:"rate"`         // responses per second over the run
-	Latency     Summary           `json:"latency"`      // from the intended send time (CO-corrected)
-	ServiceTime Summary           `json:"service_time"` // from the actual send time
+	Shed     uint64            `json:"shed,omitempty"`
+	Good     uint64            `json:"good"`
+	Statuses map[string]uint64 `json:"statuses"` // "200", "503", "error" (no response)
+	// Rate and the summaries are derived from the counts and histograms: a worker of a
+	// distributed run leaves them out of its interval records (their CBOR omits them when
+	// zero), and the coordinator's merge computes them again.
+	Rate        float64 `json:"rate" cbor:"rate,omitzero"`                 // responses per second over the run
+	Latency     Summary `json:"latency" cbor:"latency,omitzero"`           // from the intended send time (CO-corrected)
+	ServiceTime Summary `json:"service_time" cbor:"service_time,omitzero"` // from the actual send time
 	// Admitted is the latency of the admitted requests (all but the sheds); nil when
 	// nothing was shed, in which case it equals Latency.
 	Admitted *Summary `json:"admitted,omitempty"`

@@ -28,7 +28,7 @@ func intervals(tb testing.TB, secs int) [][]byte {
 		}
 		iv := rec.Tick(start.Add(time.Duration(sec+1)*time.Second), 1000, 1000, []uint64{500, 500}, []uint64{500, 500}, true)
 		iv.Scenario, iv.Seed = "bench", 1
-		if err := result.EncodeHistograms(iv); err != nil {
+		if err := toWire(iv); err != nil {
 			tb.Fatal(err)
 		}
 		m, err := cborEnc.Marshal(&message{Type: msgInterval, Interval: iv})
@@ -40,25 +40,34 @@ func intervals(tb testing.TB, secs int) [][]byte {
 	return out
 }
 
-// cycle reads data over and over: a worker's stream that never ends.
-type cycle struct {
-	data []byte
-	off  int
+// inOrder is the coordinator's input of a run: every worker's interval of the first
+// second, then every worker's of the next, and so on; msgs are a worker's intervals of
+// successive seconds, each sent by per workers, and the seconds start over after the last.
+type inOrder struct {
+	msgs   [][]byte
+	per    int
+	served int // messages read
+	off    int // in the current message
 }
 
-func (c *cycle) Read(p []byte) (int, error) {
-	n := copy(p, c.data[c.off:])
-	c.off = (c.off + n) % len(c.data)
+func (r *inOrder) Read(p []byte) (int, error) {
+	m := r.msgs[(r.served/r.per)%len(r.msgs)]
+	n := copy(p, m[r.off:])
+	if r.off += n; r.off == len(m) {
+		r.off = 0
+		r.served++
+	}
 	return n, nil
 }
 
 // BenchmarkWorkerSecond is the coordinator's work for one worker-second (an op): decode
 // the worker's interval message and merge it into the run's figures, merged once a second
-// for all workers together as Run does (here 1000 workers). The ops take the seconds of a
-// 10-second run in turn, so any b.N measures the same mix: seconds before, in and after
-// the fault window, whose recovery slots the later seconds carry. ns/op is the
-// coordinator's CPU per worker-second; 1000 workers cost 1000 × ns/op each second.
-// SetBytes is the mean message size: MB/s is the wire's rate.
+// for all workers together as Run does (here 1000 workers). The ops come in a run's order:
+// the 1000 workers' intervals of one second, then of the next, through the seconds of a
+// 10-second run (before, in and after the fault window, whose recovery slots the later
+// seconds carry), then again. ns/op is the coordinator's CPU per worker-second; 1000
+// workers cost 1000 × ns/op each second. SetBytes is the mean message size: MB/s is the
+// wire's rate.
 func BenchmarkWorkerSecond(b *testing.B) {
 	const workers, secs = 1000, 10
 	msgs := intervals(b, secs)
@@ -70,7 +79,7 @@ func BenchmarkWorkerSecond(b *testing.B) {
 	b.ReportAllocs()
 	var cum *result.Result
 	var pending []*result.Result
-	dec := cborDec.NewDecoder(&cycle{data: bytes.Join(msgs, nil)})
+	dec := cborDec.NewDecoder(&inOrder{msgs: msgs, per: workers})
 	for b.Loop() {
 		var m message
 		if err := dec.Decode(&m); err != nil {
@@ -79,6 +88,7 @@ func BenchmarkWorkerSecond(b *testing.B) {
 		if err := checkInterval(m.Interval); err != nil {
 			b.Fatal(err)
 		}
+		fromWire(m.Interval)
 		pending = append(pending, m.Interval)
 		if len(pending) == workers {
 			in := pending

@@ -321,6 +321,7 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 			if err := checkInterval(m.Interval); err != nil {
 				return fmt.Errorf("a bad interval record: %w", err)
 			}
+			fromWire(m.Interval)
 			if err := c.takeMetrics(s, m.Metrics); err != nil {
 				return err
 			}

@@ -138,6 +138,33 @@ type startParams struct {
 	CapacityRPS float64 `json:"capacity_rps,omitempty"`
 }
 
+// toWire makes an interval record ready for the stream: its histograms encoded, and what
+// the coordinator's merge does not need left out (it sums the counts and histograms, and
+// derives every summary and rate from the sums): the summaries and rates (omitted from the
+// CBOR when zero), empty latency and service time histograms (a window without requests
+// that second; adding one adds nothing), and the run's timeline, a copy of the total's
+// (fromWire puts it back). A third fewer bytes, and fewer fields to decode.
+func toWire(iv *result.Result) error {
+	for _, st := range result.AllStats(iv) {
+		st.Rate, st.Latency, st.ServiceTime, st.Admitted = 0, result.Summary{}, result.Summary{}, nil
+		if st.LatencyHist != nil && st.LatencyHist.TotalCount() == 0 {
+			st.LatencyHist = nil
+		}
+		if st.ServiceHist != nil && st.ServiceHist.TotalCount() == 0 {
+			st.ServiceHist = nil
+		}
+	}
+	iv.Timeline = nil
+	return result.EncodeHistograms(iv)
+}
+
+// fromWire restores what toWire left out and the merge reads: the run's timeline.
+func fromWire(iv *result.Result) {
+	if iv.Total != nil {
+		iv.Timeline = iv.Total.Timeline
+	}
+}
+
 // final is what a worker sends once its load is over.
 type final struct {
 	Health        result.Health          `json:"health"`

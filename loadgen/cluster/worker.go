@@ -315,7 +315,7 @@ func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
 	queue := make(chan *message, 16)
 	opts.Intervals = func(iv *result.Result) {
 		iv.Start, iv.End = iv.Start.Add(shift), iv.End.Add(shift)
-		if err := result.EncodeHistograms(iv); err != nil {
+		if err := toWire(iv); err != nil {
 			return // encoding a valid record does not fail
 		}
 		select {
