@@ -360,12 +360,11 @@ func (c *Coordinator) read(s *session, body io.Reader) error {
 }
 
 // takeMetrics takes a worker's metrics snapshot, if it sent one, from its current session.
-func (c *Coordinator) takeMetrics(s *session, data []byte) error {
-	if len(data) == 0 {
+func (c *Coordinator) takeMetrics(s *session, fams []snapFamily) error {
+	if len(fams) == 0 {
 		return nil
 	}
-	fams, err := decodeSnapshot(data)
-	if err != nil {
+	if err := checkSnapshot(fams); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -1,10 +1,8 @@
 package cluster
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/trendtactics/loadlab/result"
 )
@@ -51,60 +48,103 @@ func snapshotFamily(name string) bool {
 	return ok || strings.HasPrefix(name, "loadgen_")
 }
 
-// encodeSnapshot gathers g's families that a worker sends, in Prometheus' delimited
-// protobuf encoding.
-func encodeSnapshot(g prometheus.Gatherer) ([]byte, error) {
+// snapFamily is a metric family of a worker's snapshot, in the form the coordinator adds
+// up: the values of dto.MetricFamily without its tree of messages. A worker sends one
+// snapshot a second; decoding it from Prometheus' protobuf encoding (a message, and its
+// allocations, per histogram bucket) cost the coordinator more than the worker's interval
+// record; these arrays of numbers decode with the message at a fraction of that.
+type snapFamily struct {
+	Name    string         `json:"name"`
+	Help    string         `json:"help"`
+	Type    dto.MetricType `json:"type"`
+	Metrics []snapMetric   `json:"metrics"`
+}
+
+// snapMetric is one series of a snapFamily.
+type snapMetric struct {
+	Labels []string `json:"labels,omitempty"` // name, value, name, value, ...
+	// Value is a counter's, gauge's or untyped metric's value, or a histogram's sample sum.
+	Value float64 `json:"value"`
+	// A histogram's sample count, its buckets' upper bounds and cumulative counts.
+	Count      uint64    `json:"count,omitempty"`
+	Bounds     []float64 `json:"bounds,omitempty"`
+	Cumulative []uint64  `json:"cumulative,omitempty"`
+}
+
+// encodeSnapshot gathers g's families that a worker sends.
+func encodeSnapshot(g prometheus.Gatherer) ([]snapFamily, error) {
 	fams, err := g.Gather()
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeProtoDelim))
+	var out []snapFamily
 	for _, f := range fams {
-		if snapshotFamily(f.GetName()) {
-			if err := enc.Encode(f); err != nil {
-				return nil, err
-			}
+		if !snapshotFamily(f.GetName()) {
+			continue
 		}
+		sf := snapFamily{Name: f.GetName(), Help: f.GetHelp(), Type: f.GetType(), Metrics: make([]snapMetric, 0, len(f.GetMetric()))}
+		for _, mt := range f.GetMetric() {
+			var sm snapMetric
+			for _, lp := range mt.GetLabel() {
+				sm.Labels = append(sm.Labels, lp.GetName(), lp.GetValue())
+			}
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				sm.Value = mt.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				sm.Value = mt.GetGauge().GetValue()
+			case dto.MetricType_UNTYPED:
+				sm.Value = mt.GetUntyped().GetValue()
+			case dto.MetricType_HISTOGRAM:
+				h := mt.GetHistogram()
+				sm.Value, sm.Count = h.GetSampleSum(), h.GetSampleCount()
+				for _, b := range h.GetBucket() {
+					sm.Bounds, sm.Cumulative = append(sm.Bounds, b.GetUpperBound()), append(sm.Cumulative, b.GetCumulativeCount())
+				}
+			default:
+				continue // the engine has no summaries
+			}
+			sf.Metrics = append(sf.Metrics, sm)
+		}
+		out = append(out, sf)
 	}
-	return b.Bytes(), nil
+	return out, nil
 }
 
-// decodeSnapshot decodes a worker's snapshot.
-func decodeSnapshot(data []byte) ([]*dto.MetricFamily, error) {
-	dec := expfmt.NewDecoder(bytes.NewReader(data), expfmt.NewFormat(expfmt.TypeProtoDelim))
-	var out []*dto.MetricFamily
-	for {
-		f := &dto.MetricFamily{}
-		if err := dec.Decode(f); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
+// checkSnapshot checks the shape of a worker's snapshot.
+func checkSnapshot(fams []snapFamily) error {
+	for _, f := range fams {
+		for _, m := range f.Metrics {
+			if len(m.Labels)%2 != 0 || len(m.Bounds) != len(m.Cumulative) {
+				return fmt.Errorf("a bad metrics snapshot: family %q: %d label names and values, %d bucket bounds and %d counts",
+					f.Name, len(m.Labels), len(m.Bounds), len(m.Cumulative))
 			}
-			return nil, fmt.Errorf("a bad metrics snapshot: %w", err)
 		}
-		out = append(out, f)
 	}
+	return nil
 }
 
 // workerMetrics is one worker's last snapshot.
 type workerMetrics struct {
 	sess *session
-	cur  []*dto.MetricFamily
-	base []*dto.MetricFamily // counters and histograms of its earlier incarnations
-	lost bool                // its gauges no longer count
+	cur  []snapFamily
+	base []snapFamily // counters and histograms of its earlier incarnations
+	lost bool         // its gauges no longer count
 }
 
 // metrics are a coordinator's live metrics. Safe for concurrent use.
 type metrics struct {
 	mu      sync.Mutex
 	ws      []workerMetrics
-	workers *prometheus.GaugeVec // {state}: live, done, lost
-	p99     *prometheus.GaugeVec // {request}: merged, the last closed second
+	descs   map[string]*prometheus.Desc // of the series served, made by the first scrape
+	workers *prometheus.GaugeVec        // {state}: live, done, lost
+	p99     *prometheus.GaugeVec        // {request}: merged, the last closed second
 }
 
 func newMetrics(workers int) *metrics {
 	return &metrics{
-		ws: make([]workerMetrics, workers),
+		ws:    make([]workerMetrics, workers),
+		descs: map[string]*prometheus.Desc{},
 		workers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "loadgen_cluster_workers",
 			Help: "Workers of the run by state: live, done, lost."}, []string{"state"}),
 		p99: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "loadgen_cluster_latency_p99_seconds",
@@ -126,7 +166,7 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 
 // update takes worker i's snapshot from session s. A new session of the index (a rejoin)
 // keeps the counters of the one before as the worker's base.
-func (m *metrics) update(i int, s *session, fams []*dto.MetricFamily) {
+func (m *metrics) update(i int, s *session, fams []snapFamily) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w := &m.ws[i]
@@ -153,17 +193,18 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	merged, each := sums{}, sums{}
 	for i, w := range m.ws {
 		worker := strconv.Itoa(i)
-		for k, fams := range [][]*dto.MetricFamily{w.base, w.cur} {
+		for k, fams := range [][]snapFamily{w.base, w.cur} {
 			gauges := k == 1 && !w.lost
-			for _, f := range fams {
-				if f.GetType() == dto.MetricType_GAUGE && !gauges {
+			for i := range fams {
+				f := &fams[i]
+				if f.Type == dto.MetricType_GAUGE && !gauges {
 					continue
 				}
-				if strings.HasPrefix(f.GetName(), "loadgen_") {
-					merged.add(f.GetName(), f, "")
+				if strings.HasPrefix(f.Name, "loadgen_") {
+					merged.add(m.descs, f.Name, f, "")
 				}
-				if name, ok := perWorker[f.GetName()]; ok {
-					each.add(name, f, worker)
+				if name, ok := perWorker[f.Name]; ok {
+					each.add(m.descs, name, f, worker)
 				}
 			}
 		}
@@ -193,12 +234,13 @@ type sum struct {
 type sums map[string]*sum
 
 // add adds family f's metrics to the series of name; a worker label is added when
-// worker is set.
-func (s sums) add(name string, f *dto.MetricFamily, worker string) {
-	for _, mt := range f.GetMetric() {
+// worker is set. descs keeps the series' descriptions by name and label names (those of
+// the per-worker series differ only in the worker label's value).
+func (s sums) add(descs map[string]*prometheus.Desc, name string, f *snapFamily, worker string) {
+	for _, mt := range f.Metrics {
 		var labels, values []string
-		for _, lp := range mt.GetLabel() {
-			labels, values = append(labels, lp.GetName()), append(values, lp.GetValue())
+		for i := 0; i+1 < len(mt.Labels); i += 2 {
+			labels, values = append(labels, mt.Labels[i]), append(values, mt.Labels[i+1])
 		}
 		if worker != "" {
 			labels, values = append(labels, "worker"), append(values, worker)
@@ -206,29 +248,27 @@ func (s sums) add(name string, f *dto.MetricFamily, worker string) {
 		key := name + "\xff" + strings.Join(values, "\xff")
 		x := s[key]
 		if x == nil {
-			help := f.GetHelp()
-			if worker != "" {
-				help = strings.TrimSuffix(help, ".") + ", by worker."
+			dkey := name + "\xff" + strings.Join(labels, "\xff")
+			desc := descs[dkey]
+			if desc == nil {
+				help := f.Help
+				if worker != "" {
+					help = strings.TrimSuffix(help, ".") + ", by worker."
+				}
+				desc = prometheus.NewDesc(name, help, labels, nil)
+				descs[dkey] = desc
 			}
-			x = &sum{desc: prometheus.NewDesc(name, help, labels, nil), typ: f.GetType(), values: values}
+			x = &sum{desc: desc, typ: f.Type, values: values}
 			s[key] = x
 		}
-		switch f.GetType() {
-		case dto.MetricType_COUNTER:
-			x.v += mt.GetCounter().GetValue()
-		case dto.MetricType_GAUGE:
-			x.v += mt.GetGauge().GetValue()
-		case dto.MetricType_UNTYPED:
-			x.v += mt.GetUntyped().GetValue()
-		case dto.MetricType_HISTOGRAM:
-			h := mt.GetHistogram()
-			x.count += h.GetSampleCount()
-			x.v += h.GetSampleSum()
+		x.v += mt.Value
+		if f.Type == dto.MetricType_HISTOGRAM {
+			x.count += mt.Count
 			if x.buckets == nil {
 				x.buckets = map[float64]uint64{}
 			}
-			for _, b := range h.GetBucket() {
-				x.buckets[b.GetUpperBound()] += b.GetCumulativeCount()
+			for i, b := range mt.Bounds {
+				x.buckets[b] += mt.Cumulative[i]
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,10 +14,11 @@ import (
 )
 
 // BenchmarkMetricsSnapshot is what the live metrics add to a worker-second (an op) when
-// the coordinator serves /metrics: decode the snapshot a worker sends with its interval
-// (the engine's registry after a run of two request names, and its process's CPU and
-// memory) and take it. B/op counts the snapshot's bytes on the wire (base64 in the JSON
-// message: SetBytes).
+// the coordinator serves /metrics and is scraped every second (the load-run dashboard's
+// Prometheus scrapes loadgen so): decode the snapshot a worker sends with its interval (the
+// engine's registry after a run of two request names, and its process's CPU and memory)
+// and take it, and after every 1000 ops a scrape that adds up the 1000 workers' last
+// snapshots. SetBytes is the snapshot's size on the wire (MB/s: the wire's rate).
 func BenchmarkMetricsSnapshot(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
@@ -42,16 +42,35 @@ load: {executor: constant-arrival-rate, rate: 200, duration: 1s}
 	if err != nil {
 		b.Fatal(err)
 	}
-	wire, _ := json.Marshal(snap)
+	wire, err := cborEnc.Marshal(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(int64(len(wire)))
 	b.ReportAllocs()
-	m := newMetrics(1000)
-	s := &session{}
+	const workers = 1000
+	m := newMetrics(workers)
+	scraper := prometheus.NewRegistry()
+	if err := m.register(scraper); err != nil {
+		b.Fatal(err)
+	}
+	sessions := make([]*session, workers)
+	for i := range sessions {
+		sessions[i] = &session{index: i}
+	}
 	for i := 0; b.Loop(); i++ {
-		fams, err := decodeSnapshot(snap)
-		if err != nil {
+		var fams []snapFamily
+		if err := cborDec.Unmarshal(wire, &fams); err != nil {
 			b.Fatal(err)
 		}
-		m.update(i%1000, s, fams)
+		if err := checkSnapshot(fams); err != nil {
+			b.Fatal(err)
+		}
+		m.update(i%workers, sessions[i%workers], fams)
+		if i%workers == workers-1 {
+			if _, err := scraper.Gather(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

@@ -92,7 +92,7 @@ type message struct {
 	Final    *final         `json:"final,omitempty"`
 	// Metrics is a worker's live metrics with its interval (metrics.go), when the
 	// coordinator serves them (startParams.Metrics).
-	Metrics []byte `json:"metrics,omitempty"`
+	Metrics []snapFamily `json:"metrics,omitempty"`
 	// Writes are the writes a worker recorded since its previous interval (its write log,
 	// streamed so that the coordinator holds it up to a loss).
 	Writes []result.Write `json:"writes,omitempty"`
@@ -174,7 +174,7 @@ type final struct {
 	Uptime        *result.UptimeStats    `json:"uptime,omitempty"`
 	Browser       *result.BrowserStats   `json:"browser,omitempty"`
 	Transports    map[string]string      `json:"transports,omitempty"`
-	Metrics       []byte                 `json:"metrics,omitempty"` // its live metrics at the end
+	Metrics       []snapFamily           `json:"metrics,omitempty"` // its live metrics at the end
 }
 
 // ScenarioHash is the hash a worker and its coordinator compare: SHA-256 of the scenario
