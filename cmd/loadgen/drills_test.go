@@ -172,6 +172,9 @@ func judgeDrill(t *testing.T, name string, code int, res *result.Result, output 
 	if name == "db-outage" {
 		checkDBOutage(t, res)
 	}
+	if name == "replica-lag" {
+		checkReplicaLag(t, res)
+	}
 	if name == "overload" && (res.Capacity == nil || !res.Capacity.Saturated || res.Total.Shed == 0) {
 		t.Errorf("overload: capacity %+v, shed %d: want the knee found and load shed at twice it", res.Capacity, res.Total.Shed)
 	}
