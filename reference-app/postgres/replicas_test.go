@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trendtactics/loadlab/internal/testutil"
 	"github.com/trendtactics/loadlab/reference-app/academy"
 	"github.com/trendtactics/loadlab/reference-app/postgres"
 	"github.com/trendtactics/loadlab/reference-app/postgres/pgtemp"
@@ -84,26 +85,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// gauge returns the value of metric (first series) from db's collector.
+// gauge returns the value of metric from db's collector (one shard, one replica: one series).
 func gauge(t *testing.T, db *postgres.DB, metric string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(db.Collector())
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == metric && len(mf.Metric) > 0 {
-			m := mf.Metric[0]
-			if m.Gauge != nil {
-				return m.Gauge.GetValue()
-			}
-			return m.Counter.GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", metric)
-	return 0
+	return testutil.Value(t, reg, metric, nil)
 }
 
 // TestReadYourWritesOverAStreamingReplica runs the store over a real primary and a real
