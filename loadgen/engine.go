@@ -578,7 +578,7 @@ func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration, 
 		runtime.Gosched()
 		s.spins++
 	}
-	return true
+	return ctx.Err() == nil // a stop during the last Gosched: nothing is sent after a stop
 }
 
 // recordLateness records an iteration's send lateness: late is its first request's actual

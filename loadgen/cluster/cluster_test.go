@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,44 +191,141 @@ func TestRefused(t *testing.T) {
 	<-joined
 }
 
-// TestWorkerStopsWithoutCoordinator: SIGKILL of the coordinator process; its worker stops
-// sending and exits, long before its plan's end.
+// TestWorkerStopsWithoutCoordinator: a worker whose coordinator dies stops its load, and
+// sends nothing due after that; it stops when the coordinator's stream ends (SIGKILL: the
+// kernel closes its connections), or, when the coordinator just goes silent (SIGSTOP: a
+// machine that froze, or a network that dropped it, leaves the connection open), at its
+// silence deadline: at most 2 s after the coordinator's last message, by the worker's own
+// account (its log). What the test asserts holds on a machine of any load: at the target,
+// every request's intended time (the run's start plus the schedule's offset of its
+// iteration; the engine never sends an iteration before it is due) is no later than the
+// moment the worker logged it had stopped its load; nothing arrives after the worker has
+// exited; and a worker that went on sending through a longer deadline would have sent
+// iterations due after it. How long the stop took on this machine is logged.
 func TestWorkerStopsWithoutCoordinator(t *testing.T) {
-	tg := newTarget(t)
-	path := scenario(t, 100, "60s")
-	token := cluster.NewToken()
-	coord := exec.Command(os.Args[0], "-test.run=^$")
-	coord.Env = append(os.Environ(), "CLUSTER_TEST_ROLE=coordinator", "CLUSTER_SCENARIO="+path, "CLUSTER_WORKERS=1",
-		"LOADGEN_TOKEN="+token, "CLUSTER_TARGET="+tg.URL)
-	coord.Stderr = testWriter{t}
-	line := testutil.StartLine(t, coord)
-	addr, ok := strings.CutPrefix(line, "addr=")
-	if !ok {
-		t.Fatalf("the coordinator printed %q, not its address", line)
+	for _, tc := range []struct {
+		name   string
+		sig    syscall.Signal
+		reason string // of the loss, in the worker's log
+	}{
+		{"SIGKILL", syscall.SIGKILL, ".+"}, // the stream's end (or its silence, when it came first)
+		{"SIGSTOP", syscall.SIGSTOP, `silent for (\S+) since its last message at (\S+)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := newTarget(t)
+			path := scenario(t, 100, "60s")
+			spec, _ := loadSpec(t, path)
+			pacer, err := loadgen.PacerFor(spec.Load)
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := cluster.NewToken()
+			coord := exec.Command(os.Args[0], "-test.run=^$")
+			coord.Env = append(os.Environ(), "CLUSTER_TEST_ROLE=coordinator", "CLUSTER_SCENARIO="+path, "CLUSTER_WORKERS=1",
+				"LOADGEN_TOKEN="+token, "CLUSTER_TARGET="+tg.URL)
+			coord.Stderr = testWriter{t}
+			line := testutil.StartLine(t, coord) // killed at the end (a stopped process too)
+			addr, ok := strings.CutPrefix(line, "addr=")
+			if !ok {
+				t.Fatalf("the coordinator printed %q, not its address", line)
+			}
+			log := &testutil.Buffer{}
+			w := workerCmd(t, addr, token, path, 0)
+			w.Stderr = io.MultiWriter(testWriter{t}, log)
+			procs, err := cluster.StartProcesses([]*exec.Cmd{w})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer procs.Wait(5 * time.Second)
+			if err := waitFor(20*time.Second, func() bool { return tg.n.Load() >= 100 }); err != nil {
+				t.Fatalf("the worker sent %d requests in 20 s", tg.n.Load())
+			}
+			if err := coord.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			signalled := time.Now()
+			// The worker's plan lasts 60 s: one that went on without its coordinator would
+			// still be sending. (Its exit, after the stop, takes seconds under -race on a
+			// loaded machine.)
+			if err := waitFor(50*time.Second, func() bool { return procs.Exited(0) }); err != nil {
+				t.Fatalf("the worker did not exit within 50 s of its coordinator's %s", tc.name)
+			}
+			exited, atExit := time.Now(), tg.n.Load()
+			time.Sleep(300 * time.Millisecond)
+			if n := tg.n.Load(); n != atExit {
+				t.Errorf("%d requests arrived after the worker exited", n-atExit)
+			}
+
+			text := log.String()
+			start := logTime(t, text, `the load starts at (\S+)`, 1)
+			m := regexp.MustCompile(`lost the coordinator: (.*): stopped the load at (\S+)`).FindStringSubmatch(text)
+			if m == nil {
+				t.Fatalf("the worker did not log that it lost its coordinator and stopped the load:\n%s", text)
+			}
+			stopped := logTime(t, m[0], `stopped the load at (\S+)`, 1)
+			r := regexp.MustCompile(tc.reason).FindStringSubmatch(m[1])
+			if r == nil {
+				t.Fatalf("the worker lost its coordinator because %q; want %q", m[1], tc.reason)
+			}
+			t.Logf("the worker lost its coordinator: %s", m[1])
+			if tc.sig == syscall.SIGSTOP {
+				// The deadline: counted from the coordinator's last message, at most 2 s.
+				deadline, err := time.ParseDuration(r[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				last := logTime(t, m[1], `since its last message at (\S+)`, 1)
+				if deadline > 2*time.Second || stopped.Before(last.Add(deadline)) {
+					t.Errorf("last message at %s, silence deadline %s, stopped at %s: want a deadline of at most 2 s after the last message, and the stop after it",
+						last.Format(time.StampMicro), deadline, stopped.Format(time.StampMicro))
+				}
+				t.Logf("the coordinator's last message %s before its SIGSTOP; the worker stopped its load %s after that message (deadline %s)",
+					signalled.Sub(last).Round(time.Millisecond), stopped.Sub(last).Round(time.Millisecond), deadline)
+			}
+			// Nothing due after the stop reached the target. (1 ms: the wall clock against the
+			// monotonic one the engine waits on.)
+			tg.mu.Lock()
+			var latest time.Time
+			late := 0
+			for n := range tg.first {
+				off, ok := pacer.At(uint64(n) + 1)
+				if !ok {
+					t.Errorf("iteration %d is past the schedule", n)
+					continue
+				}
+				due := start.Add(off)
+				if due.After(latest) {
+					latest = due
+				}
+				if due.After(stopped.Add(time.Millisecond)) {
+					late++
+				}
+			}
+			seen := len(tg.first)
+			tg.mu.Unlock()
+			if late > 0 {
+				t.Errorf("%d of %d iterations at the target were due after the worker stopped its load at %s (the latest due at %s)",
+					late, seen, stopped.Format(time.StampMicro), latest.Format(time.StampMicro))
+			}
+			t.Logf("%d iterations; the last due %s before the stop; the stop %s after the %s, the exit %s after it",
+				seen, stopped.Sub(latest).Round(time.Millisecond), stopped.Sub(signalled).Round(time.Millisecond), tc.name,
+				exited.Sub(signalled).Round(time.Millisecond))
+		})
 	}
-	procs, err := cluster.StartProcesses([]*exec.Cmd{workerCmd(t, addr, token, path, 0)})
+}
+
+// logTime parses the time of group g of the first match of expr in text.
+func logTime(t *testing.T, text, expr string, g int) time.Time {
+	t.Helper()
+	m := regexp.MustCompile(expr).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no %q in the worker's log:\n%s", expr, text)
+	}
+	at, err := time.Parse(time.RFC3339Nano, m[g])
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer procs.Wait(5 * time.Second)
-	if err := waitFor(20*time.Second, func() bool { return tg.n.Load() >= 100 }); err != nil {
-		t.Fatalf("the worker sent %d requests in 20 s", tg.n.Load())
-	}
-	if err := coord.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	// The worker's plan lasts 60 s: one that went on without its coordinator would still be
-	// sending 20 s later. How soon it stops (at once on a quiet machine: its stream ends) is
-	// the machine's, logged below.
-	if err := waitFor(20*time.Second, func() bool { return procs.Exited(0) }); err != nil {
-		t.Fatalf("the worker did not exit within 20 s of its coordinator's death")
-	}
-	exited := time.Now()
-	time.Sleep(500 * time.Millisecond)
-	last := time.Unix(0, tg.last.Load())
-	t.Logf("the worker exited %s after the coordinator's SIGKILL", exited.Sub(killed).Round(time.Millisecond))
-	t.Logf("last request %s after the coordinator's SIGKILL; %d requests in all", last.Sub(killed).Round(time.Millisecond), tg.n.Load())
+	return at
 }
 
 // TestLostWorker: SIGKILL of one worker mid-run: the run goes on and reports the worker as

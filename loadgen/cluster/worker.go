@@ -133,6 +133,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	// the stream ends or stays silent for CoordinatorSilence.
 	silence := time.NewTimer(CoordinatorSilence)
 	defer silence.Stop()
+	lastContact := time.Now() // of the last message (the process clock: the log's times are real)
 	next := func(stop <-chan struct{}) (inMsg, error) {
 		for {
 			select {
@@ -145,12 +146,13 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 					return inMsg{}, fmt.Errorf("%w: %v", errLost, err)
 				}
 				silence.Reset(CoordinatorSilence)
+				lastContact = time.Now()
 				if im.m.Type == msgHeartbeat {
 					continue
 				}
 				return im, nil
 			case <-silence.C:
-				return inMsg{}, fmt.Errorf("%w: silent for %s", errLost, CoordinatorSilence)
+				return inMsg{}, fmt.Errorf("%w: silent for %s since its last message at %s", errLost, CoordinatorSilence, stamp(lastContact))
 			case <-stop:
 				return inMsg{}, nil
 			}
@@ -311,6 +313,7 @@ func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
 	if p.Results {
 		opts.Results = resultsWriter{out}
 	}
+	logf("the load starts at %s", stamp(opts.StartAt))
 	lost := make(chan struct{})
 	queue := make(chan *message, 16)
 	opts.Intervals = func(iv *result.Result) {
@@ -378,7 +381,8 @@ func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
 	case lostErr = <-msgs:
 		close(lost)
 		stopLoad()
-		logf("%v: stopped the load", lostErr)
+		// No iteration due after this moment is sent (TestWorkerStopsWithoutCoordinator).
+		logf("%v: stopped the load at %s", lostErr, stamp(time.Now()))
 		e.endStream() // a send blocked on a coordinator that does not read ends too
 		e.pw.Close()
 		o = <-ran
@@ -427,6 +431,9 @@ func runPhase(ctx context.Context, e phaseEnv) (ramp bool, err error) {
 		}
 	}
 }
+
+// stamp is t as the worker's log writes it: UTC, to the nanosecond.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // resultsWriter streams the engine's per-request results file to the coordinator: each
 // write (the engine's buffer, 64 kB) is one message.

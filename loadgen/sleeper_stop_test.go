@@ -1,0 +1,49 @@
+package loadgen
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// stoppedFrom is a context that is done from a moment on, as its Err says (its Done
+// channel never closes: what a spinning sleeper reads is Err).
+type stoppedFrom struct {
+	context.Context
+	at time.Time
+}
+
+func (c stoppedFrom) Err() error {
+	if time.Now().Before(c.at) {
+		return nil
+	}
+	return context.Canceled
+}
+
+// TestSleeperSendsNothingOnceStopped: a stop that comes while a sleeper spins the last
+// microseconds of its wait (here at the very moment the wait ends) makes it return false:
+// no iteration is sent after the load was stopped, so nothing due after a worker stopped
+// its load reaches the target (cluster's TestWorkerStopsWithoutCoordinator). Before, the
+// spin's last yield could outlast the stop and the iteration went out.
+func TestSleeperSendsNothingOnceStopped(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // a sleeper spins with processors to spare
+	var over atomic.Int64
+	s := newSleeper(&over)
+	defer s.timer.Stop()
+	for range 40 {
+		// An overshoot of 15 ms (as the sleeper measures it on a loaded machine) makes it
+		// spin the last 15 ms of a 20 ms wait: the stop comes while it spins, however late
+		// its timer fires on this machine.
+		over.Store(int64(15 * time.Millisecond))
+		start := time.Now()
+		const at = 20 * time.Millisecond
+		if s.until(stoppedFrom{context.Background(), start.Add(at)}, start, at, 1) {
+			t.Fatal("the sleeper returned true after its context was done")
+		}
+	}
+	if s.spins == 0 {
+		t.Fatal("the sleeper never spun: the stop during the spin was not exercised")
+	}
+}
