@@ -14,6 +14,9 @@
 // only its coordinator: it sends load only between the coordinator's start and its stop,
 // and stops at once when the coordinator's stream ends or stays silent for
 // CoordinatorSilence (1.5 s; with the engine's stop, nothing is sent 2 s after the loss).
+// Its log says when it stopped the load, and no iteration due after that moment is sent
+// (TestWorkerStopsWithoutCoordinator checks both at the target, for a coordinator killed
+// and for one frozen with its connection open).
 //
 // # Channel
 //
