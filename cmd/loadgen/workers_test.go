@@ -17,9 +17,12 @@ import (
 // two minutes to make test, most of it the labs' starts. db-outage runs at a quarter: its
 // mechanism is answers delayed (lost-answers, 4 s at full length) past a client timeout
 // that does not scale, which a tenth-length fault window is too short to produce.
+// calibrate and overload run at a quarter too: their capacity ramps take three seconds in a
+// row within the objective to find a knee, which a 3-4 s ramp gives one chance at (a busy
+// machine missed it).
 const workersScale = "0.1"
 
-var workersScaleOf = map[string]string{"db-outage": drillScale}
+var workersScaleOf = map[string]string{"db-outage": drillScale, "calibrate": drillScale, "overload": drillScale}
 
 // scaleBound are, per scenario, the thresholds a tenth-length run on a shared 2-core
 // machine cannot be held to: judged at a quarter by TestDrills and at full length by make
