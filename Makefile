@@ -1,10 +1,14 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test bench bench-soak demo drills fmt vet fuzz kube-apiserver
+.PHONY: build install test bench bench-soak demo drills fmt vet fuzz kube-apiserver
 
+# loadgen runs loadgen-kube (the Kubernetes side) from beside itself: build and install both.
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+install:
+	$(GO) install ./cmd/loadgen ./cmd/loadgen-kube ./cmd/academy
 
 # The whole suite: gofmt, vet, and every test under the race detector. cmd/loadgen runs
 # alone, after the others: its labs and drills measure the academy on this machine (the

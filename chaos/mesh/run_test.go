@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,11 +27,12 @@ import (
 )
 
 // The tests of this file run the real loadgen binary as a child process against a cluster
-// scenario: the load goes to an HTTP server on loopback, the faults to the test's API server.
+// scenario: the load goes to an HTTP server on loopback, the faults to the test's API server
+// through the loadgen-kube that loadgen starts (built beside it, where loadgen finds it).
 
 func loadgenBin(t *testing.T) string {
 	t.Helper()
-	return filepath.Join(testutil.Build(t, "github.com/trendtactics/loadlab/cmd/loadgen"), "loadgen")
+	return filepath.Join(testutil.Build(t, "github.com/trendtactics/loadlab/cmd/loadgen", "github.com/trendtactics/loadlab/cmd/loadgen-kube"), "loadgen")
 }
 
 func target(t *testing.T, status int) string {
@@ -50,11 +53,14 @@ type child struct {
 	exited time.Time
 }
 
+// startLoadgen starts loadgen in a process group of its own, with its loadgen-kube: signals
+// go to loadgen alone, and the cleanup kills the group.
 func startLoadgen(t *testing.T, args ...string) *child {
 	t.Helper()
 	ch := &child{cmd: exec.Command(loadgenBin(t), args...), done: make(chan struct{})}
 	ch.cmd.Stderr = &ch.stderr
 	ch.cmd.Stdout = &ch.stderr
+	ch.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := ch.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +69,48 @@ func startLoadgen(t *testing.T, args ...string) *child {
 		ch.exited = time.Now()
 		close(ch.done)
 	}()
-	t.Cleanup(func() { _ = ch.cmd.Process.Kill(); <-ch.done })
+	t.Cleanup(func() { _ = syscall.Kill(-ch.cmd.Process.Pid, syscall.SIGKILL); <-ch.done })
 	return ch
+}
+
+// kubeChild returns the process ID of the loadgen-kube that loadgen started.
+func (ch *child) kubeChild(t *testing.T) int {
+	t.Helper()
+	pid := ch.cmd.Process.Pid
+	// Each thread lists the children it started: any of loadgen's may have.
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	for _, task := range tasks {
+		more, err := os.ReadFile(task)
+		if err != nil && !os.IsNotExist(err) { // a thread may end meanwhile
+			t.Fatal(err)
+		}
+		b = append(append(b, more...), ' ')
+	}
+	for _, f := range strings.Fields(string(b)) {
+		c, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c)); filepath.Base(exe) == "loadgen-kube" {
+			return c
+		}
+	}
+	t.Fatalf("loadgen (%d) has no loadgen-kube child among %q", pid, b)
+	return 0
+}
+
+// gone reports whether process pid has exited (a zombie has).
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	_, after, _ := strings.Cut(string(b), ") ")
+	return strings.HasPrefix(after, "Z") || strings.HasPrefix(after, "X")
 }
 
 // wait waits (up to two minutes) for the child to exit and returns its exit code.
@@ -209,19 +255,54 @@ func TestRunStopsFaults(t *testing.T) {
 	}
 }
 
-// TestCleanupAfterCrash: a loadgen killed with SIGKILL leaves its object (it would expire
-// after its duration); loadgen chaos cleanup --run deletes it by its labels.
-func TestCleanupAfterCrash(t *testing.T) {
+// runLongPause starts a loadgen run whose one fault, "left", lasts 50 s, and returns once
+// its object is created: the test's client, kubeconfig and namespace, the watch, loadgen,
+// and the process ID of its loadgen-kube.
+func runLongPause(t *testing.T) (client.WithWatch, string, string, *recorder, *child, int) {
+	t.Helper()
 	c, kubeconfig, ns := cluster(t)
 	file := writeScenario(t, clusterYAML(ns, target(t, 200), kubeconfig, `
   - {name: left, kind: process.pause, target: database, at: 0s, duration: 50s}`, "1m", ""))
 	rec := watchChaos(t, c, ns)
 	ch := startLoadgen(t, "run", "--quiet", "--out", t.TempDir(), file)
 	ch.created(t, rec)
+	return c, kubeconfig, ns, rec, ch, ch.kubeChild(t)
+}
+
+// TestKilledLoadgensFaultsRolledBack: a loadgen killed with SIGKILL cannot delete its
+// object, but its loadgen-kube, whose stdin then ends, does, and exits.
+func TestKilledLoadgensFaultsRolledBack(t *testing.T) {
+	c, _, ns, rec, ch, kube := runLongPause(t)
 	if err := ch.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	ch.wait(t)
+	name := mesh.ObjectName("left", ch.runID(t))
+	deadline := time.Now().Add(time.Minute)
+	for rec.snapshot().at(name, watch.Deleted).IsZero() || !gone(kube) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after loadgen was killed: %s deleted: %v, loadgen-kube (%d) gone: %v",
+				name, !rec.snapshot().at(name, watch.Deleted).IsZero(), kube, gone(kube))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	assertNoChaos(t, c, ns)
+}
+
+// TestCleanupAfterCrash: a loadgen killed with SIGKILL together with its loadgen-kube
+// leaves its object (it would expire after its duration); loadgen chaos cleanup --run
+// deletes it by its labels.
+func TestCleanupAfterCrash(t *testing.T) {
+	c, kubeconfig, ns, _, ch, kube := runLongPause(t)
+	if err := syscall.Kill(-ch.cmd.Process.Pid, syscall.SIGKILL); err != nil { // the group: both
+		t.Fatal(err)
+	}
+	ch.wait(t)
+	for deadline := time.Now().Add(time.Minute); !gone(kube); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("loadgen-kube (%d) still runs a minute after SIGKILL", kube)
+		}
+	}
 	run := ch.runID(t)
 	if n := countChaos(t, c, ns, run); n != 1 {
 		t.Fatalf("%d objects left by the killed run, want 1", n)

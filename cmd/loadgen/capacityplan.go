@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trendtactics/loadlab/deploy/manifests"
 	"github.com/trendtactics/loadlab/loadgen"
 	"github.com/trendtactics/loadlab/sizing"
 )
@@ -142,46 +141,42 @@ func capacityPlan(ctx context.Context, e *env, f capacityPlanFlags) error {
 		return withCode(exitPlanRefused, nil)
 	}
 	if f.render != "" {
-		return renderPlan(e, p, f)
+		return renderPlan(ctx, e, p, f)
 	}
 	return nil
 }
 
-// renderPlan writes the manifests of k8s render with the plan's counts: the HPA from the
-// replicas needed (its minimum: it does not see contention) to --hpa-max at CPU 70 % and
-// memory 80 %, the pods' requests from the calibration, and one worker of one core per
-// generator.
-func renderPlan(e *env, p *sizing.Plan, f capacityPlanFlags) error {
-	k := k8sFlags{o: manifests.Defaults(), scenario: f.scenario}
-	k.o.MinReplicas = int32(max(p.Replicas, f.hpaMin))
-	k.o.MaxReplicas = int32(f.hpaMax)
-	k.o.CPUPercent = int32(p.Objective.CPUTarget*100 + 0.5)
-	k.o.MemoryPercent = int32(p.Objective.MemoryTarget*100 + 0.5)
-	k.o.Workers = int32(p.Generators)
-	k.o.WorkerCPU = "1" // r_gen is one core's rate
-	if c := p.Calibration; c.HasHPA() {
-		k.o.AcademyCPU = fmt.Sprintf("%.0fm", c.CPURequestMilli)
-		k.o.AcademyMemory = fmt.Sprintf("%.0fMi", c.MemoryRequestMB)
-	}
-	if f.scenario == "" {
-		k.parts = []string{manifests.PartAcademy}
-	}
-	objs, err := k.render(e)
-	if err != nil {
-		return err
-	}
-	y, err := manifests.YAML(objs)
-	if err != nil {
-		return internalErrorf("--render: %w", err)
-	}
+// renderPlan writes the manifests of k8s render (loadgen-kube's) with the plan's counts:
+// the HPA from the replicas needed (its minimum: it does not see contention) to --hpa-max
+// at CPU 70 % and memory 80 %, the pods' requests from the calibration, and one worker of
+// one core per generator.
+func renderPlan(ctx context.Context, e *env, p *sizing.Plan, f capacityPlanFlags) error {
+	minReplicas, workers := max(p.Replicas, f.hpaMin), p.Generators
 	if err := os.MkdirAll(f.render, 0o755); err != nil {
 		return internalErrorf("--render: %w", err)
 	}
 	path := filepath.Join(f.render, "loadlab.yaml")
-	if err := os.WriteFile(path, y, 0o600); err != nil { // it holds secrets
+	args := []string{"k8s", "render", "-o", path, // mode 0600: it holds secrets
+		"--min-replicas", strconv.Itoa(minReplicas), "--max-replicas", strconv.Itoa(f.hpaMax),
+		"--cpu-percent", strconv.Itoa(int(p.Objective.CPUTarget*100 + 0.5)),
+		"--memory-percent", strconv.Itoa(int(p.Objective.MemoryTarget*100 + 0.5)),
+		"--workers", strconv.Itoa(workers), "--worker-cpu", "1"} // r_gen is one core's rate
+	if c := p.Calibration; c.HasHPA() {
+		args = append(args, "--academy-cpu", fmt.Sprintf("%.0fm", c.CPURequestMilli), "--academy-memory", fmt.Sprintf("%.0fMi", c.MemoryRequestMB))
+	}
+	if f.scenario == "" {
+		args = append(args, "--part", "academy")
+	} else {
+		args = append(args, "--scenario", f.scenario)
+	}
+	code, err := runKube(ctx, e, args...)
+	if err != nil {
 		return internalErrorf("--render: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "manifests    %s (HPA %d to %d replicas, %d workers of 1 CPU)\n", path, k.o.MinReplicas, k.o.MaxReplicas, k.o.Workers)
+	if code != 0 {
+		return withCode(code, nil) // loadgen-kube has said why
+	}
+	fmt.Fprintf(e.stdout, "manifests    %s (HPA %d to %d replicas, %d workers of 1 CPU)\n", path, minReplicas, f.hpaMax, workers)
 	return nil
 }
 

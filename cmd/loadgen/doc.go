@@ -17,6 +17,13 @@
 //	loadgen version                print the versions of loadgen, Go and vegeta
 //	loadgen k8s render|apply [flags]   the academy's and the load's Kubernetes manifests
 //
+// k8s and chaos, and the faults of run on a target.kubernetes, are loadgen-kube's
+// (cmd/loadgen-kube): loadgen runs it, from beside its own executable or else from $PATH,
+// with the same arguments, and passes on its output and exit code; without it they exit 1
+// saying how to build it (make build puts both in bin/). The Kubernetes client libraries
+// are linked into loadgen-kube only, so the loadgen that sends the load stays small (a
+// test, TestLoadgenLinksNoKubernetesClient, checks its imports).
+//
 // # run
 //
 // run is package loadgen/pipeline's Run with the flags below: this command parses them,
@@ -164,7 +171,11 @@
 // on abort, on SIGINT/SIGTERM and on error before run exits. It prints the run's ID on
 // stderr ("chaos: run 20261202-040447-a1b2: ..."); every object is labelled with it
 // (loadlab.dev/run) and with its fault (loadlab.dev/fault), and carries the fault's
-// duration, so that the faults of a loadgen that died expire by themselves.
+// duration, so that the faults of a loadgen that died expire by themselves. The objects are
+// created and deleted by a loadgen-kube child (loadgen-kube chaos serve) that run drives over
+// its stdin and stdout (package chaos/remote); when that input ends, because loadgen is done
+// or died (even by SIGKILL), the child deletes what is still in place and exits. Only if both
+// are killed is chaos cleanup needed.
 //
 //	loadgen chaos render FILE [--run ID] [--export-workflow WF]
 //	                     print the objects as YAML (run ID default "render"), each checked

@@ -21,6 +21,7 @@ func runCLI(args ...string) (int, string, string) {
 // applied), and what the server refuses is printed with its message (exit 1).
 func TestK8sApply(t *testing.T) {
 	s := kubetest.Start(t)
+	withKube(t)
 	ns := s.Namespace(t)
 	base := []string{"k8s", "apply", "--kubeconfig", s.Kubeconfig, "-n", ns, "--scenario", "../../scenarios/enroll-spike.yaml"}
 

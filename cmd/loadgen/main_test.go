@@ -30,10 +30,14 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	kube := testutil.Build(t, "../loadgen-kube") // loadgen k8s and loadgen chaos run it, from $PATH here
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: testutil.Update(), // -update rewrites the scripts' cmp files
-		Setup:         setup,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", kube+string(os.PathListSeparator)+env.Getenv("PATH"))
+			return setup(env)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":     cmdExitcode,
 			"interrupt":    cmdInterrupt,

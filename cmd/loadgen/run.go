@@ -142,11 +142,14 @@ func runScenario(ctx context.Context, e *env, path string, f runFlags) error {
 		return nil
 	}
 
-	var faults chaos.Resolver // a cluster target's Chaos Mesh (chaos.go); nil for the lab's or none
+	var faults chaos.Resolver // a cluster target's Chaos Mesh, in loadgen-kube (kube.go); nil for the lab's or none
 	if spec.Target.Kubernetes != nil && len(spec.Faults) > 0 && !f.noFaults {
-		if faults, err = meshFaults(e, spec); err != nil {
+		kf, err := kubeFaults(ctx, e, spec)
+		if err != nil {
 			return withCode(exitUsage, err)
 		}
+		defer kf.Close() // after the run's own rollback: loadgen-kube rolls back what is left, and exits
+		faults = kf
 	}
 	if err := pipeline.Check(spec, pipeline.Config{BaseURL: f.target, NoFaults: f.noFaults, Faults: faults}); err != nil {
 		return withCode(exitForError(err), err)

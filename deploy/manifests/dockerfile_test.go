@@ -44,13 +44,14 @@ func TestDockerfile(t *testing.T) {
 	if uid, _, _ := strings.Cut(user, ":"); uid != strconv.Itoa(ImageUser) {
 		t.Errorf("USER %q: want %d, the user the manifests run as", user, ImageUser)
 	}
-	m := regexp.MustCompile(`^CGO_ENABLED=0 GOOS=linux go build (.*) -o (/\S+)/ ((?:\./cmd/\w+ ?)+)$`).FindStringSubmatch(build)
+	m := regexp.MustCompile(`^CGO_ENABLED=0 GOOS=linux go build (.*) -o (/\S+)/ ((?:\./cmd/[\w-]+ ?)+)$`).FindStringSubmatch(build)
 	if m == nil {
 		t.Fatalf("RUN %q: want CGO_ENABLED=0 GOOS=linux go build FLAGS -o DIR/ ./cmd/...", build)
 	}
 	outDir, pkgs := m[2], strings.Fields(m[3])
-	// Each binary built is copied to where the manifests run it.
-	want := map[string]string{"loadgen": LoadgenPath, "academy": AcademyPath}
+	// Each binary built is copied to where the manifests run it; loadgen-kube beside
+	// loadgen, where loadgen looks for it first.
+	want := map[string]string{"loadgen": LoadgenPath, "academy": AcademyPath, "loadgen-kube": filepath.Join(filepath.Dir(LoadgenPath), "loadgen-kube")}
 	for _, pkg := range pkgs {
 		name := filepath.Base(pkg)
 		copy := "--from=build " + outDir + "/" + name + " " + want[name]

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -18,10 +20,9 @@ import (
 
 	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/chaos/mesh"
+	"github.com/trendtactics/loadlab/chaos/remote"
 	"github.com/trendtactics/loadlab/scenarios"
 )
-
-func init() { moreCommands = append(moreCommands, newChaosCmd) }
 
 // renderRunID labels what chaos render prints when no --run is given.
 const renderRunID = "render"
@@ -39,7 +40,7 @@ func newChaosCmd(e *env) *cobra.Command {
 prints them, cleanup deletes those a run left behind. loadgen run creates and deletes them
 itself on the fault timeline.`,
 	}
-	cmd.AddCommand(newChaosRenderCmd(e), newChaosCleanupCmd(e))
+	cmd.AddCommand(newChaosRenderCmd(e), newChaosCleanupCmd(e), newChaosServeCmd(e))
 	return cmd
 }
 
@@ -72,14 +73,14 @@ chaos node), for a game day run from the Chaos Dashboard.`,
 				}
 				var b bytes.Buffer
 				if err := mesh.WriteYAML(&b, wf); err != nil {
-					return internalErrorf("%w", err)
+					return internalError{err}
 				}
 				if err := os.WriteFile(workflow, b.Bytes(), 0o644); err != nil {
 					return internalErrorf("--export-workflow: %w", err)
 				}
 			}
 			if err := mesh.WriteYAML(e.stdout, objs...); err != nil {
-				return internalErrorf("%w", err)
+				return internalError{err}
 			}
 			return nil
 		},
@@ -117,7 +118,7 @@ namespace (default: all).`,
 			}
 			c, err := kubeClient(e, cf.kubeconfig, cf.context, false)
 			if err != nil {
-				return withCode(exitUsage, err)
+				return usageError{err}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
@@ -145,10 +146,9 @@ namespace (default: all).`,
 
 // loadClusterSpec loads a scenario that must have a kubernetes target.
 func loadClusterSpec(e *env, path string) (*scenarios.Spec, error) {
-	spec, err := loadSpec(path)
+	spec, err := loadSpec(e, path)
 	if err != nil {
-		reportProblems(e.stderr, path, err)
-		return nil, withCode(exitUsage, nil)
+		return nil, err
 	}
 	if spec.Target.Kubernetes == nil {
 		return nil, usageErrorf("%s: the scenario has no target.kubernetes: its faults have no cluster form", path)
@@ -194,21 +194,42 @@ func expandHome(e *env, path string) string {
 	return path
 }
 
-// meshFaults returns the Chaos Mesh resolver of a run of a cluster scenario, and tells on
-// stderr how to clean up after it should loadgen die.
-func meshFaults(e *env, spec *scenarios.Spec) (chaos.Resolver, error) {
-	quietChaosMesh()
-	k := spec.Target.Kubernetes
-	c, err := kubeClient(e, k.Kubeconfig, k.Context, k.InCluster)
-	if err != nil {
-		return nil, err
+// newChaosServeCmd serves the faults of a cluster scenario to loadgen run, its parent.
+func newChaosServeCmd(e *env) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Inject a run's Chaos Mesh faults for loadgen run (JSON-RPC on stdin and stdout)",
+		Long: `serve is what loadgen run starts on a target.kubernetes: it reads JSON-RPC calls
+(package chaos/remote) on stdin, creates and deletes the run's Chaos Mesh objects as the
+fault timeline of its parent asks, and answers on stdout. When stdin ends (the parent is
+done, or died, even by SIGKILL) it deletes every object still in place and exits. It
+ignores SIGINT, SIGTERM and SIGHUP: the parent, which gets them too, rolls back first.`,
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			quietChaosMesh()
+			open := func(a remote.OpenArgs) (chaos.Resolver, remote.OpenReply, error) {
+				k := a.Kubernetes
+				c, err := kubeClient(e, k.Kubeconfig, k.Context, k.InCluster)
+				if err != nil {
+					return nil, remote.OpenReply{}, err
+				}
+				run := mesh.NewRunID(time.Now())
+				spec := &scenarios.Spec{Name: a.Name, Target: scenarios.Target{URL: k.URL, Kubernetes: k}}
+				r, err := mesh.NewResolver(c, spec, run)
+				if err != nil {
+					return nil, remote.OpenReply{}, err
+				}
+				return r, remote.OpenReply{Run: run, Label: mesh.LabelRun}, nil
+			}
+			if err := remote.Serve(e.stdin, e.stdout, open, timeout, e.stderr); err != nil {
+				return internalError{err}
+			}
+			return nil
+		},
 	}
-	run := mesh.NewRunID(time.Now())
-	r, err := mesh.NewResolver(c, spec, run)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(e.stderr, "chaos: run %s: Chaos Mesh objects labelled %s=%s in namespace %s (if loadgen dies: loadgen chaos cleanup --run %s)\n",
-		run, mesh.LabelRun, run, k.Namespace, run)
-	return r, nil
+	cmd.Flags().DurationVar(&timeout, "rollback-timeout", time.Minute, "how long each object left in place when stdin ends may take to be deleted")
+	return cmd
 }

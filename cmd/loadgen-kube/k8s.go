@@ -14,8 +14,6 @@ import (
 	"github.com/trendtactics/loadlab/deploy/manifests"
 )
 
-func init() { moreCommands = append(moreCommands, newK8sCmd) }
-
 func newK8sCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "k8s",
@@ -64,9 +62,8 @@ func (f *k8sFlags) options(e *env) (manifests.Options, error) {
 	o := f.o
 	o.Parts = f.parts
 	if f.scenario != "" {
-		if _, err := loadSpec(f.scenario); err != nil {
-			reportProblems(e.stderr, f.scenario, err)
-			return o, withCode(exitUsage, nil)
+		if _, err := loadSpec(e, f.scenario); err != nil {
+			return o, err
 		}
 		data, err := os.ReadFile(f.scenario)
 		if err != nil {
@@ -136,7 +133,7 @@ $LOADGEN_TOKEN, else are random. The scenario must reach the academy inside the 
 			}
 			y, err := manifests.YAML(objs)
 			if err != nil {
-				return withCode(exitInternal, err)
+				return internalError{err}
 			}
 			if out == "" {
 				_, err = e.stdout.Write(y)
@@ -188,7 +185,7 @@ the server refuses is printed with the server's message; the exit code is then 1
 				verb = "accepted (dry run)"
 			}
 			if err != nil {
-				return withCode(exitInternal, err)
+				return internalError{err}
 			}
 			fmt.Fprintf(e.stdout, "%d objects %s in namespace %s\n", len(objs), verb, f.o.Namespace)
 			return nil
