@@ -217,17 +217,20 @@ func TestRunOnCluster(t *testing.T) {
 
 // TestRunStopsFaults: a run whose fault lasts longer than the test is stopped in the
 // fault's window by SIGINT, by SIGTERM, and by an abortOnFail threshold; each time the
-// object is deleted before loadgen exits.
+// object is deleted before loadgen exits. SIGINT to the process group, as a terminal's
+// Ctrl-C sends it, reaches loadgen-kube too, which leaves the rollback to loadgen.
 func TestRunStopsFaults(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		signal os.Signal
+		signal syscall.Signal
+		group  bool
 		status int
 		code   int
 	}{
-		{"SIGINT", syscall.SIGINT, 200, 130},
-		{"SIGTERM", syscall.SIGTERM, 200, 130},
-		{"abort", nil, 500, 3},
+		{"SIGINT", syscall.SIGINT, false, 200, 130},
+		{"SIGINT-group", syscall.SIGINT, true, 200, 130},
+		{"SIGTERM", syscall.SIGTERM, false, 200, 130},
+		{"abort", 0, false, 500, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, kubeconfig, ns := cluster(t)
@@ -237,8 +240,12 @@ func TestRunStopsFaults(t *testing.T) {
 			rec := watchChaos(t, c, ns)
 			ch := startLoadgen(t, "run", "--quiet", "--max-lateness", "5s", "--out", t.TempDir(), file)
 			added := ch.created(t, rec)
-			if tc.signal != nil {
-				if err := ch.cmd.Process.Signal(tc.signal); err != nil {
+			if pid := ch.cmd.Process.Pid; tc.group {
+				if err := syscall.Kill(-pid, tc.signal); err != nil {
+					t.Fatal(err)
+				}
+			} else if tc.signal != 0 {
+				if err := syscall.Kill(pid, tc.signal); err != nil {
 					t.Fatal(err)
 				}
 			}
