@@ -139,6 +139,15 @@
 //	--max-lost-workers N  how many lost workers the run tolerates (above 0: overrides the
 //	                      scenario's load.maxLostWorkers / maxLostShare; default: the scenario's)
 //
+// A worker may start before its coordinator listens (the pods of a Kubernetes Job start in
+// any order): it tries again, with growing pauses up to 2 s, while the coordinator cannot
+// be reached (connection refused, its name not resolved yet, a proxy's 502, 503 or 504),
+// for its own --join-timeout (default 1m; 0: one try), then exits 1 with "join the
+// coordinator at ADDR: not reachable in 1m0s (N tries, the join timeout): <last cause>".
+// A refusal (token, version, scenario, index) is final at once.
+//
+//	--join-timeout D      (worker) keep trying to reach the coordinator for D (default 1m)
+//
 // worker exits 0 when done (or stopped by its coordinator), 1 when it lost the coordinator,
 // 2 for a usage error or a refusal.
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ func newWorkerCmd(e *env) *cobra.Command {
 		coordinator, token, ca string
 		index                  int
 		quiet                  bool
+		joinTimeout            time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "worker [FILE] --coordinator ADDR",
@@ -30,6 +32,11 @@ With FILE, the scenario must be the coordinator's byte for byte (its SHA-256 is 
 without, the worker runs the coordinator's copy. The index (--index, else
 $JOB_COMPLETION_INDEX, else the next free one) chooses the worker's share: global
 iterations g with g mod N == index.
+
+A coordinator that does not answer yet (not listening, its name not resolved, a proxy's 502,
+503 or 504: pods start in any order) is tried again, with growing pauses, for --join-timeout
+(default 1m; 0: one try); then the worker exits 1 naming the address and the last cause. A
+refusal is final at once.
 
 Exit codes: 0 done (or stopped by the coordinator), 1 the coordinator was lost or failed,
 2 usage error or refused by the coordinator (the message names the cause).`,
@@ -53,7 +60,10 @@ Exit codes: 0 done (or stopped by the coordinator), 1 the coordinator was lost o
 					}
 				}
 			}
-			cfg := cluster.WorkerConfig{Coordinator: coordinator, Token: token, Version: version, Index: index}
+			if joinTimeout < 0 {
+				return usageErrorf("--join-timeout %s: want 0 or more", joinTimeout)
+			}
+			cfg := cluster.WorkerConfig{Coordinator: coordinator, Token: token, Version: version, Index: index, JoinTimeout: joinTimeout}
 			if len(args) == 1 {
 				data, err := os.ReadFile(args[0])
 				if err != nil {
@@ -92,5 +102,6 @@ Exit codes: 0 done (or stopped by the coordinator), 1 the coordinator was lost o
 	fl.IntVar(&index, "index", -1, "this worker's `INDEX` (default $JOB_COMPLETION_INDEX, else the next free one)")
 	fl.StringVar(&ca, "ca", "", "verify an https:// coordinator with this CA certificate `FILE` (PEM; default the system's)")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no status lines: only errors")
+	fl.DurationVar(&joinTimeout, "join-timeout", time.Minute, "keep trying to reach the coordinator for `D` (0: one try)")
 	return cmd
 }

@@ -136,7 +136,10 @@ func TestRefused(t *testing.T) {
 	path := scenario(t, 10, "1s")
 	_, data := loadSpec(t, path)
 	_, addr, status := coordinator(t, 2, "right", data, path)
-	good := cluster.WorkerConfig{Coordinator: addr, Token: "right", Version: testVersion, Index: 0, Scenario: data, Path: path}
+	// A refusal is final at once, whatever the join timeout (one that was tried again would
+	// come back after 30 s as another error).
+	good := cluster.WorkerConfig{Coordinator: addr, Token: "right", Version: testVersion, Index: 0, Scenario: data, Path: path,
+		JoinTimeout: 30 * time.Second}
 	// Worker 0 joins and waits for the start (which never comes: worker 1 is missing).
 	ctx, cancel := context.WithCancel(context.Background())
 	joined := make(chan error, 1)
@@ -698,8 +701,24 @@ func TestRejoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	w1 := res.Workers[1]
-	if !w1.Lost || w1.RejoinedAtS <= w1.LostAtS || w1.Planned != 200 || w1.Sent >= 200 || w1.Sent < 80 {
-		t.Errorf("worker 1: %+v; want lost, rejoined later, fewer than its 200 sent\n%s", w1, status)
+	// The rejoined process sent its share of the iterations from the one it resumed at (odd
+	// ones: worker 1 of 2), and they count in the worker's sent.
+	m := regexp.MustCompile(`worker 1 rejoined from .*at global iteration (\d+)`).FindStringSubmatch(status.String())
+	if m == nil {
+		t.Fatalf("the coordinator did not log worker 1's rejoin:\n%s", status)
+	}
+	from, _ := strconv.Atoi(m[1])
+	resumed := 0
+	tg.mu.Lock()
+	for n := range tg.first {
+		if n >= from && n%2 == 1 {
+			resumed++
+		}
+	}
+	tg.mu.Unlock()
+	if !w1.Lost || w1.RejoinedAtS <= w1.LostAtS || w1.Planned != 200 || w1.Sent >= 200 || resumed == 0 || w1.Sent < uint64(resumed) {
+		t.Errorf("worker 1: %+v, %d iterations from %d at the target; want lost, rejoined later, fewer than its 200 sent, "+
+			"those after the rejoin among them\n%s", w1, resumed, from, status)
 	}
 	if res.Verdict != reports.Invalid || res.Generator.Planned != 400 || res.Generator.Sent != res.Workers[0].Sent+w1.Sent {
 		t.Errorf("verdict %s, planned %d, sent %d; want INVALID (a lost worker), 400 planned", res.Verdict, res.Generator.Planned, res.Generator.Sent)

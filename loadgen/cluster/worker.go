@@ -42,6 +42,10 @@ type WorkerConfig struct {
 	Log io.Writer
 	// Now is the worker's clock (nil: time.Now); tests inject a skewed or jumpy one.
 	Now func() time.Time
+	// JoinTimeout is how long the worker keeps trying to reach a coordinator that does not
+	// answer yet (not listening, or a proxy's 502, 503 or 504); 0: one try. A refusal is
+	// final at once.
+	JoinTimeout time.Duration
 }
 
 // inMsg is a coordinator message with its time of arrival (the worker's clock).
@@ -87,30 +91,12 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	// The stream outlives ctx: an interrupted worker still sends its figures.
 	streamCtx, endStream := context.WithCancel(context.WithoutCancel(ctx))
 	defer endStream()
-	pr, pw := io.Pipe()
+	resp, pw, err := join(ctx, streamCtx, cfg, base, &http.Client{Transport: tr}, logf)
+	if err != nil {
+		return err
+	}
 	defer pw.Close()
-	req, err := http.NewRequestWithContext(streamCtx, http.MethodPost, base+JoinPath, pr)
-	if err != nil {
-		return fmt.Errorf("join the coordinator: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+cfg.Token)
-	req.Header.Set(headerVersion, cfg.Version)
-	req.Header.Set("Content-Type", workerContentType)
-	if cfg.Scenario != nil {
-		req.Header.Set(headerHash, ScenarioHash(cfg.Scenario))
-	}
-	if cfg.Index >= 0 {
-		req.Header.Set(headerIndex, strconv.Itoa(cfg.Index))
-	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return fmt.Errorf("join the coordinator at %s: %w", cfg.Coordinator, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return &RefusedError{Status: resp.StatusCode, Cause: strings.TrimSpace(string(b))}
-	}
 	out := newWorkerSender(pw)
 	out.start()
 	defer out.close()
@@ -235,6 +221,78 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		if err != nil || !ramp {
 			return err
 		}
+	}
+}
+
+// join opens the worker's stream to the coordinator at base: the request, whose body
+// (written through pw) carries the worker's messages, and the coordinator's response.
+// A coordinator that cannot be reached (not listening yet, its name not resolved yet, a
+// proxy in front of it answering 502, 503 or 504) is tried again, with a growing pause, for
+// cfg.JoinTimeout; its refusal is not. The stream lives in streamCtx; ctx ends the tries.
+func join(ctx, streamCtx context.Context, cfg WorkerConfig, base string, client *http.Client, logf func(string, ...any)) (*http.Response, *io.PipeWriter, error) {
+	try := func() (*http.Response, *io.PipeWriter, error) {
+		pr, pw := io.Pipe()
+		req, err := http.NewRequestWithContext(streamCtx, http.MethodPost, base+JoinPath, pr)
+		if err != nil {
+			pw.Close()
+			return nil, nil, fmt.Errorf("join the coordinator: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+cfg.Token)
+		req.Header.Set(headerVersion, cfg.Version)
+		req.Header.Set("Content-Type", workerContentType)
+		if cfg.Scenario != nil {
+			req.Header.Set(headerHash, ScenarioHash(cfg.Scenario))
+		}
+		if cfg.Index >= 0 {
+			req.Header.Set(headerIndex, strconv.Itoa(cfg.Index))
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			pw.Close()
+			return nil, nil, err
+		}
+		return resp, pw, nil
+	}
+	if _, err := http.NewRequest(http.MethodPost, base+JoinPath, nil); err != nil {
+		return nil, nil, fmt.Errorf("join the coordinator: %w", err) // not worth another try
+	}
+	deadline := time.Now().Add(cfg.JoinTimeout)
+	pause := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		resp, pw, err := try()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			return resp, pw, nil
+		}
+		if err == nil {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			pw.Close()
+			cause := strings.TrimSpace(string(b))
+			switch resp.StatusCode {
+			case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+				err = fmt.Errorf("%s: %.200s", resp.Status, cause) // a proxy's: the coordinator is not there yet
+			default:
+				return nil, nil, &RefusedError{Status: resp.StatusCode, Cause: cause}
+			}
+		}
+		left := time.Until(deadline)
+		switch {
+		case cfg.JoinTimeout <= 0:
+			return nil, nil, fmt.Errorf("join the coordinator at %s: %w", cfg.Coordinator, err)
+		case left <= 0:
+			return nil, nil, fmt.Errorf("join the coordinator at %s: not reachable in %s (%d tries, the join timeout): %w",
+				cfg.Coordinator, cfg.JoinTimeout, attempt, err)
+		case attempt == 1:
+			logf("the coordinator at %s is not reachable (%v): trying again for up to %s", cfg.Coordinator, err, cfg.JoinTimeout)
+		}
+		t := time.NewTimer(min(pause, left))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, fmt.Errorf("join the coordinator at %s: %w (after %d tries: %v)", cfg.Coordinator, ctx.Err(), attempt, err)
+		}
+		pause = min(2*pause, 2*time.Second)
 	}
 }
 
