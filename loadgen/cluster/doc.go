@@ -99,29 +99,37 @@
 //
 // The coordinator's work is per worker-second: decode one interval message and merge it.
 // result.Merge sums the encoded histograms of its sources bucket by bucket (each distinct
-// encoding inflated once), and builds and encodes each merged histogram once.
-// BenchmarkWorkerSecond (1000 workers, 2 request names and a fault window with its recovery
-// slots, 1000 requests per worker-second; the ops take the seconds of a 10-second run in
-// turn), before and after the bucket sums and CBOR (before: JSON, and a histogram decoded
-// twice and encoded again per slot and source), measured in one sitting on the shared
-// 2-core Xeon: 0.79 M instructions per worker-second against 11.6 M (valgrind
-// --tool=callgrind: 15 times fewer); CPU time (user+sys of the benchmark process, a run of
-// 10,001 ops, 3,001 before, less one of 1) 0.10–0.11 ms per worker-second against 2.0 ms,
-// so 1000 workers take about 10 % of one core, the goal's edge; 28 kB allocated against 3.3 MB; 8.5 kB on
-// the wire against 9.3 kB. The benchmark's ns/op on that loaded machine (load average 19)
-// reads 0.42–0.74 ms against 3.9–6.8 ms: it waits for the CPU. What is left (pprof): the
-// CBOR decode of the record (about 30 %), inflating and summing the histograms (about
-// 35 %), and making and encoding the merged ones. Serving /metrics
-// adds a snapshot of the worker's registry to each worker-second (BenchmarkMetricsSnapshot,
-// 2 request names): about 3.8 kB on the wire and 0.2 ms of CPU (measured against 1.0 ms
-// for BenchmarkWorkerSecond before the changes above, on the same shared machine).
+// encoding inflated once), and builds and encodes each merged histogram once. A worker
+// leaves out of its records what the merge derives again (toWire: summaries, rates, empty
+// histograms, the run's copy of the timeline). BenchmarkWorkerSecond (1000 workers, 2
+// request names and a fault window with its recovery slots, 1000 requests per
+// worker-second; the ops in a run's order: the 1000 workers' records of one second, merged,
+// then the next second's), measured in one sitting on the shared 2-core Xeon (load average
+// 6–8), before and after toWire: 0.374 M instructions per worker-second against 0.588 M
+// (valgrind --tool=callgrind, GODEBUG=asyncpreemptoff=1); CPU time (user+sys of a run of
+// 30,001 ops less one of 1, three runs each) 0.037–0.041 ms against 0.074–0.078 ms, so
+// 1000 workers take about 4 % of one core; 5.5 kB on the wire against 8.5 kB; 15.5 kB
+// allocated against 16.6 kB. (Earlier figures of 0.10–0.11 ms took the seconds of the run
+// in turn, ten seconds per merge: its timeline's merged points were made ten times over.)
+// What is left (pprof): the CBOR decode of the record (about 30 %), inflating the
+// histograms (about 18 %), and summing them.
+//
+// Serving /metrics adds each worker's registry snapshot to its worker-second, and a scrape
+// that adds up all the workers' last snapshots (the load-run dashboard's Prometheus
+// scrapes loadgen every second). BenchmarkMetricsSnapshot (2 request names, a scrape after
+// every 1000 ops), same sitting: with the snapshot as arrays of numbers in the CBOR
+// stream (snapFamily) and the series' descriptions made once, 0.455 M instructions and
+// 0.048–0.052 ms per worker-second, against 0.742 M and 0.085–0.093 ms with Prometheus'
+// protobuf snapshot (a message per histogram bucket) and a description per series and
+// scrape; 2.8 kB on the wire either way; 15 kB allocated against 36 kB. With /metrics
+// scraped every second, 1000 workers then take about 9 % of one core (about 17 % before).
 //
 // # Metrics
 //
 // With a registry (pipeline.Config.Registry, served by run --metrics-addr), the coordinator
 // serves the run as one generator (metrics.go). It asks the workers for their live
 // metrics (startParams.Metrics): each runs its engine with a registry of its own, with its
-// process's CPU and memory, and sends a snapshot of it (Prometheus' delimited protobuf)
+// process's CPU and memory, and sends a snapshot of it (its families' values: snapFamily)
 // with every interval record, taken after the engine's metrics counted that second, and
 // with its final figures. The coordinator serves the engine's families under the names
 // and labels of `loadgen run` (loadgen_request_duration_seconds{request},
