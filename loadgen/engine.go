@@ -400,6 +400,8 @@ type job struct {
 // iteration's time. schedule returns when the schedule is done or ctx ends, after all
 // workers have finished.
 func (e *engine) schedule(ctx context.Context) {
+	_, release := holdMonitor() // the process idles between sends: see monitor.go
+	defer release()
 	d := &dispatcher{e: e, ctx: ctx, deadline: e.duration + DispatchGrace}
 	d.overshoot.Store(int64(500 * time.Microsecond))
 	d.grow()
@@ -527,17 +529,18 @@ func (d *dispatcher) claim() (j job, ok bool) {
 // wakes up more precisely anyway), waits are plain sleeps, so the workers never spin more
 // than a sixteenth of the time (a quarter cost 50 µs per request at 5000/s on one core).
 // Each worker has its own sleeper (and timer); the overshoot is shared. With one processor
-// (GOMAXPROCS=1) it never spins: a goroutine that yields in a loop keeps the scheduler from
-// polling the network, so responses that arrive meanwhile would be read, and timed, late.
+// for the load (GOMAXPROCS=1, not counting the one holdMonitor keeps) it never spins: a
+// goroutine that yields in a loop keeps the scheduler from polling the network, so responses
+// that arrive meanwhile would be read, and timed, late.
 type sleeper struct {
 	timer     *time.Timer
 	overshoot *atomic.Int64
-	solo      bool // GOMAXPROCS is 1: no spinning
+	solo      bool // one processor for the load (loadProcs): no spinning
 	spins     int  // the yields of its waits (tests)
 }
 
 func newSleeper(overshoot *atomic.Int64) sleeper {
-	return sleeper{timer: time.NewTimer(time.Hour), overshoot: overshoot, solo: runtime.GOMAXPROCS(0) == 1}
+	return sleeper{timer: time.NewTimer(time.Hour), overshoot: overshoot, solo: loadProcs() == 1}
 }
 
 const (
