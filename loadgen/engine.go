@@ -400,13 +400,20 @@ type job struct {
 // iteration's time. schedule returns when the schedule is done or ctx ends, after all
 // workers have finished.
 func (e *engine) schedule(ctx context.Context) {
-	_, release := holdMonitor() // the process idles between sends: see monitor.go
-	defer release()
+	if e.pacer.PeakRate() >= holdMinRate { // the process idles between sends: see monitor.go
+		_, release := holdMonitor()
+		defer release()
+	}
 	d := &dispatcher{e: e, ctx: ctx, deadline: e.duration + DispatchGrace}
 	d.overshoot.Store(int64(500 * time.Microsecond))
 	d.grow()
 	d.wg.Wait()
 }
+
+// holdMinRate is the schedule's peak rate (iterations per second) from which a run holds the
+// monitor: below it the monitor's wake-ups (one or two an iteration) cost less than the hold's
+// (the holding goroutine's 200 a second and the monitor's own 100).
+const holdMinRate = 200
 
 // dispatcher is the schedule's state shared by the workers of a run.
 type dispatcher struct {

@@ -225,6 +225,15 @@ func (p *StagePacer) Rate(elapsed time.Duration) float64 {
 	return 0
 }
 
+// PeakRate returns the highest planned rate of the schedule, hits per second.
+func (p *StagePacer) PeakRate() float64 {
+	var r float64
+	for _, s := range p.stages {
+		r = max(r, s.r0, s.r1)
+	}
+	return r / float64(p.stripe.stride())
+}
+
 // PlanInfo is what a scenario's load will do, for --dry-run and validate.
 type PlanInfo struct {
 	Executor    string

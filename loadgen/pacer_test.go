@@ -190,3 +190,20 @@ func TestStagePacerDrivesVegetaAttacker(t *testing.T) {
 		t.Fatalf("vegeta sent %d (%d ok), pacer planned %d", n, ok, p.Total())
 	}
 }
+
+func TestStagePacerPeakRate(t *testing.T) {
+	p := loadgen.NewStagePacer([]loadgen.RateStage{
+		{Duration: time.Second, From: 10, To: 300},
+		{Duration: time.Second, From: 300, To: 50},
+		{Duration: time.Second, From: 0, To: 0},
+	})
+	if r := p.PeakRate(); r != 300 {
+		t.Errorf("PeakRate = %v, want 300", r)
+	}
+	if r := p.Striped(loadgen.Stripe{Index: 1, Count: 3}).PeakRate(); r != 100 {
+		t.Errorf("PeakRate of a third = %v, want 100", r)
+	}
+	if r := loadgen.NewStagePacer(nil).PeakRate(); r != 0 {
+		t.Errorf("PeakRate of no stage = %v, want 0", r)
+	}
+}
