@@ -558,7 +558,8 @@ const (
 // until returns when start+at has come, or false when ctx is done first; rate is the
 // schedule's rate at at (iterations per second).
 func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration, rate float64) bool {
-	rem := at - time.Since(start)
+	t0 := time.Now() // one clock reading for the wait and the overshoot
+	rem := at - t0.Sub(start)
 	if rem <= 0 {
 		return ctx.Err() == nil
 	}
@@ -569,7 +570,6 @@ func (s *sleeper) until(ctx context.Context, start time.Time, at time.Duration, 
 	if spin {
 		d = rem - early
 	}
-	t0 := time.Now()
 	s.timer.Reset(d)
 	select {
 	case <-s.timer.C:
