@@ -139,10 +139,15 @@ func TestWindows(t *testing.T) {
 		t.Fatalf("windows: %+v", res.Windows)
 	}
 	fault, steady := res.Windows[0], res.Windows[1]
-	if fault.Total.Count != 100 || steady.Total.Count != 100 {
-		t.Errorf("window counts: fault %d steady %d, want 100 and 100", fault.Total.Count, steady.Total.Count)
+	// 100 iterations are due in the window. A request's window is that of its latency origin,
+	// its intended time moved on by the generator's own send lateness, so one due less than
+	// that lateness before a boundary (one every 10 ms) crosses it: on a loaded machine a few may.
+	cross := uint64(res.Generator.LatenessMaxMS / 10)
+	if fault.Total.Count+steady.Total.Count != 200 || fault.Total.Count+cross < 100 || fault.Total.Count > 100+cross {
+		t.Errorf("window counts: fault %d steady %d, want 100 and 100 (± %d: send lateness up to %.1fms)",
+			fault.Total.Count, steady.Total.Count, cross, res.Generator.LatenessMaxMS)
 	}
-	if fault.Total.LatencyHist.TotalCount() != 100 || len(fault.Requests) != 2 || fault.Requests[0].Count+fault.Requests[1].Count != 100 {
+	if uint64(fault.Total.LatencyHist.TotalCount()) != fault.Total.Count || len(fault.Requests) != 2 || fault.Requests[0].Count+fault.Requests[1].Count != fault.Total.Count {
 		t.Errorf("fault window requests: %+v", fault.Requests)
 	}
 	if fault.Start != 0.5 || fault.End != 1.5 {
