@@ -95,8 +95,10 @@ load: {executor: constant-arrival-rate, rate: 20, duration: 1s}
 	if ws.Drops != 0 || ws.Lost != 0 || chat.Errors != 0 {
 		t.Errorf("drops %d lost %d errors %d, want none", ws.Drops, ws.Lost, chat.Errors)
 	}
-	if ws.Sent < ws.Opened*8 || ws.Delivered != ws.Sent || chat.Count != ws.Delivered || uint64(room.received.Load()) != ws.Sent {
-		t.Errorf("sent %d (server got %d), delivered %d, latency samples %d; want about 10 per connection, all delivered", ws.Sent, room.received.Load(), ws.Delivered, chat.Count)
+	// A 100 ms ticker over a 1 s hold ticks at most 10 times; a starved process loses ticks (a
+	// ticker keeps one), so the lower bound is loose: at load average 10 a run sent 7.5 a connection.
+	if ws.Sent < ws.Opened*4 || ws.Sent > ws.Opened*10 || ws.Delivered != ws.Sent || chat.Count != ws.Delivered || uint64(room.received.Load()) != ws.Sent {
+		t.Errorf("sent %d (server got %d), delivered %d, latency samples %d; want 4 to 10 per connection, all delivered", ws.Sent, room.received.Load(), ws.Delivered, chat.Count)
 	}
 	if room.chats.Load() <= int64(ws.Delivered) {
 		t.Errorf("the room broadcast %d messages, want more than the %d own echoes (others' messages are not timed)", room.chats.Load(), ws.Delivered)
