@@ -63,7 +63,13 @@ func releaseMonitor() {
 	}
 	close(h.stop)
 	<-h.done
-	if runtime.GOMAXPROCS(0) == h.base+1 { // unless someone else set it meanwhile
+	if runtime.GOMAXPROCS(0) != h.base+1 { // someone else set it meanwhile
+		return
+	}
+	// Setting GOMAXPROCS stops the runtime from following the CPU limit (cgroup) from then on:
+	// back to the default when it is what the hold started from, else to what it was.
+	runtime.SetDefaultGOMAXPROCS()
+	if runtime.GOMAXPROCS(0) != h.base {
 		runtime.GOMAXPROCS(h.base)
 	}
 }
