@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,19 +196,17 @@ func (l *Lab) newProxy(name string, upstreams []string) (*proxy.Proxy, error) {
 }
 
 func (l *Lab) startDatabase(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
 	// A directory and port of its own, so that a killed database restarts with its data at
-	// the same address; durable, so that the kill loses no acknowledged commit.
+	// the same address; durable, so that the kill loses no acknowledged commit. The port is
+	// the wrapper's choice (port 0: it picks a free one right before PostgreSQL binds it,
+	// and another if that was taken meanwhile); a restart asks for the port it printed.
 	// The academy sweeps what dead labs left (loadlab-db-*: their servers, even stopped ones,
 	// their shared memory); this harness, as an owner, keeps this directory out of any sweep
 	// while its database is down between a kill and the restart.
 	l.dbDir = filepath.Join(os.TempDir(), dbDirPrefix+randomToken()[:12])
 	l.guard.Dir(l.dbDir)
 	l.db = &process{name: "postgres", log: l.cfg.Log, guard: l.guard,
-		argv: append(clone(l.cfg.Academy), "postgres", "--dir", l.dbDir, "--port", strconv.Itoa(port), "--durable",
+		argv: append(clone(l.cfg.Academy), "postgres", "--dir", l.dbDir, "--port", "0", "--durable",
 			"--sweep", filepath.Join(os.TempDir(), dbDirPrefix+"*"), "--owner", strconv.Itoa(os.Getpid()),
 			"--replicas", strconv.Itoa(l.cfg.DBReplicas)),
 		ready: func(line string) bool { return strings.HasPrefix(line, "DATABASE_URL=") }}
@@ -229,9 +228,10 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 		return fmt.Errorf("lab: database: %w", err)
 	}
 	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("lab: database printed a bad URL %q: %w", raw, err)
+	if err != nil || u.Port() == "" {
+		return fmt.Errorf("lab: database printed a bad URL %q (%v)", raw, err)
 	}
+	l.db.argv[slices.Index(l.db.argv, "--port")+1] = u.Port()
 	l.dbProxy, err = l.newProxy("database", []string{u.Host})
 	if err != nil {
 		return err
@@ -255,17 +255,28 @@ func (l *Lab) startRedis(ctx context.Context) error {
 	if err != nil {
 		return errors.New("lab: the scenario asks for cache: redis, but redis-server is not installed; install it with `apt-get install redis-server` or use cache: memory")
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	l.redis = &process{name: "redis", log: l.cfg.Log, guard: l.guard,
-		argv: []string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes",
-			"--maxmemory", RedisMaxMemory, "--maxmemory-policy", RedisMaxMemoryPolicy},
-		ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
-	if err := l.redis.start(ctx, nil); err != nil {
-		return fmt.Errorf("lab: redis: %w", err)
+	// The port is chosen free and then bound by redis-server: another process may take it in
+	// between (a connection's ephemeral port, another test's server), and redis-server then
+	// exits. Such a start is tried again on another port.
+	var addr string
+	for attempt := 1; ; attempt++ {
+		port, err := pickPort()
+		if err != nil {
+			return err
+		}
+		addr = fmt.Sprintf("127.0.0.1:%d", port)
+		l.redis = &process{name: "redis", log: l.cfg.Log, guard: l.guard,
+			argv: []string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes",
+				"--maxmemory", RedisMaxMemory, "--maxmemory-policy", RedisMaxMemoryPolicy},
+			ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
+		err = l.redis.start(ctx, nil)
+		if err == nil {
+			break
+		}
+		if attempt == portAttempts || !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
+			return fmt.Errorf("lab: redis: %w", err)
+		}
+		fmt.Fprintf(l.cfg.Log, "lab: redis did not start on %s (%v): another port\n", addr, err)
 	}
 	l.cacheProxy, err = l.newProxy("cache", []string{addr})
 	if err != nil {
@@ -463,6 +474,12 @@ func randomToken() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// portAttempts bounds the starts of a child on a port chosen free (see startRedis).
+const portAttempts = 5
+
+// pickPort chooses a child's port (freePort; a test takes the first one first).
+var pickPort = freePort
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -41,6 +41,9 @@ type process struct {
 // start starts the child and waits until ready reports true (or the child exits, or ctx ends).
 // started, if not nil, is called as soon as the child runs. The lock is not held while it
 // waits, so that stop and kill can end a child that is starting.
+// errExitedEarly is wrapped by start's error when the child exited before it was ready.
+var errExitedEarly = errors.New("exited before it was ready")
+
 func (p *process) start(ctx context.Context, started func()) error {
 	p.mu.Lock()
 	if p.stopped {
@@ -93,7 +96,7 @@ func (p *process) start(ctx context.Context, started func()) error {
 	case <-readyc:
 		return nil
 	case <-done:
-		return fmt.Errorf("%s exited before it was ready: %v", p.name, cmd.ProcessState)
+		return fmt.Errorf("%s %w: %v", p.name, errExitedEarly, cmd.ProcessState)
 	case <-ctx.Done():
 		p.mu.Lock()
 		defer p.mu.Unlock()

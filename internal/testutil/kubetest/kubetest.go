@@ -163,8 +163,29 @@ func find(env, cached, name, hint string) (string, error) {
 	return p, nil
 }
 
-// start starts etcd and the API server and waits until the server is ready.
-func start() (_ *Server, err error) {
+// startAttempts bounds the starts of start: a port chosen free can be taken by another
+// process (the tests of other packages run beside these) before etcd or the API server
+// binds it; such a start is tried again on new ports.
+const startAttempts = 5
+
+// pickPorts chooses the ports of a start (freePorts; a test takes one of them first).
+var pickPorts = freePorts
+
+// start starts etcd and the API server and waits until the server is ready, on new ports
+// when a child found its port taken.
+func start() (*Server, error) {
+	var err error
+	for range startAttempts {
+		var s *Server
+		if s, err = startOnce(); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return s, err
+		}
+	}
+	return nil, err
+}
+
+// startOnce starts etcd and the API server on free ports and waits until the server is ready.
+func startOnce() (_ *Server, err error) {
 	apiserver, etcd, err := Binaries()
 	if err != nil {
 		return nil, err
@@ -183,7 +204,7 @@ func start() (_ *Server, err error) {
 			s.Stop()
 		}
 	}()
-	ports, err := freePorts(3)
+	ports, err := pickPorts(3)
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,6 +41,39 @@ func child() {
 	}
 	fmt.Println(s.api.cmd.Process.Pid, s.etcd.cmd.Process.Pid, s.dir)
 	select {}
+}
+
+// TestStartTriesATakenPortAgain: the API server's port, chosen free, is taken by another
+// process before the server binds it (as the tests of other packages did in CI): the start
+// is tried again on new ports. Before, the start failed with "address already in use".
+func TestStartTriesATakenPortAgain(t *testing.T) {
+	if _, _, err := Binaries(); err != nil {
+		check(t, err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	calls := 0
+	pickPorts = func(n int) ([]int, error) {
+		calls++
+		ports, err := freePorts(n)
+		if err == nil && calls == 1 {
+			ports[2] = port // the API server's
+		}
+		return ports, err
+	}
+	defer func() { pickPorts = freePorts }()
+	s, err := start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if calls != 2 || strings.HasSuffix(s.URL, ":"+strconv.Itoa(port)) {
+		t.Fatalf("%d starts, server at %s (the taken port %d)", calls, s.URL, port)
+	}
 }
 
 func TestServer(t *testing.T) {
