@@ -255,29 +255,17 @@ func (l *Lab) startRedis(ctx context.Context) error {
 	if err != nil {
 		return errors.New("lab: the scenario asks for cache: redis, but redis-server is not installed; install it with `apt-get install redis-server` or use cache: memory")
 	}
-	// The port is chosen free and then bound by redis-server: another process may take it in
-	// between (a connection's ephemeral port, another test's server), and redis-server then
-	// exits. Such a start is tried again on another port.
-	var addr string
-	for attempt := 1; ; attempt++ {
-		port, err := pickPort()
-		if err != nil {
-			return err
-		}
-		addr = fmt.Sprintf("127.0.0.1:%d", port)
-		l.redis = &process{name: "redis", log: l.cfg.Log, guard: l.guard,
+	var port int
+	l.redis, port, err = l.startOnFreePort(ctx, func(port int) *process {
+		return &process{name: "redis", log: l.cfg.Log, guard: l.guard,
 			argv: []string{bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes",
 				"--maxmemory", RedisMaxMemory, "--maxmemory-policy", RedisMaxMemoryPolicy},
 			ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
-		err = l.redis.start(ctx, nil)
-		if err == nil {
-			break
-		}
-		if attempt == portAttempts || !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
-			return fmt.Errorf("lab: redis: %w", err)
-		}
-		fmt.Fprintf(l.cfg.Log, "lab: redis did not start on %s (%v): another port\n", addr, err)
+	})
+	if err != nil {
+		return fmt.Errorf("lab: redis: %w", err)
 	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	l.cacheProxy, err = l.newProxy("cache", []string{addr})
 	if err != nil {
 		return err
@@ -475,8 +463,30 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
-// portAttempts bounds the starts of a child on a port chosen free (see startRedis).
+// portAttempts bounds the starts of a child on a port chosen free (startOnFreePort).
 const portAttempts = 5
+
+// startOnFreePort starts the child that mk describes for a port chosen free, and returns it
+// and the port. The child binds the port after it was chosen: another process may take it
+// in between (a connection's ephemeral port, another test's server), and the child then
+// exits before it is ready; such a start is tried again on another port.
+func (l *Lab) startOnFreePort(ctx context.Context, mk func(port int) *process) (*process, int, error) {
+	for attempt := 1; ; attempt++ {
+		port, err := pickPort()
+		if err != nil {
+			return nil, 0, err
+		}
+		p := mk(port)
+		err = p.start(ctx, nil)
+		if err == nil {
+			return p, port, nil
+		}
+		if attempt == portAttempts || !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
+			return nil, 0, err
+		}
+		fmt.Fprintf(l.cfg.Log, "lab: %s did not start on port %d (%v): another port\n", p.name, port, err)
+	}
+}
 
 // pickPort chooses a child's port (freePort; a test takes the first one first).
 var pickPort = freePort

@@ -32,14 +32,13 @@ func (l *Lab) startRedisCluster(ctx context.Context) error {
 		return fmt.Errorf("lab: redis cluster: %w", err)
 	}
 	for i := range RedisClusterNodes {
-		port, err := freePort()
+		// A node also binds its cluster bus port, port + 10000: either taken, another port.
+		p, port, err := l.startOnFreePort(ctx, func(port int) *process {
+			return &process{name: fmt.Sprintf("redis-%d", i+1), log: l.cfg.Log, guard: l.guard,
+				argv:  append([]string{bin}, rediscluster.Args(port, l.redisDir, RedisMaxMemory, RedisMaxMemoryPolicy)...),
+				ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
+		})
 		if err != nil {
-			return err
-		}
-		p := &process{name: fmt.Sprintf("redis-%d", i+1), log: l.cfg.Log, guard: l.guard,
-			argv:  append([]string{bin}, rediscluster.Args(port, l.redisDir, RedisMaxMemory, RedisMaxMemoryPolicy)...),
-			ready: func(line string) bool { return strings.Contains(line, "Ready to accept connections") }}
-		if err := p.start(ctx, nil); err != nil {
 			return fmt.Errorf("lab: redis cluster node %d: %w", i+1, err)
 		}
 		l.redisNodes = append(l.redisNodes, p)
