@@ -20,7 +20,7 @@
 // k8s and chaos, and the faults of run on a target.kubernetes, are loadgen-kube's
 // (cmd/loadgen-kube): loadgen runs it, from beside its own executable or else from $PATH,
 // with the same arguments, and passes on its output and exit code; without it they exit 1
-// saying how to build it (make build puts both in bin/). The Kubernetes client libraries
+// (run on a cluster with faults: 2) saying how to build it (make build puts both in bin/). The Kubernetes client libraries
 // are linked into loadgen-kube only, so the loadgen that sends the load stays small (a
 // test, TestLoadgenLinksNoKubernetesClient, checks its imports).
 //
