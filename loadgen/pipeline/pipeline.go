@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -155,7 +156,9 @@ func Run(ctx context.Context, spec *scenarios.Spec, cfg Config) (*result.Result,
 		opts.Writes = writes
 	}
 	aborter := reports.NewAborter(spec)
-	opts.Every = aborter.Every
+	if slices.ContainsFunc(spec.Thresholds, func(th *scenarios.Threshold) bool { return th.AbortOnFail }) {
+		opts.Every = aborter.Every // a snapshot of every figure each second: only when it is read
+	}
 	verifyDB := cfg.VerifyDatabase
 
 	resolver := cfg.Faults
