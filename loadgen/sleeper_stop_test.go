@@ -32,18 +32,26 @@ func TestSleeperSendsNothingOnceStopped(t *testing.T) {
 	var over atomic.Int64
 	s := newSleeper(&over)
 	defer s.timer.Stop()
-	for range 40 {
-		// An overshoot of 15 ms (as the sleeper measures it on a loaded machine) makes it
-		// spin the last 15 ms of a 20 ms wait: the stop comes while it spins, however late
-		// its timer fires on this machine.
-		over.Store(int64(15 * time.Millisecond))
+	spun := 0
+	for range 10 {
+		// An overshoot of 40 ms (as the sleeper measures it on a loaded machine) makes it
+		// spin the last 40 ms of a 200 ms wait: the stop comes while it spins, unless this
+		// machine fires its timer later than that, or runs the call that late (the try is
+		// then not counted: a wait without spinning reads no Err).
+		over.Store(int64(40 * time.Millisecond))
 		start := time.Now()
-		const at = 20 * time.Millisecond
-		if s.until(stoppedFrom{context.Background(), start.Add(at)}, start, at, 1) {
+		const at = 200 * time.Millisecond
+		before := s.spins
+		sent := s.until(stoppedFrom{context.Background(), start.Add(at)}, start, at, 1)
+		if s.spins == before {
+			continue
+		}
+		spun++
+		if sent {
 			t.Fatal("the sleeper returned true after its context was done")
 		}
 	}
-	if s.spins == 0 {
+	if spun == 0 {
 		t.Fatal("the sleeper never spun: the stop during the spin was not exercised")
 	}
 }
