@@ -400,7 +400,7 @@ type job struct {
 // iteration's time. schedule returns when the schedule is done or ctx ends, after all
 // workers have finished.
 func (e *engine) schedule(ctx context.Context) {
-	if e.pacer.PeakRate() >= holdMinRate { // the process idles between sends: see monitor.go
+	if e.pacer.PeakRate() >= holdMinRate { // the process idles between sends: see monitor_linux.go
 		_, release := holdMonitor()
 		defer release()
 	}
