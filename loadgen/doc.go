@@ -110,7 +110,7 @@
 //
 // A process that idles between its sends wakes the Go runtime's monitor thread (sysmon) from
 // its deep sleep at nearly every send: at 5000/s that was most of the process's context
-// switches and up to half its CPU. While a schedule that reaches 200/s runs, one goroutine
+// switches and up to half its CPU. While a schedule that reaches 1000/s runs, one goroutine
 // stays in a system call (a 5 ms sleep, renewed), so that one processor is never idle and
 // the monitor polls every 10 ms instead; GOMAXPROCS is one higher meanwhile, so the load keeps
 // its processors (monitor_linux.go).

@@ -411,9 +411,11 @@ func (e *engine) schedule(ctx context.Context) {
 }
 
 // holdMinRate is the schedule's peak rate (iterations per second) from which a run holds the
-// monitor: below it the monitor's wake-ups (one or two an iteration) cost less than the hold's
-// (the holding goroutine's 200 a second and the monitor's own 100).
-const holdMinRate = 200
+// monitor. The hold's own wake-ups (the holding goroutine's 200 a second and the monitor's
+// 100) cost less than the monitor's (one or two an iteration) from about 200/s, but below
+// some thousands a second either is a small share of a core, and slower runs (most of the
+// tests) keep the runtime's plain behaviour.
+const holdMinRate = 1000
 
 // dispatcher is the schedule's state shared by the workers of a run.
 type dispatcher struct {
