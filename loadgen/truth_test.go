@@ -259,15 +259,17 @@ func TestInterruptedRun(t *testing.T) {
 
 // TestMemoryDoesNotGrowWithRunLength samples the live heap every second of a run: thousands
 // more requests must not leave per-request state behind. The pool is small so that the number
-// of connections (and their buffers) can't grow with a hiccup of the machine either.
+// of connections (and their buffers) can't grow much with a hiccup of the machine either.
 //
-// The run lasts until it has sent minReqs requests after its first second (about 2 s at
+// The run lasts until it has sent minReqs requests after its first second (about 6 s at
 // the planned 2000/s), so that the bound below holds the same number of requests however
-// fast the machine is: 64 bytes a request plus 512 KiB of slack catches anything of about
-// 240 bytes or more kept per request. A machine too busy to send them in 12 s is judged
-// on what it sent, at least floorReqs (the bound then catches about 1 KiB a request).
+// fast the machine is: 64 bytes a request plus 1 MiB of slack (the pool filling up to its
+// 20 connections after a stall of a loaded machine took about 400 KiB of buffers; the heap's
+// noise between samples is under 300 KiB) catches anything of about 150 bytes or more kept
+// per request. A machine too busy to send them in 20 s is judged on what it sent, at least
+// floorReqs (the bound then catches about 1 KiB a request).
 func TestMemoryDoesNotGrowWithRunLength(t *testing.T) {
-	const minReqs, floorReqs = 3000, 500
+	const minReqs, floorReqs = 12000, 1500
 	srv := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	var heap []uint64
 	var counts []uint64
@@ -286,7 +288,7 @@ func TestMemoryDoesNotGrowWithRunLength(t *testing.T) {
 		}
 		return false, ""
 	}
-	res := run(t, constant(2000, 12*time.Second, 20, get("x", "/")), loadgen.Options{BaseURL: srv.URL, Every: every})
+	res := run(t, constant(2000, 20*time.Second, 20, get("x", "/")), loadgen.Options{BaseURL: srv.URL, Every: every})
 	if len(heap) < 3 {
 		t.Fatalf("heap sampled %d times", len(heap))
 	}
@@ -297,12 +299,12 @@ func TestMemoryDoesNotGrowWithRunLength(t *testing.T) {
 	reqs := counts[j] - counts[i]
 	t.Logf("heap %d KiB after 1s, %d KiB after %ds; %d requests in between; samples %v", heap[i]>>10, heap[j]>>10, j+1, reqs, heap)
 	if reqs < floorReqs {
-		t.Fatalf("only %d requests in %d s at a planned 2000/s: too few to measure", reqs, j)
+		t.Skipf("only %d requests in %d s at a planned 2000/s: a machine too busy to measure on", reqs, j)
 	}
 	if reqs < minReqs {
 		t.Logf("a starved run: %d requests, not %d, judged on those", reqs, minReqs)
 	}
-	if grown > int64(64*reqs)+512<<10 {
+	if grown > int64(64*reqs)+1<<20 {
 		t.Fatalf("heap grew by %d KiB over %d requests (%d bytes a request)", grown>>10, reqs, grown/int64(reqs))
 	}
 	if n := len(res.Timeline); float64(n) > res.DurationMS/1000+1 {
