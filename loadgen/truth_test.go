@@ -137,8 +137,10 @@ func TestStallShowsInLatency(t *testing.T) {
 			}
 			if pool == 10 {
 				// The loop waited for workers through each freeze: that lateness is the target's,
-				// not the generator's own.
-				if g.MaxInFlight > 10 || g.LatenessMaxMS < 900 || g.GeneratorLatenessP99MS > g.LatenessMaxMS/4 {
+				// not the generator's own. Counted as its own, the waits (29 % of the requests,
+				// 0 to 1 s) would put its p99 near the maximum; a loaded machine's own lateness
+				// reached a third of it (343 ms), so the bound is half.
+				if g.MaxInFlight > 10 || g.LatenessMaxMS < 900 || g.GeneratorLatenessP99MS > g.LatenessMaxMS/2 {
 					t.Errorf("pool of 10: max in flight %d, lateness max %.1fms, generator's own lateness p99 %.1fms",
 						g.MaxInFlight, g.LatenessMaxMS, g.GeneratorLatenessP99MS)
 				}
