@@ -249,10 +249,21 @@ func (r *recorder) aborted() bool {
 	return r.abortWhy != ""
 }
 
-// finish closes the last, partial second and flushes the results file.
+// finish closes the seconds that ended before now, then the last, partial one, and
+// flushes the results file. A recorder that ran late (a process starved of CPU, a worker
+// resuming a run after its load's end) finds several seconds not yet closed: each is
+// closed with its planned iterations, as the timeline, the interval records and the
+// planned counter must add up to the run's.
 func (r *recorder) finish() {
 	now := time.Now()
 	r.end = now
+	for {
+		end := r.e.start.Add(time.Duration(r.acc.Second()+1) * time.Second)
+		if end.After(now) {
+			break
+		}
+		r.tick(end)
+	}
 	r.acc.Last()
 	if now.Sub(r.e.start.Add(time.Duration(r.acc.Second())*time.Second)) > 10*time.Millisecond || r.acc.Pending() {
 		r.tick(now)
