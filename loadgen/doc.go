@@ -47,7 +47,9 @@
 // with Options.Intervals, is handed out as an interval record. Memory is bounded by the
 // number of request names and windows, plus one Point per second and name, never by the
 // request count. The recorder does not wake up for each sample: it takes the queued ones
-// every 5 ms (recordEvery) and at each second's end. Nothing on the hot path takes a lock
+// every 5 ms (recordEvery) and at each second's end. A recorder running late (a process
+// starved of CPU) closes every second it missed, each with its planned iterations, so the
+// timeline's planned counts add up to the run's. Nothing on the hot path takes a lock
 // except the send-lateness histograms.
 //
 // Flows: one iteration is one user journey with its own cookie jar and captured values.
