@@ -6,9 +6,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/trendtactics/loadlab/internal/testutil"
 )
 
 // TestRedisStartTriesATakenPortAgain: the port chosen free for the lab's Redis is taken by
@@ -34,7 +35,7 @@ func TestRedisStartTriesATakenPortAgain(t *testing.T) {
 		return freePort()
 	}
 	defer func() { pickPort = freePort }()
-	log := &lockedBuilder{}
+	log := &testutil.Buffer{}
 	l := &Lab{cfg: Config{Log: log}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -63,20 +64,3 @@ func TestRedisStartTriesATakenPortAgain(t *testing.T) {
 	}
 }
 
-// lockedBuilder is a strings.Builder the lab's children write to from their goroutines.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *lockedBuilder) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuilder) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
