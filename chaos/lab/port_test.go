@@ -63,4 +63,3 @@ func TestRedisStartTriesATakenPortAgain(t *testing.T) {
 		t.Fatalf("PING through the cache proxy: %q, %v", buf[:n], err)
 	}
 }
-
