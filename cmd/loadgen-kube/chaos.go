@@ -204,11 +204,15 @@ func newChaosServeCmd(e *env) *cobra.Command {
 (package chaos/remote) on stdin, creates and deletes the run's Chaos Mesh objects as the
 fault timeline of its parent asks, and answers on stdout. When stdin ends (the parent is
 done, or died, even by SIGKILL) it deletes every object still in place and exits. It
-ignores SIGINT, SIGTERM and SIGHUP: the parent, which gets them too, rolls back first.`,
+ignores SIGINT, SIGTERM and SIGHUP (the parent, which gets them too, rolls back first) and
+SIGPIPE (its parent's pipes break when the parent dies).`,
 		Args:   cobra.NoArgs,
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			// SIGPIPE too: once the parent has died, an answer on stdout or a line on a stderr
+			// that was its pipe would kill this process before it rolled back (Go ends a
+			// program on a broken pipe on fd 1 or 2 unless SIGPIPE is handled or ignored).
+			signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 			quietChaosMesh()
 			open := func(a remote.OpenArgs) (chaos.Resolver, remote.OpenReply, error) {
 				k := a.Kubernetes
