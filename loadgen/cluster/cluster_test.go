@@ -234,6 +234,7 @@ func TestWorkerStopsWithoutCoordinator(t *testing.T) {
 			}
 			log := &testutil.Buffer{}
 			w := workerCmd(t, addr, token, path, 0)
+			w.Env = append(w.Env, "CLUSTER_SILENCE=") // the product's CoordinatorSilence
 			w.Stderr = io.MultiWriter(testWriter{t}, log)
 			procs, err := cluster.StartProcesses([]*exec.Cmd{w})
 			if err != nil {

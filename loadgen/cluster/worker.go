@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -46,6 +47,10 @@ type WorkerConfig struct {
 	// answer yet (not listening, or a proxy's 502, 503 or 504); 0: one try. A refusal is
 	// final at once.
 	JoinTimeout time.Duration
+	// Silence is how long the worker hears nothing from its coordinator before it stops
+	// its load; 0: CoordinatorSilence. Tests whose coordinator shares a starved machine
+	// (a test process under -race at load average 20) set it longer.
+	Silence time.Duration
 }
 
 // inMsg is a coordinator message with its time of arrival (the worker's clock).
@@ -117,7 +122,8 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	}()
 	// next returns the coordinator's next message other than a heartbeat; it fails when
 	// the stream ends or stays silent for CoordinatorSilence.
-	silence := time.NewTimer(CoordinatorSilence)
+	quiet := cmp.Or(cfg.Silence, CoordinatorSilence)
+	silence := time.NewTimer(quiet)
 	defer silence.Stop()
 	lastContact := time.Now() // of the last message (the process clock: the log's times are real)
 	next := func(stop <-chan struct{}) (inMsg, error) {
@@ -131,14 +137,14 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) error {
 					}
 					return inMsg{}, fmt.Errorf("%w: %v", errLost, err)
 				}
-				silence.Reset(CoordinatorSilence)
+				silence.Reset(quiet)
 				lastContact = time.Now()
 				if im.m.Type == msgHeartbeat {
 					continue
 				}
 				return im, nil
 			case <-silence.C:
-				return inMsg{}, fmt.Errorf("%w: silent for %s since its last message at %s", errLost, CoordinatorSilence, stamp(lastContact))
+				return inMsg{}, fmt.Errorf("%w: silent for %s since its last message at %s", errLost, quiet, stamp(lastContact))
 			case <-stop:
 				return inMsg{}, nil
 			}
