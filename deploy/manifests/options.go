@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -86,39 +87,23 @@ func Defaults() Options {
 // invalid field.
 func (o Options) withDefaults() (Options, error) {
 	d := Defaults()
-	str := func(p *string, def string) {
-		if *p == "" {
-			*p = def
-		}
-	}
-	num := func(p *int32, def int32) {
-		if *p == 0 {
-			*p = def
-		}
-	}
-	str(&o.Namespace, d.Namespace)
-	str(&o.Image, d.Image)
-	num(&o.MinReplicas, d.MinReplicas)
-	num(&o.MaxReplicas, d.MaxReplicas)
-	num(&o.CPUPercent, d.CPUPercent)
-	num(&o.MemoryPercent, d.MemoryPercent)
-	str(&o.AcademyCPU, d.AcademyCPU)
-	str(&o.AcademyMemory, d.AcademyMemory)
-	if o.Shards == 0 {
-		o.Shards = d.Shards
-	}
-	str(&o.DatabaseStorage, d.DatabaseStorage)
-	if o.ShutdownTimeout == 0 {
-		o.ShutdownTimeout = d.ShutdownTimeout
-	}
-	str(&o.ScenarioName, d.ScenarioName)
-	num(&o.Workers, d.Workers)
-	str(&o.WorkerCPU, d.WorkerCPU)
-	str(&o.WorkerMemory, d.WorkerMemory)
-	num(&o.Retries, d.Retries)
-	if o.JoinTimeout == 0 {
-		o.JoinTimeout = d.JoinTimeout
-	}
+	o.Namespace = cmp.Or(o.Namespace, d.Namespace)
+	o.Image = cmp.Or(o.Image, d.Image)
+	o.MinReplicas = cmp.Or(o.MinReplicas, d.MinReplicas)
+	o.MaxReplicas = cmp.Or(o.MaxReplicas, d.MaxReplicas)
+	o.CPUPercent = cmp.Or(o.CPUPercent, d.CPUPercent)
+	o.MemoryPercent = cmp.Or(o.MemoryPercent, d.MemoryPercent)
+	o.AcademyCPU = cmp.Or(o.AcademyCPU, d.AcademyCPU)
+	o.AcademyMemory = cmp.Or(o.AcademyMemory, d.AcademyMemory)
+	o.Shards = cmp.Or(o.Shards, d.Shards)
+	o.DatabaseStorage = cmp.Or(o.DatabaseStorage, d.DatabaseStorage)
+	o.ShutdownTimeout = cmp.Or(o.ShutdownTimeout, d.ShutdownTimeout)
+	o.ScenarioName = cmp.Or(o.ScenarioName, d.ScenarioName)
+	o.Workers = cmp.Or(o.Workers, d.Workers)
+	o.WorkerCPU = cmp.Or(o.WorkerCPU, d.WorkerCPU)
+	o.WorkerMemory = cmp.Or(o.WorkerMemory, d.WorkerMemory)
+	o.Retries = cmp.Or(o.Retries, d.Retries)
+	o.JoinTimeout = cmp.Or(o.JoinTimeout, d.JoinTimeout)
 	if len(o.Parts) == 0 {
 		o.Parts = []string{PartAcademy, PartLoad}
 	}
