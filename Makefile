@@ -33,10 +33,12 @@ VEGETA_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/tsenart/vege
 BOMBARDIER_VERSION = v1.2.6
 BENCH_RATE ?= 5000
 BENCH_DURATION ?= 10s
+BENCH_ROUNDS ?= 3
 
 # Performance figures (issue 12): loadgen (once per transport), the vegeta CLI of go.mod's
 # version, bombardier and wrk, each pinned to core 1 against one minimal server pinned to
-# core 0, 64 connections, at $(BENCH_RATE)/s and at its maximum; then the Go benchmarks of every
+# core 0, 64 connections, at $(BENCH_RATE)/s and at its maximum, $(BENCH_ROUNDS) rounds with the
+# tools in turn (medians; each ratio the median of the rounds'); then the Go benchmarks of every
 # package. Figures, never pass/fail timings. wrk comes from Debian (apt-get install -y wrk):
 # without it its row is skipped.
 bench: build
@@ -44,7 +46,7 @@ bench: build
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/codesenberg/bombardier@$(BOMBARDIER_VERSION)
 	@command -v wrk >/dev/null || echo "bench: wrk is not installed (Debian: apt-get install -y wrk); its row is skipped"
 	$(BIN)/loadbench -loadgen $(BIN)/loadgen -vegeta $(BIN)/vegeta -bombardier $(BIN)/bombardier \
-	  -rate $(BENCH_RATE) -duration $(BENCH_DURATION)
+	  -rate $(BENCH_RATE) -duration $(BENCH_DURATION) -rounds $(BENCH_ROUNDS)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The memory soak of issue 12: loadgen alone at 2000/s for 10 minutes, RSS, live heap and

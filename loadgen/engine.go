@@ -18,6 +18,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
 	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
@@ -147,6 +149,9 @@ type estep struct {
 	// url is the URL of a single-request item sent by the fast transport that renders the
 	// same for every iteration ("" for others): its iterations need no scenarios.Iteration.
 	url string
+	// proto is that request rendered once (nil for others): each send copies it, which
+	// costs less than rendering it again and parsing its URL (4 % of the CPU at 5000/s).
+	proto *fasthttp.Request
 }
 
 // Run runs the load of spec against opts.BaseURL and returns what it measured.
@@ -294,6 +299,10 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 			es.fast, _ = chooseTransport(mode, s.req, e.base)
 			if es.fast && s.flow == nil && literal(s.req) {
 				es.url, _ = s.req.RenderURL(spec.NewIteration(0, opts.Seed), e.base) // a literal renders
+				proto := new(fasthttp.Request)
+				if _, err := renderFast(proto, &es, nil, e.base); err == nil {
+					es.proto = proto // else each send renders it again and reports its error
+				}
 			}
 			if s.flow != nil {
 				for _, c := range s.flow.Capture {

@@ -309,7 +309,12 @@ func (e *engine) doFast(ctx context.Context, jar *cookiejar.Jar, it *scenarios.I
 		fasthttp.ReleaseResponse(resp)
 	}()
 	s := sample{name: st.idx}
-	u, err := renderFast(req, st, it, e.base)
+	u, err := st.url, error(nil)
+	if st.proto != nil {
+		st.proto.CopyTo(req)
+	} else {
+		u, err = renderFast(req, st, it, e.base)
+	}
 	var pu *url.URL
 	if err == nil && jar != nil {
 		if pu, err = url.Parse(u); err == nil {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,4 +259,43 @@ func autoOr(tr string) string {
 		return scenarios.TransportAuto
 	}
 	return tr
+}
+
+// TestLiteralRequestSentAsRendered: the fast transport sends a literal request (the same
+// for every iteration) from a copy of one rendered once; what arrives is what the request
+// rendered for each iteration sends: method, URL, Host, headers and body.
+func TestLiteralRequestSentAsRendered(t *testing.T) {
+	var mu sync.Mutex
+	got := map[bool][]string{} // by literal
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seq := r.Header.Get("X-Seq")
+		r.Header.Del("X-Seq")
+		dump, err := httputil.DumpRequest(r, true)
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		got[seq == ""] = append(got[seq == ""], string(dump))
+		mu.Unlock()
+	}))
+	const item = `{name: %s, request: {method: PUT, url: "/lit?q=1", body: "hello", headers: {Host: example.test, X-A: b%s}}}`
+	for _, extra := range []string{"", `, X-Seq: "{{ seq }}"`} {
+		spec := load(t, srv.URL, fmt.Sprintf("workload: ["+item+"]\nload: {executor: constant-arrival-rate, rate: 50, duration: 200ms}\n", "put", extra))
+		res := run(t, spec, loadgen.Options{BaseURL: srv.URL, Transport: scenarios.TransportFast})
+		if st := stats(t, res, "put"); st.Count == 0 || st.Errors != 0 || st.Transport != scenarios.TransportFast {
+			t.Fatalf("%q: count %d, errors %d, transport %s", extra, st.Count, st.Errors, st.Transport)
+		}
+	}
+	literal, rendered := got[true], got[false]
+	if len(literal) == 0 || len(rendered) == 0 {
+		t.Fatalf("%d literal and %d rendered requests arrived", len(literal), len(rendered))
+	}
+	for _, l := range literal {
+		if l != rendered[0] {
+			t.Errorf("a literal request arrived as\n%s\nthe rendered one as\n%s", l, rendered[0])
+		}
+	}
+	if !strings.Contains(rendered[0], "Host: example.test") || !strings.HasSuffix(rendered[0], "hello") {
+		t.Errorf("the request lacks its Host header or body:\n%s", rendered[0])
+	}
 }

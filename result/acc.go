@@ -3,6 +3,7 @@ package result
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -118,13 +119,22 @@ func (a *histAcc) encode(hist bool) (h *hdrhistogram.Histogram, enc string, err 
 		h = hdrhistogram.Import(&hdrhistogram.Snapshot{LowestTrackableValue: HistMin, HighestTrackableValue: HistMax,
 			SignificantFigures: HistDigits, Counts: counts, IntegerToDoubleConversionRatio: 1})
 	}
-	e := encoders.Get().(*encoder)
-	enc = e.encode(emptyHist, counts) // emptyHist: the geometry
-	encoders.Put(e)
+	theEncoder.mu.Lock()
+	enc = theEncoder.encode(emptyHist, denseBuckets(counts)) // emptyHist: the geometry
+	theEncoder.mu.Unlock()
 	clear(counts)
 	countsPool.Put(a.counts)
 	a.counts = nil
 	return h, enc, nil
+}
+
+// bucketIndex is the index of the bucket of the result geometry that holds value v
+// (1 <= v <= HistMax), the inverse of bucketValue: the library's countsIndexFor for unit 1
+// and 2048 sub-buckets.
+func bucketIndex(v int64) int {
+	const halfMag = 10
+	bucketIdx := bits.Len64(uint64(v)|(2<<halfMag-1)) - (halfMag + 1)
+	return (bucketIdx+1)<<halfMag + int(v>>bucketIdx) - 1<<halfMag
 }
 
 // bucketValue is the lowest value of bucket index idx of the result geometry: 2048

@@ -2,6 +2,7 @@ package result
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -51,5 +52,56 @@ func TestEncodeHistogramAsLibrary(t *testing.T) {
 		if got, _ := EncodeHistogram(d); got != string(want) {
 			t.Errorf("%s: a decoded histogram encodes differently", name)
 		}
+	}
+}
+
+// bucketIndex is the inverse of bucketValue over the whole result geometry, and it puts
+// every value in the bucket the library puts it in.
+func TestBucketIndex(t *testing.T) {
+	for i := range geometryLen {
+		v := bucketValue(int64(i))
+		if v < HistMin || v > HistMax {
+			continue // the last bucket's values reach beyond the geometry's maximum
+		}
+		if got := bucketIndex(v); got != i {
+			t.Fatalf("bucketIndex(bucketValue(%d) = %d) = %d", i, v, got)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		v := HistMin + rng.Int64N(HistMax)
+		h := NewHistogram()
+		_ = h.RecordValue(v)
+		c := h.Export().Counts
+		if c[bucketIndex(v)] != 1 {
+			t.Fatalf("value %d: bucketIndex %d holds no count", v, bucketIndex(v))
+		}
+	}
+}
+
+// Encoding a histogram of the result geometry does not copy its counts: the recorder
+// encodes every second's histograms, and 184 KB of garbage each time grew a run's heap
+// by 0.6 MB a second at 5000 requests/s.
+func TestEncodeHistogramDoesNotCopyCounts(t *testing.T) {
+	h := NewHistogram()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 5000 {
+		_ = h.RecordValue(900 + int64(rng.ExpFloat64()*300))
+	}
+	if _, err := EncodeHistogram(h); err != nil { // the encoder's buffers grow once
+		t.Fatal(err)
+	}
+	const calls = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range calls {
+		if _, err := EncodeHistogram(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	counts := uint64(geometryLen * 8)
+	if per := (after.TotalAlloc - before.TotalAlloc) / calls; per > counts/8 {
+		t.Errorf("EncodeHistogram allocated %d bytes a call; the counts alone are %d", per, counts)
 	}
 }

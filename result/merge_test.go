@@ -3,6 +3,7 @@ package result_test
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -346,5 +347,60 @@ func TestMergeCorruptHistogram(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWindowsHoldTheirSamples: each window's figures are those of the samples whose
+// latency origin falls in it, counted directly: seconds wholly in one window (the
+// recorder then keeps no figures per window) and a second split between two (5 s: the
+// slow-db window ends at 5.5 s) alike, whatever the order of the samples in the second.
+func TestWindowsHoldTheirSamples(t *testing.T) {
+	for seed := range uint64(4) {
+		in := samples(10+seed, 4000, 8)
+		run, ivs := record(t, in)
+		all := result.WithSteady(windows)
+		for wi, w := range all {
+			want := map[string]*hdrhistogram.Histogram{"total": result.NewHistogram()}
+			counts := map[string]uint64{}
+			for _, sec := range in {
+				for _, s := range sec {
+					if s.Out == result.OutSkipped || !slices.Contains(result.AppendWindowsAt(nil, all, s.At), wi) {
+						continue
+					}
+					for _, key := range []string{"total", names[s.Name]} {
+						counts[key]++
+						if s.NoLatency {
+							continue
+						}
+						if want[key] == nil {
+							want[key] = result.NewHistogram()
+						}
+						_ = want[key].RecordValue(result.Micros(s.Latency))
+					}
+				}
+			}
+			ws := run.Windows[wi]
+			if ws.Name != w.Name {
+				t.Fatalf("window %d is %s, want %s", wi, ws.Name, w.Name)
+			}
+			for _, st := range append([]*result.RequestStats{ws.Total}, ws.Requests...) {
+				key := st.Name
+				if st == ws.Total {
+					key = "total"
+				}
+				if st.Count != counts[key] {
+					t.Errorf("seed %d, window %s, %s: %d requests, want %d", seed, w.Name, key, st.Count, counts[key])
+				}
+				if h := want[key]; h != nil && !st.LatencyHist.Equals(h) {
+					t.Errorf("seed %d, window %s, %s: latency histogram differs (p99 %d, want %d)",
+						seed, w.Name, key, st.LatencyHist.ValueAtQuantile(99), h.ValueAtQuantile(99))
+				}
+			}
+		}
+		merged, err := result.Merge(ivs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameFigures(t, merged, run)
 	}
 }

@@ -26,6 +26,13 @@ type Recorder struct {
 	last    bool          // the next Tick closes the run
 	slots   []*slotSeries // index of windows; nil for steady
 	in      []int         // scratch: the windows of the sample being recorded
+	// secIn are the windows of the samples of the second being filled while they all
+	// fall in the same ones (split false): their figures are then the second's, and
+	// the series keep no figures per window for it. The first sample of the second that
+	// falls in other windows splits it: from then on each window's figures are kept apart
+	// (series.secWin), the samples before it given to the windows they fell in.
+	secIn []int
+	split bool
 }
 
 // series are the figures of one request name, or of all requests.
@@ -33,7 +40,7 @@ type series struct {
 	all    *RequestStats   // the closed seconds
 	win    []*RequestStats // the closed seconds, per window (index of Recorder.windows)
 	sec    *RequestStats   // the second being filled
-	secWin []*RequestStats // the second being filled, per window; nil until a sample falls in
+	secWin []*RequestStats // a split second being filled, per window; nil until a split second needs it
 	points []Point
 }
 
@@ -83,13 +90,26 @@ func (r *Recorder) Pending() bool {
 
 // Record counts one sample in the second being filled.
 func (r *Recorder) Record(s *Sample) {
-	r.touched = true
 	key := s.StatusKey()
 	n := r.names[s.Name]
 	r.in = AppendWindowsAt(r.in[:0], r.windows, s.At)
-	for _, i := range r.in {
-		n.window(i).record(s, key)
-		r.total.window(i).record(s, key)
+	switch {
+	case !r.touched:
+		r.secIn = append(r.secIn[:0], r.in...)
+	case !r.split && !slices.Equal(r.in, r.secIn):
+		r.split = true
+		for _, sr := range r.all() {
+			for _, i := range r.secIn {
+				_ = sr.window(i).add(sr.sec) // both carry live histograms: no decoding, no error
+			}
+		}
+	}
+	r.touched = true
+	if r.split {
+		for _, i := range r.in {
+			n.window(i).record(s, key)
+			r.total.window(i).record(s, key)
+		}
 	}
 	n.sec.record(s, key)
 	r.total.sec.record(s, key)
@@ -101,6 +121,9 @@ func (r *Recorder) Record(s *Sample) {
 		}
 	}
 }
+
+// all returns the series: the total, then each request name's.
+func (r *Recorder) all() []*series { return append([]*series{r.total}, r.names...) }
 
 // Last says that the next Tick is the run's last: it closes every window slot.
 func (r *Recorder) Last() { r.last = true }
@@ -144,22 +167,23 @@ func (r *Recorder) Tick(end time.Time, planned, sent uint64, plannedBy, sentBy [
 		iv.Total = total
 		iv.Timeline = total.Timeline
 		for i, w := range r.windows {
-			ws := &WindowStats{Name: w.Name, Start: w.Start.Seconds(), End: w.End.Seconds(), Total: r.total.intervalWindow(i)}
+			ws := &WindowStats{Name: w.Name, Start: w.Start.Seconds(), End: w.End.Seconds(), Total: r.intervalWindow(r.total, i)}
 			if ss := r.slots[i]; ss != nil {
 				ws.Slots = slices.Clone(ss.closed[ss.fresh:])
 			}
 			for _, n := range r.names {
-				ws.Requests = append(ws.Requests, n.intervalWindow(i))
+				ws.Requests = append(ws.Requests, r.intervalWindow(n, i))
 			}
 			iv.Windows = append(iv.Windows, ws)
 		}
 		finish(iv)
 	}
-	for _, n := range append([]*series{r.total}, r.names...) {
-		n.closeWindows()
+	for _, n := range r.all() {
+		r.closeWindows(n)
+		n.sec.reset()
 	}
 	r.t++
-	r.touched = false
+	r.touched, r.split = false, false
 	return iv
 }
 
@@ -181,7 +205,8 @@ func (p *Point) setLatencyEncoded(h *hdrhistogram.Histogram, enc string) {
 }
 
 // tick adds the second to the series' figures and makes its timeline point. With
-// interval, it returns the second's figures with that point as their timeline.
+// interval, it returns the second's figures with that point as their timeline. The
+// second's figures stay until Recorder.Tick has given them to the windows.
 func (s *series) tick(t int, planned, sent uint64, interval bool) *RequestStats {
 	p := Point{T: t, Planned: planned, Sent: sent, Count: s.sec.Count, Errors: s.sec.Errors}
 	p.setLatency(s.sec.LatencyHist)
@@ -192,20 +217,31 @@ func (s *series) tick(t int, planned, sent uint64, interval bool) *RequestStats 
 		st.Timeline = []Point{p}
 	}
 	_ = s.all.add(s.sec) // both carry live histograms: no decoding, no error
-	s.sec.reset()
 	return st
 }
 
-// intervalWindow is window i's figures of the second being closed (empty when nothing fell in it).
-func (s *series) intervalWindow(i int) *RequestStats {
-	if s.secWin[i] == nil {
-		return newStats(s.sec.Name).snapshot(0, false)
+// intervalWindow is window i's figures in s of the second being closed (empty when
+// nothing fell in it).
+func (r *Recorder) intervalWindow(s *series, i int) *RequestStats {
+	switch {
+	case r.split && s.secWin[i] != nil:
+		return s.secWin[i].snapshot(0, false)
+	case !r.split && r.touched && slices.Contains(r.secIn, i):
+		return s.sec.snapshot(0, false)
 	}
-	return s.secWin[i].snapshot(0, false)
+	return &RequestStats{Name: s.sec.Name, Statuses: map[string]uint64{}}
 }
 
-// closeWindows adds the closed second's window figures to the run's.
-func (s *series) closeWindows() {
+// closeWindows adds the closed second's figures in s to the windows' of the run.
+func (r *Recorder) closeWindows(s *series) {
+	if !r.split {
+		if r.touched {
+			for _, i := range r.secIn {
+				_ = s.win[i].add(s.sec)
+			}
+		}
+		return
+	}
 	for i, st := range s.secWin {
 		if st == nil || (st.Count == 0 && st.Skipped == 0) {
 			continue

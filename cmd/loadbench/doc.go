@@ -14,6 +14,12 @@
 // rusage), so the target's work is never counted. Requests per second are the requests
 // completed divided by the configured duration.
 //
+// With -rounds N every tool runs N times at each rate, the tools taking turns (all at the
+// fixed rate, then all at their maximum, then the next round), so that a shared machine's
+// slow minutes do not fall on one tool: the table gives each tool's medians, and each ratio is
+// the median of the rounds' ratios, each between two runs of the same round (the rounds' own
+// are printed beside it). make bench runs 3 rounds.
+//
 // The output is the table of issue 12 and the ratios its goals name, with the machine, the date
 // and the load average before and after (the figures mean little on a busy machine). They are
 // reports, never pass/fail assertions.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,10 +86,79 @@ type tool struct {
 	skip string // why it is not measured; "" when it is
 }
 
-// row is a tool's figures: at the fixed rate (nil: the tool has no fixed rate) and at its maximum.
+// row is a tool's figures: at the fixed rate (nil: the tool has no fixed rate) and at its
+// maximum, one measure per round.
 type row struct {
 	tool
-	fixed, max *measure
+	fixed, max runs
+}
+
+// runs are a tool's measures at one rate, one per round (nil where the round has none).
+type runs []*measure
+
+// ok returns the runs with figures.
+func (rs runs) ok() []*measure {
+	var out []*measure
+	for _, m := range rs {
+		if m != nil && m.err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// err is the first run's error when no run has figures; nil otherwise.
+func (rs runs) err() error {
+	if len(rs.ok()) > 0 {
+		return nil
+	}
+	for _, m := range rs {
+		if m != nil && m.err != nil {
+			return m.err
+		}
+	}
+	return nil
+}
+
+// median is the median of f over the runs with figures (NaN when none has).
+func (rs runs) median(f func(*measure) float64) float64 {
+	var xs []float64
+	for _, m := range rs.ok() {
+		xs = append(xs, f(m))
+	}
+	return median(xs)
+}
+
+func (rs runs) cpuPerReq() float64 { return rs.median((*measure).cpuPerReq) }
+func (rs runs) rssMB() float64     { return rs.median((*measure).rssMB) }
+func (rs runs) rate(d time.Duration) float64 {
+	return rs.median(func(m *measure) float64 { return m.rate(d) })
+}
+
+// pairs returns g(a's, b's) for every round in which both have figures: a ratio or a
+// difference taken within a round, so that a machine's slow minutes weigh on both sides.
+func pairs(a, b runs, g func(x, y *measure) float64) []float64 {
+	var out []float64
+	for i := range min(len(a), len(b)) {
+		if x, y := a[i], b[i]; x != nil && y != nil && x.err == nil && y.err == nil {
+			out = append(out, g(x, y))
+		}
+	}
+	return out
+}
+
+// median of xs (NaN for none).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // generators lists the tools to measure, with the reason when one is missing: a missing tool
@@ -157,31 +227,41 @@ func wrkVersion(ctx context.Context, path string) string {
 	return "wrk"
 }
 
-// measureAll runs every tool at the fixed rate, then every tool at its maximum: the two
-// passes are far apart in time for no tool. A run that fails leaves an error in its measure.
-func (b *bench) measureAll(ctx context.Context, tools []tool, rate int) []row {
+// measureAll runs every tool at the fixed rate, then every tool at its maximum, rounds
+// times over: the tools take turns, so that none has all the quiet (or all the busy)
+// minutes of a shared machine. A run that fails leaves an error in its measure.
+func (b *bench) measureAll(ctx context.Context, tools []tool, rate, rounds int) []row {
 	rows := make([]row, len(tools))
 	for i, t := range tools {
 		rows[i].tool = t
 	}
-	for _, r := range []int{rate, 0} {
-		for i, t := range tools {
-			if t.skip != "" || ctx.Err() != nil {
-				continue
+	for range rounds {
+		for _, r := range []int{rate, 0} {
+			for i, t := range tools {
+				var m *measure
+				if t.skip == "" && ctx.Err() == nil {
+					mm, err := t.gen.attack(ctx, b, r)
+					switch {
+					case errors.Is(err, errNoFixedRate):
+					case err != nil:
+						mm.err = err
+						fmt.Fprintf(b.stderr, "loadbench: %s: %v\n", t.name, err)
+						m = &mm
+					default:
+						m = &mm
+					}
+				}
+				if r == 0 {
+					rows[i].max = append(rows[i].max, m)
+				} else {
+					rows[i].fixed = append(rows[i].fixed, m)
+				}
 			}
-			m, err := t.gen.attack(ctx, b, r)
-			if errors.Is(err, errNoFixedRate) {
-				continue
-			}
-			if err != nil {
-				m.err = err
-				fmt.Fprintf(b.stderr, "loadbench: %s: %v\n", t.name, err)
-			}
-			if r == 0 {
-				rows[i].max = &m
-			} else {
-				rows[i].fixed = &m
-			}
+		}
+	}
+	for i := range rows { // a tool without a fixed rate has no fixed runs at all
+		if len(rows[i].fixed.ok()) == 0 && rows[i].fixed.err() == nil {
+			rows[i].fixed = nil
 		}
 	}
 	return rows

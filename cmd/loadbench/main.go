@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -30,6 +31,7 @@ type config struct {
 	loadgen, vegeta, bombardier, wrk string
 	rate                             int
 	duration                         time.Duration
+	rounds                           int
 	conns                            int
 	pin                              bool
 	serverCPU, generatorCPU          int
@@ -48,6 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.wrk, "wrk", "wrk", "wrk binary, looked up in PATH (skipped if missing)")
 	fs.IntVar(&c.rate, "rate", 5000, "fixed rate, requests per second")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each run")
+	fs.IntVar(&c.rounds, "rounds", 1, "rounds: every tool runs once per round at each rate, the tools in turn; the figures are the medians")
 	fs.IntVar(&c.conns, "connections", 64, "connections (workers) of every generator")
 	fs.IntVar(&c.conns, "max-workers", 64, "same as -connections")
 	fs.BoolVar(&c.pin, "pin", true, "pin the target and the generators to a core each (taskset)")
@@ -62,8 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if c.conns < 1 || c.rate < 1 || c.duration <= 0 {
-		return errors.New("-connections, -rate and -duration must be positive")
+	if c.conns < 1 || c.rate < 1 || c.duration <= 0 || c.rounds < 1 {
+		return errors.New("-connections, -rate, -duration and -rounds must be positive")
 	}
 
 	serverPin, genPin, pinNote := pinning(c)
@@ -95,8 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "load average after: %s\n", loadavg())
 		return err
 	}
-	fmt.Fprintf(stdout, "each generator: %d connections, %s, at %d/s and at its maximum\n\n", c.conns, c.duration, c.rate)
-	rows := b.measureAll(ctx, generators(ctx, c, stderr), c.rate)
+	fmt.Fprintf(stdout, "each generator: %d connections, %s, at %d/s and at its maximum", c.conns, c.duration, c.rate)
+	if c.rounds > 1 {
+		fmt.Fprintf(stdout, "; %d rounds, the tools in turn: figures are medians, ratios the medians of each round's", c.rounds)
+	}
+	fmt.Fprint(stdout, "\n\n")
+	rows := b.measureAll(ctx, generators(ctx, c, stderr), c.rate, c.rounds)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -108,9 +115,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	writeRatios(stdout, rows, c.rate, c.duration)
 	var failed []string
 	for _, r := range rows {
-		for _, m := range []*measure{r.fixed, r.max} {
+		for _, m := range append(slices.Clone(r.fixed), r.max...) {
 			if m != nil && m.err != nil {
 				failed = append(failed, r.name)
+				break
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -95,9 +96,9 @@ func TestTableAndRatios(t *testing.T) {
 		return &measure{requests: req, cpu: cpu, maxRSS: rssMB << 10}
 	}
 	rows := []row{
-		{tool: tool{kind: "loadgen", name: "loadgen (net/http client)"}, fixed: m(50000, 2500*time.Millisecond, 30), max: m(400000, 4*time.Second, 35)},
-		{tool: tool{kind: "vegeta", name: "vegeta v12.13.0 CLI"}, fixed: m(50000, 2500*time.Millisecond, 20), max: m(200000, 4*time.Second, 25)},
-		{tool: tool{kind: "bombardier", name: "bombardier v1.2.6 (fasthttp client)"}, fixed: m(50000, time.Second, 10), max: &measure{err: errNoFixedRate}},
+		{tool: tool{kind: "loadgen", name: "loadgen (net/http client)"}, fixed: runs{m(50000, 2500*time.Millisecond, 30)}, max: runs{m(400000, 4*time.Second, 35)}},
+		{tool: tool{kind: "vegeta", name: "vegeta v12.13.0 CLI"}, fixed: runs{m(50000, 2500*time.Millisecond, 20)}, max: runs{m(200000, 4*time.Second, 25)}},
+		{tool: tool{kind: "bombardier", name: "bombardier v1.2.6 (fasthttp client)"}, fixed: runs{m(50000, time.Second, 10)}, max: runs{&measure{err: errNoFixedRate}}},
 		{tool: tool{kind: "wrk", name: "wrk", skip: "not installed (Debian: apt-get install -y wrk)"}},
 	}
 	var b strings.Builder
@@ -122,6 +123,38 @@ func TestTableAndRatios(t *testing.T) {
 	}
 	if !math.IsNaN((*measure)(nil).cpuPerReq()) {
 		t.Error("cpuPerReq of a missing run is a number")
+	}
+}
+
+// With rounds, the table shows each tool's medians and a ratio is the median of the rounds'
+// ratios, each taken between two runs of the same round (a slow minute of the machine weighs
+// on both), not the ratio of the two medians.
+func TestRoundsPairWithinARound(t *testing.T) {
+	d := 10 * time.Second
+	m := func(cpuMS int64, rssMB int64) *measure {
+		return &measure{requests: 10000, cpu: time.Duration(cpuMS) * time.Millisecond, maxRSS: rssMB << 10}
+	}
+	rows := []row{
+		{tool: tool{kind: "loadgen", name: "loadgen"}, fixed: runs{m(500, 30), m(300, 31), m(400, 29)}, max: runs{m(100, 30), nil, m(100, 30)}},
+		{tool: tool{kind: "vegeta", name: "vegeta"}, fixed: runs{m(1000, 20), m(500, 20), m(1000, 20)}, max: runs{m(400, 20), m(100, 20), &measure{err: errors.New("boom")}}},
+	}
+	var b strings.Builder
+	writeRuns(&b, rows, 5000, d)
+	writeTable(&b, rows, 5000, d)
+	writeRatios(&b, rows, 5000, d)
+	out := strings.Join(strings.Fields(b.String()), " ")
+	for _, want := range []string{
+		"| loadgen | 40.0 | 1.0k, 10.0 | 30.0 MB, 30.0 MB |", // medians: 400 ms / 10,000
+		"| vegeta | 100.0 | 1.0k, 25.0 | 20.0 MB, 20.0 MB |",
+		"CPU per request / vegeta's at 5000/s 0.50 (goal ≤ 0.5; rounds: 0.50 0.60 0.40)", // not 40/100
+		"CPU per request / vegeta's at the maximum 0.25 (goal ≤ 0.5)",                    // round 1 only
+		"peak RSS at 5000/s − vegeta's +10.0 MB (goal ≤ +10 MB; rounds: +10.0 MB +11.0 MB +9.0 MB)",
+		"loadgen, at its maximum, round 2 not run",
+		"vegeta, at its maximum, round 3 failed: boom",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 
