@@ -75,7 +75,15 @@ func soak(ctx context.Context, b *bench, c config, w io.Writer) error {
 		}
 	}()
 
+	// One scrape before the first sample: the first builds the endpoint's own buffers, which
+	// every later sample would hold and the first not.
 	var url string
+	select {
+	case url = <-metricsURL:
+		_, _, _ = scrapeGo(ctx, url)
+	case <-time.After(min(c.soakEvery/2, 10*time.Second)):
+	case <-ctx.Done():
+	}
 	var samples []sample
 	scraped := false // loadgen's metrics endpoint answered at least once
 	fmt.Fprintf(w, "%8s %9s %10s %11s %8s\n", "at", "RSS MB", "heap MB", "goroutines", "threads")
@@ -161,6 +169,9 @@ func scrapeGo(ctx context.Context, url string) (heap, goroutines float64, err er
 	if err != nil {
 		return heap, goroutines, err
 	}
+	// Uncompressed: asked for gzip (Go's client asks by default), loadgen would build a
+	// compressor of some 800 KB for the measurement itself, after the first sample.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return heap, goroutines, fmt.Errorf("scrape %s: %w", url, err)
