@@ -68,13 +68,22 @@ func TestBucketIndex(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	for range 10000 {
+	h := NewHistogram()
+	for k := range 100000 {
 		v := HistMin + rng.Int64N(HistMax)
-		h := NewHistogram()
-		_ = h.RecordValue(v)
-		c := h.Export().Counts
-		if c[bucketIndex(v)] != 1 {
-			t.Fatalf("value %d: bucketIndex %d holds no count", v, bucketIndex(v))
+		if k%1000 == 0 {
+			v = HistMin + rng.Int64N(10000) // the small values too
+		}
+		i := bucketIndex(v)
+		if bucketValue(int64(i)) > v || i+1 < geometryLen && bucketValue(int64(i+1)) <= v {
+			t.Fatalf("value %d: bucketIndex %d holds %d..%d", v, i, bucketValue(int64(i)), bucketValue(int64(i+1)))
+		}
+		if k%500 == 0 { // and where the library puts it
+			h.Reset()
+			_ = h.RecordValue(v)
+			if h.Export().Counts[i] != 1 {
+				t.Fatalf("value %d: the library's bucket is not bucketIndex's %d", v, i)
+			}
 		}
 	}
 }

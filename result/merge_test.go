@@ -355,8 +355,8 @@ func TestMergeCorruptHistogram(t *testing.T) {
 // recorder then keeps no figures per window) and a second split between two (5 s: the
 // slow-db window ends at 5.5 s) alike, whatever the order of the samples in the second.
 func TestWindowsHoldTheirSamples(t *testing.T) {
-	for seed := range uint64(4) {
-		in := samples(10+seed, 4000, 8)
+	for seed := range uint64(2) {
+		in := samples(10+seed, 2000, 8)
 		run, ivs := record(t, in)
 		all := result.WithSteady(windows)
 		for wi, w := range all {
@@ -397,10 +397,12 @@ func TestWindowsHoldTheirSamples(t *testing.T) {
 				}
 			}
 		}
-		merged, err := result.Merge(ivs...)
-		if err != nil {
-			t.Fatal(err)
+		if seed == 0 { // the interval records' windows, made the same way, merge back to them
+			merged, err := result.Merge(ivs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameFigures(t, merged, run)
 		}
-		sameFigures(t, merged, run)
 	}
 }
