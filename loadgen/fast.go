@@ -309,7 +309,8 @@ func (e *engine) doFast(ctx context.Context, jar *cookiejar.Jar, it *scenarios.I
 		fasthttp.ReleaseResponse(resp)
 	}()
 	s := sample{name: st.idx}
-	u, err := st.url, error(nil)
+	u := st.url
+	var err error
 	if st.proto != nil {
 		st.proto.CopyTo(req)
 	} else {

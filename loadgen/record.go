@@ -113,16 +113,19 @@ func (r *recorder) run() {
 			return
 		}
 		if r.untilTick() <= 0 {
-			r.tick(r.e.start.Add(time.Duration(r.acc.Second()+1) * time.Second))
+			r.tick(r.secondEnd())
 			next.Reset(r.untilTick())
 		}
 	}
 }
 
-// untilTick is the time until the second being filled ends.
-func (r *recorder) untilTick() time.Duration {
-	return time.Until(r.e.start.Add(time.Duration(r.acc.Second()+1) * time.Second))
+// secondEnd is when the second being filled ends.
+func (r *recorder) secondEnd() time.Time {
+	return r.e.start.Add(time.Duration(r.acc.Second()+1) * time.Second)
 }
+
+// untilTick is the time until the second being filled ends.
+func (r *recorder) untilTick() time.Duration { return time.Until(r.secondEnd()) }
 
 // drain records up to n queued samples without waiting; it returns false once e.samples is
 // closed and empty.
@@ -257,11 +260,7 @@ func (r *recorder) aborted() bool {
 func (r *recorder) finish() {
 	now := time.Now()
 	r.end = now
-	for {
-		end := r.e.start.Add(time.Duration(r.acc.Second()+1) * time.Second)
-		if end.After(now) {
-			break
-		}
+	for end := r.secondEnd(); !end.After(now); end = r.secondEnd() {
 		r.tick(end)
 	}
 	r.acc.Last()

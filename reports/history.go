@@ -128,21 +128,12 @@ func AnalyzeHistory(results []*result.Result, o HistoryOptions) (*History, error
 				return math.Exp(v)
 			}
 			h.Changes = append(h.Changes, Change{Metric: m, At: at,
-				Before: back(medianOf(series[bounds[k]:at])), After: back(medianOf(series[at:bounds[k+2]]))})
+				Before: back(stats.Median(series[bounds[k]:at])), After: back(stats.Median(series[at:bounds[k+2]]))})
 			h.From = max(h.From, at)
 		}
 	}
 	h.Baseline = h.Results[h.From:]
 	return h, nil
-}
-
-func medianOf(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // WriteHistory writes where the series moved and which results the baseline is.

@@ -13,11 +13,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/trendtactics/loadlab/internal/stats"
 )
 
 // bench holds what every measured run shares: the target, the run's shape and the pinning.
@@ -126,7 +127,7 @@ func (rs runs) median(f func(*measure) float64) float64 {
 	for _, m := range rs.ok() {
 		xs = append(xs, f(m))
 	}
-	return median(xs)
+	return stats.Median(xs)
 }
 
 func (rs runs) cpuPerReq() float64 { return rs.median((*measure).cpuPerReq) }
@@ -145,20 +146,6 @@ func pairs(a, b runs, g func(x, y *measure) float64) []float64 {
 		}
 	}
 	return out
-}
-
-// median of xs (NaN for none).
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // generators lists the tools to measure, with the reason when one is missing: a missing tool

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/trendtactics/loadlab/internal/stats"
 )
 
 // writeRuns prints every run with its raw figures.
@@ -99,7 +101,7 @@ func writeRatios(w io.Writer, rows []row, rate int, d time.Duration) {
 		}
 		fmt.Fprintf(w, "%s:\n", r.name)
 		line := func(what string, xs []float64, format func(float64) string, goal string) {
-			value := format(median(xs))
+			value := format(stats.Median(xs))
 			if len(xs) > 1 {
 				var each []string
 				for _, x := range xs {

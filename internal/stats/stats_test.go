@@ -189,3 +189,19 @@ func TestFitUSL(t *testing.T) {
 		t.Error("a negative throughput was accepted")
 	}
 }
+
+func TestMedian(t *testing.T) {
+	in := []float64{5, 1, 4, 2}
+	if got := stats.Median(in); got != 3 {
+		t.Errorf("Median of an even count = %g, want 3 (the mean of the middle two)", got)
+	}
+	if in[0] != 5 || in[3] != 2 {
+		t.Errorf("Median reordered its input: %v", in)
+	}
+	if got := stats.Median([]float64{7, 3, 9}); got != 7 {
+		t.Errorf("Median of an odd count = %g, want 7", got)
+	}
+	if got := stats.Median(nil); !math.IsNaN(got) {
+		t.Errorf("Median of none = %g, want NaN", got)
+	}
+}
