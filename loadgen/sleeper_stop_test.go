@@ -55,3 +55,18 @@ func TestSleeperSendsNothingOnceStopped(t *testing.T) {
 		t.Fatal("the sleeper never spun: the stop during the spin was not exercised")
 	}
 }
+
+// TestSleeperShortWaitSeesTheStop: a stop that comes during a wait short enough to be a
+// plain sleep (which a stop does not end) makes the wait return false when it ends. At
+// 5000/s the sleeper does not spin: the sleep is the whole wait.
+func TestSleeperShortWaitSeesTheStop(t *testing.T) {
+	var over atomic.Int64
+	s := newSleeper(&over)
+	defer s.timer.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Millisecond, cancel)
+	start := time.Now()
+	if s.until(ctx, start, plainSleep/2, 5000) {
+		t.Fatal("the sleeper returned true after a stop during its wait")
+	}
+}

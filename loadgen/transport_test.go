@@ -262,8 +262,9 @@ func autoOr(tr string) string {
 }
 
 // TestLiteralRequestSentAsRendered: the fast transport sends a literal request (the same
-// for every iteration) from a copy of one rendered once; what arrives is what the request
-// rendered for each iteration sends: method, URL, Host, headers and body.
+// for every iteration) from copies of one rendered once, each sent again and again; what
+// arrives is what the request rendered for each iteration sends: method, URL, Host,
+// headers and body (a copy that kept anything of an earlier send fails it).
 func TestLiteralRequestSentAsRendered(t *testing.T) {
 	var mu sync.Mutex
 	got := map[bool][]string{} // by literal

@@ -29,6 +29,8 @@ type bench struct {
 	conns    int
 	pin      []string // command prefix that pins a generator to its core; nil: unpinned
 	stderr   io.Writer
+
+	evictWarned bool // evictCache failed once and said so
 }
 
 // A generator is one load tool, driven the way its users drive it.
@@ -257,6 +259,10 @@ func (b *bench) measureAll(ctx context.Context, tools []tool, rate, rounds int) 
 // exec runs bin pinned to the generator's core and returns the kernel's accounting of it.
 // taskset execs bin in the same process, so the rusage is bin's.
 func (b *bench) exec(ctx context.Context, bin string, args ...string) (measure, []byte, error) {
+	if err := evictCache(bin); err != nil && !b.evictWarned {
+		b.evictWarned = true // once: the RSS figures may read high
+		fmt.Fprintf(b.stderr, "loadbench: cannot drop %s from the page cache (%v): its peak RSS may include pages a run after a build maps\n", bin, err)
+	}
 	argv := append(append(append([]string{}, b.pin...), bin), args...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out bytes.Buffer
