@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -451,6 +452,9 @@ func (e *engine) schedule(ctx context.Context) {
 	}
 	d := &dispatcher{e: e, ctx: ctx, deadline: e.duration + DispatchGrace}
 	d.overshoot.Store(int64(500 * time.Microsecond))
+	// A stop is taken when it comes, not when the first worker sees it: a worker in a plain
+	// sleep sees it only at its iteration's time, which would count that iteration as planned.
+	defer context.AfterFunc(ctx, d.interrupted)()
 	d.grow()
 	d.wg.Wait()
 }
@@ -509,9 +513,13 @@ func (d *dispatcher) stop(planned uint64, waiting bool) {
 }
 
 // interrupted ends the schedule when ctx ended: what was due by now was planned.
-func (d *dispatcher) interrupted() {
+func (d *dispatcher) interrupted() { d.interruptedBefore(math.MaxUint64) }
+
+// interruptedBefore is interrupted for a worker that saw the stop before it sent its
+// iteration seq (0-based, in order): that one and the later ones were not planned.
+func (d *dispatcher) interruptedBefore(seq uint64) {
 	e := d.e
-	d.stop(max(e.sent.Load(), e.pacer.Hits(time.Since(e.start))), false)
+	d.stop(max(e.sent.Load(), min(e.pacer.Hits(time.Since(e.start)), seq)), false)
 }
 
 // work is one worker: it claims the next iteration, waits until it is due, runs it, and
@@ -527,7 +535,7 @@ func (d *dispatcher) work() {
 			return
 		}
 		if !sl.until(d.ctx, e.start, j.intended, e.pacer.Rate(j.intended)) {
-			d.interrupted()
+			d.interruptedBefore(j.seq)
 			return
 		}
 		if e.opts.slowDispatch > 0 {
@@ -600,7 +608,7 @@ func newSleeper(overshoot *atomic.Int64) sleeper {
 const (
 	// plainSleep is the longest wait a sleeper sleeps with time.Sleep, which parks the
 	// goroutine on its own timer; longer ones wait on the sleeper's timer and ctx, so that a
-	// stop ends them at once. A plain sleep costs a third of a select on a timer's channel
+	// stop ends them at once. A plain sleep costs less than half of a select on a timer's channel
 	// and ctx (no channel locks, no send from the timer), and a stop that comes during one
 	// is seen when it ends: a worker sends nothing after a stop either way.
 	plainSleep = 20 * time.Millisecond
