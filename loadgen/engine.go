@@ -454,9 +454,16 @@ func (e *engine) schedule(ctx context.Context) {
 	d.overshoot.Store(int64(500 * time.Microsecond))
 	// A stop is taken when it comes, not when the first worker sees it: a worker in a plain
 	// sleep sees it only at its iteration's time, which would count that iteration as planned.
-	defer context.AfterFunc(ctx, d.interrupted)()
+	fired := make(chan struct{})
+	stopAt := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		d.interrupted()
+	})
 	d.grow()
 	d.wg.Wait()
+	if !stopAt() { // it ran or runs: what it decided is read once it is done
+		<-fired
+	}
 }
 
 // holdMinRate is the schedule's peak rate (iterations per second) from which a run holds the
