@@ -11,8 +11,9 @@
 // vegeta CLI, bombardier (fasthttp client) and wrk (C, epoll, no fixed rate). A tool that is not
 // installed is reported and its row skipped. CPU is user+system time and RSS the peak resident
 // set of the generator's process, both from the kernel's accounting of that child (wait4
-// rusage), so the target's work is never counted. Requests per second are the requests
-// completed divided by the configured duration.
+// rusage), so the target's work is never counted. Each tool's binary is dropped from the page
+// cache before each run (see evictCache): a binary written just before is mapped larger.
+// Requests per second are the requests completed divided by the configured duration.
 //
 // With -rounds N every tool runs N times at each rate, the tools taking turns (all at the
 // fixed rate, then all at their maximum, then the next round), so that a shared machine's
