@@ -160,18 +160,8 @@ type estep struct {
 // so each worker takes a copy, sends it and puts it back, and only a new worker copies proto.
 type literalRequests struct {
 	proto *fasthttp.Request
-	ready sync.Pool                           // of *fasthttp.Request
-	hc    atomic.Pointer[fasthttp.HostClient] // the client of its host, once known
-}
-
-// client returns the fast client's client of the request's host (one host for every copy).
-func (l *literalRequests) client(f *fastClient, req *fasthttp.Request) *fasthttp.HostClient {
-	if hc := l.hc.Load(); hc != nil {
-		return hc
-	}
-	hc := f.host(req)
-	l.hc.Store(hc)
-	return hc
+	ready sync.Pool            // of *fasthttp.Request
+	hc    *fasthttp.HostClient // the fast client's client of its host
 }
 
 func (l *literalRequests) get() *fasthttp.Request {
@@ -383,6 +373,9 @@ func newEngine(spec *scenarios.Spec, opts Options) (*engine, error) {
 			if st.fast && e.fast == nil {
 				e.fast = newFastClient(e.maxInFlight)
 				e.fast.tls = e.tls
+			}
+			if st.literal != nil { // one host for every copy
+				st.literal.hc = e.fast.host(st.literal.proto)
 			}
 		}
 	}

@@ -262,34 +262,34 @@ type fastConn struct {
 const maxDeadlineSlack = 10 * time.Millisecond
 
 // coarseDeadline returns the deadline to set for one asked for (t) where by is in force,
-// and whether to set it.
-func coarseDeadline(by, t time.Time) (time.Time, bool) {
-	if t.IsZero() {
-		return t, !by.IsZero()
+// and whether to set it; when it is to be set, by becomes it.
+func coarseDeadline(by *time.Time, t time.Time) (time.Time, bool) {
+	at, set := t, !by.IsZero()
+	if !t.IsZero() {
+		slack := min(time.Until(t)/16, maxDeadlineSlack)
+		if set && !by.Before(t) && by.Sub(t) <= slack {
+			return *by, false
+		}
+		at, set = t.Add(max(slack, 0)), true
 	}
-	slack := min(time.Until(t)/16, maxDeadlineSlack)
-	if !by.IsZero() && !by.Before(t) && by.Sub(t) <= slack {
-		return by, false
+	if set {
+		*by = at
 	}
-	return t.Add(max(slack, 0)), true
+	return at, set
 }
 
 func (c *fastConn) SetReadDeadline(t time.Time) error {
-	at, set := coarseDeadline(c.readBy, t)
-	if !set {
-		return nil
+	if at, set := coarseDeadline(&c.readBy, t); set {
+		return c.Conn.SetReadDeadline(at)
 	}
-	c.readBy = at
-	return c.Conn.SetReadDeadline(at)
+	return nil
 }
 
 func (c *fastConn) SetWriteDeadline(t time.Time) error {
-	at, set := coarseDeadline(c.writeBy, t)
-	if !set {
-		return nil
+	if at, set := coarseDeadline(&c.writeBy, t); set {
+		return c.Conn.SetWriteDeadline(at)
 	}
-	c.writeBy = at
-	return c.Conn.SetWriteDeadline(at)
+	return nil
 }
 
 func (c *fastConn) SetDeadline(t time.Time) error {
@@ -387,7 +387,7 @@ func (e *engine) doFast(ctx context.Context, jar *cookiejar.Jar, it *scenarios.I
 	req.SetTimeout(e.timeoutOf(st.req))
 	var hc *fasthttp.HostClient
 	if st.literal != nil {
-		hc = st.literal.client(e.fast, req)
+		hc = st.literal.hc
 	} else {
 		hc = e.fast.host(req)
 	}

@@ -27,7 +27,8 @@ func TestCoarseDeadline(t *testing.T) {
 		{"in force is too late", second.Add(maxDeadlineSlack + time.Millisecond), second, true, second.Add(maxDeadlineSlack)},
 	}
 	for _, c := range cases {
-		at, set := coarseDeadline(c.by, c.ask)
+		by := c.by
+		at, set := coarseDeadline(&by, c.ask)
 		if set != c.set {
 			t.Errorf("%s: set %v, want %v", c.name, set, c.set)
 		}
@@ -41,7 +42,7 @@ func TestCoarseDeadline(t *testing.T) {
 	}
 	// A short timeout gets a sixteenth of itself.
 	ask := time.Now().Add(16 * time.Millisecond)
-	if at, _ := coarseDeadline(time.Time{}, ask); at.Sub(ask) > time.Millisecond || at.Before(ask) {
+	if at, _ := coarseDeadline(new(time.Time), ask); at.Sub(ask) > time.Millisecond || at.Before(ask) {
 		t.Errorf("a 16 ms timeout's deadline is %v after the one asked for, want at most 1 ms", at.Sub(ask))
 	}
 }
