@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -42,32 +43,59 @@ func checkShed(t *testing.T, what string, r response) {
 // With the pool's one connection held, requests that need the database
 // are shed with 503 once the queue wait is spent, counted as reason db,
 // and served again as soon as the connection is back.
+//
+// Only the requests sent while the connection is held must be shed. Before
+// and after, a request may still be shed on a slow machine (the pool's
+// first dial, or the ping of a connection idle for a second, is part of the
+// 50 ms budget: CI saw one dial outlast it): those are sent again, counted,
+// and must end served.
 func TestDatabaseQueueSheds(t *testing.T) {
 	e, _ := newEnv(t, envOptions{db: postgres.Options{MaxConns: 1, QueueWait: 50 * time.Millisecond}})
 	tok := e.token("ada@example.com", academy.RoleStudent)
-	if r := e.do("GET", "/v1/me/grades", tok, nil); r.status != http.StatusOK {
-		t.Fatalf("grades: %d %s", r.status, r.body)
+	shedAround := 0 // requests shed while the connection was not held
+	served := func(what string) {
+		t.Helper()
+		for range 200 {
+			r := e.do("GET", "/v1/me/grades", tok, nil)
+			if r.status == http.StatusOK {
+				return
+			}
+			if r.status != http.StatusServiceUnavailable || r.errorCode(t) != "overloaded" {
+				t.Fatalf("%s: %d %s, want 200 (or 503 overloaded, sent again)", what, r.status, r.body)
+			}
+			shedAround++
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%s: shed 200 times in a row with the connection free", what)
 	}
+	served("grades")
 
 	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(free) // before the store closes, which waits for the connection
 	go func() {     // ends when free is called
-		done <- e.db.Exclusive(context.Background(), func(context.Context) error { close(held); <-release; return nil })
+		for {
+			err := e.db.Exclusive(context.Background(), func(context.Context) error { close(held); <-release; return nil })
+			if !errors.Is(err, academy.ErrOverloaded) { // shed before fn ran (a slow ping): try again
+				done <- err
+				return
+			}
+		}
 	}()
-	<-held
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("holding the connection: %v", err)
+	}
+	dbShed := func() float64 { return testutil.Sum(t, e.reg, "academy_db_pool_shed_acquires_total", nil) }
+	before := dbShed()
 	const n = 4
 	for i, r := range concurrently(n, func(int) response { return e.do("GET", "/v1/me/grades", tok, nil) }) {
 		checkShed(t, fmt.Sprintf("request %d with the pool held", i), r)
 	}
-	for reason, want := range map[string]float64{"db": n, "inflight": 0, "hash": 0} {
-		if got := testutil.Sum(t, e.reg, "academy_shed_requests_total", map[string]string{"reason": reason}); got != want {
-			t.Errorf("academy_shed_requests_total{reason=%q} = %v, want %v", reason, got, want)
-		}
-	}
-	if got := testutil.Sum(t, e.reg, "academy_db_pool_shed_acquires_total", nil); got != n {
-		t.Errorf("academy_db_pool_shed_acquires_total = %v, want %d", got, n)
+	if got := dbShed() - before; got != n {
+		t.Errorf("academy_db_pool_shed_acquires_total rose by %v with the pool held, want %d", got, n)
 	}
 
 	free()
@@ -75,15 +103,18 @@ func TestDatabaseQueueSheds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if r := e.do("GET", "/v1/me/grades", tok, nil); r.status != http.StatusOK {
-			t.Fatalf("request %d with the connection back: %d %s", i, r.status, r.body)
-		}
+		served(fmt.Sprintf("request %d with the connection back", i))
 	}
 	if got := testutil.Sum(t, e.reg, "academy_db_pool_acquired_connections", nil); got != 0 {
 		t.Errorf("%v connections still acquired", got)
 	}
-	if got := testutil.Sum(t, e.reg, "academy_shed_requests_total", nil); got != n {
-		t.Errorf("academy_shed_requests_total = %v in all, want %d", got, n)
+	for reason, want := range map[string]int{"db": n + shedAround, "inflight": 0, "hash": 0} {
+		if got := testutil.Sum(t, e.reg, "academy_shed_requests_total", map[string]string{"reason": reason}); got != float64(want) {
+			t.Errorf("academy_shed_requests_total{reason=%q} = %v, want %v", reason, got, want)
+		}
+	}
+	if got := testutil.Sum(t, e.reg, "academy_shed_requests_total", nil); got != float64(n+shedAround) {
+		t.Errorf("academy_shed_requests_total = %v in all, want %d", got, n+shedAround)
 	}
 }
 
