@@ -145,7 +145,6 @@ func (r *Recorder) Tick(end time.Time, planned, sent uint64, plannedBy, sentBy [
 	if interval {
 		iv = &Result{Schema: Schema, Start: r.start, End: end, Generator: Health{Planned: planned, Sent: sent, Valid: true}}
 	}
-	total := r.total.tick(t, planned, sent, interval)
 	for i, n := range r.names {
 		var p, s uint64
 		if i < len(plannedBy) {
@@ -154,10 +153,19 @@ func (r *Recorder) Tick(end time.Time, planned, sent uint64, plannedBy, sentBy [
 		if i < len(sentBy) {
 			s = sentBy[i]
 		}
-		if st := n.tick(t, p, s, interval); iv != nil {
+		if st := n.tick(t, p, s, interval, ""); iv != nil {
 			iv.Requests = append(iv.Requests, st)
 		}
 	}
+	// With one request name, the total's second holds the very samples of the name's
+	// (Record gives every sample to both): its point takes the name's encoded histogram
+	// instead of a second copy. The timeline is the one part of a run's figures that grows
+	// with its length: a soak keeps one string a second, not two.
+	enc := ""
+	if len(r.names) == 1 {
+		enc = r.names[0].lastPoint().HDR
+	}
+	total := r.total.tick(t, planned, sent, interval, enc)
 	for _, ss := range r.slots {
 		if ss != nil {
 			ss.close(end.Sub(r.start)-slotLag, r.last)
@@ -187,13 +195,9 @@ func (r *Recorder) Tick(end time.Time, planned, sent uint64, plannedBy, sentBy [
 	return iv
 }
 
-// setLatency sets the point's percentiles, maximum and encoded histogram from h (zero and
-// empty when h recorded nothing).
-func (p *Point) setLatency(h *hdrhistogram.Histogram) {
-	p.setLatencyEncoded(h, "")
-}
-
-// setLatencyEncoded is setLatency with h's encoding when known (empty: encode h).
+// setLatencyEncoded sets the point's percentiles, maximum and encoded histogram from h
+// (zero and empty when h recorded nothing), with enc as h's encoding when known (empty:
+// encode h).
 func (p *Point) setLatencyEncoded(h *hdrhistogram.Histogram, enc string) {
 	p.P50, p.P90, p.P99, p.Max, p.HDR = 0, 0, 0, 0, ""
 	if h.TotalCount() > 0 {
@@ -204,12 +208,13 @@ func (p *Point) setLatencyEncoded(h *hdrhistogram.Histogram, enc string) {
 	}
 }
 
-// tick adds the second to the series' figures and makes its timeline point. With
+// tick adds the second to the series' figures and makes its timeline point, with enc as
+// the encoding of the second's latency histogram when known (empty: encode it). With
 // interval, it returns the second's figures with that point as their timeline. The
 // second's figures stay until Recorder.Tick has given them to the windows.
-func (s *series) tick(t int, planned, sent uint64, interval bool) *RequestStats {
+func (s *series) tick(t int, planned, sent uint64, interval bool, enc string) *RequestStats {
 	p := Point{T: t, Planned: planned, Sent: sent, Count: s.sec.Count, Errors: s.sec.Errors}
-	p.setLatency(s.sec.LatencyHist)
+	p.setLatencyEncoded(s.sec.LatencyHist, enc)
 	s.points = append(s.points, p)
 	var st *RequestStats
 	if interval {
@@ -219,6 +224,9 @@ func (s *series) tick(t int, planned, sent uint64, interval bool) *RequestStats 
 	_ = s.all.add(s.sec) // both carry live histograms: no decoding, no error
 	return st
 }
+
+// lastPoint is the timeline point of the last second closed.
+func (s *series) lastPoint() *Point { return &s.points[len(s.points)-1] }
 
 // intervalWindow is window i's figures in s of the second being closed (empty when
 // nothing fell in it).
