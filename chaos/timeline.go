@@ -98,7 +98,9 @@ func NewTimeline(faults []*scenarios.Fault, r Resolver, reg prometheus.Registere
 
 // Run starts each fault at start+At and rolls it back at start+At+Duration. It returns when
 // every fault has ended or ctx is done; either way nothing it started is left active.
-// The first injection error is returned after rollback; the other faults still run.
+// The first injection error is returned after rollback; the other faults still run. An
+// injection that ctx's end cuts short is rolled back too, and is no error of Run's (its
+// fault.error event says that the run stopped).
 func (t *Timeline) Run(ctx context.Context, start time.Time) error {
 	t.mu.Lock()
 	t.start = start
@@ -137,6 +139,13 @@ func (t *Timeline) runOne(ctx context.Context, start time.Time, it item) error {
 	// processes to be gone takes longer): the start event carries that time.
 	began := time.Since(start)
 	err := it.inj.Inject(ctx)
+	if err != nil && ctx.Err() != nil {
+		// The run stopped while the fault was being injected. Whether it took effect is not
+		// known (an API server may have created the object, and its answer been cut off by
+		// the stop), so it is rolled back; the stop is no failure of the injection.
+		t.record(start, result.EventFaultError, f.Name, "the run stopped while it was being injected: "+err.Error())
+		return t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
+	}
 	if err != nil {
 		t.record(start, result.EventFaultError, f.Name, err.Error())
 		t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -177,5 +178,58 @@ func TestNewTimelineReportsEveryUnresolvable(t *testing.T) {
 	_, err := chaos.NewTimeline([]*scenarios.Fault{fault("x", 0, time.Second), fault("y", 0, time.Second)}, resolver{}, nil)
 	if err == nil || !strings.Contains(err.Error(), `fault "x"`) || !strings.Contains(err.Error(), `fault "y"`) {
 		t.Fatalf("err = %v, want both faults named", err)
+	}
+}
+
+// stalledInjector's injection lasts until its context ends, then fails with an error that does
+// not wrap the context's (as client-go's "unexpected error when reading response body" does
+// when a create's answer is cut off), after the object may have been created.
+type stalledInjector struct {
+	began  chan struct{}
+	rolled atomic.Int32
+}
+
+func (s *stalledInjector) Inject(ctx context.Context) error {
+	close(s.began)
+	<-ctx.Done()
+	return errors.New("unexpected error when reading response body. Please retry")
+}
+
+func (s *stalledInjector) Rollback(context.Context) error {
+	s.rolled.Add(1)
+	return nil
+}
+
+type stalledResolver struct{ inj *stalledInjector }
+
+func (r stalledResolver) Resolve(*scenarios.Fault) (chaos.Injector, error) { return r.inj, nil }
+
+// TestStopDuringInjection stops a run while a fault is being injected: the fault is rolled
+// back (it may have taken effect), the result says why it did not run, and Run reports no
+// error, as for any fault a stop cut short (CI saw Run fail with the cut-off create's error).
+func TestStopDuringInjection(t *testing.T) {
+	inj := &stalledInjector{began: make(chan struct{})}
+	tl, err := chaos.NewTimeline([]*scenarios.Fault{fault("long", 0, time.Minute)}, stalledResolver{inj}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx, time.Now()) }() // ends once cancelled below
+	<-inj.began
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil: the stop cut the injection short", err)
+	}
+	if n := inj.rolled.Load(); n != 1 {
+		t.Errorf("rolled back %d times, want 1", n)
+	}
+	var stopped bool
+	for _, e := range tl.Events() {
+		stopped = stopped || e.Kind == "fault.error" && strings.Contains(e.Detail, "stopped while it was being injected")
+	}
+	if !stopped {
+		t.Errorf("events %+v: want a fault.error saying the run stopped during the injection", tl.Events())
 	}
 }
