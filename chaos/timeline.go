@@ -139,16 +139,20 @@ func (t *Timeline) runOne(ctx context.Context, start time.Time, it item) error {
 	// processes to be gone takes longer): the start event carries that time.
 	began := time.Since(start)
 	err := it.inj.Inject(ctx)
-	if err != nil && ctx.Err() != nil {
-		// The run stopped while the fault was being injected. Whether it took effect is not
-		// known (an API server may have created the object, and its answer been cut off by
-		// the stop), so it is rolled back; the stop is no failure of the injection.
-		t.record(start, result.EventFaultError, f.Name, "the run stopped while it was being injected: "+err.Error())
-		return t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
-	}
 	if err != nil {
-		t.record(start, result.EventFaultError, f.Name, err.Error())
-		t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
+		// A failed injection is rolled back: it may have taken effect. When the run stopped
+		// while it was under way (an API server may have created the object, and its answer
+		// been cut off by the stop), the stop is no failure of the injection.
+		stopped := ctx.Err() != nil
+		detail := err.Error()
+		if stopped {
+			detail = "the run stopped while it was being injected: " + detail
+		}
+		t.record(start, result.EventFaultError, f.Name, detail)
+		rbErr := t.rollbackOne(context.WithoutCancel(ctx), start, f.Name)
+		if stopped {
+			return rbErr
+		}
 		return fmt.Errorf("inject fault %q: %w", f.Name, err)
 	}
 	t.recordAt(began, result.EventFaultStart, f.Name, describe(f))

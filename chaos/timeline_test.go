@@ -16,6 +16,7 @@ import (
 
 	"github.com/trendtactics/loadlab/chaos"
 	"github.com/trendtactics/loadlab/internal/testutil"
+	"github.com/trendtactics/loadlab/result"
 	"github.com/trendtactics/loadlab/scenarios"
 )
 
@@ -227,7 +228,7 @@ func TestStopDuringInjection(t *testing.T) {
 	}
 	var stopped bool
 	for _, e := range tl.Events() {
-		stopped = stopped || e.Kind == "fault.error" && strings.Contains(e.Detail, "stopped while it was being injected")
+		stopped = stopped || e.Kind == result.EventFaultError && strings.Contains(e.Detail, "stopped while it was being injected")
 	}
 	if !stopped {
 		t.Errorf("events %+v: want a fault.error saying the run stopped during the injection", tl.Events())
