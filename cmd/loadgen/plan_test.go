@@ -14,11 +14,26 @@ import (
 // TestPlanCalibrate makes a real calibration: scenarios/calibrate.yaml in a lab of 1, 2
 // and 3 academy replicas (the ramp halved by --time-scale), then plans from it. It
 // judges the mechanism (three measured points, a fit, a plan or a refusal with its
-// reason), not the machine's figures.
+// reason), not the machine's figures: the scenario's objective is loosened to p(99) < 1s.
+// At 100 ms, one stall of a shared machine in the ramp's first seconds, before a replica
+// saturates at a few thousand requests a second, left no three seconds in a row kept
+// (CI: "2 replicas: capacity: no three seconds in a row kept the objective").
 func TestPlanCalibrate(t *testing.T) {
 	loadgenBin, academyBin := binaries(t)
 	out := t.TempDir()
-	cmd := exec.Command(loadgenBin, "plan", "--rate", "2000", "--p99", "100ms", "--calibrate", "../../scenarios/calibrate.yaml",
+	spec, err := os.ReadFile("../../scenarios/calibrate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shipped = `latency: "p(99) < 100ms"`
+	if !strings.Contains(string(spec), shipped) {
+		t.Fatalf("scenarios/calibrate.yaml has no %s", shipped)
+	}
+	scenario := filepath.Join(t.TempDir(), "calibrate.yaml")
+	if err := os.WriteFile(scenario, []byte(strings.Replace(string(spec), shipped, `latency: "p(99) < 1s"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(loadgenBin, "plan", "--rate", "2000", "--p99", "1s", "--calibrate", scenario,
 		"--replicas", "1,2,3", "--generator-rps", "4000", "--time-scale", "0.5", "--max-lateness", "2s",
 		"--academy", academyBin, "--out", out)
 	output, err := cmd.CombinedOutput()
@@ -39,7 +54,7 @@ func TestPlanCalibrate(t *testing.T) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.GeneratorRPS != 4000 || c.GeneratorMethod != "given by plan --generator-rps" || c.P99MS != 100 || len(c.Points) != 3 {
+	if c.GeneratorRPS != 4000 || c.GeneratorMethod != "given by plan --generator-rps" || c.P99MS != 1000 || len(c.Points) != 3 {
 		t.Fatalf("calibration %+v\n%s", c, output)
 	}
 	for i, p := range c.Points {
@@ -50,7 +65,7 @@ func TestPlanCalibrate(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	for _, want := range []string{"plan: 1 replicas: capacity ", "plan: 3 replicas: capacity ", "USL fit      λ ", "generators   "} {
+	for _, want := range []string{"plan: 1 replicas: capacity ", "at p(99) < 1s", "plan: 3 replicas: capacity ", "USL fit      λ ", "generators   "} {
 		if !strings.Contains(string(output), want) {
 			t.Errorf("no %q in\n%s", want, output)
 		}
