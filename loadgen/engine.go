@@ -222,6 +222,11 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Resul
 		rec.run()
 	}()
 	prog := startProgress(e, rec, opts.Progress, opts.TTY) // stopped below, before Run returns
+	collected := make(chan struct{})
+	go func() { // ends when e.loadDone is closed below
+		defer close(collected)
+		newCollector(collectEvery).run(e.loadDone)
+	}()
 	probeCtx, stopProbe := context.WithCancel(loadCtx)
 	probeDone := make(chan struct{})
 	go func() { // ends when stopProbe is called below, after the load
@@ -254,6 +259,7 @@ func Run(ctx context.Context, spec *scenarios.Spec, opts Options) (*result.Resul
 	close(e.samples)
 	close(e.loadDone)
 	<-recDone
+	<-collected
 	prog.stop()
 
 	res := rec.result(true, rec.end)
